@@ -1,0 +1,67 @@
+//! The one error type of the engine. Every failure is a value of [`Error`] with a readable
+//! message (its `Display`); a failed call changes nothing.
+
+use crate::table::{Access, TableType};
+use crate::term::TermError;
+
+/// Why an operation failed. A failed operation leaves the table unchanged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The table was deleted (explicitly, or because its owner closed without an heir).
+    #[error("no such table: table {name:?} was deleted")]
+    NoTable { name: String },
+    /// The handle acts for an owner that has been closed.
+    #[error("owner {owner} is closed")]
+    OwnerClosed { owner: u64 },
+    /// The caller's access right does not allow the operation.
+    #[error("access denied: {op} on {access} table {name:?} needs {need} access, which only its owner has")]
+    Access {
+        op: &'static str,
+        access: Access,
+        name: String,
+        need: &'static str,
+    },
+    /// Only the table's owner may do this (give_away, setopts), even on a public table.
+    #[error("not the owner: only the owner of table {name:?} may {op}")]
+    NotOwner { op: &'static str, name: String },
+    /// A malformed or unsupported term.
+    #[error(transparent)]
+    Term(#[from] TermError),
+    /// An object must be a MessagePack array (an Erlang tuple).
+    #[error("bad object: an object must be an array (tuple), got {got}")]
+    NotAnArray { got: &'static str },
+    /// The object has fewer elements than the table's keypos.
+    #[error("bad object: it has {arity} element(s) but the table's key is at position {keypos}")]
+    ObjectTooShort { arity: usize, keypos: usize },
+    /// The key does not exist (lookup_element without default, update_counter without default).
+    #[error("key not found")]
+    KeyNotFound,
+    /// A position outside the object.
+    #[error("bad position: {pos} is outside the object (arity {arity})")]
+    BadPosition { pos: usize, arity: usize },
+    /// An update that would change the key.
+    #[error("bad position: position {pos} is the key, which cannot be updated")]
+    KeyPosition { pos: usize },
+    /// The operation does not apply to this table type (e.g. update_counter on a bag).
+    #[error("{op} is not supported on a {table_type} table")]
+    WrongTableType {
+        op: &'static str,
+        table_type: TableType,
+    },
+    /// update_counter on an element that is not an integer.
+    #[error("bad counter: the element at position {pos} is not an integer")]
+    NotAnInteger { pos: usize },
+    /// An integer result or argument outside the i64 range.
+    #[error("counter overflow: the result does not fit a 64-bit signed integer")]
+    Overflow,
+    /// Another table already has this name.
+    #[error("name taken: a named table {name:?} already exists")]
+    NameTaken { name: String },
+    /// An invalid argument, described.
+    #[error("bad argument: {0}")]
+    BadArgument(String),
+}
+
+/// The result type of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

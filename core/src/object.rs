@@ -1,0 +1,327 @@
+//! Objects and keys: validated, canonical encodings ready for a table.
+//!
+//! An [`Object`] is a canonical MessagePack array whose element at the table's `keypos` is its key.
+//! It is built once, when it enters a table, from anything that implements [`ToObject`]: a
+//! [`Term`], a Rust tuple, or bytes already encoded by any MessagePack encoder ([`Msgpack`]).
+//! Keys given to lookups implement [`ToKey`]; a [`Key`] holds a canonical key for reuse.
+
+use std::fmt;
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+use crate::term::{self, limits, ArrayElements, Term};
+
+/// Bytes already encoded as MessagePack by any conforming encoder. They are validated and put in
+/// canonical form once; a canonical input is copied, never re-encoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Msgpack<'a>(pub &'a [u8]);
+
+/// One stored object: a canonical MessagePack array and the place of its key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Object {
+    bytes: Box<[u8]>,
+    key: Range<u32>,
+}
+
+impl Object {
+    /// Builds an object from canonical bytes, locating the key at `keypos` (1-based).
+    fn from_canonical(bytes: Vec<u8>, keypos: usize) -> Result<Object> {
+        if bytes.len() > limits::MAX_OBJECT_BYTES {
+            return Err(term::TermError::TooLarge {
+                what: "object",
+                size: bytes.len(),
+                limit: limits::MAX_OBJECT_BYTES,
+            }
+            .into());
+        }
+        let Some(elements) = ArrayElements::new(&bytes) else {
+            return Err(Error::NotAnArray {
+                got: type_name(&bytes),
+            });
+        };
+        let arity = elements.len();
+        let Some(key) = elements.clone().nth(keypos.wrapping_sub(1)) else {
+            return Err(Error::ObjectTooShort { arity, keypos });
+        };
+        check_key_size(key)?;
+        let start = key.as_ptr() as usize - bytes.as_ptr() as usize;
+        let key = start as u32..(start + key.len()) as u32;
+        Ok(Object {
+            bytes: bytes.into_boxed_slice(),
+            key,
+        })
+    }
+
+    /// The canonical MessagePack encoding of the whole object.
+    pub fn as_msgpack(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The canonical encoding of the key.
+    pub fn key_msgpack(&self) -> &[u8] {
+        &self.bytes[self.key.start as usize..self.key.end as usize]
+    }
+
+    /// The number of elements.
+    pub fn arity(&self) -> usize {
+        self.elements().len()
+    }
+
+    /// The encoded elements, in order.
+    pub fn elements(&self) -> ArrayElements<'_> {
+        ArrayElements::new(&self.bytes).expect("an object is always an array")
+    }
+
+    /// The encoded element at `pos` (1-based), if there is one.
+    pub fn element_msgpack(&self, pos: usize) -> Option<&[u8]> {
+        self.elements().nth(pos.checked_sub(1)?)
+    }
+
+    /// The element at `pos` (1-based), decoded.
+    pub fn element(&self, pos: usize) -> Option<Term> {
+        self.element_msgpack(pos).map(decode_canonical)
+    }
+
+    /// The key, decoded.
+    pub fn key(&self) -> Term {
+        decode_canonical(self.key_msgpack())
+    }
+
+    /// The whole object, decoded (a [`Term::Array`]).
+    pub fn to_term(&self) -> Term {
+        decode_canonical(&self.bytes)
+    }
+
+    /// Heap bytes held by this object (what `info memory` counts for it, with storage overhead).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bytes.len() + std::mem::size_of::<Object>()
+    }
+
+    /// Builds a copy of this object with some elements replaced. `replacements` are
+    /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
+    /// position wins. The key is never among them (callers check), so keypos stays valid.
+    pub(crate) fn with_elements(&self, replacements: &[(usize, &[u8])], keypos: usize) -> Object {
+        let mut out = Vec::with_capacity(self.bytes.len() + 16);
+        let elements = self.elements();
+        term::write_array_header(elements.len(), &mut out);
+        for (i, element) in elements.enumerate() {
+            let pos = i + 1;
+            match replacements.iter().rev().find(|(p, _)| *p == pos) {
+                Some((_, new)) => out.extend_from_slice(new),
+                None => out.extend_from_slice(element),
+            }
+        }
+        Object::from_canonical(out, keypos).expect("replacing non-key elements keeps an object valid")
+    }
+
+    /// This object with its key replaced by `key` (canonical bytes). Used for default objects,
+    /// whose key is replaced by the key being updated, as in ETS.
+    pub(crate) fn with_key(&self, key: &[u8], keypos: usize) -> Result<Object> {
+        let mut out = Vec::with_capacity(self.bytes.len() + key.len());
+        let elements = self.elements();
+        term::write_array_header(elements.len(), &mut out);
+        for (i, element) in elements.enumerate() {
+            out.extend_from_slice(if i + 1 == keypos { key } else { element });
+        }
+        Object::from_canonical(out, keypos)
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_term(), f)
+    }
+}
+
+/// Decodes bytes that are known to be canonical (they were validated when stored).
+fn decode_canonical(bytes: &[u8]) -> Term {
+    term::decode(bytes).expect("stored terms are valid")
+}
+
+fn check_key_size(key: &[u8]) -> Result<()> {
+    if key.len() > limits::MAX_KEY_BYTES {
+        return Err(term::TermError::TooLarge {
+            what: "key",
+            size: key.len(),
+            limit: limits::MAX_KEY_BYTES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// A name for the type of a canonical term, for error messages.
+fn type_name(bytes: &[u8]) -> &'static str {
+    match bytes.first() {
+        None => "nothing",
+        Some(0x00..=0x7f | 0xcc..=0xd3 | 0xe0..=0xff) => "an integer",
+        Some(0x80..=0x8f | 0xde | 0xdf) => "a map",
+        Some(0x90..=0x9f | 0xdc | 0xdd) => "an array",
+        Some(0xa0..=0xbf | 0xd9..=0xdb) => "a str",
+        Some(0xc0) => "nil",
+        Some(0xc2 | 0xc3) => "a boolean",
+        Some(0xc4..=0xc6) => "a bin",
+        Some(0xca | 0xcb) => "a float",
+        Some(_) => "an unsupported value",
+    }
+}
+
+/// Anything that can become an object of a table: a [`Term`] (an array), a Rust tuple,
+/// an [`Object`], or encoded [`Msgpack`].
+pub trait ToObject {
+    /// Validates and encodes `self` as an object whose key is at `keypos` (1-based).
+    fn to_object(&self, keypos: usize) -> Result<Object>;
+}
+
+impl ToObject for Term {
+    fn to_object(&self, keypos: usize) -> Result<Object> {
+        let mut bytes = Vec::new();
+        term::encode(self, &mut bytes)?;
+        Object::from_canonical(bytes, keypos)
+    }
+}
+
+impl ToObject for Msgpack<'_> {
+    fn to_object(&self, keypos: usize) -> Result<Object> {
+        let mut bytes = Vec::with_capacity(self.0.len());
+        term::canonicalize(self.0, &mut bytes)?;
+        Object::from_canonical(bytes, keypos)
+    }
+}
+
+impl ToObject for Object {
+    fn to_object(&self, keypos: usize) -> Result<Object> {
+        if self.element_msgpack(keypos).is_some_and(|k| k == self.key_msgpack()) {
+            Ok(self.clone())
+        } else {
+            Object::from_canonical(self.bytes.to_vec(), keypos)
+        }
+    }
+}
+
+impl<T: ToObject + ?Sized> ToObject for &T {
+    fn to_object(&self, keypos: usize) -> Result<Object> {
+        (**self).to_object(keypos)
+    }
+}
+
+macro_rules! tuple_to_object {
+    ($($name:ident)+) => {
+        impl<$($name: Into<Term> + Clone),+> ToObject for ($($name,)+) {
+            fn to_object(&self, keypos: usize) -> Result<Object> {
+                Term::from(self.clone()).to_object(keypos)
+            }
+        }
+    };
+}
+tuple_to_object!(A);
+tuple_to_object!(A B);
+tuple_to_object!(A B C);
+tuple_to_object!(A B C D);
+tuple_to_object!(A B C D E);
+tuple_to_object!(A B C D E F);
+tuple_to_object!(A B C D E F G);
+tuple_to_object!(A B C D E F G H);
+
+/// A canonical key, encoded once and reusable for many calls.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Key(Box<[u8]>);
+
+impl Key {
+    /// Encodes `term` as a key.
+    pub fn new(term: impl Into<Term>) -> Result<Key> {
+        let mut bytes = Vec::new();
+        term::encode(&term.into(), &mut bytes)?;
+        check_key_size(&bytes)?;
+        Ok(Key(bytes.into_boxed_slice()))
+    }
+
+    /// Validates MessagePack from any encoder and keeps its canonical form.
+    pub fn from_msgpack(bytes: &[u8]) -> Result<Key> {
+        let mut out = Vec::with_capacity(bytes.len());
+        term::canonicalize(bytes, &mut out)?;
+        check_key_size(&out)?;
+        Ok(Key(out.into_boxed_slice()))
+    }
+
+    /// The canonical encoding.
+    pub fn as_msgpack(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key, decoded.
+    pub fn to_term(&self) -> Term {
+        decode_canonical(&self.0)
+    }
+
+    pub(crate) fn from_canonical(bytes: &[u8]) -> Key {
+        Key(bytes.into())
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.to_term(), f)
+    }
+}
+
+/// Anything usable as a key: a [`Key`], a [`Term`], [`Msgpack`], integers and strings.
+pub trait ToKey {
+    /// Calls `f` with the canonical encoding of the key.
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R>;
+}
+
+impl ToKey for Key {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        Ok(f(&self.0))
+    }
+}
+
+impl ToKey for Term {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        let mut bytes = Vec::new();
+        term::encode(self, &mut bytes)?;
+        check_key_size(&bytes)?;
+        Ok(f(&bytes))
+    }
+}
+
+impl ToKey for Msgpack<'_> {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        let mut bytes = Vec::with_capacity(self.0.len());
+        term::canonicalize(self.0, &mut bytes)?;
+        check_key_size(&bytes)?;
+        Ok(f(&bytes))
+    }
+}
+
+impl<T: ToKey + ?Sized> ToKey for &T {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        (**self).with_key(f)
+    }
+}
+
+macro_rules! int_key {
+    ($($t:ty)+) => {$(
+        impl ToKey for $t {
+            fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+                let mut buf = Vec::with_capacity(9);
+                term::write_int(*self as i128, &mut buf);
+                Ok(f(&buf))
+            }
+        }
+    )+};
+}
+int_key!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize);
+
+impl ToKey for str {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        Term::Str(self.to_owned()).with_key(f)
+    }
+}
+
+impl ToKey for String {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        self.as_str().with_key(f)
+    }
+}

@@ -1,0 +1,641 @@
+//! Tables: ETS's semantics over the storage layer.
+//!
+//! A [`Table`] is a handle: the table itself plus the owner the handle acts for. Every call
+//! checks, in this order, that the table still exists, that the owner the handle acts for is
+//! open, and that the table's access mode lets that owner do the operation. Handles are cheap to
+//! clone and are `Send + Sync`.
+
+mod info;
+mod options;
+mod update;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::error::{Error, Result};
+use crate::object::{Key, Object, ToKey, ToObject};
+use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
+use crate::storage::{Direction, Storage, Txn};
+use crate::term::Term;
+
+pub use info::Info;
+pub use options::{Access, TableOptions, TableType};
+pub use update::CounterOp;
+
+/// What may change about a table over its life; swapped whole (under the lifecycle lock).
+#[derive(Clone)]
+pub(crate) struct Meta {
+    pub(crate) name: String,
+    pub(crate) named: bool,
+    pub(crate) owner: WeakOwner,
+    pub(crate) heir: Option<(WeakOwner, Term)>,
+}
+
+/// The table itself, shared by every handle, its owner and the registry.
+pub(crate) struct TableInner {
+    pub(crate) id: u64,
+    pub(crate) table_type: TableType,
+    pub(crate) keypos: usize,
+    pub(crate) access: Access,
+    pub(crate) read_concurrency: bool,
+    pub(crate) write_concurrency: bool,
+    /// The owner's id, read on every access check.
+    pub(crate) owner: AtomicU64,
+    pub(crate) deleted: AtomicBool,
+    pub(crate) meta: ArcSwap<Meta>,
+    pub(crate) storage: Storage,
+}
+
+impl TableInner {
+    pub(crate) fn new(
+        owner: &Arc<OwnerInner>,
+        name: &str,
+        options: TableOptions,
+    ) -> Result<TableInner> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let keypos = options.keypos.unwrap_or(1);
+        if keypos == 0 {
+            return Err(Error::BadArgument("keypos must be at least 1".into()));
+        }
+        let heir = options
+            .heir
+            .filter(|(heir, _)| heir.id != owner.id)
+            .map(|(heir, gift)| (Arc::downgrade(&heir), gift));
+        Ok(TableInner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            table_type: options.table_type,
+            keypos,
+            access: options.access,
+            read_concurrency: options.read_concurrency,
+            write_concurrency: options.write_concurrency,
+            owner: AtomicU64::new(owner.id.0),
+            deleted: AtomicBool::new(false),
+            meta: ArcSwap::from_pointee(Meta {
+                name: name.into(),
+                named: options.named,
+                owner: Arc::downgrade(owner),
+                heir,
+            }),
+            storage: match options.table_type {
+                TableType::OrderedSet => Storage::ordered(),
+                _ => Storage::hash(),
+            },
+        })
+    }
+
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(Error::NoTable {
+                name: self.meta.load().name.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What an operation needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Read,
+    Write,
+}
+
+/// A handle to a table, acting for one owner (or for nobody).
+#[derive(Clone)]
+pub struct Table {
+    inner: Arc<TableInner>,
+    caller: Option<Arc<OwnerInner>>,
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("id", &self.inner.id)
+            .field("name", &self.inner.meta.load().name)
+            .field("type", &self.inner.table_type)
+            .field("caller", &self.caller.as_ref().map(|c| c.id))
+            .finish()
+    }
+}
+
+impl Table {
+    pub(crate) fn new(inner: Arc<TableInner>, caller: Option<Arc<OwnerInner>>) -> Table {
+        Table { inner, caller }
+    }
+
+    /// A handle to the same table acting for `owner`.
+    pub fn with_caller(&self, owner: &Owner) -> Table {
+        Table::new(self.inner.clone(), Some(owner.inner().clone()))
+    }
+
+    /// The owner this handle acts for ([`OwnerId::NOBODY`] for none).
+    pub fn caller(&self) -> OwnerId {
+        self.caller.as_ref().map_or(OwnerId::NOBODY, |c| c.id)
+    }
+
+    /// Whether two handles refer to the same table.
+    pub fn same_table(&self, other: &Table) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The table's type (fixed at creation; available even after deletion).
+    pub fn table_type(&self) -> TableType {
+        self.inner.table_type
+    }
+
+    /// The table's keypos (fixed at creation).
+    pub fn keypos(&self) -> usize {
+        self.inner.keypos
+    }
+
+    fn check(&self, op: &'static str, need: Need) -> Result<()> {
+        let table = &*self.inner;
+        table.check_alive()?;
+        let caller = match &self.caller {
+            Some(c) if c.is_closed() => return Err(Error::OwnerClosed { owner: c.id.0 }),
+            Some(c) => c.id.0,
+            None => OwnerId::NOBODY.0,
+        };
+        let allowed = match (table.access, need) {
+            (Access::Public, _) | (Access::Protected, Need::Read) => true,
+            _ => caller != OwnerId::NOBODY.0 && table.owner.load(Ordering::Acquire) == caller,
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(Error::Access {
+            op,
+            access: table.access,
+            name: table.meta.load().name.clone(),
+            need: match need {
+                Need::Read => "read",
+                Need::Write => "write",
+            },
+        })
+    }
+
+    fn only_sets(&self, op: &'static str) -> Result<()> {
+        if self.inner.table_type.is_set() {
+            Ok(())
+        } else {
+            Err(Error::WrongTableType {
+                op,
+                table_type: self.inner.table_type,
+            })
+        }
+    }
+
+    /// Runs a write transaction over `keys`, failing if the table was deleted meanwhile.
+    fn write<R>(&self, keys: &[&[u8]], f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+        self.inner.storage.write(keys, |txn| {
+            // Checked under the shard locks: deletion sets the flag, then clears every shard.
+            self.inner.check_alive()?;
+            f(txn)
+        })
+    }
+
+    fn object(&self, object: impl ToObject) -> Result<Object> {
+        object.to_object(self.inner.keypos)
+    }
+
+    /// Stores `object` in `slot` (the objects under its key) by the table type's rule.
+    fn put(&self, slot: &mut Vec<Object>, object: Object) {
+        match self.inner.table_type {
+            TableType::Set | TableType::OrderedSet => {
+                slot.clear();
+                slot.push(object);
+            }
+            TableType::Bag => {
+                if !slot.contains(&object) {
+                    slot.push(object);
+                }
+            }
+            TableType::DuplicateBag => slot.push(object),
+        }
+    }
+
+    // ---- insert ----
+
+    /// Inserts one object (ETS `insert/2`). On a set it replaces the object with the same key
+    /// (exact match; compare-equal on an ordered_set); on a bag an identical object is not
+    /// added twice; a duplicate_bag keeps copies.
+    pub fn insert(&self, object: impl ToObject) -> Result<()> {
+        self.check("insert", Need::Write)?;
+        let object = self.object(object)?;
+        let key = object.key_msgpack().to_vec();
+        self.write(&[&key], |txn| {
+            txn.update(&key, |slot| self.put(slot, object));
+            Ok(())
+        })
+    }
+
+    /// Inserts a list of objects atomically and in isolation: a reader sees all or none of
+    /// them. Objects are stored in list order (so on a set the last of equal keys wins). If any
+    /// object is invalid, nothing is inserted.
+    pub fn insert_many<I>(&self, objects: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: ToObject,
+    {
+        self.check("insert", Need::Write)?;
+        let objects = objects
+            .into_iter()
+            .map(|o| self.object(o))
+            .collect::<Result<Vec<_>>>()?;
+        let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
+        self.write(&keys, |txn| {
+            for object in &objects {
+                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    /// Inserts `object` only if its key is absent (ETS `insert_new/2`); returns whether it did.
+    pub fn insert_new(&self, object: impl ToObject) -> Result<bool> {
+        self.insert_new_many([object])
+    }
+
+    /// Inserts every object only if none of their keys is present, atomically; returns whether
+    /// it inserted them.
+    pub fn insert_new_many<I>(&self, objects: I) -> Result<bool>
+    where
+        I: IntoIterator,
+        I::Item: ToObject,
+    {
+        self.check("insert_new", Need::Write)?;
+        let objects = objects
+            .into_iter()
+            .map(|o| self.object(o))
+            .collect::<Result<Vec<_>>>()?;
+        let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
+        self.write(&keys, |txn| {
+            if keys.iter().any(|k| !txn.get(k).is_empty()) {
+                return Ok(false);
+            }
+            for object in &objects {
+                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+            }
+            Ok(true)
+        })
+    }
+
+    // ---- reads ----
+
+    /// The objects with `key` (ETS `lookup/2`): none or one for a set, in insertion order for a
+    /// bag. On an ordered_set the stored key may differ from `key` while comparing equal to it.
+    pub fn lookup(&self, key: impl ToKey) -> Result<Vec<Object>> {
+        self.lookup_with(key, <[Object]>::to_vec)
+    }
+
+    /// Calls `f` with the objects with `key`, without copying them.
+    pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(&[Object]) -> R) -> Result<R> {
+        self.check("lookup", Need::Read)?;
+        key.with_key(|key| self.inner.storage.read(key, f))
+    }
+
+    /// Whether an object with `key` exists (ETS `member/2`).
+    pub fn member(&self, key: impl ToKey) -> Result<bool> {
+        self.lookup_with(key, |objects| !objects.is_empty())
+    }
+
+    /// The element at `pos` of the object with `key` (ETS `lookup_element/3`). On a bag, an
+    /// array of that element of every object. Fails with [`Error::KeyNotFound`] if the key is
+    /// absent and [`Error::BadPosition`] if an object is shorter than `pos`.
+    pub fn lookup_element(&self, key: impl ToKey, pos: usize) -> Result<Term> {
+        self.lookup_element_inner(key, pos)?.ok_or(Error::KeyNotFound)
+    }
+
+    /// Like [`Table::lookup_element`], but returns `default` if the key is absent
+    /// (ETS `lookup_element/4`).
+    pub fn lookup_element_or(
+        &self,
+        key: impl ToKey,
+        pos: usize,
+        default: impl Into<Term>,
+    ) -> Result<Term> {
+        Ok(self
+            .lookup_element_inner(key, pos)?
+            .unwrap_or_else(|| default.into()))
+    }
+
+    fn lookup_element_inner(&self, key: impl ToKey, pos: usize) -> Result<Option<Term>> {
+        if pos == 0 {
+            return Err(Error::BadPosition { pos, arity: 0 });
+        }
+        let set = self.inner.table_type.is_set();
+        self.lookup_with(key, |objects| {
+            if objects.is_empty() {
+                return Ok(None);
+            }
+            let mut elements = objects.iter().map(|o| {
+                o.element(pos).ok_or(Error::BadPosition {
+                    pos,
+                    arity: o.arity(),
+                })
+            });
+            if set {
+                elements.next().transpose()
+            } else {
+                Ok(Some(Term::Array(elements.collect::<Result<_>>()?)))
+            }
+        })?
+    }
+
+    // ---- deletes ----
+
+    /// Removes and returns every object with `key` (ETS `take/2`).
+    pub fn take(&self, key: impl ToKey) -> Result<Vec<Object>> {
+        self.check("take", Need::Write)?;
+        key.with_key(|key| self.write(&[key], |txn| Ok(txn.update(key, std::mem::take))))?
+    }
+
+    /// Removes every object with `key` (ETS `delete/2`). Deleting an absent key is not an error.
+    pub fn delete(&self, key: impl ToKey) -> Result<()> {
+        self.take(key).map(drop)
+    }
+
+    /// Removes this exact object (ETS `delete_object/2`); on a duplicate_bag every copy of it.
+    pub fn delete_object(&self, object: impl ToObject) -> Result<()> {
+        self.check("delete_object", Need::Write)?;
+        let object = self.object(object)?;
+        let key = object.key_msgpack();
+        self.write(&[key], |txn| {
+            txn.update(key, |slot| slot.retain(|o| *o != object));
+            Ok(())
+        })
+    }
+
+    /// Removes every object, atomically and in isolation (ETS `delete_all_objects/1`).
+    pub fn delete_all_objects(&self) -> Result<()> {
+        self.check("delete_all_objects", Need::Write)?;
+        self.inner.storage.clear();
+        Ok(())
+    }
+
+    // ---- updates ----
+
+    /// Adds `incr` to the integer after the key (position keypos + 1) and returns the new value
+    /// (ETS `update_counter(T, K, Incr)`).
+    pub fn update_counter(&self, key: impl ToKey, incr: i64) -> Result<i64> {
+        let op = CounterOp::new(self.inner.keypos + 1, incr);
+        Ok(self.update_counters_inner(key, &[op], None)?[0])
+    }
+
+    /// Applies `ops` in order to the object with `key`, atomically, and returns each new value
+    /// (ETS `update_counter/3` with a list). Fails, changing nothing, if the key is absent, a
+    /// position is the key or outside the object, an element is not an integer, a result does not
+    /// fit an `i64`, or the table is a bag.
+    pub fn update_counters(&self, key: impl ToKey, ops: &[CounterOp]) -> Result<Vec<i64>> {
+        self.update_counters_inner(key, ops, None)
+    }
+
+    /// Like [`Table::update_counters`], but if the key is absent first inserts `default` with its
+    /// key replaced by `key` (ETS `update_counter/4`).
+    pub fn update_counters_or(
+        &self,
+        key: impl ToKey,
+        ops: &[CounterOp],
+        default: impl ToObject,
+    ) -> Result<Vec<i64>> {
+        let default = self.object(default)?;
+        self.update_counters_inner(key, ops, Some(default))
+    }
+
+    fn update_counters_inner(
+        &self,
+        key: impl ToKey,
+        ops: &[CounterOp],
+        default: Option<Object>,
+    ) -> Result<Vec<i64>> {
+        self.check("update_counter", Need::Write)?;
+        self.only_sets("update_counter")?;
+        let keypos = self.inner.keypos;
+        key.with_key(|key| {
+            let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
+            self.write(&[key], |txn| {
+                let (updated, values) = {
+                    let current = txn.get(key).first().or(default.as_ref());
+                    let current = current.ok_or(Error::KeyNotFound)?;
+                    update::apply_counters(current, ops, keypos)?
+                };
+                txn.update(key, |slot| *slot = vec![updated]);
+                Ok(values)
+            })
+        })?
+    }
+
+    /// Replaces elements of the object with `key` (ETS `update_element/3`): `(position, value)`
+    /// pairs, applied atomically, the last one winning for a repeated position. Returns `false`
+    /// if the key is absent. Fails on a bag, on the key position, or outside the object.
+    pub fn update_element(&self, key: impl ToKey, elements: &[(usize, Term)]) -> Result<bool> {
+        self.update_element_inner(key, elements, None)
+    }
+
+    /// Like [`Table::update_element`], but if the key is absent first inserts `default` with its
+    /// key replaced by `key` (ETS `update_element/4`); returns `true`.
+    pub fn update_element_or(
+        &self,
+        key: impl ToKey,
+        elements: &[(usize, Term)],
+        default: impl ToObject,
+    ) -> Result<bool> {
+        let default = self.object(default)?;
+        self.update_element_inner(key, elements, Some(default))
+    }
+
+    fn update_element_inner(
+        &self,
+        key: impl ToKey,
+        elements: &[(usize, Term)],
+        default: Option<Object>,
+    ) -> Result<bool> {
+        self.check("update_element", Need::Write)?;
+        self.only_sets("update_element")?;
+        let keypos = self.inner.keypos;
+        let encoded = update::encode_elements(elements, keypos)?;
+        key.with_key(|key| {
+            let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
+            self.write(&[key], |txn| {
+                let updated = {
+                    let Some(current) = txn.get(key).first().or(default.as_ref()) else {
+                        return Ok(false);
+                    };
+                    update::apply_elements(current, &encoded, keypos)?
+                };
+                txn.update(key, |slot| *slot = vec![updated]);
+                Ok(true)
+            })
+        })?
+    }
+
+    // ---- traversal ----
+
+    fn direction(&self, backward: bool) -> Direction {
+        // As in ETS, last/prev on an unordered table are first/next.
+        if backward && self.inner.table_type == TableType::OrderedSet {
+            Direction::Backward
+        } else {
+            Direction::Forward
+        }
+    }
+
+    fn step<K: ToKey, R>(
+        &self,
+        from: Option<K>,
+        backward: bool,
+        f: impl FnOnce(&[Object]) -> R,
+    ) -> Result<Option<(Key, R)>> {
+        self.check("traverse", Need::Read)?;
+        let (storage, direction) = (&self.inner.storage, self.direction(backward));
+        match from {
+            None => Ok(storage.step(None, direction, f)),
+            Some(key) => key.with_key(|key| storage.step(Some(key), direction, f)),
+        }
+    }
+
+    /// The first key in traversal order (ETS `first/1`): term order on an ordered_set, the
+    /// table's internal order otherwise. `None` for an empty table (`'$end_of_table'`).
+    ///
+    /// Traversal is always safe, as if the table were fixed with `safe_fixtable`: `next` of a
+    /// key that has been deleted meanwhile still returns the key after it, and a traversal
+    /// never returns a key twice, whatever other threads insert and delete.
+    pub fn first(&self) -> Result<Option<Key>> {
+        Ok(self.step(None::<Key>, false, |_| ())?.map(|(k, ())| k))
+    }
+
+    /// The key after `key` in traversal order (ETS `next/2`); `key` need not be in the table.
+    pub fn next(&self, key: impl ToKey) -> Result<Option<Key>> {
+        Ok(self.step(Some(key), false, |_| ())?.map(|(k, ())| k))
+    }
+
+    /// The last key in term order on an ordered_set; on other types the same as [`Table::first`].
+    pub fn last(&self) -> Result<Option<Key>> {
+        Ok(self.step(None::<Key>, true, |_| ())?.map(|(k, ())| k))
+    }
+
+    /// The key before `key` on an ordered_set; on other types the same as [`Table::next`].
+    pub fn prev(&self, key: impl ToKey) -> Result<Option<Key>> {
+        Ok(self.step(Some(key), true, |_| ())?.map(|(k, ())| k))
+    }
+
+    /// [`Table::first`] with the objects of that key (ETS `first_lookup/1`).
+    pub fn first_lookup(&self) -> Result<Option<(Key, Vec<Object>)>> {
+        self.step(None::<Key>, false, <[Object]>::to_vec)
+    }
+
+    /// [`Table::next`] with the objects of that key (ETS `next_lookup/2`).
+    pub fn next_lookup(&self, key: impl ToKey) -> Result<Option<(Key, Vec<Object>)>> {
+        self.step(Some(key), false, <[Object]>::to_vec)
+    }
+
+    /// [`Table::last`] with the objects of that key (ETS `last_lookup/1`).
+    pub fn last_lookup(&self) -> Result<Option<(Key, Vec<Object>)>> {
+        self.step(None::<Key>, true, <[Object]>::to_vec)
+    }
+
+    /// [`Table::prev`] with the objects of that key (ETS `prev_lookup/2`).
+    pub fn prev_lookup(&self, key: impl ToKey) -> Result<Option<(Key, Vec<Object>)>> {
+        self.step(Some(key), true, <[Object]>::to_vec)
+    }
+
+    /// Every object, in traversal order (ETS `tab2list/1`). Not a snapshot: objects written
+    /// during the call may or may not appear.
+    pub fn tab2list(&self) -> Result<Vec<Object>> {
+        self.check("tab2list", Need::Read)?;
+        let mut all = Vec::with_capacity(self.inner.storage.size());
+        self.inner
+            .storage
+            .for_each(Direction::Forward, |o| all.push(o.clone()));
+        Ok(all)
+    }
+
+    /// Folds over every object in traversal order (ETS `foldl/3`). `f` runs with no lock held,
+    /// so it may read and write this table; keys are visited as by first/next.
+    pub fn foldl<A>(&self, init: A, f: impl FnMut(A, &Object) -> A) -> Result<A> {
+        self.fold(init, false, f)
+    }
+
+    /// Folds in reverse traversal order (ETS `foldr/3`; the same order as foldl except on an
+    /// ordered_set).
+    pub fn foldr<A>(&self, init: A, f: impl FnMut(A, &Object) -> A) -> Result<A> {
+        self.fold(init, true, f)
+    }
+
+    fn fold<A>(&self, init: A, backward: bool, mut f: impl FnMut(A, &Object) -> A) -> Result<A> {
+        let mut acc = init;
+        let mut at = self.step(None::<Key>, backward, <[Object]>::to_vec)?;
+        while let Some((key, objects)) = at {
+            acc = objects.iter().fold(acc, &mut f);
+            at = self.step(Some(&key), backward, <[Object]>::to_vec)?;
+        }
+        Ok(acc)
+    }
+
+    // ---- the table as a whole ----
+
+    /// Facts about the table (ETS `info/1`). Anyone may ask, whatever the access mode.
+    pub fn info(&self) -> Result<Info> {
+        let table = &*self.inner;
+        table.check_alive()?;
+        let meta = table.meta.load();
+        Ok(Info {
+            id: table.id,
+            name: meta.name.clone(),
+            named: meta.named,
+            table_type: table.table_type,
+            keypos: table.keypos,
+            access: table.access,
+            owner: OwnerId(table.owner.load(Ordering::Acquire)),
+            heir: meta
+                .heir
+                .as_ref()
+                .and_then(|(h, _)| h.upgrade())
+                .filter(|h| !h.is_closed())
+                .map(|h| h.id),
+            size: table.storage.size(),
+            memory: std::mem::size_of::<TableInner>() + table.storage.memory(),
+            read_concurrency: table.read_concurrency,
+            write_concurrency: table.write_concurrency,
+        })
+    }
+
+    /// The table's current name.
+    pub fn name(&self) -> Result<String> {
+        self.inner.check_alive()?;
+        Ok(self.inner.meta.load().name.clone())
+    }
+
+    /// Deletes the table (ETS `delete/1`); needs write access. Every handle to it then fails
+    /// with [`Error::NoTable`], and its name is free again.
+    pub fn delete_table(&self) -> Result<()> {
+        self.check("delete", Need::Write)?;
+        owner::delete_table(&self.inner)
+    }
+
+    /// Renames the table (ETS `rename/2`); needs write access. A named table is registered under
+    /// the new name and no longer found under the old one.
+    pub fn rename(&self, new_name: &str) -> Result<()> {
+        self.check("rename", Need::Write)?;
+        owner::rename(&self.inner, new_name)
+    }
+
+    /// Gives the table to `to` with `gift` (ETS `give_away/3`); only the owner may. `to` finds a
+    /// [`crate::Transfer`] in its inbox. The heir is unchanged.
+    pub fn give_away(&self, to: &Owner, gift: impl Into<Term>) -> Result<()> {
+        owner::give_away(&self.inner, self.caller.as_ref(), to.inner(), gift.into())
+    }
+
+    /// Sets the heir (ETS `setopts(T, {heir, Pid, Data})`), or clears it with `None`; only the
+    /// owner may. An heir equal to the owner means no heir.
+    pub fn set_heir(&self, heir: Option<(&Owner, Term)>) -> Result<()> {
+        let caller = self.caller.as_ref();
+        let heir = heir
+            .map(|(h, gift)| (h.inner(), gift))
+            .filter(|(h, _)| caller.is_none_or(|c| c.id != h.id));
+        owner::set_heir(&self.inner, caller, heir)
+    }
+}

@@ -1,0 +1,130 @@
+//! update_counter and update_element: building the updated object, or failing with nothing
+//! changed.
+
+use crate::error::{Error, Result};
+use crate::object::Object;
+use crate::term::{self, Term};
+
+/// One counter update (ETS `{Pos, Incr}` or `{Pos, Incr, Threshold, SetValue}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterOp {
+    /// The 1-based position of the counter.
+    pub pos: usize,
+    /// What to add (may be negative).
+    pub incr: i64,
+    /// `(threshold, set_value)`: if `incr >= 0` and the result is above `threshold`, or
+    /// `incr < 0` and the result is below it, the counter becomes `set_value` instead.
+    pub threshold: Option<(i64, i64)>,
+}
+
+impl CounterOp {
+    /// `{pos, incr}`.
+    pub fn new(pos: usize, incr: i64) -> CounterOp {
+        CounterOp {
+            pos,
+            incr,
+            threshold: None,
+        }
+    }
+
+    /// `{pos, incr, threshold, set_value}`.
+    pub fn with_threshold(pos: usize, incr: i64, threshold: i64, set_value: i64) -> CounterOp {
+        CounterOp {
+            pos,
+            incr,
+            threshold: Some((threshold, set_value)),
+        }
+    }
+
+    fn apply(&self, value: i128) -> Result<i64> {
+        let incr = i128::from(self.incr);
+        let mut result = value + incr;
+        if let Some((threshold, set_value)) = self.threshold {
+            let threshold = i128::from(threshold);
+            if (incr >= 0 && result > threshold) || (incr < 0 && result < threshold) {
+                result = i128::from(set_value);
+            }
+        }
+        i64::try_from(result).map_err(|_| Error::Overflow)
+    }
+}
+
+fn check_position(pos: usize, keypos: usize, arity: usize) -> Result<()> {
+    if pos == keypos {
+        return Err(Error::KeyPosition { pos });
+    }
+    if pos == 0 || pos > arity {
+        return Err(Error::BadPosition { pos, arity });
+    }
+    Ok(())
+}
+
+/// The object after applying `ops` in order, and the value each op produced.
+pub(super) fn apply_counters(
+    current: &Object,
+    ops: &[CounterOp],
+    keypos: usize,
+) -> Result<(Object, Vec<i64>)> {
+    let arity = current.arity();
+    let mut values: Vec<(usize, i64)> = Vec::with_capacity(ops.len());
+    for op in ops {
+        check_position(op.pos, keypos, arity)?;
+        // A later op on the same position sees the earlier op's result.
+        let value = match values.iter().rev().find(|(p, _)| *p == op.pos) {
+            Some(&(_, v)) => i128::from(v),
+            None => {
+                let element = current.element_msgpack(op.pos).expect("position checked");
+                term::read_int(element).ok_or(Error::NotAnInteger { pos: op.pos })?
+            }
+        };
+        values.push((op.pos, op.apply(value)?));
+    }
+    let encoded: Vec<(usize, Vec<u8>)> = values
+        .iter()
+        .map(|&(pos, v)| {
+            let mut bytes = Vec::with_capacity(9);
+            term::write_int(i128::from(v), &mut bytes);
+            (pos, bytes)
+        })
+        .collect();
+    let replacements: Vec<(usize, &[u8])> =
+        encoded.iter().map(|(p, b)| (*p, b.as_slice())).collect();
+    let updated = current.with_elements(&replacements, keypos);
+    Ok((updated, values.into_iter().map(|(_, v)| v).collect()))
+}
+
+/// Encodes the new elements of an update_element call, rejecting the key position and 0.
+pub(super) fn encode_elements(
+    elements: &[(usize, Term)],
+    keypos: usize,
+) -> Result<Vec<(usize, Vec<u8>)>> {
+    elements
+        .iter()
+        .map(|(pos, value)| {
+            if *pos == keypos {
+                return Err(Error::KeyPosition { pos: *pos });
+            }
+            if *pos == 0 {
+                return Err(Error::BadPosition { pos: 0, arity: 0 });
+            }
+            let mut bytes = Vec::new();
+            term::encode(value, &mut bytes)?;
+            Ok((*pos, bytes))
+        })
+        .collect()
+}
+
+/// The object with the encoded elements in place.
+pub(super) fn apply_elements(
+    current: &Object,
+    encoded: &[(usize, Vec<u8>)],
+    keypos: usize,
+) -> Result<Object> {
+    let arity = current.arity();
+    for (pos, _) in encoded {
+        check_position(*pos, keypos, arity)?;
+    }
+    let replacements: Vec<(usize, &[u8])> =
+        encoded.iter().map(|(p, b)| (*p, b.as_slice())).collect();
+    Ok(current.with_elements(&replacements, keypos))
+}

@@ -1,0 +1,75 @@
+//! The term model: MessagePack values with Erlang's equality and order.
+//!
+//! A *term* is one MessagePack value: integer, float, str, bin, array, map, true, false or nil.
+//! Extension types are reserved (for atoms, later) and rejected today.
+//!
+//! # Canonical form
+//! Every term stored in a table is kept in one canonical encoding, so that two terms equal in the
+//! data model are equal byte for byte (that is what makes exact-match keys hashable):
+//! - integers use the shortest encoding; non-negative values always use the unsigned family
+//!   (positive fixint, uint 8/16/32/64) and negative values the signed family (negative fixint,
+//!   int 8/16/32/64);
+//! - floats are always float 64 (a float 32 input is widened exactly); NaN is rejected;
+//! - str, bin, array and map headers use the shortest form;
+//! - map entries are sorted by key in *map-key order* (term order, with an integer before a float
+//!   of the same value, as Erlang orders map keys); two exactly equal keys in one map are an error.
+//!
+//! # Order and equality
+//! [`compare`] is Erlang's term order on the shared subset: numbers < atoms (false < nil < true)
+//! < tuples (arrays) < maps < binaries (str < bin). Numbers compare by value, so `1` and `1.0`
+//! compare equal (Erlang's `==`). Arrays compare by size, then element by element. Maps compare by
+//! size, then keys in map-key order, then values in key order. str and bin are both binaries: every
+//! str sorts before every bin, and within each kind bytes compare lexicographically.
+//! Exact equality (Erlang's `=:=`) is equality of canonical bytes.
+//!
+//! # Limits
+//! See [`limits`]: nesting depth and encoded size are bounded, and exceeding a limit is an error.
+
+mod codec;
+mod convert;
+pub mod limits;
+mod order;
+mod value;
+
+pub use codec::{canonicalize, decode, encode, ArrayElements};
+pub use convert::TermTypeError;
+pub use order::{compare, compare_map_keys};
+pub use value::Term;
+
+pub(crate) use codec::{read_int, write_array_header, write_int};
+
+/// Why a term was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TermError {
+    /// The input ended in the middle of a value.
+    #[error("malformed MessagePack: input ends inside a value at byte {offset}")]
+    Truncated { offset: usize },
+    /// Bytes follow the value.
+    #[error("malformed MessagePack: {extra} unexpected byte(s) after the value at byte {offset}")]
+    TrailingBytes { offset: usize, extra: usize },
+    /// 0xc1 (never used) at the given offset.
+    #[error("malformed MessagePack: invalid marker byte 0x{byte:02x} at byte {offset}")]
+    InvalidMarker { byte: u8, offset: usize },
+    /// An ext or fixext value (reserved).
+    #[error("unsupported term: MessagePack extension types are reserved (byte {offset})")]
+    ExtUnsupported { offset: usize },
+    /// A float that is NaN (it has no place in term order).
+    #[error("unsupported term: NaN is not a valid float term (byte {offset})")]
+    NaN { offset: usize },
+    /// A str whose bytes are not UTF-8.
+    #[error("malformed MessagePack: str is not valid UTF-8 at byte {offset}")]
+    InvalidUtf8 { offset: usize },
+    /// A map with two exactly equal keys.
+    #[error("invalid term: map has a duplicate key (byte {offset})")]
+    DuplicateMapKey { offset: usize },
+    /// Nested deeper than [`limits::MAX_DEPTH`].
+    #[error("term too deep: nesting exceeds the limit of {limit} levels")]
+    TooDeep { limit: usize },
+    /// Larger than a size limit (encoded bytes).
+    #[error("term too large: {what} is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
+}
