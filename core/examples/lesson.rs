@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rets_core::{tuple, Error, Owner, TableOptions, Term};
+use rets_core::{tuple, CounterOp, Error, Owner, TableOptions, Term};
 
 fn main() -> Result<(), Error> {
     // The owner plays the part of the supervised process that creates the tables.
@@ -24,26 +24,33 @@ fn main() -> Result<(), Error> {
     // A bag of login events, which `standby` inherits (with a gift) if `supervisor` goes away.
     let logins = supervisor.new_table(
         "logins",
-        TableOptions::new().bag().public().heir(&standby, "logins-handover"),
+        TableOptions::new()
+            .bag()
+            .public()
+            .heir(&standby, "logins-handover"),
     )?;
 
-    users.insert(tuple!("u_123", Term::map([("name", "Alice"), ("tier", "pro")]), 0))?;
+    users.insert(tuple!(
+        "u_123",
+        Term::map([("name", "Alice"), ("tier", "pro")]),
+        0
+    ))?;
     logins.insert_many([tuple!("u_123", "web"), tuple!("u_123", "mobile")])?;
 
     // Lookup always returns a list.
     match users.lookup("u_123")?.as_slice() {
-        [user] => println!("lookup u_123        -> {:?}", user.element(2).unwrap()),
+        [user] => println!("lookup u_123        -> {user}"),
         [] => println!("lookup u_123        -> not found"),
         _ => unreachable!("a set holds one object per key"),
     }
     println!("logins for u_123    -> {:?}", logins.lookup("u_123")?);
 
-    // Atomic counter on the third element.
+    // Atomic counter on the third element: :ets.update_counter(:user_cache, "u_123", {3, 1})
     for _ in 0..3 {
-        users.update_counter("u_123", 1)?;
+        users.update_counters("u_123", &[CounterOp::new(3, 1)])?;
     }
     println!(
-        "visits of u_123     -> {:?}",
+        "visits of u_123     -> {}",
         users.lookup_element("u_123", 3)?
     );
 
@@ -59,7 +66,10 @@ fn main() -> Result<(), Error> {
 
     // The owner goes away: the set dies with it, the bag passes to its heir with the gift.
     supervisor.close();
-    println!("after close: users  -> {}", users.lookup("u_123").unwrap_err());
+    println!(
+        "after close: users  -> {}",
+        users.lookup("u_123").unwrap_err()
+    );
     println!(
         "after close: whereis(\"user_cache\") is {:?}",
         rets_core::whereis("user_cache").map(|t| t.name())
@@ -68,7 +78,7 @@ fn main() -> Result<(), Error> {
         .recv_transfer(Duration::from_secs(1))
         .expect("the heir is told of the handover");
     println!(
-        "heir received       -> table {:?} from owner {} with gift {:?} ({:?})",
+        "heir received       -> table {:?} from owner {} with gift {} ({:?})",
         transfer.table.name()?,
         transfer.from,
         transfer.gift,

@@ -111,7 +111,8 @@ impl Object {
                 None => out.extend_from_slice(element),
             }
         }
-        Object::from_canonical(out, keypos).expect("replacing non-key elements keeps an object valid")
+        Object::from_canonical(out, keypos)
+            .expect("replacing non-key elements keeps an object valid")
     }
 
     /// This object with its key replaced by `key` (canonical bytes). Used for default objects,
@@ -129,7 +130,13 @@ impl Object {
 
 impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_term(), f)
+        fmt::Display::fmt(&self.to_term(), f)
+    }
+}
+
+impl fmt::Display for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_term(), f)
     }
 }
 
@@ -191,7 +198,10 @@ impl ToObject for Msgpack<'_> {
 
 impl ToObject for Object {
     fn to_object(&self, keypos: usize) -> Result<Object> {
-        if self.element_msgpack(keypos).is_some_and(|k| k == self.key_msgpack()) {
+        if self
+            .element_msgpack(keypos)
+            .is_some_and(|k| k == self.key_msgpack())
+        {
             Ok(self.clone())
         } else {
             Object::from_canonical(self.bytes.to_vec(), keypos)
@@ -261,7 +271,13 @@ impl Key {
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.to_term(), f)
+        fmt::Display::fmt(&self.to_term(), f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_term(), f)
     }
 }
 
@@ -323,5 +339,44 @@ impl ToKey for str {
 impl ToKey for String {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
         self.as_str().with_key(f)
+    }
+}
+
+macro_rules! term_key {
+    ($($t:ty)+) => {$(
+        impl ToKey for $t {
+            fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+                Term::from(*self).with_key(f)
+            }
+        }
+    )+};
+}
+term_key!(f32 f64 bool);
+
+/// Any `serde::Serialize` value as an object or a key, encoded by `rmp-serde` (structs and tuples
+/// become arrays, so a tuple or tuple struct is an object). Needs the `serde` feature.
+#[cfg(feature = "serde")]
+#[derive(Debug, Clone, Copy)]
+pub struct Serde<'a, T: ?Sized>(pub &'a T);
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize + ?Sized> Serde<'_, T> {
+    fn encode(&self) -> Result<Vec<u8>> {
+        rmp_serde::to_vec(self.0)
+            .map_err(|e| Error::BadArgument(format!("cannot serialize the value: {e}")))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize + ?Sized> ToObject for Serde<'_, T> {
+    fn to_object(&self, keypos: usize) -> Result<Object> {
+        Msgpack(&self.encode()?).to_object(keypos)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<T: serde::Serialize + ?Sized> ToKey for Serde<'_, T> {
+    fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        Msgpack(&self.encode()?).with_key(f)
     }
 }

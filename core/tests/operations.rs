@@ -1,6 +1,8 @@
 //! Every single-object operation on every table type, with ETS's edge cases.
 
-use rets_core::{tuple, CounterOp, Error, Key, Msgpack, Object, Owner, Table, TableOptions, TableType, Term};
+use rets_core::{
+    tuple, CounterOp, Error, Key, Msgpack, Object, Owner, Table, TableOptions, TableType, Term,
+};
 
 const TYPES: [TableType; 4] = [
     TableType::Set,
@@ -58,7 +60,7 @@ fn key_equality_is_exact_except_on_ordered_set() {
         tab.insert(tuple!(1, "int")).unwrap();
         tab.insert(tuple!(1.0, "float")).unwrap();
         let ints = terms(&tab.lookup(1).unwrap());
-        let floats = terms(&tab.lookup(&Term::Float(1.0)).unwrap());
+        let floats = terms(&tab.lookup(Term::Float(1.0)).unwrap());
         if t == TableType::OrderedSet {
             // 1 and 1.0 compare equal: the second insert replaced the first, key and all.
             assert_eq!(ints, vec![tuple!(1.0, "float")]);
@@ -98,13 +100,19 @@ fn bad_objects_are_rejected_and_change_nothing() {
         .unwrap();
     assert!(matches!(
         tab.insert(tuple!("only")),
-        Err(Error::ObjectTooShort { arity: 1, keypos: 2 })
+        Err(Error::ObjectTooShort {
+            arity: 1,
+            keypos: 2
+        })
     ));
     assert!(matches!(
         tab.insert(Term::from(5)),
         Err(Error::NotAnArray { .. })
     ));
-    assert!(matches!(tab.insert(Msgpack(&[0x92, 0x01])), Err(Error::Term(_))));
+    assert!(matches!(
+        tab.insert(Msgpack(&[0x92, 0x01])),
+        Err(Error::Term(_))
+    ));
     // One bad object in a list: nothing is inserted.
     let err = tab
         .insert_many([tuple!("a", 1), tuple!("b", 2), arr(vec![])])
@@ -113,7 +121,10 @@ fn bad_objects_are_rejected_and_change_nothing() {
     assert_eq!(tab.info().unwrap().size, 0);
     // The key is at position 2.
     tab.insert(tuple!("value", "key")).unwrap();
-    assert_eq!(terms(&tab.lookup("key").unwrap()), vec![tuple!("value", "key")]);
+    assert_eq!(
+        terms(&tab.lookup("key").unwrap()),
+        vec![tuple!("value", "key")]
+    );
     assert!(
         owner
             .new_table("bad", TableOptions::new().keypos(0))
@@ -132,13 +143,21 @@ fn insert_many_and_insert_new() {
         let a = terms(&tab.lookup("a").unwrap());
         match t {
             TableType::Set | TableType::OrderedSet => assert_eq!(a, vec![tuple!("a", 3)]),
-            _ => assert_eq!(a, vec![tuple!("a", 1), tuple!("a", 3)], "{t}: list order kept"),
+            _ => assert_eq!(
+                a,
+                vec![tuple!("a", 1), tuple!("a", 3)],
+                "{t}: list order kept"
+            ),
         }
         assert!(tab.insert_many(Vec::<Term>::new()).is_ok());
         // insert_new is all-or-nothing over the list.
-        assert!(!tab.insert_new_many([tuple!("c", 1), tuple!("a", 9)]).unwrap());
+        assert!(!tab
+            .insert_new_many([tuple!("c", 1), tuple!("a", 9)])
+            .unwrap());
         assert!(!tab.member("c").unwrap(), "{t}: nothing inserted");
-        assert!(tab.insert_new_many([tuple!("c", 1), tuple!("d", 2)]).unwrap());
+        assert!(tab
+            .insert_new_many([tuple!("c", 1), tuple!("d", 2)])
+            .unwrap());
         assert!(tab.member("c").unwrap() && tab.member("d").unwrap());
         assert!(!tab.insert_new(tuple!("c", 5)).unwrap());
         assert!(tab.insert_new(tuple!("e", 5)).unwrap());
@@ -155,19 +174,31 @@ fn lookup_element_with_and_without_default() {
             assert_eq!(tab.lookup_element("k", 2).unwrap(), Term::from(1));
         } else {
             tab.insert(tuple!("k", 2)).unwrap();
-            assert_eq!(tab.lookup_element("k", 2).unwrap(), arr(vec![1.into(), 2.into()]));
+            assert_eq!(
+                tab.lookup_element("k", 2).unwrap(),
+                arr(vec![1.into(), 2.into()])
+            );
             // One object is too short for position 3.
             assert!(matches!(
                 tab.lookup_element("k", 3),
                 Err(Error::BadPosition { pos: 3, .. })
             ));
         }
-        assert_eq!(tab.lookup_element("k", 1).unwrap(), match t.is_set() {
-            true => Term::from("k"),
-            false => arr(vec!["k".into(), "k".into()]),
-        });
-        assert!(matches!(tab.lookup_element("nope", 2), Err(Error::KeyNotFound)));
-        assert_eq!(tab.lookup_element_or("nope", 2, "dflt").unwrap(), Term::from("dflt"));
+        assert_eq!(
+            tab.lookup_element("k", 1).unwrap(),
+            match t.is_set() {
+                true => Term::from("k"),
+                false => arr(vec!["k".into(), "k".into()]),
+            }
+        );
+        assert!(matches!(
+            tab.lookup_element("nope", 2),
+            Err(Error::KeyNotFound)
+        ));
+        assert_eq!(
+            tab.lookup_element_or("nope", 2, "dflt").unwrap(),
+            Term::from("dflt")
+        );
         assert!(matches!(
             tab.lookup_element("k", 9),
             Err(Error::BadPosition { pos: 9, .. })
@@ -224,7 +255,10 @@ fn delete_all_objects_empties_and_accounts() {
             .unwrap();
         let full = tab.info().unwrap();
         assert_eq!(full.size, 1000);
-        assert!(full.memory > empty + 1000 * 10, "{t}: memory grows with objects");
+        assert!(
+            full.memory > empty + 1000 * 10,
+            "{t}: memory grows with objects"
+        );
         tab.delete_all_objects().unwrap();
         let info = tab.info().unwrap();
         assert_eq!((info.size, info.memory), (0, empty), "{t}");
@@ -241,7 +275,11 @@ fn update_counter_forms() {
         assert_eq!(tab.update_counter("c", 5).unwrap(), 15);
         assert_eq!(tab.update_counter("c", -20).unwrap(), -5);
         // Several ops, applied in order, one atomic change.
-        let ops = [CounterOp::new(3, 1), CounterOp::new(2, 5), CounterOp::new(3, 1)];
+        let ops = [
+            CounterOp::new(3, 1),
+            CounterOp::new(2, 5),
+            CounterOp::new(3, 1),
+        ];
         assert_eq!(tab.update_counters("c", &ops).unwrap(), vec![101, 0, 102]);
         // Threshold: incr >= 0 and result > threshold -> set value.
         let wrap = CounterOp::with_threshold(2, 3, 2, 0);
@@ -250,7 +288,10 @@ fn update_counter_forms() {
         let wrap_down = CounterOp::with_threshold(2, -1, 0, 9);
         assert_eq!(tab.update_counters("c", &[wrap_down]).unwrap(), vec![9]);
         assert_eq!(tab.update_counters("c", &[]).unwrap(), Vec::<i64>::new());
-        assert_eq!(terms(&tab.lookup("c").unwrap()), vec![tuple!("c", 9, 102, "x")]);
+        assert_eq!(
+            terms(&tab.lookup("c").unwrap()),
+            vec![tuple!("c", 9, 102, "x")]
+        );
     }
 }
 
@@ -260,34 +301,55 @@ fn update_counter_errors_change_nothing() {
     let tab = table(&owner, TableType::Set);
     tab.insert(tuple!("c", 1, "text", i64::MAX)).unwrap();
     let before = terms(&tab.lookup("c").unwrap());
-    let cases: Vec<(Vec<CounterOp>, fn(&Error) -> bool)> = vec![
-        (vec![CounterOp::new(1, 1)], |e| matches!(e, Error::KeyPosition { pos: 1 })),
-        (vec![CounterOp::new(5, 1)], |e| matches!(e, Error::BadPosition { pos: 5, .. })),
-        (vec![CounterOp::new(0, 1)], |e| matches!(e, Error::KeyPosition { .. } | Error::BadPosition { .. })),
-        (vec![CounterOp::new(3, 1)], |e| matches!(e, Error::NotAnInteger { pos: 3 })),
+    type Case = (Vec<CounterOp>, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
+        (vec![CounterOp::new(1, 1)], |e| {
+            matches!(e, Error::KeyPosition { pos: 1 })
+        }),
+        (vec![CounterOp::new(5, 1)], |e| {
+            matches!(e, Error::BadPosition { pos: 5, .. })
+        }),
+        (vec![CounterOp::new(0, 1)], |e| {
+            matches!(e, Error::KeyPosition { .. } | Error::BadPosition { .. })
+        }),
+        (vec![CounterOp::new(3, 1)], |e| {
+            matches!(e, Error::NotAnInteger { pos: 3 })
+        }),
         (vec![CounterOp::new(4, 1)], |e| matches!(e, Error::Overflow)),
         // The first op would succeed; the second fails: neither applies.
-        (vec![CounterOp::new(2, 1), CounterOp::new(3, 1)], |e| matches!(e, Error::NotAnInteger { .. })),
+        (vec![CounterOp::new(2, 1), CounterOp::new(3, 1)], |e| {
+            matches!(e, Error::NotAnInteger { .. })
+        }),
     ];
     for (ops, expected) in cases {
         let err = tab.update_counters("c", &ops).unwrap_err();
         assert!(expected(&err), "{ops:?}: {err}");
         assert_eq!(terms(&tab.lookup("c").unwrap()), before);
     }
-    assert!(matches!(tab.update_counter("missing", 1), Err(Error::KeyNotFound)));
+    assert!(matches!(
+        tab.update_counter("missing", 1),
+        Err(Error::KeyNotFound)
+    ));
     assert!(!tab.member("missing").unwrap());
     // i64::MIN - 1 overflows too.
     tab.insert(tuple!("low", i64::MIN)).unwrap();
-    assert!(matches!(tab.update_counter("low", -1), Err(Error::Overflow)));
+    assert!(matches!(
+        tab.update_counter("low", -1),
+        Err(Error::Overflow)
+    ));
     // A threshold brings an overflowing result back into range.
     assert_eq!(
-        tab.update_counters("c", &[CounterOp::with_threshold(4, 1, 0, 7)]).unwrap(),
+        tab.update_counters("c", &[CounterOp::with_threshold(4, 1, 0, 7)])
+            .unwrap(),
         vec![7]
     );
     for t in [TableType::Bag, TableType::DuplicateBag] {
         let bag = table(&owner, t);
         bag.insert(tuple!("c", 1)).unwrap();
-        assert!(matches!(bag.update_counter("c", 1), Err(Error::WrongTableType { .. })));
+        assert!(matches!(
+            bag.update_counter("c", 1),
+            Err(Error::WrongTableType { .. })
+        ));
         assert!(matches!(
             bag.update_element("c", &[(2, 5.into())]),
             Err(Error::WrongTableType { .. })
@@ -320,7 +382,7 @@ fn update_counter_with_default_object() {
     // On an ordered_set, 1.0 finds the object stored under 1.
     let ord = table(&owner, TableType::OrderedSet);
     ord.insert(tuple!(1, 0)).unwrap();
-    assert_eq!(ord.update_counter(&Term::Float(1.0), 4).unwrap(), 4);
+    assert_eq!(ord.update_counter(Term::Float(1.0), 4).unwrap(), 4);
     assert_eq!(terms(&ord.lookup(1).unwrap()), vec![tuple!(1, 4)]);
 }
 
@@ -335,7 +397,10 @@ fn update_element_forms() {
         assert!(tab
             .update_element("k", &[(3, "b".into()), (4, "c".into()), (3, "d".into())])
             .unwrap());
-        assert_eq!(terms(&tab.lookup("k").unwrap()), vec![tuple!("k", "a", "d", "c")]);
+        assert_eq!(
+            terms(&tab.lookup("k").unwrap()),
+            vec![tuple!("k", "a", "d", "c")]
+        );
         assert!(!tab.update_element("missing", &[(2, 0.into())]).unwrap());
         assert!(!tab.member("missing").unwrap());
         assert!(matches!(
@@ -346,11 +411,17 @@ fn update_element_forms() {
             tab.update_element("k", &[(2, 0.into()), (5, 0.into())]),
             Err(Error::BadPosition { pos: 5, .. })
         ));
-        assert_eq!(terms(&tab.lookup("k").unwrap()), vec![tuple!("k", "a", "d", "c")]);
+        assert_eq!(
+            terms(&tab.lookup("k").unwrap()),
+            vec![tuple!("k", "a", "d", "c")]
+        );
         assert!(tab
             .update_element_or("new", &[(3, true.into())], tuple!("x", 0, 0))
             .unwrap());
-        assert_eq!(terms(&tab.lookup("new").unwrap()), vec![tuple!("new", 0, true)]);
+        assert_eq!(
+            terms(&tab.lookup("new").unwrap()),
+            vec![tuple!("new", 0, true)]
+        );
     }
 }
 
@@ -404,7 +475,10 @@ fn traversal_order_and_lookup_forms() {
     assert_eq!(ord.next(2.7).unwrap().unwrap().to_term(), Term::from(3));
     assert_eq!(ord.prev(2.7).unwrap().unwrap().to_term(), Term::from(2.5));
     let (k, objs) = ord.first_lookup().unwrap().unwrap();
-    assert_eq!((k.to_term(), terms(&objs)), ((-7).into(), vec![tuple!(-7, 0)]));
+    assert_eq!(
+        (k.to_term(), terms(&objs)),
+        ((-7).into(), vec![tuple!(-7, 0)])
+    );
     let (k, _) = ord.next_lookup(-7).unwrap().unwrap();
     assert_eq!(k.to_term(), Term::from(2.5));
     let (k, _) = ord.last_lookup().unwrap().unwrap();
@@ -450,7 +524,7 @@ fn fold_may_write_the_table_it_folds() {
     tab.insert_many((0..50).map(|i| tuple!(i, 0))).unwrap();
     let visited = tab
         .foldl(0, |n, o| {
-            tab.delete(&o.key()).unwrap();
+            tab.delete(o.key()).unwrap();
             n + 1
         })
         .unwrap();
@@ -471,6 +545,9 @@ fn limits_are_clear_errors() {
     let big_key = "x".repeat(70_000);
     let err = tab.insert(tuple!(big_key.as_str(), 1)).unwrap_err();
     assert!(err.to_string().contains("key"), "{err}");
-    assert!(matches!(tab.insert(tuple!("nan", f64::NAN)), Err(Error::Term(_))));
+    assert!(matches!(
+        tab.insert(tuple!("nan", f64::NAN)),
+        Err(Error::Term(_))
+    ));
     assert_eq!(tab.info().unwrap().size, 0);
 }

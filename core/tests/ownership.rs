@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use rets_core::{tuple, whereis, Access, Error, Owner, OwnerId, TableOptions, Term, TransferReason};
+use rets_core::{
+    tuple, whereis, Access, Error, Owner, OwnerId, TableOptions, Term, TransferReason,
+};
 
 /// Names are process-wide: every test uses its own.
 fn name(test: &str) -> String {
@@ -15,7 +17,10 @@ fn access_modes_follow_the_handle() {
     let other = Owner::new();
     for access in [Access::Public, Access::Protected, Access::Private] {
         let mine = owner
-            .new_table(&name(&format!("access-{access}")), TableOptions::new().access(access).named())
+            .new_table(
+                &name(&format!("access-{access}")),
+                TableOptions::new().access(access).named(),
+            )
             .unwrap();
         mine.insert(tuple!("k", 1)).unwrap();
         let theirs = mine.with_caller(&other);
@@ -94,13 +99,18 @@ fn named_tables_whereis_rename_and_reuse() {
     let other = owner
         .new_table(&name("names-other"), TableOptions::new().named())
         .unwrap();
-    assert!(matches!(other.rename(&renamed), Err(Error::NameTaken { .. })));
+    assert!(matches!(
+        other.rename(&renamed),
+        Err(Error::NameTaken { .. })
+    ));
     assert!(whereis(&name("names-other")).unwrap().same_table(&other));
 
     // A deleted name can be taken again; the old handle stays dead.
     tab.delete_table().unwrap();
     assert!(whereis(&renamed).is_none());
-    let again = owner.new_table(&renamed, TableOptions::new().named()).unwrap();
+    let again = owner
+        .new_table(&renamed, TableOptions::new().named())
+        .unwrap();
     assert!(matches!(tab.lookup("x"), Err(Error::NoTable { .. })));
     assert!(matches!(tab.info(), Err(Error::NoTable { .. })));
     assert!(again.lookup("x").unwrap().is_empty());
@@ -116,7 +126,10 @@ fn closing_an_owner_deletes_or_hands_over() {
     let kept = owner
         .new_table(
             &name("close-kept"),
-            TableOptions::new().bag().named().heir(&heir, tuple!("gift", 42)),
+            TableOptions::new()
+                .bag()
+                .named()
+                .heir(&heir, tuple!("gift", 42)),
         )
         .unwrap();
     kept.insert(tuple!("k", 1)).unwrap();
@@ -129,7 +142,10 @@ fn closing_an_owner_deletes_or_hands_over() {
     assert!(whereis(&name("close-doomed")).is_none());
     // The old owner's handle can no longer act.
     assert!(matches!(kept.lookup("k"), Err(Error::OwnerClosed { .. })));
-    assert!(matches!(owner.new_table("x", TableOptions::new()), Err(Error::OwnerClosed { .. })));
+    assert!(matches!(
+        owner.new_table("x", TableOptions::new()),
+        Err(Error::OwnerClosed { .. })
+    ));
 
     let transfer = heir.try_recv_transfer().expect("the heir is notified");
     assert_eq!(transfer.from, owner.id());
@@ -200,7 +216,10 @@ fn give_away_and_set_heir() {
     );
     let for_b = transfer.table;
     // a no longer owns it; b does; the heir is unchanged.
-    assert!(matches!(tab.insert(tuple!(2, 2)), Err(Error::Access { .. })));
+    assert!(matches!(
+        tab.insert(tuple!(2, 2)),
+        Err(Error::Access { .. })
+    ));
     for_b.insert(tuple!(2, 2)).unwrap();
     assert_eq!(for_b.info().unwrap().heir, Some(c.id()));
     assert!(a.tables().is_empty());
@@ -226,7 +245,9 @@ fn give_away_and_set_heir() {
 #[test]
 fn deleted_table_errors_everywhere_and_frees_objects() {
     let owner = Owner::new();
-    let tab = owner.new_table("deleted", TableOptions::new().public()).unwrap();
+    let tab = owner
+        .new_table("deleted", TableOptions::new().public())
+        .unwrap();
     tab.insert_many((0..100).map(|i| tuple!(i))).unwrap();
     let stranger = Owner::new();
     tab.with_caller(&stranger).delete_table().unwrap(); // public: anyone with write access may delete
@@ -242,7 +263,10 @@ fn deleted_table_errors_everywhere_and_frees_objects() {
     ] {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::NoTable { .. }), "{err}");
-        assert_eq!(err.to_string(), "no such table: table \"deleted\" was deleted");
+        assert_eq!(
+            err.to_string(),
+            "no such table: table \"deleted\" was deleted"
+        );
     }
     assert!(owner.tables().is_empty());
 }

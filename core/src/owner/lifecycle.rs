@@ -113,7 +113,11 @@ fn move_table(
 }
 
 /// Checks that `caller` owns `table` (lifecycle lock held).
-fn check_owner(table: &TableInner, caller: Option<&Arc<OwnerInner>>, op: &'static str) -> Result<()> {
+fn check_owner(
+    table: &TableInner,
+    caller: Option<&Arc<OwnerInner>>,
+    op: &'static str,
+) -> Result<()> {
     table.check_alive()?;
     match caller {
         Some(c) if c.is_closed() => Err(Error::OwnerClosed { owner: c.id.0 }),

@@ -21,7 +21,7 @@ pub(super) struct Shard {
 /// Hash shards order keys by `(hash, canonical bytes)`: exact-match equality, and a fixed place
 /// for every key. Ordered shards order keys by term order: compare-equal keys are one key.
 enum Map {
-    Hash(BTreeMap<(u64, Box<[u8]>), Vec<Object>>),
+    Hash(BTreeMap<HashKey, Vec<Object>>),
     Ordered(BTreeMap<OrdKey, Vec<Object>>),
 }
 
@@ -80,8 +80,11 @@ impl PartialEq for OrdKey {
 }
 impl Eq for OrdKey {}
 
+/// A hash shard's map key.
+type HashKey = (u64, Box<[u8]>);
+
 /// The range of hash-map entries with this hash: `(hash, [])` sorts first among them.
-fn hash_range(hash: u64) -> (Bound<(u64, Box<[u8]>)>, Bound<(u64, Box<[u8]>)>) {
+fn hash_range(hash: u64) -> (Bound<HashKey>, Bound<HashKey>) {
     let empty = || Box::<[u8]>::default();
     let end = match hash.checked_add(1) {
         Some(next) => Bound::Excluded((next, empty())),
@@ -90,8 +93,8 @@ fn hash_range(hash: u64) -> (Bound<(u64, Box<[u8]>)>, Bound<(u64, Box<[u8]>)>) {
     (Bound::Included((hash, empty())), end)
 }
 
-fn slot_bytes(key: &[u8], objects: &[Object]) -> usize {
-    SLOT_OVERHEAD + key.len() + objects.iter().map(Object::heap_bytes).sum::<usize>()
+fn slot_bytes(key_len: usize, objects: &[Object]) -> usize {
+    SLOT_OVERHEAD + key_len + objects.iter().map(Object::heap_bytes).sum::<usize>()
 }
 
 impl Shard {
@@ -129,13 +132,19 @@ impl Shard {
         }
     }
 
-    fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Vec<Object>> {
+    /// The objects under `key`, with the length of the key as the map stores it (on an
+    /// ordered_set it may differ from `key` while comparing equal).
+    fn get_mut(&mut self, hash: u64, key: &[u8]) -> Option<(usize, &mut Vec<Object>)> {
         match &mut self.map {
             Map::Hash(map) => map
                 .range_mut(hash_range(hash))
                 .find(|((_, k), _)| **k == *key)
-                .map(|(_, v)| v),
-            Map::Ordered(map) => map.get_mut(OrdKeyRef::new(key)),
+                .map(|((_, k), v)| (k.len(), v)),
+            Map::Ordered(map) => map
+                .range_mut::<OrdKeyRef, _>((Bound::Included(OrdKeyRef::new(key)), Bound::Unbounded))
+                .next()
+                .filter(|(k, _)| term::compare(&k.0, key) == Ordering::Equal)
+                .map(|(k, v)| (k.0.len(), v)),
         }
     }
 
@@ -146,11 +155,11 @@ impl Shard {
         f: impl FnOnce(&mut Vec<Object>) -> R,
     ) -> R {
         match self.get_mut(hash, key) {
-            Some(objects) => {
+            Some((stored_key_len, objects)) => {
                 let before_len = objects.len();
-                let before = slot_bytes(key, objects);
+                let before = slot_bytes(stored_key_len, objects);
                 let result = f(objects);
-                let (after_len, after) = (objects.len(), slot_bytes(key, objects));
+                let (after_len, after) = (objects.len(), slot_bytes(stored_key_len, objects));
                 if after_len == 0 {
                     self.remove(hash, key);
                     self.bytes -= before;
@@ -165,7 +174,7 @@ impl Shard {
                 let result = f(&mut objects);
                 if !objects.is_empty() {
                     self.objects += objects.len();
-                    self.bytes += slot_bytes(key, &objects);
+                    self.bytes += slot_bytes(key.len(), &objects);
                     match &mut self.map {
                         Map::Hash(map) => map.insert((hash, key.into()), objects),
                         Map::Ordered(map) => map.insert(OrdKey(key.into()), objects),
@@ -194,7 +203,11 @@ impl Shard {
 
     /// The objects of the first key strictly after (or before) `from` in this shard's order, or
     /// of its first (last) key if `from` is `None`.
-    pub(super) fn step(&self, from: Option<(u64, &[u8])>, direction: Direction) -> Option<&[Object]> {
+    pub(super) fn step(
+        &self,
+        from: Option<(u64, &[u8])>,
+        direction: Direction,
+    ) -> Option<&[Object]> {
         use Bound::{Excluded, Unbounded};
         let found = match &self.map {
             Map::Hash(map) => {
@@ -217,9 +230,9 @@ impl Shard {
                     (Some(f), Direction::Forward) => {
                         map.range::<OrdKeyRef, _>((Excluded(f), Unbounded)).next()
                     }
-                    (Some(f), Direction::Backward) => {
-                        map.range::<OrdKeyRef, _>((Unbounded, Excluded(f))).next_back()
-                    }
+                    (Some(f), Direction::Backward) => map
+                        .range::<OrdKeyRef, _>((Unbounded, Excluded(f)))
+                        .next_back(),
                 }
                 .map(|(_, v)| v)
             }

@@ -306,7 +306,8 @@ impl Table {
     /// array of that element of every object. Fails with [`Error::KeyNotFound`] if the key is
     /// absent and [`Error::BadPosition`] if an object is shorter than `pos`.
     pub fn lookup_element(&self, key: impl ToKey, pos: usize) -> Result<Term> {
-        self.lookup_element_inner(key, pos)?.ok_or(Error::KeyNotFound)
+        self.lookup_element_inner(key, pos)?
+            .ok_or(Error::KeyNotFound)
     }
 
     /// Like [`Table::lookup_element`], but returns `default` if the key is absent

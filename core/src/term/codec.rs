@@ -2,8 +2,9 @@
 //! [`crate::term`] for the canonical form and [`super::limits`] for the limits.
 //!
 //! Everything here is a small hand-written scanner: validation is one iterative pass with an
-//! explicit stack bounded by [`MAX_DEPTH`] (no recursion, so no stack overflow on hostile input,
-//! and no allocation: lengths claimed by headers are checked against the remaining input first).
+//! explicit stack bounded by [`MAX_DEPTH`] (no recursion, so no stack overflow on hostile input;
+//! no allocation below 16 levels of nesting, and never any sized by a length a header claims:
+//! claimed lengths are checked against the remaining input first).
 //! When that pass finds the input already canonical, canonicalisation is a copy. Otherwise a
 //! second pass, recursive but only over input the first pass has proven at most `MAX_DEPTH`
 //! deep, rewrites it.
@@ -87,7 +88,7 @@ fn be<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
 
 /// Reads the header at `buf[pos..]`: the head and the header's size in bytes (marker and length
 /// or value fields, not a str/bin payload). `None` if the header itself is cut short.
-#[inline]
+#[inline(always)]
 pub(super) fn read_head(buf: &[u8], pos: usize) -> Option<(Head, usize)> {
     let m = *buf.get(pos)?;
     let p = pos + 1;
@@ -455,19 +456,67 @@ fn encode_at(term: &Term, out: &mut Vec<u8>, depth: usize, base: usize) -> Resul
 struct Frame {
     /// Items still to read (a map has two per entry).
     remaining: usize,
-    is_map: bool,
     /// Start of the key being read (maps only).
     key_start: usize,
-    /// The previous key of this map, while everything scanned so far is canonical.
-    prev_key: Option<(usize, usize)>,
+    /// The previous key of this map (`start..end`), kept while everything scanned so far is
+    /// canonical; `end == 0` when there is none (a key never ends at offset 0).
+    prev_key: (usize, usize),
+    is_map: bool,
 }
 
-const EMPTY_FRAME: Frame = Frame {
-    remaining: 0,
-    is_map: false,
-    key_start: 0,
-    prev_key: None,
-};
+/// Open containers kept inline by the scan; deeper ones go to a `Vec`, so that the common case
+/// neither allocates nor initialises a `MAX_DEPTH`-sized array.
+const INLINE_FRAMES: usize = 16;
+
+/// The scan's stack of open containers.
+struct Stack {
+    inline: [Frame; INLINE_FRAMES],
+    spill: Vec<Frame>,
+    len: usize,
+}
+
+impl Stack {
+    fn new() -> Stack {
+        let empty = Frame {
+            remaining: 0,
+            key_start: 0,
+            prev_key: (0, 0),
+            is_map: false,
+        };
+        Stack {
+            inline: [empty; INLINE_FRAMES],
+            spill: Vec::new(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, frame: Frame) {
+        if self.len < INLINE_FRAMES {
+            self.inline[self.len] = frame;
+        } else {
+            self.spill.push(frame);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn top(&mut self) -> Option<&mut Frame> {
+        match self.len {
+            0 => None,
+            n if n <= INLINE_FRAMES => Some(&mut self.inline[n - 1]),
+            _ => self.spill.last_mut(),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) {
+        if self.len > INLINE_FRAMES {
+            self.spill.pop();
+        }
+        self.len -= 1;
+    }
+}
 
 /// What the scan found about a valid input.
 struct ScanInfo {
@@ -477,17 +526,15 @@ struct ScanInfo {
     size: usize,
 }
 
-/// Validates `input` as exactly one term, without recursion or allocation. Every error except
-/// duplicate map keys that are only equal after canonicalisation is found here.
+/// Validates `input` as exactly one term, without recursion. Every error except duplicate map
+/// keys that are only equal after canonicalisation is found here.
 fn scan(input: &[u8]) -> Result<ScanInfo, TermError> {
-    let mut stack = [EMPTY_FRAME; MAX_DEPTH];
-    let mut depth = 0usize;
+    let mut stack = Stack::new();
     let mut pos = 0usize;
     let mut canonical = true;
     let mut size = 0usize;
     'values: loop {
-        if depth > 0 {
-            let f = &mut stack[depth - 1];
+        if let Some(f) = stack.top() {
             if f.is_map && f.remaining % 2 == 0 {
                 f.key_start = pos;
             }
@@ -555,20 +602,19 @@ fn scan(input: &[u8]) -> Result<ScanInfo, TermError> {
                 let items = if is_map { n.checked_mul(2) } else { Some(n) };
                 match items {
                     Some(items) if items <= avail => {
-                        if depth == MAX_DEPTH {
+                        if stack.len == MAX_DEPTH {
                             return Err(TermError::TooDeep { limit: MAX_DEPTH });
                         }
                         let c = container_header_len(n);
                         canonical &= c == hlen;
                         size += c;
                         if items > 0 {
-                            stack[depth] = Frame {
+                            stack.push(Frame {
                                 remaining: items,
-                                is_map,
                                 key_start: 0,
-                                prev_key: None,
-                            };
-                            depth += 1;
+                                prev_key: (0, 0),
+                                is_map,
+                            });
                             continue 'values;
                         }
                     }
@@ -578,15 +624,15 @@ fn scan(input: &[u8]) -> Result<ScanInfo, TermError> {
         }
         // A value is complete: close every container it completes.
         loop {
-            if depth == 0 {
+            let Some(f) = stack.top() else {
                 break 'values;
-            }
-            let f = &mut stack[depth - 1];
+            };
             f.remaining -= 1;
             if f.is_map && f.remaining % 2 == 1 && canonical {
                 // A key just ended, and everything so far is canonical, so keys compare.
                 let key = (f.key_start, pos);
-                if let Some((ps, pe)) = f.prev_key {
+                let (ps, pe) = f.prev_key;
+                if pe != 0 {
                     match compare_map_keys(&input[ps..pe], &input[key.0..key.1]) {
                         Ordering::Less => {}
                         Ordering::Equal => {
@@ -595,12 +641,12 @@ fn scan(input: &[u8]) -> Result<ScanInfo, TermError> {
                         Ordering::Greater => canonical = false,
                     }
                 }
-                f.prev_key = Some(key);
+                f.prev_key = key;
             }
             if f.remaining > 0 {
                 continue 'values;
             }
-            depth -= 1;
+            stack.pop();
         }
     }
     if pos != input.len() {
@@ -855,9 +901,15 @@ pub(crate) fn read_int(canonical: &[u8]) -> Option<i128> {
 /// If `v` is outside that range (a caller bug: range-check results first).
 pub(crate) fn write_int(v: i128, out: &mut Vec<u8>) {
     if v >= 0 {
-        write_uint(u64::try_from(v).expect("write_int: integer above u64::MAX"), out);
+        write_uint(
+            u64::try_from(v).expect("write_int: integer above u64::MAX"),
+            out,
+        );
     } else {
-        write_i64(i64::try_from(v).expect("write_int: integer below i64::MIN"), out);
+        write_i64(
+            i64::try_from(v).expect("write_int: integer below i64::MIN"),
+            out,
+        );
     }
 }
 
@@ -865,4 +917,810 @@ pub(crate) fn write_int(v: i128, out: &mut Vec<u8>) {
 /// `u32::MAX`.
 pub(crate) fn write_array_header(len: usize, out: &mut Vec<u8>) {
     write_len_header(len, Some((FIXARRAY, 15)), None, ARRAY16, ARRAY32, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
+    use super::*;
+
+    fn enc(t: &Term) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(t, &mut out).unwrap();
+        out
+    }
+
+    fn canon(input: &[u8]) -> Result<Vec<u8>, TermError> {
+        let mut out = Vec::new();
+        canonicalize(input, &mut out).map(|()| out)
+    }
+
+    /// Wraps `inner` in `levels` one-element arrays.
+    fn nest(levels: usize, inner: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x91; levels];
+        v.extend_from_slice(inner);
+        v
+    }
+
+    fn int_cases() -> Vec<(i128, Vec<u8>)> {
+        vec![
+            (0, vec![0x00]),
+            (1, vec![0x01]),
+            (127, vec![0x7f]),
+            (128, vec![0xcc, 0x80]),
+            (255, vec![0xcc, 0xff]),
+            (256, vec![0xcd, 0x01, 0x00]),
+            (65535, vec![0xcd, 0xff, 0xff]),
+            (65536, vec![0xce, 0x00, 0x01, 0x00, 0x00]),
+            (0xffff_ffff, vec![0xce, 0xff, 0xff, 0xff, 0xff]),
+            (0x1_0000_0000, vec![0xcf, 0, 0, 0, 1, 0, 0, 0, 0]),
+            (
+                i64::MAX as i128,
+                vec![0xcf, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
+            (i64::MAX as i128 + 1, vec![0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            (
+                u64::MAX as i128,
+                vec![0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
+            (-1, vec![0xff]),
+            (-32, vec![0xe0]),
+            (-33, vec![0xd0, 0xdf]),
+            (-128, vec![0xd0, 0x80]),
+            (-129, vec![0xd1, 0xff, 0x7f]),
+            (-32768, vec![0xd1, 0x80, 0x00]),
+            (-32769, vec![0xd2, 0xff, 0xff, 0x7f, 0xff]),
+            (i32::MIN as i128, vec![0xd2, 0x80, 0, 0, 0]),
+            (
+                i32::MIN as i128 - 1,
+                vec![0xd3, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff],
+            ),
+            (i64::MIN as i128, vec![0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+        ]
+    }
+
+    #[test]
+    fn integers_use_the_shortest_encoding_of_their_family() {
+        for (v, bytes) in int_cases() {
+            let term = match i64::try_from(v) {
+                Ok(i) => Term::Int(i),
+                Err(_) => Term::UInt(v as u64),
+            };
+            assert_eq!(enc(&term), bytes, "encode {v}");
+            let mut out = Vec::new();
+            write_int(v, &mut out);
+            assert_eq!(out, bytes, "write_int {v}");
+            assert_eq!(read_int(&bytes), Some(v), "read_int {v}");
+            assert_eq!(decode(&bytes).unwrap(), term, "decode {v}");
+            assert_eq!(canon(&bytes).unwrap(), bytes, "canonical {v}");
+        }
+        // A UInt that fits an i64 is the same integer as the Int.
+        assert_eq!(enc(&Term::UInt(5)), vec![0x05]);
+        assert_eq!(enc(&Term::UInt(300)), enc(&Term::Int(300)));
+        assert_eq!(
+            decode(&[0xcf, 0, 0, 0, 0, 0, 0, 0, 5]).unwrap(),
+            Term::Int(5)
+        );
+    }
+
+    #[test]
+    fn read_int_rejects_non_integers_and_extra_bytes() {
+        assert_eq!(read_int(&[0xc0]), None);
+        assert_eq!(read_int(&enc(&Term::Float(1.0))), None);
+        assert_eq!(read_int(&[0x01, 0x02]), None);
+        assert_eq!(read_int(&[0xcd, 0x01]), None);
+        assert_eq!(read_int(&[]), None);
+        // Any integer encoding is read.
+        assert_eq!(read_int(&[0xd3, 0, 0, 0, 0, 0, 0, 0, 7]), Some(7));
+    }
+
+    #[test]
+    fn floats_are_always_float64() {
+        assert_eq!(
+            enc(&Term::Float(1.5)),
+            [&[0xcb][..], &1.5f64.to_be_bytes()].concat()
+        );
+        assert_eq!(
+            enc(&Term::from(0.25f32)),
+            [&[0xcb][..], &0.25f64.to_be_bytes()].concat()
+        );
+        // -0.0 keeps its sign; infinities are valid.
+        let neg_zero = enc(&Term::Float(-0.0));
+        assert_eq!(neg_zero, [&[0xcb][..], &(-0.0f64).to_be_bytes()].concat());
+        assert_ne!(neg_zero, enc(&Term::Float(0.0)));
+        for f in [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+        ] {
+            let bytes = enc(&Term::Float(f));
+            assert_eq!(decode(&bytes).unwrap(), Term::Float(f));
+        }
+    }
+
+    #[test]
+    fn str_bin_array_map_headers_are_shortest() {
+        let s = |n: usize| Term::Str("x".repeat(n));
+        assert_eq!(enc(&s(0)), vec![0xa0]);
+        assert_eq!(enc(&s(31))[0], 0xbf);
+        assert_eq!(enc(&s(32))[..2], [0xd9, 32]);
+        assert_eq!(enc(&s(255))[..2], [0xd9, 0xff]);
+        assert_eq!(enc(&s(256))[..3], [0xda, 0x01, 0x00]);
+        assert_eq!(enc(&s(65536))[..5], [0xdb, 0x00, 0x01, 0x00, 0x00]);
+
+        let b = |n: usize| Term::bin(vec![7u8; n]);
+        assert_eq!(enc(&b(0)), vec![0xc4, 0x00]);
+        assert_eq!(enc(&b(255))[..2], [0xc4, 0xff]);
+        assert_eq!(enc(&b(256))[..3], [0xc5, 0x01, 0x00]);
+        assert_eq!(enc(&b(65536))[..5], [0xc6, 0x00, 0x01, 0x00, 0x00]);
+
+        let a = |n: usize| Term::Array(vec![Term::Nil; n]);
+        assert_eq!(enc(&a(0)), vec![0x90]);
+        assert_eq!(enc(&a(15))[0], 0x9f);
+        assert_eq!(enc(&a(16))[..3], [0xdc, 0x00, 0x10]);
+        assert_eq!(enc(&a(65536))[..5], [0xdd, 0x00, 0x01, 0x00, 0x00]);
+        let mut hdr = Vec::new();
+        write_array_header(16, &mut hdr);
+        assert_eq!(hdr, [0xdc, 0x00, 0x10]);
+
+        let m = |n: usize| Term::Map((0..n as i64).map(|i| (Term::Int(i), Term::Nil)).collect());
+        assert_eq!(enc(&m(0)), vec![0x80]);
+        assert_eq!(enc(&m(15))[0], 0x8f);
+        assert_eq!(enc(&m(16))[..3], [0xde, 0x00, 0x10]);
+        assert_eq!(enc(&m(65536))[..5], [0xdf, 0x00, 0x01, 0x00, 0x00]);
+        for t in [s(300), b(300), a(300), m(300)] {
+            assert_eq!(canon(&enc(&t)).unwrap(), enc(&t));
+        }
+    }
+
+    #[test]
+    fn encode_sorts_map_entries_in_map_key_order() {
+        let t = Term::map([
+            (Term::from("b"), 1),
+            (Term::from(1.0), 2),
+            (Term::from("a"), 3),
+            (Term::from(1), 4),
+            (Term::Nil, 5),
+            (Term::from(-7), 6),
+        ]);
+        // -7 < 1 < 1.0 < nil < "a" < "b"
+        let mut expected = vec![0x86, 0xf9, 0x06, 0x01, 0x04, 0xcb];
+        expected.extend_from_slice(&1.0f64.to_be_bytes());
+        expected.extend_from_slice(&[0x02, 0xc0, 0x05, 0xa1, b'a', 0x03, 0xa1, b'b', 0x01]);
+        assert_eq!(enc(&t), expected);
+        // Nested maps are sorted too, before the outer map compares them as keys.
+        let inner1 = Term::map([(2, 0), (1, 0)]);
+        let inner2 = Term::map([(1, 0), (3, 0)]);
+        let outer = Term::map([(inner2.clone(), 1), (inner1.clone(), 2)]);
+        let got = decode(&enc(&outer)).unwrap();
+        assert_eq!(
+            got,
+            Term::Map(vec![
+                (Term::map([(1, 0), (2, 0)]), Term::Int(2)),
+                (Term::map([(1, 0), (3, 0)]), Term::Int(1)),
+            ])
+        );
+    }
+
+    #[test]
+    fn encode_errors_leave_out_unchanged() {
+        let prefix = vec![1, 2, 3];
+        let cases: Vec<(Term, TermError)> = vec![
+            (Term::Float(f64::NAN), TermError::NaN { offset: 0 }),
+            (
+                Term::Array(vec![Term::Int(1), Term::Float(f64::NAN)]),
+                TermError::NaN { offset: 2 },
+            ),
+            (
+                Term::map([(Term::Int(5), 1), (Term::UInt(5), 2)]),
+                TermError::DuplicateMapKey { offset: 0 },
+            ),
+            (
+                Term::Array(vec![Term::Nil, Term::map([("k", 1), ("k", 2)])]),
+                TermError::DuplicateMapKey { offset: 2 },
+            ),
+            (
+                nested_term(MAX_DEPTH + 1),
+                TermError::TooDeep { limit: MAX_DEPTH },
+            ),
+        ];
+        for (t, err) in cases {
+            let mut out = prefix.clone();
+            assert_eq!(encode(&t, &mut out), Err(err.clone()), "{t:?}");
+            assert_eq!(out, prefix);
+            assert_eq!(t.to_msgpack(), Err(err));
+        }
+        // 1 and 1.0 are different map keys.
+        let ok = Term::map([(Term::Int(1), 1), (Term::Float(1.0), 2)]);
+        assert!(encode(&ok, &mut Vec::new()).is_ok());
+    }
+
+    /// `levels` nested containers, alternating arrays and maps, around nil.
+    fn nested_term(levels: usize) -> Term {
+        let mut t = Term::Nil;
+        for i in 0..levels {
+            t = if i % 2 == 0 {
+                Term::Array(vec![t])
+            } else {
+                Term::Map(vec![(Term::Int(0), t)])
+            };
+        }
+        t
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        // Exactly MAX_DEPTH levels is fine, for encode, canonicalize and decode.
+        let ok = nested_term(MAX_DEPTH);
+        let bytes = enc(&ok);
+        assert_eq!(canon(&bytes).unwrap(), bytes);
+        assert_eq!(decode(&bytes).unwrap(), ok);
+        let arrays = nest(MAX_DEPTH, &[0xc0]);
+        assert_eq!(canon(&arrays).unwrap(), arrays);
+        // An empty container still counts as a level.
+        let empty_inside = nest(MAX_DEPTH - 1, &[0x90]);
+        assert_eq!(canon(&empty_inside).unwrap(), empty_inside);
+        let too_deep = TermError::TooDeep { limit: MAX_DEPTH };
+        assert_eq!(canon(&nest(MAX_DEPTH, &[0x90])), Err(too_deep.clone()));
+        assert_eq!(canon(&nest(MAX_DEPTH + 1, &[0xc0])), Err(too_deep.clone()));
+        assert_eq!(decode(&nest(MAX_DEPTH + 1, &[0xc0])), Err(too_deep.clone()));
+        // Maps count as levels too (0x81 0x00 = a one-entry map with key 0).
+        let mut maps = [0x81, 0x00].repeat(MAX_DEPTH);
+        maps.push(0xc0);
+        assert_eq!(canon(&maps).unwrap(), maps);
+        let mut maps = [0x81, 0x00].repeat(MAX_DEPTH + 1);
+        maps.push(0xc0);
+        assert_eq!(canon(&maps), Err(too_deep.clone()));
+        // A too-deep container used as a map key.
+        let mut key_deep = vec![0x81];
+        key_deep.extend(nest(MAX_DEPTH, &[0xc0]));
+        key_deep.push(0xc0);
+        assert_eq!(canon(&key_deep), Err(too_deep.clone()));
+        // Maps deep down (past the scan's inline frames) are checked and sorted the same way.
+        assert_eq!(
+            canon(&nest(40, &[0x82, 0x02, 0xc0, 0x01, 0xc0])).unwrap(),
+            nest(40, &[0x82, 0x01, 0xc0, 0x02, 0xc0])
+        );
+        assert_eq!(
+            canon(&nest(40, &[0x82, 0x01, 0xc0, 0x01, 0xc0])),
+            Err(TermError::DuplicateMapKey { offset: 43 })
+        );
+        let mut prefix = vec![9];
+        assert_eq!(
+            canonicalize(&nest(MAX_DEPTH + 1, &[0xc0]), &mut prefix),
+            Err(too_deep)
+        );
+        assert_eq!(prefix, vec![9]);
+    }
+
+    #[test]
+    fn a_megabyte_of_nested_array_headers_fails_without_overflowing_the_stack() {
+        // Run on a small stack to show nothing recurses with the input's depth.
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let input = vec![0x91u8; 1 << 20];
+                let too_deep = TermError::TooDeep { limit: MAX_DEPTH };
+                assert_eq!(canon(&input), Err(too_deep.clone()));
+                assert_eq!(decode(&input), Err(too_deep));
+                // compare tolerates it as well (falling back to byte order).
+                assert_eq!(
+                    crate::term::compare(&input, &input),
+                    std::cmp::Ordering::Equal
+                );
+                assert_eq!(ArrayElements::new(&input).unwrap().count(), 0);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn non_canonical_inputs_are_canonicalized() {
+        let f64_bytes = |f: f64| [&[0xcb][..], &f.to_be_bytes()].concat();
+        let cases: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            // Integers in a wider or the wrong family.
+            (vec![0xd0, 0x05], vec![0x05]),
+            (vec![0xcc, 0x05], vec![0x05]),
+            (vec![0xcd, 0x00, 0xc8], vec![0xcc, 0xc8]),
+            (vec![0xce, 0x00, 0x00, 0x01, 0x00], vec![0xcd, 0x01, 0x00]),
+            (vec![0xcf, 0, 0, 0, 0, 0, 1, 0, 0], vec![0xce, 0, 1, 0, 0]),
+            (vec![0xd1, 0x00, 0xc8], vec![0xcc, 0xc8]),
+            (
+                vec![0xd3, 0, 0, 0, 1, 0, 0, 0, 0],
+                vec![0xcf, 0, 0, 0, 1, 0, 0, 0, 0],
+            ),
+            (vec![0xd0, 0xff], vec![0xff]),
+            (vec![0xd1, 0xff, 0x80], vec![0xd0, 0x80]),
+            (
+                vec![0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xe0],
+                vec![0xe0],
+            ),
+            (vec![0xd0, 0x00], vec![0x00]),
+            // float 32 widened exactly.
+            (
+                [&[0xca][..], &1.5f32.to_be_bytes()].concat(),
+                f64_bytes(1.5),
+            ),
+            (
+                [&[0xca][..], &0.1f32.to_be_bytes()].concat(),
+                f64_bytes(f64::from(0.1f32)),
+            ),
+            (
+                [&[0xca][..], &f32::INFINITY.to_be_bytes()].concat(),
+                f64_bytes(f64::INFINITY),
+            ),
+            (
+                [&[0xca][..], &(-0.0f32).to_be_bytes()].concat(),
+                f64_bytes(-0.0),
+            ),
+            // Long headers for short payloads.
+            (vec![0xd9, 0x01, b'a'], vec![0xa1, b'a']),
+            (vec![0xda, 0x00, 0x01, b'a'], vec![0xa1, b'a']),
+            (vec![0xdb, 0, 0, 0, 0], vec![0xa0]),
+            (vec![0xc5, 0x00, 0x01, 0x07], vec![0xc4, 0x01, 0x07]),
+            (vec![0xc6, 0, 0, 0, 0], vec![0xc4, 0x00]),
+            (vec![0xdc, 0x00, 0x01, 0xc0], vec![0x91, 0xc0]),
+            (vec![0xdd, 0, 0, 0, 0], vec![0x90]),
+            (vec![0xde, 0x00, 0x01, 0x01, 0x02], vec![0x81, 0x01, 0x02]),
+            (vec![0xdf, 0, 0, 0, 0], vec![0x80]),
+            // Map entries out of order.
+            (
+                vec![0x82, 0x02, 0xc2, 0x01, 0xc3],
+                vec![0x82, 0x01, 0xc3, 0x02, 0xc2],
+            ),
+            (
+                vec![0x82, 0xa1, b'b', 0x01, 0xa1, b'a', 0x02],
+                vec![0x82, 0xa1, b'a', 0x02, 0xa1, b'b', 0x01],
+            ),
+            // Keys 1.0 and 1: valid, 1 first.
+            (
+                [&[0x82][..], &f64_bytes(1.0), &[0xc0, 0x01, 0xc3]].concat(),
+                [&[0x82, 0x01, 0xc3][..], &f64_bytes(1.0), &[0xc0]].concat(),
+            ),
+            // A key that is only out of order once canonical (uint8 3 vs fixint 2).
+            (
+                vec![0x82, 0xcc, 0x03, 0xc0, 0x02, 0xc0],
+                vec![0x82, 0x02, 0xc0, 0x03, 0xc0],
+            ),
+            // Nested: an array holding a non-canonical map holding a float 32.
+            (
+                [
+                    &[0x92, 0x82, 0x02][..],
+                    &[0xca],
+                    &2.0f32.to_be_bytes(),
+                    &[0x01, 0xd0, 0x01, 0xc0],
+                ]
+                .concat(),
+                [
+                    &[0x92, 0x82, 0x01, 0x01, 0x02][..],
+                    &f64_bytes(2.0),
+                    &[0xc0],
+                ]
+                .concat(),
+            ),
+        ];
+        for (input, expected) in cases {
+            let got = canon(&input).unwrap_or_else(|e| panic!("{input:02x?}: {e}"));
+            assert_eq!(got, expected, "input {input:02x?}");
+            assert_eq!(canon(&got).unwrap(), got, "idempotent for {input:02x?}");
+            assert_eq!(decode(&input).unwrap(), decode(&expected).unwrap());
+            // Appends after what is there.
+            let mut out = vec![0xee];
+            canonicalize(&input, &mut out).unwrap();
+            assert_eq!(out[0], 0xee);
+            assert_eq!(&out[1..], &expected[..]);
+        }
+    }
+
+    #[test]
+    fn canonical_input_is_copied_verbatim() {
+        let t = Term::map([
+            (Term::from("name"), Term::from("rets")),
+            (Term::from(1), tuple_term()),
+        ]);
+        let bytes = enc(&t);
+        assert_eq!(canon(&bytes).unwrap(), bytes);
+        assert!(scan(&bytes).unwrap().canonical);
+        assert_eq!(scan(&bytes).unwrap().size, bytes.len());
+    }
+
+    fn tuple_term() -> Term {
+        Term::Array(vec![
+            Term::Int(-5),
+            Term::UInt(u64::MAX),
+            Term::Float(2.5),
+            Term::from("héllo"),
+            Term::bin(vec![0, 1, 2]),
+            Term::Nil,
+            Term::Bool(true),
+            Term::Bool(false),
+            Term::map([(Term::from("x"), Term::Array(vec![]))]),
+            Term::Array(vec![Term::Array(vec![Term::Int(1)])]),
+        ])
+    }
+
+    #[test]
+    fn decode_builds_terms() {
+        let t = tuple_term();
+        assert_eq!(decode(&enc(&t)).unwrap(), t);
+        assert_eq!(Term::from_msgpack(&t.to_msgpack().unwrap()).unwrap(), t);
+        // Non-canonical input: float 32, wide ints, unsorted map.
+        let input = [
+            &[0x93, 0xca][..],
+            &0.5f32.to_be_bytes(),
+            &[0xd1, 0x00, 0x10],
+            &[0x82, 0xa1, b'b', 0xc3, 0xa1, b'a', 0xc2],
+        ]
+        .concat();
+        assert_eq!(
+            decode(&input).unwrap(),
+            Term::Array(vec![
+                Term::Float(0.5),
+                Term::Int(16),
+                Term::Map(vec![
+                    (Term::from("a"), Term::Bool(false)),
+                    (Term::from("b"), Term::Bool(true)),
+                ]),
+            ])
+        );
+        assert_eq!(
+            decode(&[0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0]).unwrap(),
+            Term::UInt(1 << 63)
+        );
+    }
+
+    #[test]
+    fn every_prefix_of_a_valid_term_is_truncated() {
+        let canonical = enc(&tuple_term());
+        // A non-canonical encoding, too (float 32, unsorted map, wide headers).
+        let other = [
+            &[0xdc, 0x00, 0x03, 0xca][..],
+            &1.5f32.to_be_bytes(),
+            &[
+                0xde, 0x00, 0x02, 0xd9, 0x01, b'z', 0x01, 0xda, 0x00, 0x02, 0xc3, 0xa9,
+            ],
+            &[0x02, 0xc6, 0, 0, 0, 2, 1, 2],
+        ]
+        .concat();
+        assert!(canon(&other).is_ok());
+        for full in [canonical, other] {
+            for cut in 0..full.len() {
+                match canon(&full[..cut]) {
+                    Err(TermError::Truncated { offset }) => assert!(offset <= cut),
+                    r => panic!("prefix {cut} of {full:02x?}: {r:?}"),
+                }
+                assert!(matches!(
+                    decode(&full[..cut]),
+                    Err(TermError::Truncated { .. })
+                ));
+            }
+        }
+        assert_eq!(canon(&[]), Err(TermError::Truncated { offset: 0 }));
+    }
+
+    #[test]
+    fn huge_claimed_lengths_fail_fast() {
+        let cases: Vec<(Vec<u8>, usize)> = vec![
+            (vec![0xdd, 0xff, 0xff, 0xff, 0xff], 0),
+            (vec![0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0], 0),
+            (vec![0xdf, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0], 0),
+            (vec![0xdb, 0xff, 0xff, 0xff, 0xff, b'a'], 0),
+            (vec![0xc6, 0xff, 0xff, 0xff, 0xff, 0x00], 0),
+            (vec![0xdc, 0xff, 0xff, 0xc0], 0),
+            // A map of 2 entries needs at least 4 bytes.
+            (vec![0x82, 0x01, 0x02, 0x03], 0),
+            // Nested: the inner claim is checked against what is left.
+            (vec![0x92, 0xc0, 0xdd, 0x00, 0x01, 0x00, 0x00, 0xc0], 2),
+        ];
+        for (input, offset) in cases {
+            assert_eq!(
+                canon(&input),
+                Err(TermError::Truncated { offset }),
+                "{input:02x?}"
+            );
+            assert_eq!(decode(&input), Err(TermError::Truncated { offset }));
+            if let Some(items) = ArrayElements::new(&input) {
+                assert!(items.count() <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_markers_ext_nan_and_utf8_are_rejected() {
+        let cases: Vec<(Vec<u8>, TermError)> = vec![
+            (
+                vec![0xc1],
+                TermError::InvalidMarker {
+                    byte: 0xc1,
+                    offset: 0,
+                },
+            ),
+            (
+                vec![0x92, 0x01, 0xc1],
+                TermError::InvalidMarker {
+                    byte: 0xc1,
+                    offset: 2,
+                },
+            ),
+            (
+                vec![0xc7, 0x01, 0x05, 0x00],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                vec![0xc8, 0x00, 0x01, 0x05, 0x00],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                vec![0xc9, 0, 0, 0, 1, 0x05, 0x00],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                vec![0x91, 0xd4, 0x01, 0x00],
+                TermError::ExtUnsupported { offset: 1 },
+            ),
+            (
+                vec![0xd5, 0x01, 0, 0],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                vec![0xd6, 0x01, 0, 0, 0, 0],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                vec![0xd7, 0xff, 0, 0, 0, 0, 0, 0, 0, 0],
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                [&[0xd8, 0x01][..], &[0; 16]].concat(),
+                TermError::ExtUnsupported { offset: 0 },
+            ),
+            (
+                [&[0xcb][..], &f64::NAN.to_be_bytes()].concat(),
+                TermError::NaN { offset: 0 },
+            ),
+            (
+                [
+                    &[0x81, 0x01, 0xcb][..],
+                    &0x7ff0_0000_0000_0001u64.to_be_bytes(),
+                ]
+                .concat(),
+                TermError::NaN { offset: 2 },
+            ),
+            (
+                [&[0xcb][..], &0xfff8_0000_0000_0000u64.to_be_bytes()].concat(),
+                TermError::NaN { offset: 0 },
+            ),
+            (
+                [&[0xca][..], &f32::NAN.to_be_bytes()].concat(),
+                TermError::NaN { offset: 0 },
+            ),
+            (
+                [&[0x91, 0xca][..], &0xff80_0001u32.to_be_bytes()].concat(),
+                TermError::NaN { offset: 1 },
+            ),
+            (vec![0xa2, 0xff, 0xfe], TermError::InvalidUtf8 { offset: 0 }),
+            // Overlong encoding of '/', a lone surrogate, a cut multi-byte character.
+            (
+                vec![0x91, 0xa2, 0xc0, 0xaf],
+                TermError::InvalidUtf8 { offset: 1 },
+            ),
+            (
+                vec![0xa3, 0xed, 0xa0, 0x80],
+                TermError::InvalidUtf8 { offset: 0 },
+            ),
+            (vec![0xd9, 0x01, 0xc3], TermError::InvalidUtf8 { offset: 0 }),
+            // A str key of a map.
+            (
+                vec![0x81, 0xa1, 0x80, 0xc0],
+                TermError::InvalidUtf8 { offset: 1 },
+            ),
+        ];
+        for (input, err) in cases {
+            let mut out = vec![1, 2];
+            assert_eq!(
+                canonicalize(&input, &mut out),
+                Err(err.clone()),
+                "{input:02x?}"
+            );
+            assert_eq!(out, vec![1, 2]);
+            assert_eq!(decode(&input), Err(err), "decode {input:02x?}");
+        }
+        // Invalid UTF-8 is fine in a bin.
+        assert!(canon(&[0xc4, 0x02, 0xff, 0xfe]).is_ok());
+    }
+
+    #[test]
+    fn duplicate_map_keys_are_rejected() {
+        let f = |x: f64| [&[0xcb][..], &x.to_be_bytes()].concat();
+        let cases: Vec<(Vec<u8>, usize)> = vec![
+            // Canonical, sorted, duplicate: found by the scan at the second key.
+            (vec![0x82, 0x01, 0x01, 0x01, 0x02], 3),
+            // Unsorted with a duplicate.
+            (vec![0x83, 0x02, 0xc0, 0x01, 0xc0, 0x02, 0xc0], 5),
+            // Equal only after canonicalisation: uint8 5 and fixint 5.
+            (vec![0x82, 0xcc, 0x05, 0xc0, 0x05, 0xc0], 4),
+            (vec![0x82, 0x05, 0xc0, 0xd0, 0x05, 0xc0], 3),
+            // float 32 and float 64 of the same value.
+            (
+                [
+                    &[0x82][..],
+                    &f(0.5),
+                    &[0xc0, 0xca],
+                    &0.5f32.to_be_bytes(),
+                    &[0xc0],
+                ]
+                .concat(),
+                11,
+            ),
+            // str8 and fixstr of the same text.
+            (vec![0x82, 0xd9, 0x01, b'k', 0x01, 0xa1, b'k', 0x02], 5),
+            // Duplicate array keys, and maps as keys equal once sorted.
+            (vec![0x82, 0x91, 0x01, 0x01, 0x91, 0x01, 0x02], 4),
+            (
+                vec![
+                    0x82, 0x82, 0x01, 0xc0, 0x02, 0xc0, 0x01, 0x82, 0x02, 0xc0, 0x01, 0xc0, 0x02,
+                ],
+                7,
+            ),
+            // Nested inside an array.
+            (
+                vec![0x92, 0xc0, 0x82, 0xa1, b'a', 0x01, 0xa1, b'a', 0x02],
+                6,
+            ),
+        ];
+        for (input, offset) in cases {
+            let mut out = vec![7];
+            assert_eq!(
+                canonicalize(&input, &mut out),
+                Err(TermError::DuplicateMapKey { offset }),
+                "{input:02x?}"
+            );
+            assert_eq!(out, vec![7]);
+            assert_eq!(decode(&input), Err(TermError::DuplicateMapKey { offset }));
+        }
+        // Keys equal in value but not exactly are distinct: 1 and 1.0, 0.0 and -0.0.
+        for input in [
+            [&[0x82, 0x01, 0xc0][..], &f(1.0), &[0xc0]].concat(),
+            [&[0x82][..], &f(0.0), &[0xc0], &f(-0.0), &[0xc0]].concat(),
+        ] {
+            let out = canon(&input).unwrap();
+            assert_eq!(decode(&out).unwrap().as_map().unwrap().len(), 2);
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        assert_eq!(
+            canon(&[0x01, 0x02]),
+            Err(TermError::TrailingBytes {
+                offset: 1,
+                extra: 1
+            })
+        );
+        assert_eq!(
+            canon(&[0x91, 0xc0, 0xc0, 0xc0]),
+            Err(TermError::TrailingBytes {
+                offset: 2,
+                extra: 2
+            })
+        );
+        assert_eq!(
+            decode(&[0x90, 0x00]),
+            Err(TermError::TrailingBytes {
+                offset: 1,
+                extra: 1
+            })
+        );
+    }
+
+    #[test]
+    fn size_limit_applies_to_the_canonical_size() {
+        // A bin whose canonical encoding is exactly the limit is fine; one byte more is not.
+        let header = |n: usize| {
+            let mut v = vec![0xc6];
+            v.extend_from_slice(&(n as u32).to_be_bytes());
+            v
+        };
+        let mut input = header(MAX_OBJECT_BYTES - 5);
+        input.resize(MAX_OBJECT_BYTES, 0);
+        let mut out = Vec::new();
+        canonicalize(&input, &mut out).unwrap();
+        assert_eq!(out.len(), MAX_OBJECT_BYTES);
+        drop(out);
+        let mut input = header(MAX_OBJECT_BYTES - 4);
+        input.resize(MAX_OBJECT_BYTES + 1, 0);
+        let mut out = vec![3];
+        assert_eq!(
+            canonicalize(&input, &mut out),
+            Err(TermError::TooLarge {
+                what: "term",
+                size: MAX_OBJECT_BYTES + 1,
+                limit: MAX_OBJECT_BYTES
+            })
+        );
+        assert_eq!(out, vec![3]);
+        // Widening float 32 to float 64 can push a term over the limit.
+        let n = (MAX_OBJECT_BYTES - 5) / 9 + 1;
+        let mut input = vec![0xdd];
+        input.extend_from_slice(&(n as u32).to_be_bytes());
+        for _ in 0..n {
+            input.extend_from_slice(&[0xca, 0x3f, 0x80, 0x00, 0x00]);
+        }
+        assert!(input.len() < MAX_OBJECT_BYTES);
+        assert_eq!(
+            canon(&input),
+            Err(TermError::TooLarge {
+                what: "term",
+                size: 5 + 9 * n,
+                limit: MAX_OBJECT_BYTES
+            })
+        );
+    }
+
+    #[test]
+    fn array_elements_iterates_encoded_elements() {
+        let t = Term::Array(vec![
+            Term::Int(1),
+            Term::from("ab"),
+            Term::Array(vec![Term::Int(2), Term::map([(3, 4)])]),
+            Term::bin(vec![9; 300]),
+            Term::Float(0.5),
+        ]);
+        let bytes = enc(&t);
+        let mut it = ArrayElements::new(&bytes).unwrap();
+        assert_eq!(it.len(), 5);
+        assert!(!it.is_empty());
+        let items: Vec<&[u8]> = it.by_ref().collect();
+        assert!(it.is_empty());
+        assert_eq!(it.next(), None);
+        assert_eq!(items.len(), 5);
+        for (item, expected) in items.iter().zip(t.as_array().unwrap()) {
+            assert_eq!(*item, &enc(expected)[..]);
+        }
+        assert_eq!(read_int(items[0]), Some(1));
+        assert_eq!(ArrayElements::new(&[0x90]).unwrap().count(), 0);
+        let long = enc(&Term::Array(vec![Term::Nil; 70000]));
+        assert_eq!(ArrayElements::new(&long).unwrap().len(), 70000);
+        assert_eq!(ArrayElements::new(&long).unwrap().count(), 70000);
+        assert!(ArrayElements::new(&[0x80]).is_none());
+        assert!(ArrayElements::new(&[0x01]).is_none());
+        assert!(ArrayElements::new(&[]).is_none());
+        // Malformed input: stops, never panics.
+        assert_eq!(ArrayElements::new(&[0x93, 0x01, 0xd9]).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn interoperates_with_rmp_serde() {
+        let bytes =
+            rmp_serde::to_vec(&(1u8, "a", 2.5f32, vec![1i64, -200, 1 << 40], true, ())).unwrap();
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            Term::Array(vec![
+                Term::Int(1),
+                Term::from("a"),
+                Term::Float(2.5),
+                Term::Array(vec![Term::Int(1), Term::Int(-200), Term::Int(1 << 40)]),
+                Term::Bool(true),
+                Term::Nil,
+            ])
+        );
+        let canonical = canon(&bytes).unwrap();
+        let value: (u8, String, f32, Vec<i64>, bool, ()) =
+            rmp_serde::from_slice(&canonical).unwrap();
+        assert_eq!(
+            value,
+            (1, "a".to_owned(), 2.5, vec![1, -200, 1 << 40], true, ())
+        );
+        let mut m = std::collections::HashMap::new();
+        for k in ["z", "y", "x", "w"] {
+            m.insert(k.to_owned(), k.len());
+        }
+        let canonical = canon(&rmp_serde::to_vec(&m).unwrap()).unwrap();
+        assert_eq!(
+            decode(&canonical).unwrap(),
+            Term::map([("w", 1), ("x", 1), ("y", 1), ("z", 1)])
+        );
+    }
 }

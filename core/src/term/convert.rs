@@ -214,3 +214,97 @@ impl TryFrom<Term> for String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_convert_into_terms() {
+        assert_eq!(Term::from(true), Term::Bool(true));
+        assert_eq!(Term::from(-5i8), Term::Int(-5));
+        assert_eq!(Term::from(-5i16), Term::Int(-5));
+        assert_eq!(Term::from(-5i32), Term::Int(-5));
+        assert_eq!(Term::from(i64::MIN), Term::Int(i64::MIN));
+        assert_eq!(Term::from(-5isize), Term::Int(-5));
+        assert_eq!(Term::from(200u8), Term::Int(200));
+        assert_eq!(Term::from(60000u16), Term::Int(60000));
+        assert_eq!(Term::from(u32::MAX), Term::Int(i64::from(u32::MAX)));
+        assert_eq!(Term::from(i64::MAX as u64), Term::Int(i64::MAX));
+        assert_eq!(Term::from(u64::MAX), Term::UInt(u64::MAX));
+        assert_eq!(Term::from(7usize), Term::Int(7));
+        assert_eq!(Term::from(0.5f32), Term::Float(0.5));
+        assert_eq!(Term::from(0.1f64), Term::Float(0.1));
+        assert_eq!(Term::from("x"), Term::Str("x".to_owned()));
+        assert_eq!(Term::from("y".to_owned()), Term::Str("y".to_owned()));
+        assert_eq!(Term::from(&"z".to_owned()), Term::Str("z".to_owned()));
+        assert_eq!(Term::from(()), Term::Nil);
+        assert_eq!(Term::from(None::<i32>), Term::Nil);
+        assert_eq!(Term::from(Some(3)), Term::Int(3));
+        assert_eq!(Term::bin(b"ab"), Term::Bin(vec![b'a', b'b']));
+        assert_eq!(Term::bin(vec![1u8]), Term::Bin(vec![1]));
+        assert_eq!(Term::from(vec![Term::Nil]), Term::Array(vec![Term::Nil]));
+    }
+
+    #[test]
+    fn tuples_and_the_macro_build_arrays() {
+        assert_eq!(Term::from((1,)), Term::Array(vec![Term::Int(1)]));
+        assert_eq!(
+            Term::from((1, "a", 2.5)),
+            Term::Array(vec![Term::Int(1), Term::from("a"), Term::Float(2.5)])
+        );
+        let eight = Term::from((1u8, 2i16, 3u32, 4i64, "5", 6.0f32, true, None::<u8>));
+        assert_eq!(eight.as_array().unwrap().len(), 8);
+        assert_eq!(eight.as_array().unwrap()[7], Term::Nil);
+        assert_eq!(
+            crate::tuple!(1, "a", 2.5),
+            Term::Array(vec![1.into(), "a".into(), 2.5.into()])
+        );
+        assert_eq!(crate::tuple!(), Term::Array(vec![]));
+        assert_eq!(
+            crate::tuple!("k", crate::tuple!(1, 2),),
+            Term::from(("k", (1, 2)))
+        );
+    }
+
+    #[test]
+    fn map_constructor_converts_both_sides() {
+        assert_eq!(
+            Term::map([("a", 1), ("b", 2)]),
+            Term::Map(vec![
+                (Term::from("a"), Term::Int(1)),
+                (Term::from("b"), Term::Int(2)),
+            ])
+        );
+        assert_eq!(Term::map(Vec::<(i32, i32)>::new()), Term::Map(vec![]));
+    }
+
+    #[test]
+    fn try_from_reads_values_back() {
+        assert_eq!(i64::try_from(&Term::Int(-3)), Ok(-3));
+        assert_eq!(i64::try_from(Term::UInt(5)), Ok(5));
+        assert_eq!(
+            i64::try_from(Term::UInt(u64::MAX)),
+            Err(TermTypeError {
+                expected: "int in i64 range",
+                found: "int"
+            })
+        );
+        assert_eq!(u64::try_from(&Term::UInt(u64::MAX)), Ok(u64::MAX));
+        assert!(u64::try_from(&Term::Int(-1)).is_err());
+        assert_eq!(f64::try_from(Term::Float(0.5)), Ok(0.5));
+        assert_eq!(
+            f64::try_from(Term::Int(1)),
+            Err(TermTypeError {
+                expected: "float",
+                found: "int"
+            })
+        );
+        assert_eq!(bool::try_from(&Term::Bool(true)), Ok(true));
+        assert!(bool::try_from(&Term::Nil).is_err());
+        assert_eq!(String::try_from(Term::from("s")), Ok("s".to_owned()));
+        assert_eq!(String::try_from(&Term::from("s")), Ok("s".to_owned()));
+        let err = String::try_from(Term::bin(vec![])).unwrap_err();
+        assert_eq!(err.to_string(), "expected str, found bin");
+    }
+}

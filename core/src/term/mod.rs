@@ -11,8 +11,8 @@
 //!   int 8/16/32/64);
 //! - floats are always float 64 (a float 32 input is widened exactly); NaN is rejected;
 //! - str, bin, array and map headers use the shortest form;
-//! - map entries are sorted by key in *map-key order* (term order, with an integer before a float
-//!   of the same value, as Erlang orders map keys); two exactly equal keys in one map are an error.
+//! - map entries are sorted by key in *map-key order* (term order, except that every integer
+//!   sorts before every float, as Erlang orders map keys); two exactly equal keys in one map are an error.
 //!
 //! # Order and equality
 //! [`compare`] is Erlang's term order on the shared subset: numbers < atoms (false < nil < true)
@@ -29,6 +29,8 @@ mod codec;
 mod convert;
 pub mod limits;
 mod order;
+#[cfg(test)]
+mod proptests;
 mod value;
 
 pub use codec::{canonicalize, decode, encode, ArrayElements};

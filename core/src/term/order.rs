@@ -21,12 +21,14 @@ pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
     compare_top(a, b, false)
 }
 
-/// Map-key order: [`compare`], except that an integer sorts before a float of equal value (so it
-/// is a total order consistent with exact equality: `Equal` only for identical canonical bytes).
-/// This is the order of keys inside a canonical map.
+/// Map-key order, Erlang's: [`compare`], except that every integer sorts before every float
+/// ("in maps key order integers types are considered less than floats types"), so it is a total
+/// order consistent with exact equality (`Equal` only for identical canonical bytes). This is the
+/// order of keys inside a canonical map.
 ///
-/// The same rule applies at every level (`[1]` sorts before `[1.0]`), and `-0.0` sorts before
-/// `0.0` (so `0 < -0.0 < 0.0`): for floats this is [`f64::total_cmp`].
+/// The same rule applies at every level (`[2]` sorts before `[1.0]`), so on arrays and maps this
+/// is not a refinement of [`compare`]. `-0.0` sorts before `0.0`: for floats this is
+/// [`f64::total_cmp`].
 pub fn compare_map_keys(a: &[u8], b: &[u8]) -> Ordering {
     if a == b {
         return Ordering::Equal;
@@ -159,14 +161,21 @@ fn compare_at(
                 x.partial_cmp(&y)?
             }
         }
-        (Class::Int(x), Class::Float(y)) => match cmp_int_float(x, y)? {
-            Ordering::Equal if exact => Ordering::Less,
-            ord => ord,
-        },
-        (Class::Float(x), Class::Int(y)) => match cmp_int_float(y, x)?.reverse() {
-            Ordering::Equal if exact => Ordering::Greater,
-            ord => ord,
-        },
+        // In map-key order every integer sorts before every float (Erlang's rule).
+        (Class::Int(_), Class::Float(y)) if exact => {
+            if y.is_nan() {
+                return None;
+            }
+            Ordering::Less
+        }
+        (Class::Float(x), Class::Int(_)) if exact => {
+            if x.is_nan() {
+                return None;
+            }
+            Ordering::Greater
+        }
+        (Class::Int(x), Class::Float(y)) => cmp_int_float(x, y)?,
+        (Class::Float(x), Class::Int(y)) => cmp_int_float(y, x)?.reverse(),
         (Class::Str(x), Class::Str(y)) | (Class::Bin(x), Class::Bin(y)) => x.cmp(y),
         (Class::Array(n), Class::Array(m)) => {
             if n != m {
@@ -215,4 +224,282 @@ fn compare_at(
         (x, y) => x.rank().cmp(&y.rank()),
     };
     Some(ord)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::Term;
+
+    fn enc(t: &Term) -> Vec<u8> {
+        t.to_msgpack().unwrap()
+    }
+
+    /// Groups of terms in ascending term order; the terms within a group compare equal.
+    fn ordered_groups() -> Vec<Vec<Term>> {
+        let two53 = 1i64 << 53;
+        let two63 = 1u64 << 63;
+        let i = Term::Int;
+        let f = Term::Float;
+        let s = |x: &str| Term::from(x);
+        let a = Term::Array;
+        vec![
+            vec![f(f64::NEG_INFINITY)],
+            vec![f(f64::MIN)],
+            vec![f(-1.8446744073709552e19)],
+            vec![i(i64::MIN), f(-9223372036854775808.0)],
+            vec![i(i64::MIN + 1)],
+            vec![i(-two53 - 1)],
+            vec![i(-two53), f(-9007199254740992.0)],
+            vec![f(-1.5)],
+            vec![i(-1), f(-1.0)],
+            vec![f(-0.5)],
+            vec![f(-f64::MIN_POSITIVE)],
+            vec![i(0), f(0.0), f(-0.0)],
+            vec![f(f64::MIN_POSITIVE)],
+            vec![f(0.5)],
+            vec![i(1), f(1.0), Term::UInt(1)],
+            vec![f(1.5)],
+            vec![i(2), f(2.0)],
+            vec![i(two53 - 1)],
+            vec![i(two53), f(9007199254740992.0)],
+            vec![i(two53 + 1)],
+            vec![i(two53 + 2), f(9007199254740994.0)],
+            vec![i(i64::MAX - 1)],
+            vec![i(i64::MAX)],
+            vec![Term::UInt(two63), f(9223372036854775808.0)],
+            vec![Term::UInt(two63 + 1)],
+            vec![Term::UInt(u64::MAX - 1)],
+            vec![Term::UInt(u64::MAX)],
+            vec![f(18446744073709551616.0)],
+            vec![f(f64::MAX)],
+            vec![f(f64::INFINITY)],
+            vec![Term::Bool(false)],
+            vec![Term::Nil],
+            vec![Term::Bool(true)],
+            // Arrays: size first, then element by element.
+            vec![a(vec![])],
+            vec![a(vec![f(f64::NEG_INFINITY)])],
+            vec![a(vec![i(0)]), a(vec![f(0.0)]), a(vec![f(-0.0)])],
+            vec![a(vec![Term::UInt(u64::MAX)])],
+            vec![a(vec![Term::Nil])],
+            vec![a(vec![a(vec![])])],
+            vec![a(vec![Term::map([(1, 1)])])],
+            vec![a(vec![s("")])],
+            vec![a(vec![Term::bin(vec![])])],
+            vec![a(vec![i(9), i(9)])],
+            vec![a(vec![Term::Nil, i(0)])],
+            vec![a(vec![Term::Nil, Term::Nil])],
+            vec![a(vec![i(0), i(0), i(0)])],
+            // Maps: size first, then keys (exactly, in map-key order), then values.
+            vec![Term::map(Vec::<(Term, Term)>::new())],
+            vec![Term::map([(i(1), s("z"))])],
+            // Map keys compare in map-key order: every integer before every float.
+            vec![Term::map([(i(2), s("a"))])],
+            vec![Term::map([(f(1.0), s("a"))])],
+            vec![Term::map([(s("a"), i(1))]), Term::map([(s("a"), f(1.0))])],
+            vec![Term::map([(s("a"), i(2))])],
+            vec![Term::map([(s("a"), a(vec![]))])],
+            vec![Term::map([(s("b"), i(0))])],
+            vec![Term::map([(Term::bin(vec![]), i(0))])],
+            vec![Term::map([(i(1), i(9)), (i(2), i(0))])],
+            vec![Term::map([(i(1), i(0)), (i(3), i(0))])],
+            vec![Term::map([(i(1), i(0)), (f(3.0), i(0))])],
+            vec![Term::map([(i(1), i(0)), (s("x"), i(0))])],
+            vec![Term::map([(i(1), i(1)), (s("x"), i(0))])],
+            // str (by bytes), then bin (by bytes).
+            vec![s("")],
+            vec![s("\0")],
+            vec![s("A")],
+            vec![s("a")],
+            vec![s("aa")],
+            vec![s("ab")],
+            vec![s("b")],
+            vec![s(&"z".repeat(300))],
+            vec![s("é")],
+            vec![Term::bin(vec![])],
+            vec![Term::bin(vec![0])],
+            vec![Term::bin(vec![0, 0])],
+            vec![Term::bin(b"a".to_vec())],
+            vec![Term::bin(vec![255])],
+        ]
+    }
+
+    #[test]
+    fn compare_follows_term_order_for_every_pair() {
+        let groups: Vec<Vec<Vec<u8>>> = ordered_groups()
+            .iter()
+            .map(|g| g.iter().map(enc).collect())
+            .collect();
+        for (gi, ga) in groups.iter().enumerate() {
+            for (gj, gb) in groups.iter().enumerate() {
+                let expected = gi.cmp(&gj);
+                for a in ga {
+                    for b in gb {
+                        assert_eq!(
+                            compare(a, b),
+                            expected,
+                            "compare({:?}, {:?})",
+                            crate::term::decode(a).unwrap(),
+                            crate::term::decode(b).unwrap()
+                        );
+                        // Map-key order refines term order (but for an int/float pair, where
+                        // every int comes first), and is Equal only for identical bytes.
+                        let mk = compare_map_keys(a, b);
+                        let number = |x: &[u8]| {
+                            matches!(
+                                crate::term::decode(x).unwrap(),
+                                Term::Int(_) | Term::UInt(_) | Term::Float(_)
+                            )
+                        };
+                        if number(a)
+                            && number(b)
+                            && a[0] != b[0]
+                            && (a[0] == 0xcb) != (b[0] == 0xcb)
+                        {
+                            let a_is_int = a[0] != 0xcb;
+                            assert_eq!(
+                                mk,
+                                if a_is_int {
+                                    Ordering::Less
+                                } else {
+                                    Ordering::Greater
+                                },
+                                "{:?} vs {:?}",
+                                crate::term::decode(a),
+                                crate::term::decode(b)
+                            );
+                        } else if expected != Ordering::Equal {
+                            // Containers may hold int/float pairs: only their consistency holds.
+                            let container = |x: &[u8]| matches!(x[0], 0x80..=0x9f | 0xdc..=0xdf);
+                            if !container(a) && !container(b) {
+                                assert_eq!(mk, expected);
+                            }
+                            assert_eq!(mk, compare_map_keys(b, a).reverse());
+                        } else {
+                            assert_eq!(mk == Ordering::Equal, a == b);
+                            assert_eq!(mk, compare_map_keys(b, a).reverse());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_and_floats_compare_exactly() {
+        let c = |a: Term, b: Term| compare(&enc(&a), &enc(&b));
+        // 2^53 + 1 is not a float; as a float it would round to 2^53.
+        assert_eq!(
+            c(Term::Int(9007199254740993), Term::Float(9007199254740992.0)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            c(Term::Float(9007199254740992.0), Term::Int(9007199254740993)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c(Term::Int(9007199254740993), Term::Float(9007199254740994.0)),
+            Ordering::Less
+        );
+        // u64::MAX is below 2^64 = 1.8446744073709552e19 (its nearest float).
+        assert_eq!(
+            c(Term::UInt(u64::MAX), Term::Float(1.8446744073709552e19)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c(Term::Int(i64::MAX), Term::Float(9223372036854775808.0)),
+            Ordering::Less
+        );
+        assert_eq!(
+            c(Term::Int(i64::MIN), Term::Float(-9223372036854775808.0)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            c(Term::Int(i64::MIN), Term::Float(-9223372036854777856.0)),
+            Ordering::Greater
+        );
+        // Fractions on both sides of zero.
+        assert_eq!(c(Term::Int(0), Term::Float(-0.25)), Ordering::Greater);
+        assert_eq!(c(Term::Int(-1), Term::Float(-0.75)), Ordering::Less);
+        assert_eq!(
+            c(Term::Int(3), Term::Float(2.9999999999999996)),
+            Ordering::Greater
+        );
+        assert_eq!(c(Term::Int(1), Term::Float(1.0)), Ordering::Equal);
+        assert_eq!(c(Term::Float(-0.0), Term::Float(0.0)), Ordering::Equal);
+        for inf in [f64::INFINITY, f64::NEG_INFINITY] {
+            for v in [Term::Int(i64::MIN), Term::Int(0), Term::UInt(u64::MAX)] {
+                let expected = if inf > 0.0 {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                assert_eq!(c(Term::Float(inf), v.clone()), expected);
+                assert_eq!(c(v, Term::Float(inf)), expected.reverse());
+            }
+        }
+    }
+
+    #[test]
+    fn map_key_order_puts_an_integer_before_an_equal_float() {
+        let k = |a: Term, b: Term| compare_map_keys(&enc(&a), &enc(&b));
+        assert_eq!(k(Term::Int(1), Term::Float(1.0)), Ordering::Less);
+        assert_eq!(k(Term::Float(1.0), Term::Int(1)), Ordering::Greater);
+        assert_eq!(k(Term::Float(0.5), Term::Int(1)), Ordering::Greater);
+        assert_eq!(k(Term::Int(i64::MAX), Term::Float(-1e300)), Ordering::Less);
+        assert_eq!(k(Term::Int(0), Term::Float(-0.0)), Ordering::Less);
+        assert_eq!(k(Term::Float(-0.0), Term::Float(0.0)), Ordering::Less);
+        assert_eq!(k(Term::Float(0.0), Term::Float(-0.0)), Ordering::Greater);
+        assert_eq!(
+            k(Term::UInt(1 << 63), Term::Float(9223372036854775808.0)),
+            Ordering::Less
+        );
+        // At every level.
+        let one = Term::Array(vec![Term::Int(1)]);
+        let one_f = Term::Array(vec![Term::Float(1.0)]);
+        assert_eq!(k(one.clone(), one_f.clone()), Ordering::Less);
+        assert_eq!(compare(&enc(&one), &enc(&one_f)), Ordering::Equal);
+        let m = Term::map([("a", 1)]);
+        let m_f = Term::map([("a", 1.0)]);
+        assert_eq!(k(m.clone(), m_f.clone()), Ordering::Less);
+        assert_eq!(compare(&enc(&m), &enc(&m_f)), Ordering::Equal);
+        assert_eq!(k(m.clone(), m), Ordering::Equal);
+    }
+
+    #[test]
+    fn non_canonical_but_valid_numbers_compare_by_value() {
+        // float 32 and wide integers still compare by value.
+        let f32_one = [&[0xca][..], &1.0f32.to_be_bytes()].concat();
+        assert_eq!(compare(&f32_one, &[0x01]), Ordering::Equal);
+        assert_eq!(compare(&[0xd0, 0x05], &[0x05]), Ordering::Equal);
+        assert_eq!(
+            compare(&[0xcd, 0x01, 0x00], &[0xcc, 0xff]),
+            Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn malformed_input_never_panics() {
+        let samples: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0xc1],
+            vec![0xd4, 0, 0],
+            vec![0x92, 0x01],
+            vec![0xdb, 0xff, 0xff, 0xff, 0xff],
+            vec![0x82, 0x01],
+            vec![0x81, 0x01, 0x02, 0x03],
+            [&[0xcb][..], &f64::NAN.to_be_bytes()].concat(),
+            vec![0x91; 1000],
+            [&vec![0x81, 0x01][..]; 200].concat(),
+        ];
+        for a in &samples {
+            for b in &samples {
+                let ord = compare(a, b);
+                assert_eq!(ord, compare(b, a).reverse());
+                assert_eq!(compare_map_keys(a, b) == Ordering::Equal, a == b);
+            }
+            assert_eq!(compare(a, &[0x01]), compare(&[0x01], a).reverse());
+        }
+    }
 }

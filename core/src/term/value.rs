@@ -116,3 +116,54 @@ impl Term {
         super::decode(bytes)
     }
 }
+
+/// Erlang-like notation: arrays as tuples `{1, "a"}`, maps as `#{"k" => v}`, bins as `<<1,2>>`
+/// (or `<<"text">>` when printable), nil/true/false as atoms.
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn seq<'a>(
+            f: &mut std::fmt::Formatter<'_>,
+            items: impl Iterator<Item = &'a Term>,
+        ) -> std::fmt::Result {
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{item}")?;
+            }
+            Ok(())
+        }
+        match self {
+            Term::Nil => f.write_str("nil"),
+            Term::Bool(b) => write!(f, "{b}"),
+            Term::Int(i) => write!(f, "{i}"),
+            Term::UInt(u) => write!(f, "{u}"),
+            Term::Float(x) => write!(f, "{x:?}"),
+            Term::Str(s) => write!(f, "{s:?}"),
+            Term::Bin(b)
+                if !b.is_empty() && b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') =>
+            {
+                write!(f, "<<{:?}>>", String::from_utf8_lossy(b))
+            }
+            Term::Bin(b) => {
+                f.write_str("<<")?;
+                for (i, byte) in b.iter().enumerate() {
+                    write!(f, "{}{byte}", if i > 0 { "," } else { "" })?;
+                }
+                f.write_str(">>")
+            }
+            Term::Array(items) => {
+                f.write_str("{")?;
+                seq(f, items.iter())?;
+                f.write_str("}")
+            }
+            Term::Map(entries) => {
+                f.write_str("#{")?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    write!(f, "{}{k} => {v}", if i > 0 { ", " } else { "" })?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
