@@ -41,7 +41,7 @@ pub mod term;
 pub use error::{Error, Result};
 #[cfg(feature = "serde")]
 pub use object::Serde;
-pub use object::{Key, Msgpack, Object, ToKey, ToObject};
+pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
 pub use table::{Access, CounterOp, Info, Table, TableOptions, TableType};
 pub use term::Term;

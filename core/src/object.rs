@@ -52,6 +52,14 @@ impl Object {
         })
     }
 
+    /// A borrowed view of this object.
+    pub fn view(&self) -> ObjectRef<'_> {
+        ObjectRef {
+            bytes: &self.bytes,
+            key: (self.key.start, self.key.end),
+        }
+    }
+
     /// The canonical MessagePack encoding of the whole object.
     pub fn as_msgpack(&self) -> &[u8] {
         &self.bytes
@@ -59,37 +67,37 @@ impl Object {
 
     /// The canonical encoding of the key.
     pub fn key_msgpack(&self) -> &[u8] {
-        &self.bytes[self.key.start as usize..self.key.end as usize]
+        self.view().key_msgpack()
     }
 
     /// The number of elements.
     pub fn arity(&self) -> usize {
-        self.elements().len()
+        self.view().arity()
     }
 
     /// The encoded elements, in order.
     pub fn elements(&self) -> ArrayElements<'_> {
-        ArrayElements::new(&self.bytes).expect("an object is always an array")
+        self.view().elements()
     }
 
     /// The encoded element at `pos` (1-based), if there is one.
     pub fn element_msgpack(&self, pos: usize) -> Option<&[u8]> {
-        self.elements().nth(pos.checked_sub(1)?)
+        self.view().element_msgpack(pos)
     }
 
     /// The element at `pos` (1-based), decoded.
     pub fn element(&self, pos: usize) -> Option<Term> {
-        self.element_msgpack(pos).map(decode_canonical)
+        self.view().element(pos)
     }
 
     /// The key, decoded.
     pub fn key(&self) -> Term {
-        decode_canonical(self.key_msgpack())
+        self.view().key()
     }
 
     /// The whole object, decoded (a [`Term::Array`]).
     pub fn to_term(&self) -> Term {
-        decode_canonical(&self.bytes)
+        self.view().to_term()
     }
 
     /// Heap bytes held by this object (what `info memory` counts for it, with storage overhead).
@@ -137,6 +145,114 @@ impl fmt::Debug for Object {
 impl fmt::Display for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.to_term(), f)
+    }
+}
+
+/// A borrowed object, as storage hands it out: valid while the storage keeps it alive (inside a
+/// `lookup_with` callback). [`ObjectRef::to_object`] copies it out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRef<'a> {
+    bytes: &'a [u8],
+    key: (u32, u32),
+}
+
+impl<'a> ObjectRef<'a> {
+    /// The canonical MessagePack encoding of the whole object.
+    pub fn as_msgpack(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The canonical encoding of the key.
+    pub fn key_msgpack(&self) -> &'a [u8] {
+        &self.bytes[self.key.0 as usize..self.key.1 as usize]
+    }
+
+    /// The number of elements.
+    pub fn arity(&self) -> usize {
+        self.elements().len()
+    }
+
+    /// The encoded elements, in order.
+    pub fn elements(&self) -> ArrayElements<'a> {
+        ArrayElements::new(self.bytes).expect("an object is always an array")
+    }
+
+    /// The encoded element at `pos` (1-based), if there is one.
+    pub fn element_msgpack(&self, pos: usize) -> Option<&'a [u8]> {
+        self.elements().nth(pos.checked_sub(1)?)
+    }
+
+    /// The element at `pos` (1-based), decoded.
+    pub fn element(&self, pos: usize) -> Option<Term> {
+        self.element_msgpack(pos).map(decode_canonical)
+    }
+
+    /// The key, decoded.
+    pub fn key(&self) -> Term {
+        decode_canonical(self.key_msgpack())
+    }
+
+    /// The whole object, decoded (a [`Term::Array`]).
+    pub fn to_term(&self) -> Term {
+        decode_canonical(self.bytes)
+    }
+
+    /// An owned copy.
+    pub fn to_object(&self) -> Object {
+        Object {
+            bytes: self.bytes.into(),
+            key: self.key.0..self.key.1,
+        }
+    }
+}
+
+impl fmt::Debug for ObjectRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.to_term(), f)
+    }
+}
+
+impl PartialEq<Object> for ObjectRef<'_> {
+    fn eq(&self, other: &Object) -> bool {
+        self.bytes == other.as_msgpack()
+    }
+}
+
+/// The objects stored under one key, borrowed from storage (see [`crate::Table::lookup_with`]):
+/// none or one for a set, in insertion order for a bag.
+#[derive(Clone)]
+pub struct Objects<'a> {
+    inner: std::slice::Iter<'a, Object>,
+}
+
+impl<'a> Objects<'a> {
+    pub(crate) fn from_slice(objects: &'a [Object]) -> Objects<'a> {
+        Objects {
+            inner: objects.iter(),
+        }
+    }
+
+    /// Owned copies of the remaining objects.
+    pub fn to_vec(&self) -> Vec<Object> {
+        self.clone().map(|o| o.to_object()).collect()
+    }
+}
+
+impl<'a> Iterator for Objects<'a> {
+    type Item = ObjectRef<'a>;
+    fn next(&mut self) -> Option<ObjectRef<'a>> {
+        self.inner.next().map(Object::view)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Objects<'_> {}
+
+impl fmt::Debug for Objects<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
     }
 }
 

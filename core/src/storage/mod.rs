@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 
 use parking_lot::{RwLock, RwLockWriteGuard};
 
-use crate::object::{Key, Object};
+use crate::object::{Key, Object, Objects};
 use shard::Shard;
 
 /// Number of shards of a hash table (a power of two).
@@ -76,11 +76,13 @@ impl Storage {
         }
     }
 
-    /// Calls `f` with the objects stored under `key` (an empty slice if there are none).
-    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(&[Object]) -> R) -> R {
+    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let hash = self.hash_of(key);
         let shard = self.shards[self.shard_of(hash)].0.read();
-        f(shard.get(hash, key).map_or(&[], Vec::as_slice))
+        f(Objects::from_slice(
+            shard.get(hash, key).map_or(&[], Vec::as_slice),
+        ))
     }
 
     /// Runs `f` with every shard that holds one of `keys` locked for writing: what `f` does
@@ -132,7 +134,7 @@ impl Storage {
         &self,
         from: Option<&[u8]>,
         direction: Direction,
-        f: impl FnOnce(&[Object]) -> R,
+        f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
         let start = from.map(|k| (self.hash_of(k), k));
         let first_shard = match (start, direction) {
@@ -145,7 +147,10 @@ impl Storage {
             let shard = self.shards[i].0.read();
             shard.step(after, direction).map(|objects| {
                 let key = Key::from_canonical(objects[0].key_msgpack());
-                (key, (f.take().expect("called once"))(objects))
+                (
+                    key,
+                    (f.take().expect("called once"))(Objects::from_slice(objects)),
+                )
             })
         };
         if let Some(found) = visit(first_shard, start) {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::error::{Error, Result};
-use crate::object::{Key, Object, ToKey, ToObject};
+use crate::object::{Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
 use crate::storage::{Direction, Storage, Txn};
 use crate::term::Term;
@@ -288,18 +288,20 @@ impl Table {
     /// The objects with `key` (ETS `lookup/2`): none or one for a set, in insertion order for a
     /// bag. On an ordered_set the stored key may differ from `key` while comparing equal to it.
     pub fn lookup(&self, key: impl ToKey) -> Result<Vec<Object>> {
-        self.lookup_with(key, <[Object]>::to_vec)
+        self.lookup_with(key, |objects| objects.to_vec())
     }
 
-    /// Calls `f` with the objects with `key`, without copying them.
-    pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(&[Object]) -> R) -> Result<R> {
+    /// Calls `f` with the objects with `key`, without copying them. This is the fast path: `f`
+    /// runs while storage keeps the objects alive, so it should be short and must not call
+    /// back into this table.
+    pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup", Need::Read)?;
         key.with_key(|key| self.inner.storage.read(key, f))
     }
 
     /// Whether an object with `key` exists (ETS `member/2`).
     pub fn member(&self, key: impl ToKey) -> Result<bool> {
-        self.lookup_with(key, |objects| !objects.is_empty())
+        self.lookup_with(key, |objects| objects.len() > 0)
     }
 
     /// The element at `pos` of the object with `key` (ETS `lookup_element/3`). On a bag, an
@@ -329,10 +331,10 @@ impl Table {
         }
         let set = self.inner.table_type.is_set();
         self.lookup_with(key, |objects| {
-            if objects.is_empty() {
+            if objects.len() == 0 {
                 return Ok(None);
             }
-            let mut elements = objects.iter().map(|o| {
+            let mut elements = objects.map(|o| {
                 o.element(pos).ok_or(Error::BadPosition {
                     pos,
                     arity: o.arity(),
@@ -488,7 +490,7 @@ impl Table {
         &self,
         from: Option<K>,
         backward: bool,
-        f: impl FnOnce(&[Object]) -> R,
+        f: impl FnOnce(Objects<'_>) -> R,
     ) -> Result<Option<(Key, R)>> {
         self.check("traverse", Need::Read)?;
         let (storage, direction) = (&self.inner.storage, self.direction(backward));
@@ -525,22 +527,22 @@ impl Table {
 
     /// [`Table::first`] with the objects of that key (ETS `first_lookup/1`).
     pub fn first_lookup(&self) -> Result<Option<(Key, Vec<Object>)>> {
-        self.step(None::<Key>, false, <[Object]>::to_vec)
+        self.step(None::<Key>, false, |o: Objects<'_>| o.to_vec())
     }
 
     /// [`Table::next`] with the objects of that key (ETS `next_lookup/2`).
     pub fn next_lookup(&self, key: impl ToKey) -> Result<Option<(Key, Vec<Object>)>> {
-        self.step(Some(key), false, <[Object]>::to_vec)
+        self.step(Some(key), false, |o: Objects<'_>| o.to_vec())
     }
 
     /// [`Table::last`] with the objects of that key (ETS `last_lookup/1`).
     pub fn last_lookup(&self) -> Result<Option<(Key, Vec<Object>)>> {
-        self.step(None::<Key>, true, <[Object]>::to_vec)
+        self.step(None::<Key>, true, |o: Objects<'_>| o.to_vec())
     }
 
     /// [`Table::prev`] with the objects of that key (ETS `prev_lookup/2`).
     pub fn prev_lookup(&self, key: impl ToKey) -> Result<Option<(Key, Vec<Object>)>> {
-        self.step(Some(key), true, <[Object]>::to_vec)
+        self.step(Some(key), true, |o: Objects<'_>| o.to_vec())
     }
 
     /// Every object, in traversal order (ETS `tab2list/1`). Not a snapshot: objects written
@@ -568,10 +570,10 @@ impl Table {
 
     fn fold<A>(&self, init: A, backward: bool, mut f: impl FnMut(A, &Object) -> A) -> Result<A> {
         let mut acc = init;
-        let mut at = self.step(None::<Key>, backward, <[Object]>::to_vec)?;
+        let mut at = self.step(None::<Key>, backward, |o: Objects<'_>| o.to_vec())?;
         while let Some((key, objects)) = at {
             acc = objects.iter().fold(acc, &mut f);
-            at = self.step(Some(&key), backward, <[Object]>::to_vec)?;
+            at = self.step(Some(&key), backward, |o: Objects<'_>| o.to_vec())?;
         }
         Ok(acc)
     }
