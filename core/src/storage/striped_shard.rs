@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use super::Direction;
 use crate::object::Object;
+use crate::storage::Direction;
 use crate::term;
 
 /// Estimated bytes of map bookkeeping per key (B-tree node share, the vector header).
