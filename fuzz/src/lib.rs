@@ -1,0 +1,13 @@
+//! Shared code of the rets fuzz targets.
+//!
+//! - [`gen`]: bounded terms, keys and objects drawn from the fuzzer's bytes.
+//! - [`model`]: a simple reference of ETS's semantics (a `Vec` of entries, linear search).
+//! - [`differential`]: one table type against the model, every result compared.
+//! - [`concurrent`]: two threads on one public table, checked against invariants.
+//! - [`decode`]: raw bytes into the term decoder, validator and canonicaliser.
+
+pub mod concurrent;
+pub mod decode;
+pub mod differential;
+pub mod gen;
+pub mod model;
