@@ -22,7 +22,7 @@ def write(target, name, data):
 
 def structured(target, seed):
     rng = random.Random(seed)
-    for i, n in enumerate([16, 48, 96, 192, 384, 768]):
+    for i, n in enumerate([16, 32, 48, 96, 128, 192]):
         write(target, f"random-{i}-{n}", bytes(rng.randrange(256) for _ in range(n)))
 
 
