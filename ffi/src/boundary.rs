@@ -108,14 +108,14 @@ pub(crate) fn arg_bytes<'a>(ptr: *const u8, len: usize, name: &'static str) -> O
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
-/// Optional bytes: NULL means absent.
+/// Optional bytes: NULL with length 0 means absent (NULL with a nonzero length is refused).
 pub(crate) fn arg_opt_bytes<'a>(
     ptr: *const u8,
     len: usize,
     name: &'static str,
 ) -> Outcome<Option<&'a [u8]>> {
     if ptr.is_null() {
-        return Ok(None);
+        return if len == 0 { Ok(None) } else { Err(null(name)) };
     }
     arg_bytes(ptr, len, name).map(Some)
 }
