@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rets_core::Error;
 
-use crate::status::{set_last_error, status_of, rets_status};
+use crate::status::{rets_status, set_last_error, status_of};
 
 /// Why a call failed (or ended without a result), before it becomes a status and a message.
 pub(crate) enum Failure {
@@ -61,7 +61,9 @@ pub(crate) fn boundary(body: impl FnOnce() -> Outcome) -> rets_status {
                 .copied()
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("(no message)");
-            set_last_error(format_args!("internal error (a bug in rets): panic: {text}"));
+            set_last_error(format_args!(
+                "internal error (a bug in rets): panic: {text}"
+            ));
             rets_status::Panic
         }
     }
@@ -101,7 +103,9 @@ pub(crate) fn arg_bytes<'a>(ptr: *const u8, len: usize, name: &'static str) -> O
         return if len == 0 { Ok(&[]) } else { Err(null(name)) };
     }
     if len > isize::MAX as usize {
-        return Err(Failure::invalid(format!("the length of `{name}` is too large")));
+        return Err(Failure::invalid(format!(
+            "the length of `{name}` is too large"
+        )));
     }
     // SAFETY: non-NULL, and by the caller's contract `len` bytes from `ptr` are readable and
     // not written during the call; `len` fits an isize.
@@ -125,8 +129,13 @@ pub(crate) fn arg_slice<'a, T>(ptr: *const T, len: usize, name: &'static str) ->
     if ptr.is_null() {
         return if len == 0 { Ok(&[]) } else { Err(null(name)) };
     }
-    if len.checked_mul(std::mem::size_of::<T>()).is_none_or(|n| n > isize::MAX as usize) {
-        return Err(Failure::invalid(format!("the length of `{name}` is too large")));
+    if len
+        .checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|n| n > isize::MAX as usize)
+    {
+        return Err(Failure::invalid(format!(
+            "the length of `{name}` is too large"
+        )));
     }
     // SAFETY: non-NULL and aligned; by the caller's contract `len` valid values of `T` are
     // readable at `ptr` for the call; the total size fits an isize.

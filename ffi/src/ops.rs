@@ -85,7 +85,9 @@ pub extern "C" fn rets_table_insert_many(
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let objects = object_list(arg_bytes(objects, objects_len, "objects")?)?;
-        Ok(table.table.insert_many(objects.iter().map(|o| Msgpack(o)))?)
+        Ok(table
+            .table
+            .insert_many(objects.iter().map(|o| Msgpack(o)))?)
     })
 }
 
@@ -402,9 +404,11 @@ pub extern "C" fn rets_table_update_counters(
             .collect();
         let results = match default {
             None => table.table.update_counters(Msgpack(key), &ops)?,
-            Some(default) => table
-                .table
-                .update_counters_or(Msgpack(key), &ops, Msgpack(default))?,
+            Some(default) => {
+                table
+                    .table
+                    .update_counters_or(Msgpack(key), &ops, Msgpack(default))?
+            }
         };
         for (i, result) in results.into_iter().enumerate() {
             Out::new(values.wrapping_add(i), "values")?.write(result);

@@ -155,7 +155,10 @@ impl rets_builder {
     }
 }
 
-fn with_builder(b: *mut rets_builder, body: impl FnOnce(&mut rets_builder) -> Outcome) -> rets_status {
+fn with_builder(
+    b: *mut rets_builder,
+    body: impl FnOnce(&mut rets_builder) -> Outcome,
+) -> rets_status {
     boundary(|| body(arg_mut(b, "b")?))
 }
 
@@ -218,7 +221,9 @@ pub extern "C" fn rets_builder_finish(
             let left: u64 = b.pending.iter().sum();
             return Err(Failure::invalid(match b.bytes.is_empty() {
                 true => "the builder is empty".to_string(),
-                false => format!("the value is incomplete: its containers expect {left} more item(s)"),
+                false => {
+                    format!("the value is incomplete: its containers expect {left} more item(s)")
+                }
             }));
         }
         data.write(b.bytes.as_ptr());
@@ -237,7 +242,9 @@ pub extern "C" fn rets_builder_nil(b: *mut rets_builder) -> rets_status {
 /// Adds true or false.
 #[no_mangle]
 pub extern "C" fn rets_builder_bool(b: *mut rets_builder, value: bool) -> rets_status {
-    with_builder(b, |b| b.scalar(|out| out.push(if value { 0xc3 } else { 0xc2 })))
+    with_builder(b, |b| {
+        b.scalar(|out| out.push(if value { 0xc3 } else { 0xc2 }))
+    })
 }
 
 /// Adds a signed integer.
@@ -273,7 +280,11 @@ pub extern "C" fn rets_builder_double(b: *mut rets_builder, value: f64) -> rets_
 /// with `len` 0), copied. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
 /// `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
 #[no_mangle]
-pub extern "C" fn rets_builder_str(b: *mut rets_builder, s: *const c_char, len: usize) -> rets_status {
+pub extern "C" fn rets_builder_str(
+    b: *mut rets_builder,
+    s: *const c_char,
+    len: usize,
+) -> rets_status {
     with_builder(b, |b| {
         let bytes = arg_bytes(s.cast(), len, "s")?;
         if std::str::from_utf8(bytes).is_err() {
@@ -292,7 +303,11 @@ pub extern "C" fn rets_builder_str(b: *mut rets_builder, s: *const c_char, len: 
 /// Adds a bin of `len` bytes at `data` (NULL only with `len` 0), copied. Errors also:
 /// `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
 #[no_mangle]
-pub extern "C" fn rets_builder_bin(b: *mut rets_builder, data: *const u8, len: usize) -> rets_status {
+pub extern "C" fn rets_builder_bin(
+    b: *mut rets_builder,
+    data: *const u8,
+    len: usize,
+) -> rets_status {
     with_builder(b, |b| {
         let bytes = arg_bytes(data, len, "data")?;
         if len > u32::MAX as usize {
@@ -320,7 +335,9 @@ pub extern "C" fn rets_builder_bin(b: *mut rets_builder, data: *const u8, len: u
 #[no_mangle]
 pub extern "C" fn rets_builder_array(b: *mut rets_builder, count: u32) -> rets_status {
     with_builder(b, |b| {
-        b.container(u64::from(count), |out| write_array_header(count as usize, out))
+        b.container(u64::from(count), |out| {
+            write_array_header(count as usize, out)
+        })
     })
 }
 
@@ -339,7 +356,11 @@ pub extern "C" fn rets_builder_map(b: *mut rets_builder, count: u32) -> rets_sta
 /// rets_reader_raw()), validated and put in canonical form. Errors also:
 /// `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED`.
 #[no_mangle]
-pub extern "C" fn rets_builder_raw(b: *mut rets_builder, data: *const u8, len: usize) -> rets_status {
+pub extern "C" fn rets_builder_raw(
+    b: *mut rets_builder,
+    data: *const u8,
+    len: usize,
+) -> rets_status {
     with_builder(b, |b| {
         let bytes = arg_bytes(data, len, "data")?;
         b.begin_value()?;
@@ -368,9 +389,25 @@ mod tests {
     #[test]
     fn integers_are_canonical_at_every_boundary() {
         let values: [i64; 14] = [
-            0, 1, 127, 128, 255, 256, 65535, 65536, -1, -32, -33, -128, -129, i64::MIN,
+            0,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            -32,
+            -33,
+            -128,
+            -129,
+            i64::MIN,
         ];
-        for v in values.into_iter().chain([u32::MAX as i64, u32::MAX as i64 + 1, i64::MAX]) {
+        for v in values
+            .into_iter()
+            .chain([u32::MAX as i64, u32::MAX as i64 + 1, i64::MAX])
+        {
             let bytes = build(|b| assert_eq!(rets_builder_int(b, v), rets_status::Ok));
             assert_eq!(bytes, Term::Int(v).to_msgpack().unwrap(), "{v}");
         }
@@ -389,7 +426,10 @@ mod tests {
         let long = "x".repeat(300);
         let bytes = build(|b| {
             assert_eq!(rets_builder_array(b, 5), rets_status::Ok);
-            assert_eq!(rets_builder_str(b, long.as_ptr().cast(), long.len()), rets_status::Ok);
+            assert_eq!(
+                rets_builder_str(b, long.as_ptr().cast(), long.len()),
+                rets_status::Ok
+            );
             assert_eq!(rets_builder_double(b, 1.5), rets_status::Ok);
             assert_eq!(rets_builder_map(b, 1), rets_status::Ok);
             assert_eq!(rets_builder_bool(b, true), rets_status::Ok);
@@ -412,13 +452,28 @@ mod tests {
         let mut b = std::ptr::null_mut();
         assert_eq!(rets_builder_new(&mut b), rets_status::Ok);
         let (mut data, mut len) = (std::ptr::null(), 0usize);
-        assert_eq!(rets_builder_finish(b, &mut data, &mut len), rets_status::InvalidArgument);
+        assert_eq!(
+            rets_builder_finish(b, &mut data, &mut len),
+            rets_status::InvalidArgument
+        );
         assert_eq!(rets_builder_array(b, 2), rets_status::Ok);
         assert_eq!(rets_builder_int(b, 1), rets_status::Ok);
-        assert_eq!(rets_builder_finish(b, &mut data, &mut len), rets_status::InvalidArgument);
-        assert_eq!(rets_builder_double(b, f64::NAN), rets_status::UnsupportedTerm);
-        assert_eq!(rets_builder_str(b, [0xffu8].as_ptr().cast(), 1), rets_status::InvalidArgument);
-        assert_eq!(rets_builder_raw(b, [0x92u8].as_ptr(), 1), rets_status::Malformed);
+        assert_eq!(
+            rets_builder_finish(b, &mut data, &mut len),
+            rets_status::InvalidArgument
+        );
+        assert_eq!(
+            rets_builder_double(b, f64::NAN),
+            rets_status::UnsupportedTerm
+        );
+        assert_eq!(
+            rets_builder_str(b, [0xffu8].as_ptr().cast(), 1),
+            rets_status::InvalidArgument
+        );
+        assert_eq!(
+            rets_builder_raw(b, [0x92u8].as_ptr(), 1),
+            rets_status::Malformed
+        );
         assert_eq!(rets_builder_int(b, 2), rets_status::Ok);
         assert_eq!(rets_builder_int(b, 3), rets_status::InvalidArgument);
         assert_eq!(rets_builder_finish(b, &mut data, &mut len), rets_status::Ok);

@@ -231,7 +231,11 @@ fn wrong_type(want: &str, got: Head) -> Failure {
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`.
 #[no_mangle]
-pub extern "C" fn rets_reader_init(r: *mut rets_reader, data: *const u8, len: usize) -> rets_status {
+pub extern "C" fn rets_reader_init(
+    r: *mut rets_reader,
+    data: *const u8,
+    len: usize,
+) -> rets_status {
     boundary(|| {
         let r = arg_mut(r, "r")?;
         arg_bytes(data, len, "data")?;
@@ -349,18 +353,20 @@ pub extern "C" fn rets_reader_str(
     boundary(|| {
         let (s, len) = (Out::new(s, "s")?, Out::new(len, "len")?);
         let mut span = (std::ptr::null(), 0usize);
-        read(r, Out::new(&mut span, "span")?, |buf, at| match head(buf, at)? {
-            (Head::Str(start, end), next) => {
-                let text = &buf[start..end];
-                if std::str::from_utf8(text).is_err() {
-                    return Err(Failure::new(
-                        rets_status::Malformed,
-                        format!("malformed MessagePack: str is not valid UTF-8 at byte {at}"),
-                    ));
+        read(r, Out::new(&mut span, "span")?, |buf, at| {
+            match head(buf, at)? {
+                (Head::Str(start, end), next) => {
+                    let text = &buf[start..end];
+                    if std::str::from_utf8(text).is_err() {
+                        return Err(Failure::new(
+                            rets_status::Malformed,
+                            format!("malformed MessagePack: str is not valid UTF-8 at byte {at}"),
+                        ));
+                    }
+                    Ok(((text.as_ptr().cast::<c_char>(), text.len()), next))
                 }
-                Ok(((text.as_ptr().cast::<c_char>(), text.len()), next))
+                (h, _) => Err(wrong_type("a str", h)),
             }
-            (h, _) => Err(wrong_type("a str", h)),
         })?;
         s.write(span.0);
         len.write(span.1);
@@ -379,9 +385,13 @@ pub extern "C" fn rets_reader_bin(
     boundary(|| {
         let (data, len) = (Out::new(data, "data")?, Out::new(len, "len")?);
         let mut span = (std::ptr::null(), 0usize);
-        read(r, Out::new(&mut span, "span")?, |buf, at| match head(buf, at)? {
-            (Head::Bin(start, end), next) => Ok(((buf[start..end].as_ptr(), end - start), next)),
-            (h, _) => Err(wrong_type("a bin", h)),
+        read(r, Out::new(&mut span, "span")?, |buf, at| {
+            match head(buf, at)? {
+                (Head::Bin(start, end), next) => {
+                    Ok(((buf[start..end].as_ptr(), end - start), next))
+                }
+                (h, _) => Err(wrong_type("a bin", h)),
+            }
         })?;
         data.write(span.0);
         len.write(span.1);
@@ -420,7 +430,9 @@ pub extern "C" fn rets_reader_map(r: *mut rets_reader, count: *mut usize) -> ret
 pub extern "C" fn rets_reader_skip(r: *mut rets_reader) -> rets_status {
     boundary(|| {
         let mut unit = ();
-        read(r, Out::new(&mut unit, "unit")?, |buf, at| Ok(((), skip(buf, at)?)))
+        read(r, Out::new(&mut unit, "unit")?, |buf, at| {
+            Ok(((), skip(buf, at)?))
+        })
     })
 }
 
@@ -491,7 +503,10 @@ mod tests {
         let text = unsafe { std::slice::from_raw_parts(s.cast::<u8>(), len) };
         assert_eq!(text, "héllo".as_bytes());
         let (mut d, mut dlen) = (std::ptr::null(), 0);
-        assert_eq!(rets_reader_str(&mut r, &mut s, &mut len), rets_status::WrongType);
+        assert_eq!(
+            rets_reader_str(&mut r, &mut s, &mut len),
+            rets_status::WrongType
+        );
         assert_eq!(rets_reader_bin(&mut r, &mut d, &mut dlen), rets_status::Ok);
         assert_eq!(dlen, 300);
         let mut f = 0.0;
@@ -500,7 +515,10 @@ mod tests {
         assert_eq!(rets_reader_raw(&mut r, &mut d, &mut dlen), rets_status::Ok);
         // SAFETY: as above.
         let raw = unsafe { std::slice::from_raw_parts(d, dlen) };
-        assert_eq!(Term::from_msgpack(raw).unwrap(), Term::map([("k", Term::Nil)]));
+        assert_eq!(
+            Term::from_msgpack(raw).unwrap(),
+            Term::map([("k", Term::Nil)])
+        );
         let mut b = true;
         assert_eq!(rets_reader_bool(&mut r, &mut b), rets_status::Ok);
         assert!(!b);

@@ -50,7 +50,10 @@ fn step_lookup(result: Step, key_out: &mut rets_buf, objects_out: &mut rets_buf)
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
 /// `RETS_STATUS_ACCESS_DENIED`.
 #[no_mangle]
-pub extern "C" fn rets_table_first(table: *const rets_table, key_out: *mut rets_buf) -> rets_status {
+pub extern "C" fn rets_table_first(
+    table: *const rets_table,
+    key_out: *mut rets_buf,
+) -> rets_status {
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let key_out = arg_mut(key_out, "key_out")?;

@@ -44,5 +44,8 @@ fn header_is_up_to_date() {
 fn header_version_matches_the_crate() {
     let header = generate();
     let version = concat!("#define RETS_VERSION \"", env!("CARGO_PKG_VERSION"), "\"");
-    assert!(header.contains(version), "update RETS_VERSION in ffi/cbindgen.toml");
+    assert!(
+        header.contains(version),
+        "update RETS_VERSION in ffi/cbindgen.toml"
+    );
 }

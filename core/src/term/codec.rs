@@ -1239,7 +1239,10 @@ mod tests {
             Ok(Cow::Owned(b)) => assert_eq!(b, vec![0x91, 0x01]),
             other => panic!("expected a rewritten copy, got {other:?}"),
         }
-        assert!(matches!(to_canonical(&[0x92, 0x01]), Err(TermError::Truncated { .. })));
+        assert!(matches!(
+            to_canonical(&[0x92, 0x01]),
+            Err(TermError::Truncated { .. })
+        ));
     }
 
     #[test]
