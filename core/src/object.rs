@@ -419,9 +419,9 @@ impl ToKey for Term {
 }
 
 impl ToKey for Msgpack<'_> {
+    /// A key that is already canonical is used in place, without a copy.
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        let mut bytes = Vec::with_capacity(self.0.len());
-        term::canonicalize(self.0, &mut bytes)?;
+        let bytes = term::to_canonical(self.0)?;
         check_key_size(&bytes)?;
         Ok(f(&bytes))
     }

@@ -9,6 +9,7 @@
 //! second pass, recursive but only over input the first pass has proven at most `MAX_DEPTH`
 //! deep, rewrites it.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
@@ -751,6 +752,19 @@ pub fn canonicalize(input: &[u8], out: &mut Vec<u8>) -> Result<(), TermError> {
     }
 }
 
+/// Validates that `input` is exactly one MessagePack value and returns its canonical encoding:
+/// `input` itself, borrowed, when it is already canonical (no allocation), or a canonical copy.
+/// Errors are those of [`canonicalize`].
+pub fn to_canonical(input: &[u8]) -> Result<Cow<'_, [u8]>, TermError> {
+    let info = scan(input)?;
+    if info.canonical {
+        return Ok(Cow::Borrowed(input));
+    }
+    let mut out = Vec::with_capacity(info.size);
+    rewrite(input, 0, &mut out)?;
+    Ok(Cow::Owned(out))
+}
+
 // ---------------------------------------------------------------------------------------------
 // decode
 // ---------------------------------------------------------------------------------------------
@@ -1214,6 +1228,21 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn to_canonical_borrows_canonical_input_and_rewrites_the_rest() {
+        let canonical = enc(&Term::Array(vec![Term::Int(1), Term::from("a")]));
+        assert!(matches!(to_canonical(&canonical), Ok(Cow::Borrowed(b)) if b == &canonical[..]));
+        // 1 as a uint 16 is not canonical: it is rewritten as a positive fixint.
+        match to_canonical(&[0x91, 0xcd, 0x00, 0x01]) {
+            Ok(Cow::Owned(b)) => assert_eq!(b, vec![0x91, 0x01]),
+            other => panic!("expected a rewritten copy, got {other:?}"),
+        }
+        assert!(matches!(
+            to_canonical(&[0x92, 0x01]),
+            Err(TermError::Truncated { .. })
+        ));
     }
 
     #[test]

@@ -33,7 +33,7 @@ mod order;
 mod proptests;
 mod value;
 
-pub use codec::{canonicalize, decode, encode, ArrayElements};
+pub use codec::{canonicalize, decode, encode, to_canonical, ArrayElements};
 pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;

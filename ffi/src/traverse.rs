@@ -1,0 +1,291 @@
+//! Traversal: first/next/last/prev, their _lookup forms, tab2list and folds.
+
+use std::ffi::c_void;
+
+use rets_core::{Key, Msgpack, Object};
+
+use crate::boundary::{arg_bytes, arg_mut, arg_ref, boundary, Failure, Outcome};
+use crate::buffer::rets_buf;
+use crate::ops::write_owned_objects;
+use crate::status::rets_status;
+use crate::table::rets_table;
+
+fn end_of_table() -> Failure {
+    Failure::new(rets_status::EndOfTable, "end of table")
+}
+
+/// The result of a step: the key, or the end of the table.
+fn step_key(result: rets_core::Result<Option<Key>>, key_out: &mut rets_buf) -> Outcome {
+    let key = result?.ok_or_else(end_of_table)?;
+    key_out.set(key.as_msgpack());
+    Ok(())
+}
+
+type Step = rets_core::Result<Option<(Key, Vec<Object>)>>;
+
+fn step_lookup(result: Step, key_out: &mut rets_buf, objects_out: &mut rets_buf) -> Outcome {
+    let (key, objects) = result?.ok_or_else(end_of_table)?;
+    key_out.set(key.as_msgpack());
+    write_owned_objects(objects_out, &objects);
+    Ok(())
+}
+
+/// Writes into `key_out` the first key in traversal order (ETS `first/1`): term order on an
+/// ordered_set, the table's fixed internal order otherwise.
+///
+/// Traversal is always safe, as if the table were fixed with ETS's `safe_fixtable`: a
+/// first/next traversal never fails because of concurrent writers and never returns a key
+/// twice (it is not a snapshot: keys inserted meanwhile may or may not appear). A loop:
+///
+/// ```c
+/// for (s = rets_table_first(t, k); s == RETS_STATUS_OK;
+///      s = rets_table_next(t, rets_buf_data(k), rets_buf_len(k), k)) { ... }
+/// if (s != RETS_STATUS_END_OF_TABLE) { error }
+/// ```
+///
+/// Returns `RETS_STATUS_END_OF_TABLE` if the table is empty.
+///
+/// Thread-safety: any thread; `key_out` must not be used by another thread during the call.
+///
+/// Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+/// `RETS_STATUS_ACCESS_DENIED`.
+#[no_mangle]
+pub extern "C" fn rets_table_first(
+    table: *const rets_table,
+    key_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key_out = arg_mut(key_out, "key_out")?;
+        step_key(table.table.first(), key_out)
+    })
+}
+
+/// Writes into `key_out` the key after `key` in traversal order (ETS `next/2`). `key` need not
+/// be in the table (it may have been deleted meanwhile): the key after where it would be is
+/// returned. `key` may point into `key_out` (as in the loop shown at rets_table_first()).
+///
+/// Returns `RETS_STATUS_END_OF_TABLE` after the last key.
+///
+/// Thread-safety: as rets_table_first().
+///
+/// Errors: those of rets_table_first(); `RETS_STATUS_MALFORMED`,
+/// `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED` (key).
+#[no_mangle]
+pub extern "C" fn rets_table_next(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    key_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let key_out = arg_mut(key_out, "key_out")?;
+        step_key(table.table.next(Msgpack(key)), key_out)
+    })
+}
+
+/// Writes into `key_out` the last key in term order on an ordered_set (ETS `last/1`); on the
+/// other types the same as rets_table_first().
+///
+/// Statuses: as rets_table_first().
+#[no_mangle]
+pub extern "C" fn rets_table_last(table: *const rets_table, key_out: *mut rets_buf) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key_out = arg_mut(key_out, "key_out")?;
+        step_key(table.table.last(), key_out)
+    })
+}
+
+/// Writes into `key_out` the key before `key` on an ordered_set (ETS `prev/2`); on the other
+/// types the same as rets_table_next().
+///
+/// Statuses: as rets_table_next().
+#[no_mangle]
+pub extern "C" fn rets_table_prev(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    key_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let key_out = arg_mut(key_out, "key_out")?;
+        step_key(table.table.prev(Msgpack(key)), key_out)
+    })
+}
+
+/// rets_table_first() that also writes the objects of that key into `objects_out`, as one
+/// MessagePack array (ETS `first_lookup/1`). `key_out` and `objects_out` must be two different
+/// buffers.
+///
+/// Statuses: as rets_table_first(); `RETS_STATUS_INVALID_ARGUMENT` if the buffers are the same.
+#[no_mangle]
+pub extern "C" fn rets_table_first_lookup(
+    table: *const rets_table,
+    key_out: *mut rets_buf,
+    objects_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let (key_out, objects_out) = two_buffers(key_out, objects_out)?;
+        step_lookup(table.table.first_lookup(), key_out, objects_out)
+    })
+}
+
+/// rets_table_next() that also writes the objects of that key into `objects_out` (ETS
+/// `next_lookup/2`). `key` may point into either buffer.
+///
+/// Statuses: as rets_table_next(); `RETS_STATUS_INVALID_ARGUMENT` if the buffers are the same.
+#[no_mangle]
+pub extern "C" fn rets_table_next_lookup(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    key_out: *mut rets_buf,
+    objects_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let (key_out, objects_out) = two_buffers(key_out, objects_out)?;
+        step_lookup(table.table.next_lookup(Msgpack(key)), key_out, objects_out)
+    })
+}
+
+/// rets_table_last() that also writes the objects of that key into `objects_out` (ETS
+/// `last_lookup/1`).
+///
+/// Statuses: as rets_table_first_lookup().
+#[no_mangle]
+pub extern "C" fn rets_table_last_lookup(
+    table: *const rets_table,
+    key_out: *mut rets_buf,
+    objects_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let (key_out, objects_out) = two_buffers(key_out, objects_out)?;
+        step_lookup(table.table.last_lookup(), key_out, objects_out)
+    })
+}
+
+/// rets_table_prev() that also writes the objects of that key into `objects_out` (ETS
+/// `prev_lookup/2`).
+///
+/// Statuses: as rets_table_next_lookup().
+#[no_mangle]
+pub extern "C" fn rets_table_prev_lookup(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    key_out: *mut rets_buf,
+    objects_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let (key_out, objects_out) = two_buffers(key_out, objects_out)?;
+        step_lookup(table.table.prev_lookup(Msgpack(key)), key_out, objects_out)
+    })
+}
+
+fn two_buffers<'a>(
+    a: *mut rets_buf,
+    b: *mut rets_buf,
+) -> Outcome<(&'a mut rets_buf, &'a mut rets_buf)> {
+    if !a.is_null() && a == b {
+        return Err(Failure::invalid(
+            "`key_out` and `objects_out` must be different buffers",
+        ));
+    }
+    Ok((arg_mut(a, "key_out")?, arg_mut(b, "objects_out")?))
+}
+
+/// Writes every object into `out` as one MessagePack array, in traversal order (ETS
+/// `tab2list/1`). Not a snapshot: objects written during the call may or may not appear.
+///
+/// Thread-safety: any thread; `out` must not be used by another thread during the call.
+///
+/// Errors: as rets_table_first().
+#[no_mangle]
+pub extern "C" fn rets_table_tab2list(table: *const rets_table, out: *mut rets_buf) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let out = arg_mut(out, "out")?;
+        let objects = table.table.tab2list()?;
+        write_owned_objects(out, &objects);
+        Ok(())
+    })
+}
+
+/// A fold callback: called with `ctx` and one object (MessagePack, `object_len` bytes, valid
+/// only during the call). Return true to go on, false to stop the fold.
+#[allow(non_camel_case_types)]
+pub type rets_fold_fn =
+    Option<extern "C" fn(ctx: *mut c_void, object: *const u8, object_len: usize) -> bool>;
+
+fn fold(table: *const rets_table, backward: bool, f: rets_fold_fn, ctx: *mut c_void) -> Outcome {
+    let table = &arg_ref(table, "table")?.table;
+    let Some(f) = f else {
+        return Err(Failure::new(
+            rets_status::NullArgument,
+            "the argument `f` is NULL",
+        ));
+    };
+    // The engine's fold, stepping key by key with no lock held while `f` runs, so that `f` may
+    // call into rets (even this table), and stopping when `f` asks to.
+    let mut at = match backward {
+        false => table.first_lookup()?,
+        true => table.last_lookup()?,
+    };
+    while let Some((key, objects)) = at {
+        for object in &objects {
+            let bytes = object.as_msgpack();
+            if !f(ctx, bytes.as_ptr(), bytes.len()) {
+                return Ok(());
+            }
+        }
+        at = match backward {
+            false => table.next_lookup(&key)?,
+            true => table.prev_lookup(&key)?,
+        };
+    }
+    Ok(())
+}
+
+/// Calls `f(ctx, object, object_len)` on every object in traversal order (ETS `foldl/3`; the
+/// accumulator lives in `ctx`) until `f` returns false. `f` runs with no lock held and may call
+/// rets, even on this table; objects written meanwhile may or may not be visited, and no key is
+/// visited twice.
+///
+/// Ownership: `ctx` is passed through untouched. Each object is valid only during its call.
+///
+/// Thread-safety: any thread; `f` runs on the calling thread. `f` must not unwind (a C++
+/// exception, longjmp) through rets: that is undefined behaviour.
+///
+/// Errors: `RETS_STATUS_NULL_ARGUMENT` (`table` or `f`), `RETS_STATUS_NO_TABLE`,
+/// `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED` (also if the table is deleted or
+/// access is lost during the fold: the objects visited so far stay visited).
+#[no_mangle]
+pub extern "C" fn rets_table_foldl(
+    table: *const rets_table,
+    f: rets_fold_fn,
+    ctx: *mut c_void,
+) -> rets_status {
+    boundary(|| fold(table, false, f, ctx))
+}
+
+/// As rets_table_foldl(), in reverse traversal order (ETS `foldr/3`; the same order as foldl
+/// except on an ordered_set).
+#[no_mangle]
+pub extern "C" fn rets_table_foldr(
+    table: *const rets_table,
+    f: rets_fold_fn,
+    ctx: *mut c_void,
+) -> rets_status {
+    boundary(|| fold(table, true, f, ctx))
+}
