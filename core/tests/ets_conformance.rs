@@ -84,7 +84,11 @@ impl E {
                 write!(out, "<<{}>>", parts.join(",")).unwrap();
             }
             E::Tuple(es) | E::List(es) => {
-                let (open, close) = if matches!(self, E::Tuple(_)) { ('{', '}') } else { ('[', ']') };
+                let (open, close) = if matches!(self, E::Tuple(_)) {
+                    ('{', '}')
+                } else {
+                    ('[', ']')
+                };
                 out.push(open);
                 for (i, e) in es.iter().enumerate() {
                     if i > 0 {
@@ -369,7 +373,10 @@ fn gen_updates(r: &mut Rng) -> (Vec<(usize, E)>, bool) {
         (vec![(gen_pos(r), gen_value(r, 1))], true)
     } else {
         let n = r.below(4);
-        ((0..n).map(|_| (gen_pos(r), gen_value(r, 1))).collect(), false)
+        (
+            (0..n).map(|_| (gen_pos(r), gen_value(r, 1))).collect(),
+            false,
+        )
     }
 }
 
@@ -441,7 +448,9 @@ fn generate(seed: u64, sequences: usize, ops: usize) -> Vec<Sequence> {
         .map(|i| {
             let table_type = types[i % 4];
             let keypos = r.range(1, 2) as usize;
-            let ops = (0..ops).map(|_| gen_op(&mut r, table_type, keypos)).collect();
+            let ops = (0..ops)
+                .map(|_| gen_op(&mut r, table_type, keypos))
+                .collect();
             Sequence {
                 table_type,
                 keypos,
@@ -474,9 +483,17 @@ fn counter_result(a: &CounterArg, values: Vec<i64>) -> E {
 
 fn walk(table: &Table, backward: bool) -> Result<E, Error> {
     let mut keys = Vec::new();
-    let mut at = if backward { table.last()? } else { table.first()? };
+    let mut at = if backward {
+        table.last()?
+    } else {
+        table.first()?
+    };
     while let Some(k) = at {
-        at = if backward { table.prev(&k)? } else { table.next(&k)? };
+        at = if backward {
+            table.prev(&k)?
+        } else {
+            table.next(&k)?
+        };
         keys.push(E::from_term(&k.to_term()));
     }
     Ok(E::List(keys))
@@ -584,7 +601,14 @@ fn run_erlang(escript: &PathBuf, seqs: &[Sequence], seed: u64) -> Vec<Vec<Option
     let mut text = String::new();
     for s in seqs {
         let ops = E::List(s.ops.iter().map(Op::erl).collect());
-        writeln!(text, "{{{}, {}, {}}}.", type_atom(s.table_type), s.keypos, ops.to_erl()).unwrap();
+        writeln!(
+            text,
+            "{{{}, {}, {}}}.",
+            type_atom(s.table_type),
+            s.keypos,
+            ops.to_erl()
+        )
+        .unwrap();
     }
     std::fs::write(&input, text).unwrap();
     let driver = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ets/driver.escript");
@@ -663,7 +687,10 @@ fn check_seed(escript: &PathBuf, seed: u64, sequences: usize, ops: usize) -> Res
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number"))
+        })
         .unwrap_or(default)
 }
 
@@ -682,7 +709,10 @@ fn ets_conformance() {
     let sequences = env_usize("RETS_CONFORMANCE_SEQUENCES", 200);
     let ops = env_usize("RETS_CONFORMANCE_OPS", 30);
     let seeds: Vec<(u64, &str)> = match std::env::var("RETS_CONFORMANCE_SEED") {
-        Ok(s) => vec![(s.parse().expect("RETS_CONFORMANCE_SEED must be a number"), "given")],
+        Ok(s) => vec![(
+            s.parse().expect("RETS_CONFORMANCE_SEED must be a number"),
+            "given",
+        )],
         Err(_) => {
             let random = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -36,7 +36,11 @@ fn op(u: &mut Unstructured<'_>) -> Result<Op> {
         0 => Op::Insert(key(u)?, value(u)?),
         1 => {
             let len = u.int_in_range(1..=3)?;
-            Op::InsertMany((0..len).map(|_| Ok((key(u)?, value(u)?))).collect::<Result<_>>()?)
+            Op::InsertMany(
+                (0..len)
+                    .map(|_| Ok((key(u)?, value(u)?)))
+                    .collect::<Result<_>>()?,
+            )
         }
         2 => Op::Delete(key(u)?),
         3 => Op::Take(key(u)?),
@@ -76,7 +80,10 @@ fn walk(table: &Table) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     let mut at = table.first().unwrap();
     while let Some(k) = at {
-        assert!(seen.insert(k.as_msgpack().to_vec()), "traversal returned {k:?} twice");
+        assert!(
+            seen.insert(k.as_msgpack().to_vec()),
+            "traversal returned {k:?} twice"
+        );
         keys.push(k.as_msgpack().to_vec());
         at = table.next(&k).unwrap();
     }
@@ -170,7 +177,10 @@ pub fn run(data: &[u8]) {
     }
     let owner = Owner::new();
     let table = owner
-        .new_table("concurrent", TableOptions::new().table_type(table_type).public())
+        .new_table(
+            "concurrent",
+            TableOptions::new().table_type(table_type).public(),
+        )
         .unwrap();
     let barrier = Barrier::new(2);
     let [a, b] = std::thread::scope(|s| {
@@ -182,10 +192,18 @@ pub fn run(data: &[u8]) {
     // Final state.
     let all = table.tab2list().unwrap();
     all.iter().for_each(check_untorn);
-    assert_eq!(all.len(), table.info().unwrap().size, "tab2list and size disagree");
+    assert_eq!(
+        all.len(),
+        table.info().unwrap().size,
+        "tab2list and size disagree"
+    );
     let keys = walk(&table);
     let distinct: HashSet<&[u8]> = all.iter().map(|o| o.key_msgpack()).collect();
-    assert_eq!(keys.len(), distinct.len(), "a walk and tab2list see different keys");
+    assert_eq!(
+        keys.len(),
+        distinct.len(),
+        "a walk and tab2list see different keys"
+    );
 
     for c in 0..4u8 {
         let added = a.added.get(&c).unwrap_or(&0) + b.added.get(&c).unwrap_or(&0);
@@ -199,7 +217,11 @@ pub fn run(data: &[u8]) {
         assert_eq!(stored.len(), winners, "insert_new key {n}: {stored:?}");
         if let Some(o) = stored.first() {
             let id = if a.won.contains(&n) { 0 } else { 1 };
-            assert_eq!(o.element(2), Some(Term::Int(id)), "insert_new key {n} stored the loser's object");
+            assert_eq!(
+                o.element(2),
+                Some(Term::Int(id)),
+                "insert_new key {n} stored the loser's object"
+            );
         }
     }
 }

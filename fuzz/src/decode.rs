@@ -19,7 +19,10 @@ pub fn check_one(data: &[u8]) {
     let key = Key::from_msgpack(data);
     let object = Msgpack(data).to_object(1);
     let Ok(term) = decoded else {
-        assert!(key.is_err() && object.is_err(), "a key or object from invalid input");
+        assert!(
+            key.is_err() && object.is_err(),
+            "a key or object from invalid input"
+        );
         return;
     };
 
@@ -29,11 +32,17 @@ pub fn check_one(data: &[u8]) {
     assert_eq!(again, canonical, "canonicalize is not idempotent");
     let mut encoded = Vec::new();
     encode(&term, &mut encoded).expect("a decoded term encodes");
-    assert_eq!(encoded, canonical, "encode(decode(x)) differs from canonicalize(x)");
+    assert_eq!(
+        encoded, canonical,
+        "encode(decode(x)) differs from canonicalize(x)"
+    );
     let redecoded = decode(&canonical).expect("canonical output decodes");
     let mut reencoded = Vec::new();
     encode(&redecoded, &mut reencoded).unwrap();
-    assert_eq!(reencoded, canonical, "decode(canonical) does not round-trip");
+    assert_eq!(
+        reencoded, canonical,
+        "decode(canonical) does not round-trip"
+    );
 
     // MessagePack is prefix-free: no proper prefix of a value is a value.
     for cut in [0, canonical.len() / 2, canonical.len() - 1] {
@@ -56,7 +65,9 @@ pub fn check_one(data: &[u8]) {
             assert_eq!(o.as_msgpack(), canonical.as_slice());
             assert_eq!(o.arity(), elements.len());
         }
-        (Err(_), Some(elements)) => assert!(elements.is_empty(), "a valid object rejected: {object:?}"),
+        (Err(_), Some(elements)) => {
+            assert!(elements.is_empty(), "a valid object rejected: {object:?}")
+        }
         (Ok(o), None) => panic!("a non-array became an object: {o:?}"),
         (Err(_), None) => {}
     }
@@ -74,7 +85,11 @@ pub fn run(data: &[u8]) {
         let (mut ca, mut cb) = (Vec::new(), Vec::new());
         if canonicalize(a, &mut ca).is_ok() && canonicalize(b, &mut cb).is_ok() {
             let ab = compare(&ca, &cb);
-            assert_eq!(ab, compare(&cb, &ca).reverse(), "term order is not antisymmetric");
+            assert_eq!(
+                ab,
+                compare(&cb, &ca).reverse(),
+                "term order is not antisymmetric"
+            );
             if ca == cb {
                 assert_eq!(ab, Ordering::Equal);
             }

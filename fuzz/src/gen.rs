@@ -48,9 +48,15 @@ pub fn term(u: &mut Unstructured<'_>, depth: u32) -> Result<Term> {
         7 => Term::Str((*u.choose(STRS)?).to_owned()),
         8 => {
             let len = u.int_in_range(0..=2)?;
-            Term::Bin((0..len).map(|_| u.int_in_range(0..=2)).collect::<Result<_>>()?)
+            Term::Bin(
+                (0..len)
+                    .map(|_| u.int_in_range(0..=2))
+                    .collect::<Result<_>>()?,
+            )
         }
-        9 => u.choose(&[Term::Nil, Term::Bool(false), Term::Bool(true)])?.clone(),
+        9 => u
+            .choose(&[Term::Nil, Term::Bool(false), Term::Bool(true)])?
+            .clone(),
         10 => {
             let len = u.int_in_range(0..=3)?;
             Term::Array(
@@ -144,7 +150,12 @@ pub fn counter_ops(u: &mut Unstructured<'_>) -> Result<Vec<CounterOp>> {
         .map(|_| {
             let (pos, incr) = (position(u)?, incr(u)?);
             Ok(if u.arbitrary()? {
-                CounterOp::with_threshold(pos, incr, u.int_in_range(-5..=5)?, u.int_in_range(-5..=5)?)
+                CounterOp::with_threshold(
+                    pos,
+                    incr,
+                    u.int_in_range(-5..=5)?,
+                    u.int_in_range(-5..=5)?,
+                )
             } else {
                 CounterOp::new(pos, incr)
             })

@@ -5,7 +5,9 @@
 //! - [`differential`]: one table type against the model, every result compared.
 //! - [`concurrent`]: two threads on one public table, checked against invariants.
 //! - [`decode`]: raw bytes into the term decoder, validator and canonicaliser.
+//! - [`c_abi`]: C ABI call sequences with NULL, stale and closed handles and access violations.
 
+pub mod c_abi;
 pub mod concurrent;
 pub mod decode;
 pub mod differential;

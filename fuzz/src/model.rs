@@ -263,7 +263,11 @@ impl Model {
     }
 
     /// The object an update starts from: the stored one, or the default with its key replaced.
-    fn current_or_default(&self, key: &Enc, default: Option<&MObject>) -> Option<(Vec<Term>, bool)> {
+    fn current_or_default(
+        &self,
+        key: &Enc,
+        default: Option<&MObject>,
+    ) -> Option<(Vec<Term>, bool)> {
         if let Some(i) = self.find(key) {
             return Some((self.entries[i].objects[0].elements().to_vec(), false));
         }
