@@ -41,7 +41,12 @@ fn a_warm_lookup_allocates_nothing() {
     let mut owner = std::ptr::null_mut();
     ok(rets_owner_new(&mut owner));
     let mut table = std::ptr::null_mut();
-    ok(rets_table_new(owner, c"hot".as_ptr(), std::ptr::null(), &mut table));
+    ok(rets_table_new(
+        owner,
+        c"hot".as_ptr(),
+        std::ptr::null(),
+        &mut table,
+    ));
     let mut b = std::ptr::null_mut();
     ok(rets_builder_new(&mut b));
     let mut out = std::ptr::null_mut();
