@@ -1033,8 +1033,8 @@ enum rets_status rets_builder_new(struct rets_builder **out);
 void rets_builder_free(struct rets_builder *b);
 
 /**
- * Empties the builder to build another value, keeping its memory. Pointers from
- * rets_builder_finish() become invalid.
+ * Empties the builder to build another value, keeping its memory. Bytes from
+ * rets_builder_finish() stay valid until the next value is added (see there).
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`.
  */
@@ -1043,8 +1043,9 @@ enum rets_status rets_builder_reset(struct rets_builder *b);
 /**
  * Stores in `*data` and `*len` the bytes of the complete value built so far.
  *
- * Ownership: the bytes belong to the builder and stay valid until the builder is next changed
- * (any rets_builder_* call but this one) or freed.
+ * Ownership: the bytes belong to the builder. They stay valid, unchanged, until the next call
+ * that adds to the builder (after a rets_builder_reset(); that call may take them as its
+ * input: they are copied first) or rets_builder_free().
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the value is empty or
  * incomplete: a container still expects items).
@@ -1079,13 +1080,15 @@ enum rets_status rets_builder_double(struct rets_builder *b, double value);
 
 /**
  * Adds a str of `len` bytes of UTF-8 text at `s` (not necessarily NUL-terminated; NULL only
- * with `len` 0), copied. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
+ * with `len` 0; it may point into this builder's own bytes), copied. Errors also:
+ * `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
  */
 enum rets_status rets_builder_str(struct rets_builder *b, const char *s, size_t len);
 
 /**
- * Adds a bin of `len` bytes at `data` (NULL only with `len` 0), copied. Errors also:
+ * Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
+ * builder's own bytes), copied. Errors also:
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
  */
 enum rets_status rets_builder_bin(struct rets_builder *b, const uint8_t *data, size_t len);
@@ -1104,7 +1107,8 @@ enum rets_status rets_builder_map(struct rets_builder *b, uint32_t count);
 
 /**
  * Adds one complete MessagePack value given as bytes (from any encoder, or from a reader's
- * rets_reader_raw()), validated and put in canonical form. Errors also:
+ * rets_reader_raw(), or this builder's own bytes from rets_builder_finish()), validated and
+ * put in canonical form. Errors also:
  * `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED`.
  */
 enum rets_status rets_builder_raw(struct rets_builder *b, const uint8_t *data, size_t len);

@@ -230,6 +230,39 @@ static void test_builder(void) {
     OK(rets_builder_finish(b, &data, &len));
     CHECK(len == 2 && data[0] == 0x91 && data[1] == 0xa0);
 
+    /* Inputs may point into the builder's own memory: bytes from rets_builder_finish() stay
+     * valid after a reset until the next value is added, and that call may take them. */
+    {
+        const uint8_t *again = NULL;
+        size_t again_len = 0;
+        uint8_t copy[64];
+        const char *text = "a str long enough to matter";
+        rets_reader r;
+        const uint8_t *bin = NULL;
+        size_t blen = 0;
+        OK(rets_builder_reset(b));
+        OK(rets_builder_array(b, 2));
+        OK(rets_builder_str(b, text, 27));
+        OK(rets_builder_int(b, 300));
+        OK(rets_builder_finish(b, &data, &len));
+        CHECK(len <= sizeof copy && data[1] == 0xa0 + 27);
+        memcpy(copy, data, len);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_raw(b, data, len)); /* the builder's own bytes, re-added */
+        OK(rets_builder_finish(b, &again, &again_len));
+        CHECK(again_len == len && memcmp(again, copy, len) == 0);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_str(b, (const char *)again + 2, 27)); /* the str inside them */
+        OK(rets_builder_finish(b, &data, &len));
+        CHECK(len == 28 && data[0] == 0xa0 + 27 && memcmp(data + 1, text, 27) == 0);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_bin(b, data + 1, 27)); /* and as a bin */
+        OK(rets_builder_finish(b, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_bin(&r, &bin, &blen));
+        CHECK(blen == 27 && memcmp(bin, text, 27) == 0);
+    }
+
     /* Depth limit: 128 levels of arrays are fine, the 129th is refused. */
     OK(rets_builder_reset(b));
     for (i = 0; i < 128; i++) OK(rets_builder_array(b, 1));
