@@ -6,7 +6,8 @@
 //! Both sides get keys and objects as MessagePack bytes, as a C program has them, and the
 //! lookup of both copies the result into a reused buffer (what rets_table_lookup does, and what
 //! a caller that keeps the result must do). A third line gives the Rust API with a prebuilt
-//! `Key` (no key validation at all) for reference.
+//! `Key` (no key validation at all) for reference, and the row "lookup A/A" compares the Rust
+//! lookup with an identical copy of itself: its distance from 1.000 is the noise of the run.
 //!
 //! Run: `cargo bench -p rets-ffi --bench abi_overhead` (RETS_BENCH_KEYS=10000,1000000 to choose
 //! the table sizes; RETS_BENCH_OPS for operations per measurement).
@@ -128,6 +129,20 @@ fn run(keys: usize, ops: usize, rounds: usize) -> Vec<Row> {
             .unwrap();
         black_box(&rust_buf);
     };
+    // An identical copy of the Rust lookup, measured the same way: its ratio to the first is the
+    // noise floor of this run (an A/A test).
+    let mut aa_buf: Vec<u8> = Vec::with_capacity(256);
+    let mut rust_lookup_again = |i: usize| {
+        let k = &encoded_keys[idx[i]];
+        table
+            .lookup_with(Msgpack(k), |objs| {
+                aa_buf.clear();
+                aa_buf.push(0x90 | objs.len() as u8);
+                objs.for_each(|o| aa_buf.extend_from_slice(o.as_msgpack()));
+            })
+            .unwrap();
+        black_box(&aa_buf);
+    };
     let mut key_buf: Vec<u8> = Vec::with_capacity(256);
     let mut rust_key_lookup = |i: usize| {
         table
@@ -164,6 +179,7 @@ fn run(keys: usize, ops: usize, rounds: usize) -> Vec<Row> {
     };
 
     let (mut rl, mut al, mut kl) = (vec![], vec![], vec![]);
+    let (mut aa1, mut aa2) = (vec![], vec![]);
     let (mut ri, mut ai, mut rc, mut ac) = (vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         // Alternate which side goes first, so neither always runs on a warmer cache.
@@ -175,6 +191,13 @@ fn run(keys: usize, ops: usize, rounds: usize) -> Vec<Row> {
             rl.push(time(ops, &mut rust_lookup));
         }
         kl.push(time(ops, &mut rust_key_lookup));
+        if round % 2 == 0 {
+            aa1.push(time(ops, &mut rust_lookup));
+            aa2.push(time(ops, &mut rust_lookup_again));
+        } else {
+            aa2.push(time(ops, &mut rust_lookup_again));
+            aa1.push(time(ops, &mut rust_lookup));
+        }
         if round % 2 == 0 {
             ri.push(time(ops, rust_insert));
             ai.push(time(ops, abi_insert));
@@ -195,6 +218,12 @@ fn run(keys: usize, ops: usize, rounds: usize) -> Vec<Row> {
             rust: rl,
             abi: al,
             rust_key: Some(kl),
+        },
+        Row {
+            op: "lookup A/A",
+            rust: aa1,
+            abi: aa2,
+            rust_key: None,
         },
         Row {
             op: "insert",
