@@ -828,6 +828,20 @@ static bool fold_sum(void *ctx, const uint8_t *object, size_t len) {
     return c->stop_after == 0 || c->calls < c->stop_after;
 }
 
+/* A fold callback that writes into the table it folds over (allowed: no lock is held): it
+ * deletes each object it visits. */
+typedef struct delete_ctx {
+    const rets_table *table;
+    int calls;
+} delete_ctx;
+
+static bool fold_delete(void *ctx, const uint8_t *object, size_t len) {
+    delete_ctx *c = (delete_ctx *)ctx;
+    OK(rets_table_delete_object(c->table, object, len));
+    c->calls++;
+    return true;
+}
+
 static void test_traversal(rets_owner *owner, rets_buf *out) {
     rets_table *t = NULL;
     rets_table_options opts;
@@ -916,6 +930,18 @@ static void test_traversal(rets_owner *owner, rets_buf *out) {
     k = finish(kb);
     OK(rets_table_lookup(t, k.p, k.n, out));
     CHECK(count(out) == 1 && int_at(out, 0, 2) == 10);
+
+    /* A fold that deletes as it goes visits every object once and empties the table. */
+    {
+        delete_ctx dctx;
+        rets_info info;
+        dctx.table = t;
+        dctx.calls = 0;
+        OK(rets_table_foldl(t, fold_delete, &dctx));
+        CHECK(dctx.calls == 5);
+        OK(rets_table_info(t, &info));
+        CHECK(info.size == 0);
+    }
 
     rets_buf_free(key);
     rets_buf_free(objs);
