@@ -613,15 +613,15 @@ enum rets_status rets_table_insert_new_many(const struct rets_table *table,
  * ordered_set the stored key may differ from `key` while comparing equal to it. Needs read
  * access.
  *
- * This is the fast path: with a warm `out`, it allocates nothing on the caller's side, and a
- * key already in canonical form (as rets_builder and the reader's raw values produce) is used
- * in place.
+ * This is the fast path: with a warm `out` and a key in canonical form (as rets_builder writes
+ * keys, and as keys are in rets's results) it makes no allocation at all; a key in another
+ * encoding is canonicalised into a temporary first.
  *
  * Ownership: `key` is borrowed for the call (it may point into `out`, e.g. a key read from a
  * previous result). The result belongs to `out` (see rets_buf_data()).
  *
- * Thread-safety: any thread, lock-free in the engine's design; `out` must not be used by
- * another thread during the call.
+ * Thread-safety: any thread, concurrently with any other operation on the table; `out` must
+ * not be used by another thread during the call.
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
  * `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
@@ -645,23 +645,23 @@ enum rets_status rets_table_member(const struct rets_table *table,
 /**
  * Writes into `out` the element at position `pos` (1-based) of the object with `key` (ETS
  * `lookup_element`): one MessagePack value on a set, an array of that element of every object
- * on a bag. If the key is absent: `default` (one MessagePack value) if it is not NULL
+ * on a bag. If the key is absent: `default_value` (one MessagePack value) if it is not NULL
  * (ETS `lookup_element/4`), else `RETS_STATUS_KEY_NOT_FOUND`.
  *
- * Ownership: `key` and `default` are borrowed for the call (they may point into `out`).
+ * Ownership: `key` and `default_value` are borrowed for the call (they may point into `out`).
  *
  * Thread-safety: as rets_table_lookup().
  *
  * Errors: those of rets_table_lookup(); `RETS_STATUS_KEY_NOT_FOUND`;
  * `RETS_STATUS_BAD_POSITION` (`pos` is 0 or outside an object); the term errors also for
- * `default`.
+ * `default_value`.
  */
 enum rets_status rets_table_lookup_element(const struct rets_table *table,
                                            const uint8_t *key,
                                            size_t key_len,
                                            size_t pos,
-                                           const uint8_t *default_,
-                                           size_t default_len,
+                                           const uint8_t *default_value,
+                                           size_t default_value_len,
                                            struct rets_buf *out);
 
 /**
@@ -733,16 +733,16 @@ enum rets_status rets_table_update_counter(const struct rets_table *table,
 /**
  * Applies `ops` (an array of `ops_len` updates) in order to the object with `key`, atomically,
  * and stores each new value in `values[i]` (ETS `update_counter/3` with a list). If the key is
- * absent: with `default` not NULL (one object, MessagePack), first inserts `default` with its
+ * absent: with `default_object` not NULL (one object, MessagePack), first inserts it with its
  * key replaced by `key` (ETS `update_counter/4`); else `RETS_STATUS_KEY_NOT_FOUND`.
  *
- * Ownership: `key`, `ops` and `default` are borrowed for the call; `values` must have room for
+ * Ownership: `key`, `ops` and `default_object` are borrowed for the call; `values` must have room for
  * `ops_len` int64_t (it may be NULL only if `ops_len` is 0).
  *
  * Thread-safety: any thread; atomic and isolated.
  *
  * Errors: as rets_table_update_counter(), plus `RETS_STATUS_KEY_POSITION` (a position is the
- * key's), and the object errors of rets_table_insert() for `default`. On failure nothing
+ * key's), and the object errors of rets_table_insert() for `default_object`. On failure nothing
  * changes and `values` is not written.
  */
 enum rets_status rets_table_update_counters(const struct rets_table *table,
@@ -750,16 +750,16 @@ enum rets_status rets_table_update_counters(const struct rets_table *table,
                                             size_t key_len,
                                             const struct rets_counter_op *ops,
                                             size_t ops_len,
-                                            const uint8_t *default_,
-                                            size_t default_len,
+                                            const uint8_t *default_object,
+                                            size_t default_object_len,
                                             int64_t *values);
 
 /**
  * Replaces elements of the object with `key` (ETS `update_element`): `elements` is an array of
  * `elements_len` (position, value) pairs, applied atomically, the last winning for a repeated
  * position. Stores in `*updated` whether an object was updated: false if the key is absent and
- * `default` is NULL; with `default` (one object), an absent key first gets `default` with its
- * key replaced by `key` (ETS `update_element/4`). Needs write access; sets and ordered_sets
+ * `default_object` is NULL; with `default_object` (one object), an absent key first gets it
+ * with its key replaced by `key` (ETS `update_element/4`). Needs write access; sets and ordered_sets
  * only.
  *
  * Ownership: everything is borrowed for the call.
@@ -768,15 +768,15 @@ enum rets_status rets_table_update_counters(const struct rets_table *table,
  *
  * Errors: those of rets_table_lookup(); `RETS_STATUS_WRONG_TABLE_TYPE`;
  * `RETS_STATUS_KEY_POSITION`; `RETS_STATUS_BAD_POSITION`; the term errors for the values and
- * the object errors for `default`. On failure nothing changes.
+ * the object errors for `default_object`. On failure nothing changes.
  */
 enum rets_status rets_table_update_element(const struct rets_table *table,
                                            const uint8_t *key,
                                            size_t key_len,
                                            const struct rets_element *elements,
                                            size_t elements_len,
-                                           const uint8_t *default_,
-                                           size_t default_len,
+                                           const uint8_t *default_object,
+                                           size_t default_object_len,
                                            bool *updated);
 
 /**
@@ -1033,8 +1033,8 @@ enum rets_status rets_builder_new(struct rets_builder **out);
 void rets_builder_free(struct rets_builder *b);
 
 /**
- * Empties the builder to build another value, keeping its memory. Pointers from
- * rets_builder_finish() become invalid.
+ * Empties the builder to build another value, keeping its memory. Bytes from
+ * rets_builder_finish() stay valid until the next value is added (see there).
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`.
  */
@@ -1043,8 +1043,9 @@ enum rets_status rets_builder_reset(struct rets_builder *b);
 /**
  * Stores in `*data` and `*len` the bytes of the complete value built so far.
  *
- * Ownership: the bytes belong to the builder and stay valid until the builder is next changed
- * (any rets_builder_* call but this one) or freed.
+ * Ownership: the bytes belong to the builder. They stay valid, unchanged, until the next call
+ * that adds to the builder (after a rets_builder_reset(); that call may take them as its
+ * input: they are copied first) or rets_builder_free().
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the value is empty or
  * incomplete: a container still expects items).
@@ -1079,13 +1080,15 @@ enum rets_status rets_builder_double(struct rets_builder *b, double value);
 
 /**
  * Adds a str of `len` bytes of UTF-8 text at `s` (not necessarily NUL-terminated; NULL only
- * with `len` 0), copied. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
+ * with `len` 0; it may point into this builder's own bytes), copied. Errors also:
+ * `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
  */
 enum rets_status rets_builder_str(struct rets_builder *b, const char *s, size_t len);
 
 /**
- * Adds a bin of `len` bytes at `data` (NULL only with `len` 0), copied. Errors also:
+ * Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
+ * builder's own bytes), copied. Errors also:
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
  */
 enum rets_status rets_builder_bin(struct rets_builder *b, const uint8_t *data, size_t len);
@@ -1104,7 +1107,8 @@ enum rets_status rets_builder_map(struct rets_builder *b, uint32_t count);
 
 /**
  * Adds one complete MessagePack value given as bytes (from any encoder, or from a reader's
- * rets_reader_raw()), validated and put in canonical form. Errors also:
+ * rets_reader_raw(), or this builder's own bytes from rets_builder_finish()), validated and
+ * put in canonical form. Errors also:
  * `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED`.
  */
 enum rets_status rets_builder_raw(struct rets_builder *b, const uint8_t *data, size_t len);

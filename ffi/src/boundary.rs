@@ -16,6 +16,7 @@ use rets_core::Error;
 use crate::status::{rets_status, set_last_error, status_of};
 
 /// Why a call failed (or ended without a result), before it becomes a status and a message.
+#[derive(Debug)]
 pub(crate) enum Failure {
     /// An engine error.
     Core(Error),
@@ -155,6 +156,7 @@ pub(crate) fn arg_str<'a>(ptr: *const c_char, name: &'static str) -> Outcome<&'a
 }
 
 /// An output location, checked before the work is done and written after it succeeds.
+#[derive(Debug)]
 pub(crate) struct Out<T>(*mut T);
 
 impl<T> Out<T> {
@@ -213,5 +215,49 @@ pub(crate) fn release(body: impl FnOnce()) {
         set_last_error(format_args!(
             "internal error (a bug in rets): panic while releasing a handle"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn message() -> String {
+        // SAFETY: rets_last_error_message returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(crate::status::rets_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_status_with_its_message() {
+        let status = boundary(|| panic!("boom {}", 42));
+        assert_eq!(status, rets_status::Panic);
+        assert!(message().contains("panic: boom 42"), "{}", message());
+        // Success leaves the message alone.
+        assert_eq!(boundary(|| Ok(())), rets_status::Ok);
+        assert!(message().contains("boom 42"));
+    }
+
+    #[test]
+    fn failures_set_their_status_and_message() {
+        let status = boundary(|| Err(Error::KeyNotFound.into()));
+        assert_eq!(status, rets_status::KeyNotFound);
+        assert_eq!(message(), "key not found");
+        let status = boundary(|| Err(Failure::invalid("bad \0 thing")));
+        assert_eq!(status, rets_status::InvalidArgument);
+        assert_eq!(message(), "bad ? thing");
+    }
+
+    #[test]
+    fn null_pointers_are_refused() {
+        assert!(arg_ref::<u8>(std::ptr::null(), "x").is_err());
+        assert!(arg_bytes(std::ptr::null(), 1, "x").is_err());
+        assert!(arg_bytes(std::ptr::null(), 0, "x").unwrap().is_empty());
+        assert!(arg_opt_bytes(std::ptr::null(), 0, "x").unwrap().is_none());
+        assert!(arg_opt_bytes(std::ptr::null(), 2, "x").is_err());
+        assert!(arg_str(std::ptr::null(), "x").is_err());
+        assert!(Out::<u8>::new(std::ptr::null_mut(), "x").is_err());
     }
 }

@@ -56,6 +56,17 @@ pub extern "C" fn rets_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
+/// The handles documented as usable by many threads at once are `Send + Sync`; the others are
+/// at least `Send` (they may move between threads).
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<rets_owner>();
+    send_sync::<rets_table>();
+    send::<rets_buf>();
+    send::<rets_builder>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

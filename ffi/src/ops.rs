@@ -140,15 +140,15 @@ pub extern "C" fn rets_table_insert_new_many(
 /// ordered_set the stored key may differ from `key` while comparing equal to it. Needs read
 /// access.
 ///
-/// This is the fast path: with a warm `out`, it allocates nothing on the caller's side, and a
-/// key already in canonical form (as rets_builder and the reader's raw values produce) is used
-/// in place.
+/// This is the fast path: with a warm `out` and a key in canonical form (as rets_builder writes
+/// keys, and as keys are in rets's results) it makes no allocation at all; a key in another
+/// encoding is canonicalised into a temporary first.
 ///
 /// Ownership: `key` is borrowed for the call (it may point into `out`, e.g. a key read from a
 /// previous result). The result belongs to `out` (see rets_buf_data()).
 ///
-/// Thread-safety: any thread, lock-free in the engine's design; `out` must not be used by
-/// another thread during the call.
+/// Thread-safety: any thread, concurrently with any other operation on the table; `out` must
+/// not be used by another thread during the call.
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
 /// `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
@@ -201,30 +201,30 @@ pub extern "C" fn rets_table_member(
 
 /// Writes into `out` the element at position `pos` (1-based) of the object with `key` (ETS
 /// `lookup_element`): one MessagePack value on a set, an array of that element of every object
-/// on a bag. If the key is absent: `default` (one MessagePack value) if it is not NULL
+/// on a bag. If the key is absent: `default_value` (one MessagePack value) if it is not NULL
 /// (ETS `lookup_element/4`), else `RETS_STATUS_KEY_NOT_FOUND`.
 ///
-/// Ownership: `key` and `default` are borrowed for the call (they may point into `out`).
+/// Ownership: `key` and `default_value` are borrowed for the call (they may point into `out`).
 ///
 /// Thread-safety: as rets_table_lookup().
 ///
 /// Errors: those of rets_table_lookup(); `RETS_STATUS_KEY_NOT_FOUND`;
 /// `RETS_STATUS_BAD_POSITION` (`pos` is 0 or outside an object); the term errors also for
-/// `default`.
+/// `default_value`.
 #[no_mangle]
 pub extern "C" fn rets_table_lookup_element(
     table: *const rets_table,
     key: *const u8,
     key_len: usize,
     pos: usize,
-    default_: *const u8,
-    default_len: usize,
+    default_value: *const u8,
+    default_value_len: usize,
     out: *mut rets_buf,
 ) -> rets_status {
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let key = arg_bytes(key, key_len, "key")?;
-        let default = match arg_opt_bytes(default_, default_len, "default")? {
+        let default = match arg_opt_bytes(default_value, default_value_len, "default_value")? {
             None => None,
             Some(bytes) => Some(Term::from_msgpack(bytes).map_err(rets_core::Error::from)?),
         };
@@ -362,16 +362,16 @@ pub struct rets_counter_op {
 
 /// Applies `ops` (an array of `ops_len` updates) in order to the object with `key`, atomically,
 /// and stores each new value in `values[i]` (ETS `update_counter/3` with a list). If the key is
-/// absent: with `default` not NULL (one object, MessagePack), first inserts `default` with its
+/// absent: with `default_object` not NULL (one object, MessagePack), first inserts it with its
 /// key replaced by `key` (ETS `update_counter/4`); else `RETS_STATUS_KEY_NOT_FOUND`.
 ///
-/// Ownership: `key`, `ops` and `default` are borrowed for the call; `values` must have room for
+/// Ownership: `key`, `ops` and `default_object` are borrowed for the call; `values` must have room for
 /// `ops_len` int64_t (it may be NULL only if `ops_len` is 0).
 ///
 /// Thread-safety: any thread; atomic and isolated.
 ///
 /// Errors: as rets_table_update_counter(), plus `RETS_STATUS_KEY_POSITION` (a position is the
-/// key's), and the object errors of rets_table_insert() for `default`. On failure nothing
+/// key's), and the object errors of rets_table_insert() for `default_object`. On failure nothing
 /// changes and `values` is not written.
 #[no_mangle]
 pub extern "C" fn rets_table_update_counters(
@@ -380,15 +380,15 @@ pub extern "C" fn rets_table_update_counters(
     key_len: usize,
     ops: *const rets_counter_op,
     ops_len: usize,
-    default_: *const u8,
-    default_len: usize,
+    default_object: *const u8,
+    default_object_len: usize,
     values: *mut i64,
 ) -> rets_status {
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let key = arg_bytes(key, key_len, "key")?;
         let ops = arg_slice(ops, ops_len, "ops")?;
-        let default = arg_opt_bytes(default_, default_len, "default")?;
+        let default = arg_opt_bytes(default_object, default_object_len, "default_object")?;
         if values.is_null() && ops_len > 0 {
             return Err(Failure::new(
                 rets_status::NullArgument,
@@ -434,8 +434,8 @@ pub struct rets_element {
 /// Replaces elements of the object with `key` (ETS `update_element`): `elements` is an array of
 /// `elements_len` (position, value) pairs, applied atomically, the last winning for a repeated
 /// position. Stores in `*updated` whether an object was updated: false if the key is absent and
-/// `default` is NULL; with `default` (one object), an absent key first gets `default` with its
-/// key replaced by `key` (ETS `update_element/4`). Needs write access; sets and ordered_sets
+/// `default_object` is NULL; with `default_object` (one object), an absent key first gets it
+/// with its key replaced by `key` (ETS `update_element/4`). Needs write access; sets and ordered_sets
 /// only.
 ///
 /// Ownership: everything is borrowed for the call.
@@ -444,7 +444,7 @@ pub struct rets_element {
 ///
 /// Errors: those of rets_table_lookup(); `RETS_STATUS_WRONG_TABLE_TYPE`;
 /// `RETS_STATUS_KEY_POSITION`; `RETS_STATUS_BAD_POSITION`; the term errors for the values and
-/// the object errors for `default`. On failure nothing changes.
+/// the object errors for `default_object`. On failure nothing changes.
 #[no_mangle]
 pub extern "C" fn rets_table_update_element(
     table: *const rets_table,
@@ -452,8 +452,8 @@ pub extern "C" fn rets_table_update_element(
     key_len: usize,
     elements: *const rets_element,
     elements_len: usize,
-    default_: *const u8,
-    default_len: usize,
+    default_object: *const u8,
+    default_object_len: usize,
     updated: *mut bool,
 ) -> rets_status {
     boundary(|| {
@@ -463,7 +463,7 @@ pub extern "C" fn rets_table_update_element(
             .iter()
             .map(|e| Ok((e.pos, arg_term_required(e.value, e.value_len)?)))
             .collect::<Outcome<Vec<(usize, Term)>>>()?;
-        let default = arg_opt_bytes(default_, default_len, "default")?;
+        let default = arg_opt_bytes(default_object, default_object_len, "default_object")?;
         let out = Out::new(updated, "updated")?;
         let result = match default {
             None => table.table.update_element(Msgpack(key), &elements)?,

@@ -25,6 +25,15 @@ pub struct rets_table {
     pub(crate) table: Table,
 }
 
+impl rets_table {
+    /// A handle wrapping `table`, for Rust code that measures or tests the C ABI against the
+    /// Rust API on the very same table (ffi/benches/abi_overhead.rs). Not part of the C API.
+    #[doc(hidden)]
+    pub fn from_table(table: Table) -> Box<rets_table> {
+        Box::new(rets_table { table })
+    }
+}
+
 /// The four ETS table types.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

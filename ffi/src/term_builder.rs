@@ -2,6 +2,7 @@
 //! C program needs no MessagePack library. It writes the canonical form rets stores (shortest
 //! encodings), so keys it builds are used in place by lookups.
 
+use std::borrow::Cow;
 use std::ffi::c_char;
 
 use rets_core::term::{limits, to_canonical};
@@ -99,6 +100,17 @@ fn too_long(what: &str, len: usize) -> Failure {
 }
 
 impl rets_builder {
+    /// `bytes`, copied if they lie in this builder's own memory (which writing would change).
+    fn detach<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        let start = self.bytes.as_ptr() as usize;
+        let end = start + self.bytes.capacity();
+        let at = bytes.as_ptr() as usize;
+        match !bytes.is_empty() && at >= start && at < end {
+            true => Cow::Owned(bytes.to_vec()),
+            false => Cow::Borrowed(bytes),
+        }
+    }
+
     fn begin_value(&self) -> Outcome {
         if self.complete {
             return Err(Failure::invalid(
@@ -188,8 +200,8 @@ pub extern "C" fn rets_builder_free(b: *mut rets_builder) {
     release(|| drop(from_handle(b)));
 }
 
-/// Empties the builder to build another value, keeping its memory. Pointers from
-/// rets_builder_finish() become invalid.
+/// Empties the builder to build another value, keeping its memory. Bytes from
+/// rets_builder_finish() stay valid until the next value is added (see there).
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`.
 #[no_mangle]
@@ -204,8 +216,9 @@ pub extern "C" fn rets_builder_reset(b: *mut rets_builder) -> rets_status {
 
 /// Stores in `*data` and `*len` the bytes of the complete value built so far.
 ///
-/// Ownership: the bytes belong to the builder and stay valid until the builder is next changed
-/// (any rets_builder_* call but this one) or freed.
+/// Ownership: the bytes belong to the builder. They stay valid, unchanged, until the next call
+/// that adds to the builder (after a rets_builder_reset(); that call may take them as its
+/// input: they are copied first) or rets_builder_free().
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the value is empty or
 /// incomplete: a container still expects items).
@@ -277,7 +290,8 @@ pub extern "C" fn rets_builder_double(b: *mut rets_builder, value: f64) -> rets_
 }
 
 /// Adds a str of `len` bytes of UTF-8 text at `s` (not necessarily NUL-terminated; NULL only
-/// with `len` 0), copied. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
+/// with `len` 0; it may point into this builder's own bytes), copied. Errors also:
+/// `RETS_STATUS_INVALID_ARGUMENT` (not UTF-8),
 /// `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
 #[no_mangle]
 pub extern "C" fn rets_builder_str(
@@ -286,8 +300,8 @@ pub extern "C" fn rets_builder_str(
     len: usize,
 ) -> rets_status {
     with_builder(b, |b| {
-        let bytes = arg_bytes(s.cast(), len, "s")?;
-        if std::str::from_utf8(bytes).is_err() {
+        let bytes = b.detach(arg_bytes(s.cast(), len, "s")?);
+        if std::str::from_utf8(&bytes).is_err() {
             return Err(Failure::invalid("the argument `s` is not valid UTF-8"));
         }
         if len > u32::MAX as usize {
@@ -295,12 +309,13 @@ pub extern "C" fn rets_builder_str(
         }
         b.scalar(|out| {
             write_len(len as u64, 0xa0, 31, Some(0xd9), 0xda, 0xdb, out);
-            out.extend_from_slice(bytes);
+            out.extend_from_slice(&bytes);
         })
     })
 }
 
-/// Adds a bin of `len` bytes at `data` (NULL only with `len` 0), copied. Errors also:
+/// Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
+/// builder's own bytes), copied. Errors also:
 /// `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
 #[no_mangle]
 pub extern "C" fn rets_builder_bin(
@@ -309,7 +324,7 @@ pub extern "C" fn rets_builder_bin(
     len: usize,
 ) -> rets_status {
     with_builder(b, |b| {
-        let bytes = arg_bytes(data, len, "data")?;
+        let bytes = b.detach(arg_bytes(data, len, "data")?);
         if len > u32::MAX as usize {
             return Err(too_long("a bin", len));
         }
@@ -325,7 +340,7 @@ pub extern "C" fn rets_builder_bin(
                     out.extend_from_slice(&(len as u32).to_be_bytes());
                 }
             }
-            out.extend_from_slice(bytes);
+            out.extend_from_slice(&bytes);
         })
     })
 }
@@ -353,7 +368,8 @@ pub extern "C" fn rets_builder_map(b: *mut rets_builder, count: u32) -> rets_sta
 }
 
 /// Adds one complete MessagePack value given as bytes (from any encoder, or from a reader's
-/// rets_reader_raw()), validated and put in canonical form. Errors also:
+/// rets_reader_raw(), or this builder's own bytes from rets_builder_finish()), validated and
+/// put in canonical form. Errors also:
 /// `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED`.
 #[no_mangle]
 pub extern "C" fn rets_builder_raw(
@@ -362,9 +378,9 @@ pub extern "C" fn rets_builder_raw(
     len: usize,
 ) -> rets_status {
     with_builder(b, |b| {
-        let bytes = arg_bytes(data, len, "data")?;
+        let bytes = b.detach(arg_bytes(data, len, "data")?);
         b.begin_value()?;
-        let canonical = to_canonical(bytes).map_err(rets_core::Error::from)?;
+        let canonical = to_canonical(&bytes).map_err(rets_core::Error::from)?;
         b.scalar(|out| out.extend_from_slice(&canonical))
     })
 }

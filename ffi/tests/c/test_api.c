@@ -230,6 +230,39 @@ static void test_builder(void) {
     OK(rets_builder_finish(b, &data, &len));
     CHECK(len == 2 && data[0] == 0x91 && data[1] == 0xa0);
 
+    /* Inputs may point into the builder's own memory: bytes from rets_builder_finish() stay
+     * valid after a reset until the next value is added, and that call may take them. */
+    {
+        const uint8_t *again = NULL;
+        size_t again_len = 0;
+        uint8_t copy[64];
+        const char *text = "a str long enough to matter";
+        rets_reader r;
+        const uint8_t *bin = NULL;
+        size_t blen = 0;
+        OK(rets_builder_reset(b));
+        OK(rets_builder_array(b, 2));
+        OK(rets_builder_str(b, text, 27));
+        OK(rets_builder_int(b, 300));
+        OK(rets_builder_finish(b, &data, &len));
+        CHECK(len <= sizeof copy && data[1] == 0xa0 + 27);
+        memcpy(copy, data, len);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_raw(b, data, len)); /* the builder's own bytes, re-added */
+        OK(rets_builder_finish(b, &again, &again_len));
+        CHECK(again_len == len && memcmp(again, copy, len) == 0);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_str(b, (const char *)again + 2, 27)); /* the str inside them */
+        OK(rets_builder_finish(b, &data, &len));
+        CHECK(len == 28 && data[0] == 0xa0 + 27 && memcmp(data + 1, text, 27) == 0);
+        OK(rets_builder_reset(b));
+        OK(rets_builder_bin(b, data + 1, 27)); /* and as a bin */
+        OK(rets_builder_finish(b, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_bin(&r, &bin, &blen));
+        CHECK(blen == 27 && memcmp(bin, text, 27) == 0);
+    }
+
     /* Depth limit: 128 levels of arrays are fine, the 129th is refused. */
     OK(rets_builder_reset(b));
     for (i = 0; i < 128; i++) OK(rets_builder_array(b, 1));
@@ -795,6 +828,20 @@ static bool fold_sum(void *ctx, const uint8_t *object, size_t len) {
     return c->stop_after == 0 || c->calls < c->stop_after;
 }
 
+/* A fold callback that writes into the table it folds over (allowed: no lock is held): it
+ * deletes each object it visits. */
+typedef struct delete_ctx {
+    const rets_table *table;
+    int calls;
+} delete_ctx;
+
+static bool fold_delete(void *ctx, const uint8_t *object, size_t len) {
+    delete_ctx *c = (delete_ctx *)ctx;
+    OK(rets_table_delete_object(c->table, object, len));
+    c->calls++;
+    return true;
+}
+
 static void test_traversal(rets_owner *owner, rets_buf *out) {
     rets_table *t = NULL;
     rets_table_options opts;
@@ -883,6 +930,18 @@ static void test_traversal(rets_owner *owner, rets_buf *out) {
     k = finish(kb);
     OK(rets_table_lookup(t, k.p, k.n, out));
     CHECK(count(out) == 1 && int_at(out, 0, 2) == 10);
+
+    /* A fold that deletes as it goes visits every object once and empties the table. */
+    {
+        delete_ctx dctx;
+        rets_info info;
+        dctx.table = t;
+        dctx.calls = 0;
+        OK(rets_table_foldl(t, fold_delete, &dctx));
+        CHECK(dctx.calls == 5);
+        OK(rets_table_info(t, &info));
+        CHECK(info.size == 0);
+    }
 
     rets_buf_free(key);
     rets_buf_free(objs);
