@@ -11,9 +11,9 @@
 //! Output: one `R\t<section>\t<workload>\t<map>\t<size>\t<threads>\t<value>` line per figure
 //! (tab-separated, for `ci/bench_report.py`), and human-readable progress on stderr.
 
-use std::hint::black_box;
 use std::cell::Cell;
-use std::sync::Barrier;
+use std::hint::black_box;
+use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_skiplist::SkipMap;
@@ -87,6 +87,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // Timing
 
+/// The time one thread may spend on one measurement: a thread stops early (and reports the
+/// operations it did) once it is over, so slow maps do not stretch the run. Set once in `main`.
+static BUDGET: OnceLock<Duration> = OnceLock::new();
+
 /// A barrier that also starts its thread's clock.
 struct Gate<'a> {
     barrier: &'a Barrier,
@@ -98,6 +102,17 @@ impl Gate<'_> {
     fn wait(&self) {
         self.barrier.wait();
         self.start.set(Some(Instant::now()));
+    }
+
+    /// Whether this thread, having done `done` operations, is over its time budget (checked
+    /// every 256 operations).
+    fn over(&self, done: usize) -> bool {
+        done % 256 == 0
+            && done > 0
+            && self
+                .start
+                .get()
+                .is_some_and(|s| s.elapsed() >= *BUDGET.get().unwrap())
     }
 }
 
@@ -318,7 +333,10 @@ impl Map for Dash {
     const ORDERED: bool = false;
     type Handle<'a> = &'a Dash;
     fn with_capacity(capacity: usize) -> Self {
-        Dash(DashMap::with_capacity_and_hasher(capacity, Hasher::default()))
+        Dash(DashMap::with_capacity_and_hasher(
+            capacity,
+            Hasher::default(),
+        ))
     }
     fn handle(&self) -> &Dash {
         self
@@ -497,10 +515,9 @@ impl Handle for &Skip {
         }
     }
     fn scan(&mut self, from: u64, n: usize) -> u64 {
-        self.0
-            .range(from..)
-            .take(n)
-            .fold(0u64, |d, e| d.wrapping_add(*e.key() ^ u64::from(e.value()[0])))
+        self.0.range(from..).take(n).fold(0u64, |d, e| {
+            d.wrapping_add(*e.key() ^ u64::from(e.value()[0]))
+        })
     }
 }
 
@@ -568,13 +585,19 @@ fn lookups<M: Map>(map: &M, n: usize, threads: usize, ops: usize, rep: usize) ->
     timed(threads, |t, barrier| {
         let mut h = map.handle();
         let mut rng = Rng::new((rep * 64 + t) as u64 + 1);
-        let mut found = 0u64;
+        let (mut found, mut done) = (0u64, 0);
         barrier.wait();
-        for _ in 0..ops {
+        while done < ops && !barrier.over(done) {
             found += u64::from(h.get(rng.below(n)));
+            done += 1;
         }
-        assert_eq!(found, ops as u64, "{}: a present key was not found", M::NAME);
-        ops as u64
+        assert_eq!(
+            found,
+            done as u64,
+            "{}: a present key was not found",
+            M::NAME
+        );
+        done as u64
     })
 }
 
@@ -583,13 +606,14 @@ fn scans<M: Map>(map: &M, n: usize, threads: usize, scans: usize, rep: usize) ->
     timed(threads, |t, barrier| {
         let mut h = map.handle();
         let mut rng = Rng::new((rep * 64 + t) as u64 + 7);
-        let mut digest = 0u64;
+        let (mut digest, mut done) = (0u64, 0);
         barrier.wait();
-        for _ in 0..scans {
+        while done < scans && !barrier.over(done) {
             digest = digest.wrapping_add(h.scan(rng.below(n - SCAN_LEN), SCAN_LEN));
+            done += 1;
         }
         black_box(digest);
-        (scans * SCAN_LEN) as u64
+        (done * SCAN_LEN) as u64
     })
 }
 
@@ -690,9 +714,14 @@ fn mix_run<M: Map>(mix: Mix, capacity: usize, total_ops: usize, threads: usize, 
         let n = keys.len();
         let (a, c, mask) = (n / 2 + 1, n / 4 - 1, n - 1);
         let (mut erase, mut insert, mut find) = (0usize, prefill_per_thread, 0usize);
-        let mut hits = 0u64;
+        let (mut hits, mut done) = (0u64, ops_per_thread);
         barrier.wait();
-        for op in pattern.iter().cycle().take(ops_per_thread) {
+        for (i, op) in pattern.iter().cycle().take(ops_per_thread).enumerate() {
+            // RapidGrow runs to its end: it measures growing the map to its size.
+            if mix.prefill > 0.0 && barrier.over(i) {
+                done = i;
+                break;
+            }
             match op {
                 Op::Read => {
                     hits += u64::from(h.get(keys[find]));
@@ -718,7 +747,7 @@ fn mix_run<M: Map>(mix: Mix, capacity: usize, total_ops: usize, threads: usize, 
             }
         }
         black_box(hits);
-        ops_per_thread as u64
+        done as u64
     });
     drop(map);
     mops
@@ -822,17 +851,18 @@ fn ets_section(cfg: &Config) {
                         .map(|rep| {
                             timed(threads, |t, barrier| {
                                 let mut rng = Rng::new((rep * 64 + t) as u64 + 3);
-                                let mut sum = 0usize;
+                                let (mut sum, mut done) = (0usize, 0);
                                 barrier.wait();
-                                for _ in 0..ops {
+                                while done < ops && !barrier.over(done) {
                                     sum += table
                                         .lookup_with(rng.below(n), |objects| {
                                             objects.map(|o| o.as_msgpack().len()).sum::<usize>()
                                         })
                                         .unwrap();
+                                    done += 1;
                                 }
-                                assert!(sum >= ops);
-                                ops as u64
+                                assert!(sum >= done);
+                                done as u64
                             })
                         })
                         .collect(),
@@ -843,11 +873,13 @@ fn ets_section(cfg: &Config) {
                         .map(|rep| {
                             timed(threads, |t, barrier| {
                                 let mut rng = Rng::new((rep * 64 + t) as u64 + 5);
+                                let mut done = 0;
                                 barrier.wait();
-                                for _ in 0..ops {
+                                while done < ops && !barrier.over(done) {
                                     table.update_counter(rng.below(n), 1).unwrap();
+                                    done += 1;
                                 }
-                                ops as u64
+                                done as u64
                             })
                         })
                         .collect(),
@@ -919,6 +951,9 @@ fn memory_section(cfg: &Config, ordered: bool) {
 
 fn main() {
     let cfg = Config::from_args();
+    BUDGET
+        .set(Duration::from_millis(if cfg.quick { 50 } else { 500 }))
+        .unwrap();
     // `cargo bench` passes `--bench`; other words select sections: memory (or memory-set,
     // memory-ordered_set), ets, hash, ordered. No word: all of them.
     let only: Vec<String> = std::env::args()
