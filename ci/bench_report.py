@@ -344,8 +344,9 @@ Load averages during the run: {args.load or "not recorded"}.
 This machine has 2 cores, shared with other work, and slow random memory access (about
 130–170 ns a miss over large sets): compare **ratios within this run**, never absolute numbers
 across runs. Each figure is the median of several short repetitions (wall clock from a barrier to
-the last thread's end), in millions of operations per second over all threads; 10k keys is
-cache-resident, 1M keys is memory-bound.
+the last thread's end), in millions of operations per second over all threads; a measurement
+stops early once a thread has spent 0.5 s on it (RapidGrow excepted), so slow maps do not
+stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
 
 ![ratios]({args.plot_link})
 
@@ -379,11 +380,14 @@ cache-resident, 1M keys is memory-bound.
     successor and returns an owned `Key`); SkipMap and TreeIndex iterate `range(start..)`.
 - **ETS** (`core/benches/ets_bench.escript`, run by `escript`, compiled mode; Debian's
   erlang-nox): objects `{{K, 0, {{v, K}}}}`, integer keys, `set` and `ordered_set`, public with
-  read_concurrency and write_concurrency; *insert* of n keys into an empty table (small sizes
-  repeat it on fresh tables), random-order *lookup* and *update_counter* (`ets:update_counter(T,
-  K, 1)`) of present keys; 1 and 2 processes (one per scheduler). rets runs the same operations
+  read_concurrency and write_concurrency; *insert* of n keys into an empty table in a scattered
+  order (small sizes repeat it on fresh tables), *lookup* and *update_counter*
+  (`ets:update_counter(T, K, 1)`) of random present keys (an inline LCG); 1 and 2 processes (one
+  per scheduler). rets runs the same operations
   on the same objects (`[K, 0, ["v", K]]`) through `Table::insert` (MessagePack), `lookup_with`
-  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench).
+  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The ETS and
+  the rets figures are measured one after the other, not interleaved: on a shared machine a load
+  change between the two moves these ratios.
 - **Memory**: n objects with a 16-byte binary key and a 64-byte binary value; ETS
   `ets:info(T, memory) × wordsize` against rets `Table::info().memory`, both divided by n. The
   growth of the resident set of the process while filling (measured first thing in a fresh

@@ -44,18 +44,23 @@ stride(N, S) ->
 gcd(A, 0) -> A;
 gcd(A, B) -> gcd(B, A rem B).
 
-%% Runs Fun(ProcIndex) in Procs processes started together, one per scheduler; returns the time in microseconds
-%% from the first start to the last end, each read by the worker itself.
-run(Procs, Fun) ->
+%% Runs Work(Setup(ProcIndex)) in Procs processes, one per scheduler: each does its (untimed)
+%% setup, then all start together. Returns the time in microseconds from the first start to the
+%% last end, each read by the worker itself.
+run(Procs, Work) -> run(Procs, fun(P) -> P end, Work).
+run(Procs, Setup, Work) ->
     Parent = self(),
     Pids = [spawn_opt(fun() ->
+                               State = Setup(P),
+                               Parent ! {ready, self()},
                                receive go -> ok end,
                                T0 = erlang:monotonic_time(microsecond),
-                               Fun(P),
+                               Work(State),
                                T1 = erlang:monotonic_time(microsecond),
                                Parent ! {done, self(), T0, T1}
                        end, [link, {scheduler, P rem erlang:system_info(schedulers_online) + 1}])
             || P <- lists:seq(0, Procs - 1)],
+    [receive {ready, Pid} -> ok end || Pid <- Pids],
     [Pid ! go || Pid <- Pids],
     Times = [receive {done, Pid, T0, T1} -> {T0, T1} end || Pid <- Pids],
     lists:max([T1 || {_, T1} <- Times]) - lists:min([T0 || {T0, _} <- Times]).
@@ -75,16 +80,10 @@ bench(Type, N, Reps, Ops) ->
     T = new_table(Type),
     insert_range(T, N, S, 0, N),
     [begin
-         Lookup = median([Procs * Ops / run(Procs, fun(P) ->
-                                                          Off = (Rep * 2 + P) * 7919,
-                                                          lookup_loop(T, N, S, Off, Off + Ops)
-                                                  end)
+         Lookup = median([Procs * Ops / run(Procs, fun(P) -> lookup_loop(T, N, seed(Rep, P), Ops) end)
                           || Rep <- lists:seq(1, Reps)]),
          emit("ets-erl", "lookup", Type, N, Procs, Lookup),
-         Counter = median([Procs * Ops / run(Procs, fun(P) ->
-                                                           Off = (Rep * 2 + P) * 104729,
-                                                           counter_loop(T, N, S, Off, Off + Ops)
-                                                   end)
+         Counter = median([Procs * Ops / run(Procs, fun(P) -> counter_loop(T, N, seed(Rep, P), Ops) end)
                            || Rep <- lists:seq(1, Reps)]),
          emit("ets-erl", "update_counter", Type, N, Procs, Counter)
      end || Procs <- [1, 2]],
@@ -102,16 +101,22 @@ insert_range(T, N, S, I, End) ->
     true = ets:insert(T, {K, 0, {v, K}}),
     insert_range(T, N, S, I + 1, End).
 
-lookup_loop(_T, _N, _S, End, End) -> ok;
-lookup_loop(T, N, S, I, End) ->
-    K = I * S rem N,
-    [_] = ets:lookup(T, K),
-    lookup_loop(T, N, S, I + 1, End).
+%% Random present keys, drawn inline as maps.rs does: a 31-bit LCG, scaled to 0..N-1 by its high
+%% bits (a few small-integer operations; no allocation).
+seed(Rep, P) -> (Rep * 7919 + P * 104729) band 16#7fffffff.
+lcg(X) -> (X * 1103515245 + 12345) band 16#7fffffff.
 
-counter_loop(_T, _N, _S, End, End) -> ok;
-counter_loop(T, N, S, I, End) ->
-    ets:update_counter(T, I * S rem N, 1),
-    counter_loop(T, N, S, I + 1, End).
+lookup_loop(_T, _N, _X, 0) -> ok;
+lookup_loop(T, N, X0, Left) ->
+    X = lcg(X0),
+    [_] = ets:lookup(T, (X * N) bsr 31),
+    lookup_loop(T, N, X, Left - 1).
+
+counter_loop(_T, _N, _X, 0) -> ok;
+counter_loop(T, N, X0, Left) ->
+    X = lcg(X0),
+    ets:update_counter(T, (X * N) bsr 31, 1),
+    counter_loop(T, N, X, Left - 1).
 
 %% Memory per object: N objects {<<16-byte key>>, <<64-byte value>>} (both heap binaries, so
 %% stored in the table and counted by ets:info(T, memory)).
