@@ -227,8 +227,9 @@ trait Handle {
     fn remove(&mut self, key: u64) -> bool;
     /// Replaces the value of `key` if it is present.
     fn update(&mut self, key: u64) -> bool;
-    /// Visits up to `n` entries in key order from the first key `>= from`; returns a digest.
-    fn scan(&mut self, from: u64, n: usize) -> u64;
+    /// Visits up to `n` entries in key order from the first key `>= from`, reading each key and
+    /// value; returns how many it visited.
+    fn scan(&mut self, from: u64, n: usize) -> usize;
 }
 
 // ---- rets ----
@@ -311,16 +312,25 @@ impl Handle for RetsHandle<'_> {
     fn update(&mut self, key: u64) -> bool {
         self.table.update_element(key, &self.update).unwrap()
     }
-    fn scan(&mut self, from: u64, n: usize) -> u64 {
-        // No range API: step with `next` from the start key (it need not be in the table).
-        let mut digest = 0u64;
-        let mut at = self.table.next(from.wrapping_sub(1)).unwrap();
-        for _ in 0..n {
-            let Some(key) = at else { break };
-            digest = digest.wrapping_add(key.as_msgpack().len() as u64);
-            at = self.table.next(&key).unwrap();
+    fn scan(&mut self, from: u64, n: usize) -> usize {
+        // No range API: the first key >= `from`, then `next` from each key to the one after.
+        // `next` returns keys only (as `Table::next` does, ETS `next/2`).
+        let mut at = match from.checked_sub(1) {
+            Some(before) => self.table.next(before),
+            None => self.table.first(),
         }
-        digest
+        .unwrap();
+        let mut visited = 0;
+        while let Some(key) = at {
+            black_box(key.as_msgpack());
+            visited += 1;
+            at = if visited < n {
+                self.table.next(&key).unwrap()
+            } else {
+                None
+            };
+        }
+        visited
     }
 }
 
@@ -356,7 +366,7 @@ impl Handle for &Dash {
     fn update(&mut self, key: u64) -> bool {
         self.0.get_mut(&key).map(|mut v| *v = [9; 16]).is_some()
     }
-    fn scan(&mut self, _from: u64, _n: usize) -> u64 {
+    fn scan(&mut self, _from: u64, _n: usize) -> usize {
         unreachable!("hash map")
     }
 }
@@ -393,7 +403,7 @@ impl Handle for papaya::HashMapRef<'_, u64, Value, Hasher, papaya::LocalGuard<'_
     fn update(&mut self, key: u64) -> bool {
         papaya::HashMapRef::update(self, key, |_| [9; 16]).is_some()
     }
-    fn scan(&mut self, _from: u64, _n: usize) -> u64 {
+    fn scan(&mut self, _from: u64, _n: usize) -> usize {
         unreachable!("hash map")
     }
 }
@@ -430,7 +440,7 @@ impl Handle for &SccMap {
     fn update(&mut self, key: u64) -> bool {
         self.0.update_sync(&key, |_, v| *v = [9; 16]).is_some()
     }
-    fn scan(&mut self, _from: u64, _n: usize) -> u64 {
+    fn scan(&mut self, _from: u64, _n: usize) -> usize {
         unreachable!("hash map")
     }
 }
@@ -473,7 +483,7 @@ impl Handle for &SccIndex {
             scc::hash_index::Entry::Vacant(_) => false,
         }
     }
-    fn scan(&mut self, _from: u64, _n: usize) -> u64 {
+    fn scan(&mut self, _from: u64, _n: usize) -> usize {
         unreachable!("hash map")
     }
 }
@@ -514,10 +524,12 @@ impl Handle for &Skip {
             false
         }
     }
-    fn scan(&mut self, from: u64, n: usize) -> u64 {
-        self.0.range(from..).take(n).fold(0u64, |d, e| {
-            d.wrapping_add(*e.key() ^ u64::from(e.value()[0]))
-        })
+    fn scan(&mut self, from: u64, n: usize) -> usize {
+        self.0
+            .range(from..)
+            .take(n)
+            .map(|e| black_box((*e.key(), e.value()[0])))
+            .count()
     }
 }
 
@@ -556,12 +568,13 @@ impl Handle for &Tree {
             false
         }
     }
-    fn scan(&mut self, from: u64, n: usize) -> u64 {
+    fn scan(&mut self, from: u64, n: usize) -> usize {
         let guard = scc::Guard::new();
         self.0
             .range(from.., &guard)
             .take(n)
-            .fold(0u64, |d, (k, v)| d.wrapping_add(*k ^ u64::from(v[0])))
+            .map(|(k, v)| black_box((*k, v[0])))
+            .count()
     }
 }
 
@@ -606,14 +619,14 @@ fn scans<M: Map>(map: &M, n: usize, threads: usize, scans: usize, rep: usize) ->
     timed(threads, |t, barrier| {
         let mut h = map.handle();
         let mut rng = Rng::new((rep * 64 + t) as u64 + 7);
-        let (mut digest, mut done) = (0u64, 0);
+        let (mut visited, mut done) = (0, 0);
         barrier.wait();
         while done < scans && !barrier.over(done) {
-            digest = digest.wrapping_add(h.scan(rng.below(n - SCAN_LEN), SCAN_LEN));
+            visited += h.scan(rng.below(n - SCAN_LEN), SCAN_LEN);
             done += 1;
         }
-        black_box(digest);
-        (done * SCAN_LEN) as u64
+        assert_eq!(visited, done * SCAN_LEN, "{}: a short scan", M::NAME);
+        visited as u64
     })
 }
 
