@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""Reads the outputs of `core/benches/maps.rs` and `core/benches/ets_bench.escript` (lines
+`R<TAB>section<TAB>workload<TAB>map<TAB>size<TAB>threads<TAB>value`), prints the results and
+their ratios, and writes the report (Markdown) and a bar chart of the ratios (PNG).
+
+Used by ci/bench; see `ci/bench --help`."""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+HASH_PEERS = ["dashmap", "papaya", "scc-HashMap", "scc-HashIndex"]
+ORDERED_PEERS = ["SkipMap", "scc-TreeIndex"]
+MIXES = ["ReadHeavy", "Exchange", "RapidGrow"]
+ETS_OPS = ["insert", "lookup", "update_counter"]
+ETS_TARGET = 5.0
+ANALYSIS_BEGIN = "<!-- analysis:begin (kept when the report is regenerated) -->"
+ANALYSIS_END = "<!-- analysis:end -->"
+
+
+def parse(paths):
+    """{(section, workload, map, size, threads): value} and info lines."""
+    results, info = {}, []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        for line in open(path, encoding="utf-8"):
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "R" and len(parts) == 7:
+                _, section, workload, name, size, threads, value = parts
+                results[(section, workload, name, int(size), int(threads))] = float(value)
+            elif parts[0] == "I":
+                info.append(parts[1:])
+    return results, info
+
+
+def sizes_threads(results, section):
+    sizes = sorted({k[3] for k in results if k[0] == section})
+    threads = sorted({k[4] for k in results if k[0] == section})
+    return sizes, threads
+
+
+def fmt_size(n):
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def mark(ok):
+    if ok is None:
+        return "–"
+    return "met" if ok else "**missed**"
+
+
+def machine():
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return {
+        "nproc": sh("nproc"),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "rustc": sh("rustc --version"),
+        "commit": sh("git rev-parse --short HEAD") + (" (with local changes)" if sh("git status --porcelain") else ""),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def hash_tables(results):
+    """Markdown table and ratio rows for the hash maps."""
+    sizes, threads = sizes_threads(results, "maps")
+    header = "| workload | keys | threads | rets-set | " + " | ".join(HASH_PEERS) + \
+        " | rets / best peer | rets / dashmap |\n|---|---|---|---|" + "---|" * len(HASH_PEERS) + "---|---|\n"
+    rows, ratios = [], []
+    for workload in ["lookup"] + MIXES:
+        for n in sizes:
+            for t in threads:
+                rets = results.get(("maps", workload, "rets-set", n, t))
+                peers = {p: results.get(("maps", workload, p, n, t)) for p in HASH_PEERS}
+                present = [v for v in peers.values() if v is not None]
+                if rets is None and not present:
+                    continue
+                best_name = max((p for p in HASH_PEERS if peers[p] is not None), key=lambda p: peers[p], default=None)
+                best = peers.get(best_name) if best_name else None
+                r_best, r_dash = ratio(rets, best), ratio(rets, peers["dashmap"])
+                ratios.append((workload, n, t, r_best, r_dash, best_name))
+                cells = " | ".join(fmt(peers[p]) for p in HASH_PEERS)
+                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {cells} | "
+                            f"{fmt(r_best, 3)} ({best_name}) | {fmt(r_dash, 3)} |")
+    return header + "\n".join(rows) + "\n", ratios
+
+
+def ordered_tables(results):
+    sizes, threads = sizes_threads(results, "maps")
+    header = "| workload | keys | threads | rets-ordered | " + " | ".join(ORDERED_PEERS) + \
+        " | rets / best peer |\n|---|---|---|---|" + "---|" * len(ORDERED_PEERS) + "---|\n"
+    rows, ratios = [], []
+    for workload in ["lookup", "scan100"] + MIXES:
+        for n in sizes:
+            for t in threads:
+                rets = results.get(("maps", workload, "rets-ordered", n, t))
+                peers = {p: results.get(("maps", workload, p, n, t)) for p in ORDERED_PEERS}
+                if rets is None and all(v is None for v in peers.values()):
+                    continue
+                best_name = max((p for p in ORDERED_PEERS if peers[p] is not None), key=lambda p: peers[p], default=None)
+                best = peers.get(best_name) if best_name else None
+                r_best = ratio(rets, best)
+                ratios.append((workload, n, t, r_best, best_name))
+                cells = " | ".join(fmt(peers[p]) for p in ORDERED_PEERS)
+                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {cells} | {fmt(r_best, 3)} ({best_name}) |")
+    return header + "\n".join(rows) + "\n", ratios
+
+
+def ets_tables(results):
+    sizes, threads = sizes_threads(results, "ets")
+    header = "| table | operation | keys | procs/threads | ETS | rets | rets / ETS |\n|---|---|---|---|---|---|---|\n"
+    rows, ratios = [], []
+    for table in ["set", "ordered_set"]:
+        for op in ETS_OPS:
+            for n in sizes:
+                for t in threads:
+                    ets = results.get(("ets-erl", op, table, n, t))
+                    rets = results.get(("ets", op, table, n, t))
+                    if ets is None and rets is None:
+                        continue
+                    r = ratio(rets, ets)
+                    ratios.append((table, op, n, t, r))
+                    rows.append(f"| {table} | {op} | {fmt_size(n)} | {t} | {fmt(ets)} | {fmt(rets)} | {fmt(r, 3)} |")
+    return header + "\n".join(rows) + "\n", ratios
+
+
+def memory_table(results):
+    rows, ratios = [], []
+    for table in ["set", "ordered_set"]:
+        keys = [k for k in results if k[0] == "memory" and k[2] == table and k[1] == "info"]
+        for k in keys:
+            n = k[3]
+            info = results[k]
+            rss = results.get(("memory", "rss", table, n, 1))
+            ets = results.get(("memory-ets", "info", table, n, 1))
+            r = ratio(info, ets)
+            ratios.append((table, n, r))
+            rows.append(f"| {table} | {fmt_size(n)} | {fmt(ets, 1)} | {fmt(info, 1)} | {fmt(rss, 1)} | {fmt(r, 3)} |")
+    header = ("| table | objects | ETS `info(memory)` B/object | rets `info().memory` B/object "
+              "| rets RSS growth B/object | rets / ETS |\n|---|---|---|---|---|---|\n")
+    return header + "\n".join(rows) + "\n", ratios
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+
+
+def targets(hash_r, ord_r, ets_r, mem_r):
+    """[(target, cell, value text, ok)]"""
+    out = []
+    for workload, n, t, r_best, _r_dash, best in hash_r:
+        if workload == "lookup":
+            out.append(("lookups ≥ best hash peer", f"{fmt_size(n)} {t}T", f"{fmt(r_best, 3)}× {best}",
+                        None if r_best is None else r_best >= 1.0))
+    for workload, n, t, r_best, best in ord_r:
+        if workload == "lookup":
+            out.append(("ordered lookups ≥ best ordered peer", f"{fmt_size(n)} {t}T", f"{fmt(r_best, 3)}× {best}",
+                        None if r_best is None else r_best >= 1.0))
+    for workload, n, t, _r_best, r_dash, _best in hash_r:
+        if workload in ("ReadHeavy", "Exchange"):
+            out.append((f"{workload} ≥ dashmap", f"{fmt_size(n)} {t}T", f"{fmt(r_dash, 3)}×",
+                        None if r_dash is None else r_dash >= 1.0))
+    for table, op, n, t, r in ets_r:
+        out.append((f"{op} ≥ 5× ETS ({table})", f"{fmt_size(n)} {t}T", f"{fmt(r, 3)}×",
+                    None if r is None else r >= ETS_TARGET))
+    for table, n, r in mem_r:
+        out.append((f"memory/object ≤ ETS ({table})", f"{fmt_size(n)}", f"{fmt(r, 3)}×",
+                    None if r is None else r <= 1.0))
+    return out
+
+
+def targets_summary(ts):
+    groups = defaultdict(list)
+    for name, cell, value, ok in ts:
+        groups[name].append((cell, value, ok))
+    lines = ["| target | met in | cells (ratio) |", "|---|---|---|"]
+    for name, cells in groups.items():
+        met = sum(1 for c in cells if c[2])
+        detail = "; ".join(f"{c[0]}: {c[1]}{'' if c[2] else ' ✗'}" for c in cells)
+        lines.append(f"| {name} | {met}/{len(cells)} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plot
+
+
+def plot(path, hash_r, ord_r, ets_r, mem_r, title):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is missing: no plot", file=sys.stderr)
+        return False
+
+    fig, axes = plt.subplots(3, 1, figsize=(13, 13))
+
+    def bars(ax, labels, series, ylabel, lines, heading):
+        import numpy as np
+
+        x = np.arange(len(labels))
+        width = 0.8 / max(1, len(series))
+        for i, (name, values) in enumerate(series):
+            vals = [v if v is not None else 0 for v in values]
+            ax.bar(x + (i - (len(series) - 1) / 2) * width, vals, width, label=name)
+        for y, style in lines:
+            ax.axhline(y, color="black", linestyle=style, linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel(ylabel)
+        ax.set_title(heading, fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", which="both", alpha=0.3)
+
+    labels = [f"{w} {fmt_size(n)} {t}T" for w, n, t, *_ in hash_r]
+    bars(axes[0], labels,
+         [("rets-set / best hash peer", [r[3] for r in hash_r]),
+          ("rets-set / dashmap", [r[4] for r in hash_r])],
+         "ratio (log)", [(1.0, "-")], "Hash: rets set vs dashmap, papaya, scc (target: ≥ 1)")
+    labels = [f"{w} {fmt_size(n)} {t}T" for w, n, t, *_ in ord_r]
+    bars(axes[1], labels, [("rets-ordered / best ordered peer", [r[3] for r in ord_r])],
+         "ratio (log)", [(1.0, "-")], "Ordered: rets ordered_set vs crossbeam SkipMap, scc TreeIndex (target: ≥ 1 for lookups)")
+    labels = [f"{tb} {op} {fmt_size(n)} {t}T" for tb, op, n, t, _ in ets_r] + \
+        [f"memory {tb} {fmt_size(n)} (ETS / rets)" for tb, n, _ in mem_r]
+    values = [r[4] for r in ets_r] + [(1 / r[2]) if r[2] else None for r in mem_r]
+    bars(axes[2], labels, [("rets / ETS (memory: ETS / rets)", values)], "ratio (log)",
+         [(1.0, "-"), (ETS_TARGET, "--")], "rets vs real ETS (target: ≥ 5 for operations, dashed; memory ≥ 1)")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", nargs="+", required=True)
+    ap.add_argument("--abi", help="output of the C ABI overhead bench, if it ran")
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--markdown", required=True)
+    ap.add_argument("--plot", required=True)
+    ap.add_argument("--plot-link", required=True, help="the plot's path as linked from the report")
+    ap.add_argument("--load", default="", help="load averages seen during the run")
+    args = ap.parse_args()
+
+    results, info = parse(args.results)
+    m = machine()
+    otp = next((i for i in info if i and i[0] == "otp"), None)
+    hash_md, hash_r = hash_tables(results)
+    ord_md, ord_r = ordered_tables(results)
+    ets_md, ets_r = ets_tables(results)
+    mem_md, mem_r = memory_table(results)
+    ts = targets(hash_r, ord_r, ets_r, mem_r)
+    summary = targets_summary(ts)
+
+    print("\n== hash maps (Mops/s)\n" + hash_md)
+    print("== ordered maps (Mops/s; scan100 in Mkeys/s)\n" + ord_md)
+    print("== rets vs ETS (Mops/s)\n" + ets_md)
+    print("== memory per object\n" + mem_md)
+    print("== targets\n" + summary)
+
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"rets ratios, {date}, {m['nproc']} × {m['cpu']}" + (" (quick run)" if args.quick else "")
+    plotted = plot(args.plot, hash_r, ord_r, ets_r, mem_r, title)
+
+    analysis = ""
+    if os.path.exists(args.markdown):
+        old = open(args.markdown, encoding="utf-8").read()
+        match = re.search(re.escape(ANALYSIS_BEGIN) + r"(.*?)" + re.escape(ANALYSIS_END), old, re.S)
+        if match:
+            analysis = match.group(1).strip("\n")
+    if not analysis:
+        analysis = "(No analysis written yet for these results.)"
+
+    abi = ""
+    if args.abi and os.path.exists(args.abi):
+        abi = open(args.abi, encoding="utf-8").read().strip()
+
+    md = f"""# Benchmarks
+
+Made by `{args.command}` on {date}{" — a quick smoke run: small sizes, one repetition; not the reported figures" if args.quick else ""}.
+Everything below comes from that one run; regenerate it with the same command.
+
+**Machine:** {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, Linux {m['kernel']}; {m['rustc']};
+{("Erlang/OTP " + otp[1] + ", " + otp[2]) if otp else "Erlang/OTP: not run"}; rets at commit {m['commit']}.
+Load averages during the run: {args.load or "not recorded"}.
+
+This machine has 2 cores, shared with other work, and slow random memory access (about
+130–170 ns a miss over large sets): compare **ratios within this run**, never absolute numbers
+across runs. Each figure is the median of several short repetitions (wall clock from a barrier to
+the last thread's end), in millions of operations per second over all threads; a measurement
+stops early once a thread has spent 0.5 s on it (RapidGrow excepted), so slow maps do not
+stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
+
+![ratios]({args.plot_link})
+
+## Targets (SPEC §9)
+
+{summary}
+## Analysis
+
+{ANALYSIS_BEGIN}
+{analysis}
+{ANALYSIS_END}
+
+## What is measured
+
+- **Maps** (`core/benches/maps.rs`): every workload is written once over a small trait with one
+  adapter per map. Keys are `u64`. The peers store a `[u8; 16]` value and use the hasher rets
+  uses (foldhash, quality), so hashing costs the same; rets stores the object `[K, <<16 bytes>>]`
+  in a public set (or ordered_set) and is driven through its public `Table` API: integer keys
+  (`impl ToKey for u64`), `lookup_with` for reads (no copy), `insert` of MessagePack bytes
+  (`Msgpack`, the path the bindings take; the bytes are validated and copied), `delete`, and
+  `update_element` for updates. papaya pins one guard per thread (as conc-map-bench does).
+  - *lookup*: the map holds keys `0..n` (inserted in a scattered order); each thread looks up
+    random present keys.
+  - *ReadHeavy* (98/1/1/0 read/insert/remove/update, prefill 75%), *Exchange* (10/40/40/10,
+    prefill 75%), *RapidGrow* (5/80/5/10, from empty to about n keys): the conc-map-bench mixes,
+    run as bustle runs them (each thread owns a random key sequence; inserts take the next key,
+    removes the oldest, reads and updates pick keys by an LCG, so they hit and miss).
+    ReadHeavy and Exchange run a fixed number of operations on a map kept near 0.75 n keys.
+  - *scan100* (ordered maps): 100 consecutive keys from a random start, in Mkeys/s. rets has no
+    range API: it steps with `Table::next` from the start key (each step is a lookup of the
+    successor and returns an owned `Key`); SkipMap and TreeIndex iterate `range(start..)`.
+- **ETS** (`core/benches/ets_bench.escript`, run by `escript`, compiled mode; Debian's
+  erlang-nox): objects `{{K, 0, {{v, K}}}}`, integer keys, `set` and `ordered_set`, public with
+  read_concurrency and write_concurrency; *insert* of n keys into an empty table in a scattered
+  order (small sizes repeat it on fresh tables), *lookup* and *update_counter*
+  (`ets:update_counter(T, K, 1)`) of random present keys (an inline LCG); 1 and 2 processes (one
+  per scheduler). rets runs the same operations
+  on the same objects (`[K, 0, ["v", K]]`) through `Table::insert` (MessagePack), `lookup_with`
+  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The ETS and
+  the rets figures are measured one after the other, not interleaved: on a shared machine a load
+  change between the two moves these ratios.
+- **Memory**: n objects with a 16-byte binary key and a 64-byte binary value; ETS
+  `ets:info(T, memory) × wordsize` against rets `Table::info().memory`, both divided by n. The
+  growth of the resident set of the process while filling (measured first thing in a fresh
+  process) cross-checks rets's own accounting.
+
+## Hash maps (Mops/s)
+
+{hash_md}
+## Ordered maps (Mops/s; scan100 in Mkeys/s)
+
+{ord_md}
+## rets against ETS (Mops/s)
+
+{ets_md}
+## Memory per object
+
+{mem_md}
+## C ABI overhead
+
+{("```" + chr(10) + abi + chr(10) + "```") if abi else "Not measured in this run (`ffi/benches/abi_overhead.rs` was not present)."}
+"""
+    if not plotted:
+        md = md.replace(f"![ratios]({args.plot_link})\n", "(matplotlib was not available: no plot.)\n")
+    with open(args.markdown, "w", encoding="utf-8") as f:
+        f.write(md)
+    print(f"wrote {args.markdown}" + (f" and {args.plot}" if plotted else ""))
+
+
+if __name__ == "__main__":
+    main()
