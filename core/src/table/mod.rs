@@ -227,7 +227,12 @@ impl Table {
         let object = self.object(object)?;
         let key = object.key_msgpack().to_vec();
         self.write(&[&key], |txn| {
-            txn.update(&key, |slot| self.put(slot, object));
+            if self.inner.table_type == TableType::Set {
+                // Nothing to read: the object replaces whatever is there.
+                txn.replace(&key, vec![object]);
+            } else {
+                txn.update(&key, |slot| self.put(slot, object));
+            }
             Ok(())
         })
     }
@@ -552,7 +557,7 @@ impl Table {
         let mut all = Vec::with_capacity(self.inner.storage.size());
         self.inner
             .storage
-            .for_each(Direction::Forward, |o| all.push(o.clone()));
+            .for_each(Direction::Forward, |o| all.push(o.to_object()));
         Ok(all)
     }
 
