@@ -229,7 +229,10 @@ pub struct Objects<'a> {
 enum ObjectsInner<'a> {
     Slice(std::slice::Iter<'a, Object>),
     /// Objects packed by [`pack`]: `count` records left in `area`.
-    Packed { area: &'a [u8], count: usize },
+    Packed {
+        area: &'a [u8],
+        count: usize,
+    },
 }
 
 /// Bytes of the record header [`pack`] writes before each object: length, key start, key end.
@@ -237,10 +240,7 @@ const PACKED_HEADER: usize = 12;
 
 /// Bytes [`pack`] needs for `objects`.
 pub(crate) fn packed_len(objects: &[Object]) -> usize {
-    objects
-        .iter()
-        .map(|o| PACKED_HEADER + o.bytes.len())
-        .sum()
+    objects.iter().map(|o| PACKED_HEADER + o.bytes.len()).sum()
 }
 
 /// Writes `objects` into `out` (exactly [`packed_len`] bytes) as records that

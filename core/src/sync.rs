@@ -10,11 +10,11 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr};
 
 pub(crate) use std::sync::atomic::Ordering;
 
+#[cfg(rets_loom)]
+pub(crate) use loom::sync::atomic::AtomicU64;
 /// `AtomicU64` for slot hashes (loom's under `rets_loom`).
 #[cfg(not(rets_loom))]
 pub(crate) use std::sync::atomic::AtomicU64;
-#[cfg(rets_loom)]
-pub(crate) use loom::sync::atomic::AtomicU64;
 
 /// A mutex whose `lock` returns the guard directly (parking_lot's, or loom's).
 #[cfg(not(rets_loom))]

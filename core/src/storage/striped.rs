@@ -154,7 +154,10 @@ impl Striped {
     /// its lock; the whole is not a snapshot (as in ETS).
     pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let mut visit = |shard: &CachePadded<RwLock<Shard>>| {
-            shard.0.read().for_each(direction, &mut |o: &Object| f(o.view()));
+            shard
+                .0
+                .read()
+                .for_each(direction, &mut |o: &Object| f(o.view()));
         };
         match direction {
             Direction::Forward => self.shards.iter().for_each(&mut visit),

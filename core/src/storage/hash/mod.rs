@@ -184,7 +184,7 @@ enum Hasher {
     Seeded(foldhash::quality::RandomState),
     /// A fixed function, for models that need keys to collide.
     #[cfg(rets_loom)]
-    #[allow(dead_code)]
+    #[cfg_attr(not(test), allow(dead_code))]
     Fixed(fn(&[u8]) -> u64),
 }
 
@@ -222,8 +222,7 @@ impl HashStorage {
     }
 
     /// Storage whose keys hash by `f` (models use it to make keys collide).
-    #[cfg(rets_loom)]
-    #[allow(dead_code)]
+    #[cfg(all(test, rets_loom))]
     fn with_hash_fn(f: fn(&[u8]) -> u64) -> HashStorage {
         HashStorage::with_hasher(Hasher::Fixed(f))
     }
