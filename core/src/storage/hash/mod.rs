@@ -408,13 +408,14 @@ impl HashStorage {
                 }
                 let mut nodes: Vec<(u64, &[u8], *mut Node)> = Vec::new();
                 for slot in (*array).slots.iter() {
+                    let h = slot.hash.load(Ordering::Acquire);
                     let n = reclaim::load(&guard, &slot.node);
                     if n.is_null() {
                         continue;
                     }
                     let v = Node::visible(n);
                     if !v.is_null() {
-                        nodes.push(((*n).hash, Node::key(n), v));
+                        nodes.push((h, Node::key(n), v));
                     }
                 }
                 nodes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
@@ -584,11 +585,12 @@ unsafe fn step_backward(
         }
         let mut best: Option<(u64, &[u8], *mut Node)> = None;
         for slot in (*array).slots.iter() {
+            let h = slot.hash.load(Ordering::Acquire);
             let n = reclaim::load(guard, &slot.node);
             if n.is_null() {
                 continue;
             }
-            let (h, key) = ((*n).hash, Node::key(n));
+            let key = Node::key(n);
             if before.is_some_and(|b| order((h, key), b) != CmpOrdering::Less)
                 || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Greater)
             {
@@ -606,7 +608,7 @@ unsafe fn step_backward(
 // ---- writers ----
 
 /// A key's objects as a transaction sees and changes them.
-struct Pending {
+struct Change {
     hash: u64,
     key: Box<[u8]>,
     /// The key's node when the transaction first touched it (null if absent).
@@ -621,7 +623,7 @@ struct Pending {
 pub(crate) struct Txn<'a> {
     storage: &'a HashStorage,
     locked: Vec<(usize, MutexGuard<'a, ShardState>)>,
-    pending: Vec<Pending>,
+    pending: Vec<Change>,
 }
 
 impl Txn<'_> {
@@ -632,7 +634,7 @@ impl Txn<'_> {
     }
 
     /// The pending entry of `key`, loaded from the table on first use.
-    fn entry(&mut self, key: &[u8], load: bool) -> &mut Pending {
+    fn entry(&mut self, key: &[u8], load: bool) -> &mut Change {
         let hash = self.storage.hash_of(key);
         if let Some(at) = self
             .pending
@@ -661,7 +663,7 @@ impl Txn<'_> {
         } else {
             Vec::new()
         };
-        self.pending.push(Pending {
+        self.pending.push(Change {
             hash,
             key: key.into(),
             current,
@@ -694,7 +696,7 @@ impl Txn<'_> {
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
         let pending = std::mem::take(&mut self.pending);
-        let changed: Vec<Pending> = pending
+        let changed: Vec<Change> = pending
             .into_iter()
             .filter(|p| p.changed && !(p.current.is_null() && p.objects.is_empty()))
             .collect();
@@ -703,7 +705,7 @@ impl Txn<'_> {
             let new = if p.objects.is_empty() {
                 ptr::null_mut()
             } else {
-                Node::new(p.hash, &p.key, &p.objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
+                Node::new(&p.key, &p.objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
             };
             let old = self.install(p.hash, &p.key, new);
             debug_assert_eq!(old, p.current);
@@ -717,14 +719,14 @@ impl Txn<'_> {
     }
 
     /// Publishes several keys' changes so that readers see all or none of them.
-    fn commit_batch(&mut self, changed: &[Pending]) {
+    fn commit_batch(&mut self, changed: &[Change]) {
         let batch = Box::into_raw(Box::new(Batch {
             committed: AtomicBool::new(false),
         }));
         let mut installed = Vec::with_capacity(changed.len());
         for p in changed {
             // A deletion is published as a marker node (no objects) until the commit.
-            let new = Node::new(p.hash, &p.key, &p.objects, batch, p.current).as_ptr();
+            let new = Node::new(&p.key, &p.objects, batch, p.current).as_ptr();
             let old = self.install(p.hash, &p.key, new);
             debug_assert_eq!(old, p.current);
             installed.push((p, new, old));
@@ -732,9 +734,11 @@ impl Txn<'_> {
         // SAFETY: `batch` is live until we retire it below.
         unsafe { (*batch).committed.store(true, Ordering::Release) };
         for (p, new, old) in installed {
-            // SAFETY: `new` is the key's node (mutex held); readers no longer read its `prev`.
+            // SAFETY: `new` is the key's node (mutex held); readers no longer use its `pending`
+            // once it is cleared, and those that loaded it entered their guard before this.
             unsafe {
-                (*new).batch.store(ptr::null_mut(), Ordering::Release);
+                let pending = (*new).pending.swap(ptr::null_mut(), Ordering::AcqRel);
+                self.storage.collector.retire::<node::Pending>(pending);
                 if (*new).count() == 0 {
                     let marker = self.install(p.hash, &p.key, ptr::null_mut());
                     debug_assert_eq!(marker, new);
@@ -853,7 +857,7 @@ unsafe fn rebuild(
             || unsafe {
                 (*old).slots.iter().all(|slot| {
                     let n = slot.node.load(Ordering::Acquire);
-                    n.is_null() || claim(&*new, (*n).hash, n)
+                    n.is_null() || claim(&*new, slot.hash.load(Ordering::Relaxed), n)
                 })
             };
         if fits {

@@ -1,10 +1,11 @@
 //! Nodes: one key and its objects in one immutable allocation.
 //!
 //! A node is a [`Node`] header followed by its data: the key's canonical bytes, then the objects
-//! packed by [`object::pack`]. A lookup that lands on a node reads the header, the key and the
-//! first objects from the same cache lines. Nodes never change after they are published, except
-//! for two fields: `batch`, cleared when the multi-key write that published the node commits, and
-//! the reserved cache metadata.
+//! packed by [`object::pack`]. The header is 32 bytes and nodes are aligned to cache lines, so a
+//! lookup that lands on a small node (key and objects within 32 bytes) reads the header, the key
+//! and the objects from one cache line. Nodes never change after they are published, except for
+//! `pending`, cleared when the multi-key write that published the node commits, and the reserved
+//! cache metadata.
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
@@ -14,27 +15,19 @@ use crate::object::{self, Object, Objects};
 use crate::storage::reclaim::Retire;
 use crate::sync::{AtomicPtr, Ordering};
 
-/// Room reserved for a cache layer: an expiry time and recency bits per object set. Unused today;
-/// it is here so that the cache layer needs no change of layout.
-#[repr(C)]
-pub(super) struct CacheMeta {
-    /// Expiry time (0: never), in the cache layer's clock.
-    pub(super) expires_at: u64,
-    /// Recency bits (e.g. a CLOCK reference bit), set by readers.
-    pub(super) recency: std::sync::atomic::AtomicU32,
-}
+/// Nodes start on a cache line.
+const NODE_ALIGN: usize = 64;
 
-/// The header of a node; its data follows it in the same allocation.
+/// The header of a node (32 bytes); its data follows it in the same allocation.
 #[repr(C)]
 pub(super) struct Node {
-    /// The key's hash (as stored in its slot).
-    pub(super) hash: u64,
-    /// The multi-key write that published this node, while it is uncommitted (else null).
-    pub(super) batch: AtomicPtr<Batch>,
-    /// What readers see instead of this node while `batch` is uncommitted: the key's previous
-    /// node, or null if the key was absent. Read only while the batch is uncommitted.
-    pub(super) prev: *mut Node,
-    pub(super) cache: CacheMeta,
+    /// Set while the multi-key write that published this node is uncommitted (else null).
+    pub(super) pending: AtomicPtr<Pending>,
+    /// Reserved for the cache layer (unused today, so that it needs no change of layout): the
+    /// expiry time (0: never) in the cache layer's clock.
+    pub(super) expires_at: u64,
+    /// Reserved for the cache layer: recency bits (e.g. a CLOCK reference bit) set by readers.
+    pub(super) recency: std::sync::atomic::AtomicU32,
     /// Bytes of data after the header.
     len: u32,
     key_len: u32,
@@ -42,20 +35,40 @@ pub(super) struct Node {
     count: u32,
 }
 
+/// What a node published by an uncommitted multi-key write stands for.
+pub(super) struct Pending {
+    /// The write; readers use `prev` until it is committed.
+    pub(super) batch: *mut Batch,
+    /// The key's previous node, or null if the key was absent.
+    pub(super) prev: *mut Node,
+}
+
+impl Retire for Pending {
+    unsafe fn free(ptr: *mut Pending) {
+        // SAFETY: allocated by `Box::new` in `Node::new`; the caller owns it.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
 impl Node {
     fn layout(data_len: usize) -> Layout {
-        Layout::from_size_align(std::mem::size_of::<Node>() + data_len, align_of_node())
+        Layout::from_size_align(std::mem::size_of::<Node>() + data_len, NODE_ALIGN)
             .expect("object sizes are limited far below isize::MAX")
     }
 
-    /// A new node for `key` with `objects` (none for a deletion marker), unpublished.
+    /// A new node for `key` with `objects` (none for a deletion marker), unpublished; with a
+    /// `batch`, readers see `prev` instead until the batch commits.
     pub(super) fn new(
-        hash: u64,
         key: &[u8],
         objects: &[Object],
         batch: *mut Batch,
         prev: *mut Node,
     ) -> NonNull<Node> {
+        let pending = if batch.is_null() {
+            ptr::null_mut()
+        } else {
+            Box::into_raw(Box::new(Pending { batch, prev }))
+        };
         let data_len = key.len() + object::packed_len(objects);
         let layout = Node::layout(data_len);
         // SAFETY: the layout has a non-zero size (the header is not empty).
@@ -69,13 +82,9 @@ impl Node {
             ptr::write(
                 raw,
                 Node {
-                    hash,
-                    batch: AtomicPtr::new(batch),
-                    prev,
-                    cache: CacheMeta {
-                        expires_at: 0,
-                        recency: std::sync::atomic::AtomicU32::new(0),
-                    },
+                    pending: AtomicPtr::new(pending),
+                    expires_at: 0,
+                    recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
                     key_len: key.len() as u32,
                     count: objects.len() as u32,
@@ -136,18 +145,22 @@ impl Node {
     /// published it is uncommitted, its predecessor (null if none). A deletion marker counts as
     /// absent: the result is then null.
     ///
+    /// The predecessor, when used, is read only while the batch is uncommitted: the writer
+    /// retires it after the commit.
+    ///
     /// # Safety
-    /// `node` is live, and so is its `prev` while its batch is uncommitted (the writer retires
-    /// the predecessor only after the commit).
+    /// `node` is live (loaded through a guard, or under the shard's mutex).
     #[inline]
     pub(super) unsafe fn visible(node: *mut Node) -> *mut Node {
         // SAFETY: `node` is live per the contract.
-        let n = unsafe { &*node };
-        let batch = n.batch.load(Ordering::Acquire);
-        // SAFETY: a non-null batch stays allocated while a node points at it: the writer clears
-        // every node's pointer before retiring the batch, and our guard predates that retirement.
-        let node = if !batch.is_null() && unsafe { !(*batch).committed.load(Ordering::Acquire) } {
-            n.prev
+        let pending = unsafe { (*node).pending.load(Ordering::Acquire) };
+        // SAFETY: a non-null `pending` (and its batch) stays allocated while a node points at it:
+        // the writer clears the pointer before retiring them, and our guard predates that.
+        let node = if !pending.is_null()
+            && unsafe { !(*(*pending).batch).committed.load(Ordering::Acquire) }
+        {
+            // SAFETY: as above.
+            unsafe { (*pending).prev }
         } else {
             node
         };
@@ -158,10 +171,6 @@ impl Node {
             node
         }
     }
-}
-
-const fn align_of_node() -> usize {
-    std::mem::align_of::<Node>()
 }
 
 impl Retire for Node {
@@ -176,3 +185,5 @@ impl Retire for Node {
         }
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 32 || cfg!(rets_loom));
