@@ -138,7 +138,7 @@ impl Array {
                     None => slot.node.load(Ordering::Acquire),
                 };
                 // SAFETY: a non-null node of a live array is live (contract).
-                if !n.is_null() && unsafe { Node::key(n) } == key {
+                if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
                     return Some(i);
                 }
             }
@@ -146,6 +146,17 @@ impl Array {
         }
         None
     }
+}
+
+/// Key equality, without a library call for the short keys that are the common case.
+#[inline]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
 }
 
 impl Retire for Array {
