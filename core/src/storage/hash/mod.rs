@@ -273,18 +273,27 @@ impl HashStorage {
 
     /// Starts a write transaction over `keys`: locks their shards in ascending order.
     pub(crate) fn begin(&self, keys: &[&[u8]]) -> Txn<'_> {
-        let mut indices: Vec<usize> = keys
-            .iter()
-            .map(|k| Self::shard_of(self.hash_of(k)))
-            .collect();
-        indices.sort_unstable();
-        indices.dedup();
+        let locked = if let [key] = keys {
+            // The common case, without allocating.
+            let i = Self::shard_of(self.hash_of(key));
+            Locks::One(i, self.shards[i].state.lock())
+        } else {
+            let mut indices: Vec<usize> = keys
+                .iter()
+                .map(|k| Self::shard_of(self.hash_of(k)))
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            Locks::Many(
+                indices
+                    .into_iter()
+                    .map(|i| (i, self.shards[i].state.lock()))
+                    .collect(),
+            )
+        };
         Txn {
             storage: self,
-            locked: indices
-                .into_iter()
-                .map(|i| (i, self.shards[i].state.lock()))
-                .collect(),
+            locked,
             pending: Vec::new(),
         }
     }
@@ -628,20 +637,35 @@ struct Change {
     changed: bool,
 }
 
+/// The shard locks a transaction holds, in ascending shard order.
+enum Locks<'a> {
+    One(usize, MutexGuard<'a, ShardState>),
+    Many(Vec<(usize, MutexGuard<'a, ShardState>)>),
+}
+
 /// A write transaction over a fixed set of keys (see [`HashStorage::begin`]). Changes are
 /// buffered and published by [`Txn::commit`]; a transaction dropped without a commit (a panic)
 /// publishes nothing.
 pub(crate) struct Txn<'a> {
     storage: &'a HashStorage,
-    locked: Vec<(usize, MutexGuard<'a, ShardState>)>,
+    locked: Locks<'a>,
     pending: Vec<Change>,
 }
 
 impl Txn<'_> {
-    fn check_locked(&self, shard: usize) -> usize {
-        self.locked
-            .binary_search_by_key(&shard, |(i, _)| *i)
-            .expect("a transaction touches only the keys it locked")
+    /// The state of a shard the transaction locked.
+    fn locked_state(&mut self, shard: usize) -> &mut ShardState {
+        const MSG: &str = "a transaction touches only the keys it locked";
+        match &mut self.locked {
+            Locks::One(i, state) => {
+                assert_eq!(*i, shard, "{MSG}");
+                state
+            }
+            Locks::Many(all) => {
+                let at = all.binary_search_by_key(&shard, |(i, _)| *i).expect(MSG);
+                &mut all[at].1
+            }
+        }
     }
 
     /// The pending entry of `key`, loaded from the table on first use.
@@ -655,7 +679,7 @@ impl Txn<'_> {
             return &mut self.pending[at];
         }
         let shard = HashStorage::shard_of(hash);
-        self.check_locked(shard);
+        self.locked_state(shard);
         let array = self.storage.shards[shard].array.load(Ordering::Acquire);
         let current = if array.is_null() {
             ptr::null_mut()
@@ -706,11 +730,8 @@ impl Txn<'_> {
 
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        let changed: Vec<Change> = pending
-            .into_iter()
-            .filter(|p| p.changed && !(p.current.is_null() && p.objects.is_empty()))
-            .collect();
+        let mut changed = std::mem::take(&mut self.pending);
+        changed.retain(|p| p.changed && !(p.current.is_null() && p.objects.is_empty()));
         if changed.len() == 1 {
             let p = &changed[0];
             let new = if p.objects.is_empty() {
@@ -769,9 +790,9 @@ impl Txn<'_> {
     /// Counters follow; the caller retires the old node.
     fn install(&mut self, hash: u64, key: &[u8], new: *mut Node) -> *mut Node {
         let index = HashStorage::shard_of(hash);
-        let at = self.check_locked(index);
-        let shard = &self.storage.shards[index];
-        let state = &mut *self.locked[at].1;
+        let storage = self.storage;
+        let shard = &storage.shards[index];
+        let state = self.locked_state(index);
         let mut array = shard.array.load(Ordering::Acquire);
         // SAFETY: we hold the shard's mutex: its array and nodes stay live and only we change
         // them.
@@ -793,13 +814,13 @@ impl Txn<'_> {
                     loop {
                         let bits = if array.is_null() { 0 } else { (*array).bits };
                         if array.is_null() || (state.used + 1) * 4 > (1usize << bits) * 3 {
-                            array = rebuild(shard, state, &self.storage.collector, 0);
+                            array = rebuild(shard, state, &storage.collector, 0);
                         }
                         if claim(&*array, hash, new) {
                             break;
                         }
                         // The probe ran off the end of the tail: grow.
-                        array = rebuild(shard, state, &self.storage.collector, (*array).bits + 1);
+                        array = rebuild(shard, state, &storage.collector, (*array).bits + 1);
                     }
                     state.used += 1;
                     ptr::null_mut()
