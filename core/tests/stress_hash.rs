@@ -59,7 +59,7 @@ fn mixed_operations_keep_their_invariants_under_contention() {
                 &barrier,
             );
             s.spawn(move || {
-                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1) * 0x1234_5678);
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((id as u64 + 1) * 0x1234_5678));
                 barrier.wait();
                 for round in 0..20_000 {
                     let k = rng.below(churn_keys);
