@@ -221,3 +221,23 @@ fn many_tables_created_used_and_dropped_concurrently() {
         }
     });
 }
+
+#[test]
+fn long_list_inserts_are_atomic_and_not_quadratic() {
+    let owner = Owner::new();
+    for t in [TableType::Set, TableType::Bag] {
+        let tab = table(&owner, t);
+        // Repeated keys in one list: on a set the last wins; the list is indexed past 16 keys.
+        let n = 50_000i64;
+        tab.insert_many((0..n).chain(0..100).map(|k| tuple!(k, k * 7)))
+            .unwrap();
+        assert_eq!(tab.info().unwrap().size, n as usize, "{t}");
+        assert!(!tab
+            .insert_new_many((n - 5..n + 5).map(|k| tuple!(k, 0)))
+            .unwrap());
+        assert!(tab
+            .insert_new_many((n..n + 40).map(|k| tuple!(k, 0)))
+            .unwrap());
+        assert_eq!(tab.info().unwrap().size, n as usize + 40, "{t}");
+    }
+}

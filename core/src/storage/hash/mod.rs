@@ -295,6 +295,7 @@ impl HashStorage {
             storage: self,
             locked,
             pending: Vec::new(),
+            index: None,
         }
     }
 
@@ -650,6 +651,9 @@ pub(crate) struct Txn<'a> {
     storage: &'a HashStorage,
     locked: Locks<'a>,
     pending: Vec<Change>,
+    /// Where each key is in `pending`, once there are too many keys for a linear search (a long
+    /// list insert).
+    index: Option<std::collections::HashMap<Box<[u8]>, usize>>,
 }
 
 impl Txn<'_> {
@@ -671,11 +675,14 @@ impl Txn<'_> {
     /// The pending entry of `key`, loaded from the table on first use.
     fn entry(&mut self, key: &[u8], load: bool) -> &mut Change {
         let hash = self.storage.hash_of(key);
-        if let Some(at) = self
-            .pending
-            .iter()
-            .position(|p| p.hash == hash && *p.key == *key)
-        {
+        let found = match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self
+                .pending
+                .iter()
+                .position(|p| p.hash == hash && *p.key == *key),
+        };
+        if let Some(at) = found {
             return &mut self.pending[at];
         }
         let shard = HashStorage::shard_of(hash);
@@ -698,6 +705,20 @@ impl Txn<'_> {
         } else {
             Vec::new()
         };
+        /// Beyond this many keys, a transaction indexes them.
+        const LINEAR: usize = 16;
+        if let Some(index) = &mut self.index {
+            index.insert(key.into(), self.pending.len());
+        } else if self.pending.len() == LINEAR {
+            let mut index: std::collections::HashMap<Box<[u8]>, usize> = self
+                .pending
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.key.clone(), i))
+                .collect();
+            index.insert(key.into(), self.pending.len());
+            self.index = Some(index);
+        }
         self.pending.push(Change {
             hash,
             key: key.into(),
