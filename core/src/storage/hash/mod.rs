@@ -148,6 +148,25 @@ impl Array {
     }
 }
 
+/// The 128-bit product of `a` and `b`, folded to 64 bits (foldhash's mixing step).
+#[inline]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// A seeded hash of a key of at most 8 bytes: two folded multiplies of the key (with its length)
+/// and the table's seeds, so that every bit of the key reaches the top bits that pick the shard
+/// and the home slot.
+#[inline]
+fn short_hash(key: &[u8], seeds: &[u64; 3]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..key.len()].copy_from_slice(key);
+    let x = u64::from_le_bytes(buf);
+    let m = folded_multiply(x ^ seeds[0], (key.len() as u64) ^ seeds[1]);
+    folded_multiply(m ^ seeds[2], 0x9e37_79b9_7f4a_7c15)
+}
+
 /// Key equality, without a library call for the short keys that are the common case.
 #[inline]
 fn key_eq(a: &[u8], b: &[u8]) -> bool {
@@ -192,7 +211,9 @@ struct Shard {
 
 /// The table's hash function.
 enum Hasher {
-    Seeded(foldhash::quality::RandomState),
+    /// foldhash, seeded per table; keys of up to 8 bytes (small integers, short strings) take a
+    /// shorter path with seeds drawn from it.
+    Seeded(foldhash::quality::RandomState, [u64; 3]),
     /// A fixed function, for models that need keys to collide.
     #[cfg(rets_loom)]
     #[cfg_attr(not(test), allow(dead_code))]
@@ -215,7 +236,13 @@ unsafe impl Send for HashStorage {}
 unsafe impl Sync for HashStorage {}
 
 pub(crate) fn new() -> HashStorage {
-    HashStorage::with_hasher(Hasher::Seeded(foldhash::quality::RandomState::default()))
+    let state = foldhash::quality::RandomState::default();
+    let seeds = [
+        state.hash_one(1u64),
+        state.hash_one(2u64),
+        state.hash_one(3u64),
+    ];
+    HashStorage::with_hasher(Hasher::Seeded(state, seeds))
 }
 
 impl HashStorage {
@@ -242,7 +269,13 @@ impl HashStorage {
     #[inline]
     fn hash_of(&self, key: &[u8]) -> u64 {
         let h = match &self.hasher {
-            Hasher::Seeded(s) => s.hash_one(key),
+            Hasher::Seeded(state, seeds) => {
+                if key.len() <= 8 {
+                    short_hash(key, seeds)
+                } else {
+                    state.hash_one(key)
+                }
+            }
             #[cfg(rets_loom)]
             Hasher::Fixed(f) => f(key),
         };
