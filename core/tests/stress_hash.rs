@@ -241,3 +241,20 @@ fn long_list_inserts_are_atomic_and_not_quadratic() {
         assert_eq!(tab.info().unwrap().size, n as usize + 40, "{t}");
     }
 }
+
+#[test]
+fn memory_returns_to_its_initial_value_after_deletes_and_a_clear() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::Set);
+    let empty = tab.info().unwrap().memory;
+    for k in 0..5_000i64 {
+        tab.insert(tuple!(k, k)).unwrap();
+    }
+    for k in 0..5_000i64 {
+        tab.delete(k).unwrap();
+    }
+    assert_eq!(tab.info().unwrap().size, 0);
+    // Arrays of tombstones remain until the next resize or a clear.
+    tab.delete_all_objects().unwrap();
+    assert_eq!(tab.info().unwrap().memory, empty);
+}

@@ -336,12 +336,15 @@ impl HashStorage {
     pub(crate) fn clear(&self) {
         let mut locked: Vec<MutexGuard<'_, ShardState>> =
             self.shards.iter().map(|s| s.state.lock()).collect();
+        // Every shard with an array loses it (one with only tombstones too, so that memory
+        // returns to its initial value).
         let full: Vec<usize> = (0..self.shards.len())
-            .filter(|&i| locked[i].keys > 0)
+            .filter(|&i| !self.shards[i].array.load(Ordering::Acquire).is_null())
             .collect();
-        // One shard is replaced by one store; several need a batch, so that no reader sees some
-        // shards cleared and others not.
-        let batch = if full.len() > 1 {
+        // One shard is replaced by one store; several with keys need a batch, so that no reader
+        // sees some shards cleared and others not.
+        let with_keys = full.iter().filter(|&&i| locked[i].keys > 0).count();
+        let batch = if with_keys > 1 {
             Box::into_raw(Box::new(Batch {
                 committed: AtomicBool::new(false),
             }))
