@@ -211,12 +211,12 @@ struct Shard {
 
 /// The table's hash function.
 enum Hasher {
+    #[cfg_attr(rets_loom, allow(dead_code))]
     /// foldhash, seeded per table; keys of up to 8 bytes (small integers, short strings) take a
     /// shorter path with seeds drawn from it.
     Seeded(foldhash::quality::RandomState, [u64; 3]),
     /// A fixed function, for models that need keys to collide.
     #[cfg(rets_loom)]
-    #[cfg_attr(not(test), allow(dead_code))]
     Fixed(fn(&[u8]) -> u64),
 }
 
@@ -236,13 +236,21 @@ unsafe impl Send for HashStorage {}
 unsafe impl Sync for HashStorage {}
 
 pub(crate) fn new() -> HashStorage {
-    let state = foldhash::quality::RandomState::default();
-    let seeds = [
-        state.hash_one(1u64),
-        state.hash_one(2u64),
-        state.hash_one(3u64),
-    ];
-    HashStorage::with_hasher(Hasher::Seeded(state, seeds))
+    // A model must run the same way on every iteration: a fixed hash under loom.
+    #[cfg(rets_loom)]
+    return HashStorage::with_hasher(Hasher::Fixed(|key| {
+        foldhash::quality::FixedState::with_seed(0).hash_one(key)
+    }));
+    #[cfg(not(rets_loom))]
+    {
+        let state = foldhash::quality::RandomState::default();
+        let seeds = [
+            state.hash_one(1u64),
+            state.hash_one(2u64),
+            state.hash_one(3u64),
+        ];
+        HashStorage::with_hasher(Hasher::Seeded(state, seeds))
+    }
 }
 
 impl HashStorage {
