@@ -2,9 +2,9 @@
 //!
 //! A node is a [`Node`] header followed by its data: the key's canonical bytes, then the objects
 //! packed by [`object::pack`]. The header is 32 bytes, so a lookup that lands on a small node
-//! reads the header, the key and the objects from one or two adjacent cache lines. Nodes never change after they are published, except for
-//! `pending`, cleared when the multi-key write that published the node commits, and the reserved
-//! cache metadata.
+//! reads the header, the key and the objects from one or two adjacent cache lines. Nodes never
+//! change after they are published, except for `pending`, cleared when the multi-key write that
+//! published the node commits, and the reserved cache metadata.
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
