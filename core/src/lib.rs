@@ -35,6 +35,7 @@ mod error;
 mod object;
 mod owner;
 mod storage;
+mod sync;
 mod table;
 pub mod term;
 

@@ -222,13 +222,57 @@ impl PartialEq<Object> for ObjectRef<'_> {
 /// none or one for a set, in insertion order for a bag.
 #[derive(Clone)]
 pub struct Objects<'a> {
-    inner: std::slice::Iter<'a, Object>,
+    inner: ObjectsInner<'a>,
+}
+
+#[derive(Clone)]
+enum ObjectsInner<'a> {
+    Slice(std::slice::Iter<'a, Object>),
+    /// Objects packed by [`pack`]: `count` records left in `area`.
+    Packed {
+        area: &'a [u8],
+        count: usize,
+    },
+}
+
+/// Bytes of the record header [`pack`] writes before each object: length, key start, key end.
+const PACKED_HEADER: usize = 12;
+
+/// Bytes [`pack`] needs for `objects`.
+pub(crate) fn packed_len(objects: &[Object]) -> usize {
+    objects.iter().map(|o| PACKED_HEADER + o.bytes.len()).sum()
+}
+
+/// Writes `objects` into `out` (exactly [`packed_len`] bytes) as records that
+/// [`Objects::packed`] reads back: storage keeps a key's objects in one allocation this way.
+pub(crate) fn pack(objects: &[Object], out: &mut [u8]) {
+    let mut at = 0;
+    for o in objects {
+        let len = o.bytes.len();
+        out[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        out[at + 4..at + 8].copy_from_slice(&o.key.start.to_le_bytes());
+        out[at + 8..at + 12].copy_from_slice(&o.key.end.to_le_bytes());
+        out[at + PACKED_HEADER..at + PACKED_HEADER + len].copy_from_slice(&o.bytes);
+        at += PACKED_HEADER + len;
+    }
+    debug_assert_eq!(at, out.len());
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
 }
 
 impl<'a> Objects<'a> {
     pub(crate) fn from_slice(objects: &'a [Object]) -> Objects<'a> {
         Objects {
-            inner: objects.iter(),
+            inner: ObjectsInner::Slice(objects.iter()),
+        }
+    }
+
+    /// The `count` objects [`pack`] wrote into `area`.
+    pub(crate) fn packed(area: &'a [u8], count: usize) -> Objects<'a> {
+        Objects {
+            inner: ObjectsInner::Packed { area, count },
         }
     }
 
@@ -240,11 +284,31 @@ impl<'a> Objects<'a> {
 
 impl<'a> Iterator for Objects<'a> {
     type Item = ObjectRef<'a>;
+    #[inline]
     fn next(&mut self) -> Option<ObjectRef<'a>> {
-        self.inner.next().map(Object::view)
+        match &mut self.inner {
+            ObjectsInner::Slice(iter) => iter.next().map(Object::view),
+            ObjectsInner::Packed { area, count } => {
+                if *count == 0 {
+                    return None;
+                }
+                let len = read_u32(area, 0) as usize;
+                let key = (read_u32(area, 4), read_u32(area, 8));
+                let (record, rest) = area.split_at(PACKED_HEADER + len);
+                *area = rest;
+                *count -= 1;
+                Some(ObjectRef {
+                    bytes: &record[PACKED_HEADER..],
+                    key,
+                })
+            }
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        match &self.inner {
+            ObjectsInner::Slice(iter) => iter.size_hint(),
+            ObjectsInner::Packed { count, .. } => (*count, Some(*count)),
+        }
     }
 }
 
@@ -437,9 +501,9 @@ macro_rules! int_key {
     ($($t:ty)+) => {$(
         impl ToKey for $t {
             fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-                let mut buf = Vec::with_capacity(9);
-                term::write_int(*self as i128, &mut buf);
-                Ok(f(&buf))
+                let mut buf = [0u8; 9];
+                let len = term::write_int_to(*self as i128, &mut buf);
+                Ok(f(&buf[..len]))
             }
         }
     )+};
@@ -448,7 +512,22 @@ int_key!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize);
 
 impl ToKey for str {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        Term::Str(self.to_owned()).with_key(f)
+        /// Short strings are encoded on the stack.
+        const INLINE: usize = 64;
+        let mut header = [0u8; 5];
+        let header_len = term::write_str_header_to(self.len(), &mut header);
+        let len = header_len + self.len();
+        if len <= INLINE {
+            let mut buf = [0u8; INLINE];
+            buf[..header_len].copy_from_slice(&header[..header_len]);
+            buf[header_len..len].copy_from_slice(self.as_bytes());
+            return Ok(f(&buf[..len]));
+        }
+        let mut bytes = Vec::with_capacity(len);
+        bytes.extend_from_slice(&header[..header_len]);
+        bytes.extend_from_slice(self.as_bytes());
+        check_key_size(&bytes)?;
+        Ok(f(&bytes))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Striped storage: the simple, lock-based baseline. It stripes the table into shards, each a `parking_lot::RwLock` around an
+//! Striped storage: the simple, lock-based baseline (today used by ordered_sets). It stripes the table into shards, each a `parking_lot::RwLock` around an
 //! ordered map. Hash tables (set, bag, duplicate_bag) order entries by `(hash, key bytes)` and
 //! pick the shard by the top bits of the hash, so the table's internal order is the same
 //! `(hash, key)` order across shards; an ordered_set is one shard ordered by term order.
@@ -15,7 +15,7 @@ use parking_lot::{RwLock, RwLockWriteGuard};
 
 use super::striped_shard::Shard;
 use super::Direction;
-use crate::object::{Key, Object, Objects};
+use crate::object::{Key, Object, ObjectRef, Objects};
 
 /// Number of shards of a hash table (a power of two).
 const HASH_SHARDS: usize = 64;
@@ -152,9 +152,12 @@ impl Striped {
 
     /// Calls `f` on every object, shard by shard in traversal order. Each shard is read under
     /// its lock; the whole is not a snapshot (as in ETS).
-    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(&Object)) {
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let mut visit = |shard: &CachePadded<RwLock<Shard>>| {
-            shard.0.read().for_each(direction, &mut f);
+            shard
+                .0
+                .read()
+                .for_each(direction, &mut |o: &Object| f(o.view()));
         };
         match direction {
             Direction::Forward => self.shards.iter().for_each(&mut visit),

@@ -86,13 +86,20 @@ impl TableInner {
         })
     }
 
+    #[inline]
     pub(crate) fn check_alive(&self) -> Result<()> {
         if self.deleted.load(Ordering::Acquire) {
-            return Err(Error::NoTable {
-                name: self.meta.load().name.clone(),
-            });
+            return Err(self.no_table());
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn no_table(&self) -> Error {
+        Error::NoTable {
+            name: self.meta.load().name.clone(),
+        }
     }
 }
 
@@ -151,6 +158,9 @@ impl Table {
         self.inner.keypos
     }
 
+    /// The checks every operation starts with: two atomic loads on the fast path (the table's
+    /// deleted flag; the caller's closed flag or the owner id), the errors out of line.
+    #[inline]
     fn check(&self, op: &'static str, need: Need) -> Result<()> {
         let table = &*self.inner;
         table.check_alive()?;
@@ -166,7 +176,14 @@ impl Table {
         if allowed {
             return Ok(());
         }
-        Err(Error::Access {
+        Err(self.access_error(op, need))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn access_error(&self, op: &'static str, need: Need) -> Error {
+        let table = &*self.inner;
+        Error::Access {
             op,
             access: table.access,
             name: table.meta.load().name.clone(),
@@ -174,7 +191,7 @@ impl Table {
                 Need::Read => "read",
                 Need::Write => "write",
             },
-        })
+        }
     }
 
     fn only_sets(&self, op: &'static str) -> Result<()> {
@@ -227,7 +244,12 @@ impl Table {
         let object = self.object(object)?;
         let key = object.key_msgpack().to_vec();
         self.write(&[&key], |txn| {
-            txn.update(&key, |slot| self.put(slot, object));
+            if self.inner.table_type == TableType::Set {
+                // Nothing to read: the object replaces whatever is there.
+                txn.replace(&key, vec![object]);
+            } else {
+                txn.update(&key, |slot| self.put(slot, object));
+            }
             Ok(())
         })
     }
@@ -552,7 +574,7 @@ impl Table {
         let mut all = Vec::with_capacity(self.inner.storage.size());
         self.inner
             .storage
-            .for_each(Direction::Forward, |o| all.push(o.clone()));
+            .for_each(Direction::Forward, |o| all.push(o.to_object()));
         Ok(all)
     }
 

@@ -927,6 +927,64 @@ pub(crate) fn write_int(v: i128, out: &mut Vec<u8>) {
     }
 }
 
+/// Writes the canonical encoding of `v` (within `i64::MIN..=u64::MAX`) into `out` without
+/// allocating, and returns its length: the same bytes as [`write_int`].
+pub(crate) fn write_int_to(v: i128, out: &mut [u8; 9]) -> usize {
+    fn put(out: &mut [u8; 9], marker: u8, be: &[u8]) -> usize {
+        out[0] = marker;
+        out[1..=be.len()].copy_from_slice(be);
+        1 + be.len()
+    }
+    if v >= 0 {
+        let v = u64::try_from(v).expect("write_int_to: integer above u64::MAX");
+        if v <= 0x7f {
+            out[0] = v as u8;
+            1
+        } else if v <= 0xff {
+            put(out, UINT8, &[v as u8])
+        } else if v <= 0xffff {
+            put(out, UINT16, &(v as u16).to_be_bytes())
+        } else if v <= 0xffff_ffff {
+            put(out, UINT32, &(v as u32).to_be_bytes())
+        } else {
+            put(out, UINT64, &v.to_be_bytes())
+        }
+    } else {
+        let v = i64::try_from(v).expect("write_int_to: integer below i64::MIN");
+        if v >= -32 {
+            out[0] = v as u8;
+            1
+        } else if v >= i64::from(i8::MIN) {
+            put(out, INT8, &[v as u8])
+        } else if v >= i64::from(i16::MIN) {
+            put(out, INT16, &(v as i16).to_be_bytes())
+        } else if v >= i64::from(i32::MIN) {
+            put(out, INT32, &(v as i32).to_be_bytes())
+        } else {
+            put(out, INT64, &v.to_be_bytes())
+        }
+    }
+}
+
+/// Writes the canonical header of a str of `len` bytes into `out` and returns its length.
+pub(crate) fn write_str_header_to(len: usize, out: &mut [u8; 5]) -> usize {
+    if len <= 31 {
+        out[0] = FIXSTR | len as u8;
+        1
+    } else if len <= 0xff {
+        out[..2].copy_from_slice(&[STR8, len as u8]);
+        2
+    } else if len <= 0xffff {
+        out[0] = STR16;
+        out[1..3].copy_from_slice(&(len as u16).to_be_bytes());
+        3
+    } else {
+        out[0] = STR32;
+        out[1..5].copy_from_slice(&(len as u32).to_be_bytes());
+        5
+    }
+}
+
 /// Appends the canonical header of an array of `len` elements. `len` must be at most
 /// `u32::MAX`.
 pub(crate) fn write_array_header(len: usize, out: &mut Vec<u8>) {
@@ -937,6 +995,36 @@ pub(crate) fn write_array_header(len: usize, out: &mut Vec<u8>) {
 mod tests {
     use super::super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
     use super::*;
+
+    #[test]
+    fn write_int_to_matches_write_int() {
+        let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
+        for shift in 0..64 {
+            let p = 1i128 << shift;
+            values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        }
+        for v in values
+            .into_iter()
+            .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
+        {
+            let mut expected = Vec::new();
+            write_int(v, &mut expected);
+            let mut buf = [0u8; 9];
+            let len = write_int_to(v, &mut buf);
+            assert_eq!(&buf[..len], &expected[..], "{v}");
+        }
+    }
+
+    #[test]
+    fn write_str_header_to_matches_encode() {
+        for len in [0, 1, 31, 32, 255, 256, 65535, 65536] {
+            let s = "x".repeat(len);
+            let full = enc(&Term::Str(s));
+            let mut buf = [0u8; 5];
+            let n = write_str_header_to(len, &mut buf);
+            assert_eq!(&buf[..n], &full[..full.len() - len], "{len}");
+        }
+    }
 
     fn enc(t: &Term) -> Vec<u8> {
         let mut out = Vec::new();

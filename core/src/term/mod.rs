@@ -38,7 +38,9 @@ pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
-pub(crate) use codec::{read_int, write_array_header, write_int};
+pub(crate) use codec::{
+    read_int, write_array_header, write_int, write_int_to, write_str_header_to,
+};
 
 /// Why a term was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

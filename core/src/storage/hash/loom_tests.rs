@@ -1,0 +1,395 @@
+//! loom models of the hash storage's lock-free protocols. Run by `ci/loom`
+//! (`RUSTFLAGS="--cfg rets_loom" cargo test -p rets-core --lib loom`).
+//!
+//! Readers run in spawned threads and writers in the model's main thread: loom's exploration
+//! (DPOR) finds a reader's load racing with a store reliably when the store comes first in the
+//! initial schedule; a writer that loads before it stores would hide an earlier reader's load.
+//!
+//! Under `rets_loom` a table has 2 shards and arrays of 2 home slots (plus a tail of 2), so a
+//! third key in a shard forces a resize, and the models pick keys' hashes to force collisions,
+//! probe displacement and tombstones. Reclamation is deferred to the table's drop here (see
+//! `storage::reclaim`): the models check what readers see, in which order.
+
+use loom::sync::Arc;
+use loom::thread;
+
+use super::{Direction, HashStorage};
+use crate::object::{Object, ToObject};
+use crate::term::Term;
+
+/// A key: a small integer (canonical msgpack is the integer byte).
+fn key(k: u8) -> [u8; 1] {
+    assert!(k < 0x80);
+    [k]
+}
+
+/// Hashes keys 0..=63 into shard 0 and keys 64..=127 into shard 1, all with home slot 0 in any
+/// small array: every key of a shard collides with the others.
+fn colliding(key: &[u8]) -> u64 {
+    let k = u64::from(key[0]);
+    ((k / 64) << 63) | ((k + 1) << 8)
+}
+
+fn object(k: u8, v: i64) -> Object {
+    Term::Array(vec![Term::from(i64::from(k)), Term::from(v)])
+        .to_object(1)
+        .unwrap()
+}
+
+fn storage() -> HashStorage {
+    HashStorage::with_hash_fn(colliding)
+}
+
+/// Sets `k` to `v` (one key: a single store).
+fn put(s: &HashStorage, k: u8, v: i64) {
+    let k_bytes = key(k);
+    let mut txn = s.begin(&[&k_bytes]);
+    txn.replace(&k_bytes, vec![object(k, v)]);
+    txn.commit();
+}
+
+fn delete(s: &HashStorage, k: u8) {
+    let k_bytes = key(k);
+    let mut txn = s.begin(&[&k_bytes]);
+    txn.update(&k_bytes, Vec::clear);
+    txn.commit();
+}
+
+/// Sets every key of `kvs` in one transaction (a batch when there are several).
+fn put_many(s: &HashStorage, kvs: &[(u8, i64)]) {
+    let keys: Vec<[u8; 1]> = kvs.iter().map(|(k, _)| key(*k)).collect();
+    let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    let mut txn = s.begin(&refs);
+    for (k, v) in kvs {
+        txn.replace(&key(*k), vec![object(*k, *v)]);
+    }
+    txn.commit();
+}
+
+/// The value of `k` (None if absent), checking the object is whole.
+fn get(s: &HashStorage, k: u8) -> Option<i64> {
+    s.read(&key(k), |objects| {
+        let all: Vec<_> = objects.collect();
+        assert!(all.len() <= 1, "a set key has at most one object");
+        all.first().map(|o| {
+            assert_eq!(o.key_msgpack(), &key(k));
+            o.element(2).unwrap().as_i64().unwrap()
+        })
+    })
+}
+
+/// Every key by first/next.
+fn traverse(s: &HashStorage) -> Vec<u8> {
+    let mut keys = Vec::new();
+    let mut at = s.step(None, Direction::Forward, |_| ());
+    while let Some((k, ())) = at {
+        let byte = k.as_msgpack()[0];
+        assert!(!keys.contains(&byte), "traversal returned {byte} twice");
+        keys.push(byte);
+        at = s.step(Some(k.as_msgpack()), Direction::Forward, |_| ());
+    }
+    keys
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// Runs `read` in a spawned thread while the main thread runs `write`, then `after`.
+fn race<T: Send + 'static>(
+    s: Arc<HashStorage>,
+    read: impl FnOnce(&HashStorage) -> T + Send + 'static,
+    write: impl FnOnce(&HashStorage),
+) -> T {
+    let reader = {
+        let s = s.clone();
+        thread::spawn(move || read(&s))
+    };
+    write(&s);
+    reader.join().unwrap()
+}
+
+#[test]
+fn loom_insert_update_delete_race_with_lookup() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 10);
+        let (a, b, c, d) = race(
+            s.clone(),
+            |s| (get(s, 1), get(s, 1), get(s, 2), get(s, 1)),
+            |s| {
+                put(s, 1, 20);
+                delete(s, 1);
+                put(s, 2, 30);
+            },
+        );
+        // Values of key 1 go 10 -> 20 -> absent, never back; key 2 appears after key 1 is gone.
+        let rank = |v: Option<i64>| match v {
+            Some(10) => 0,
+            Some(20) => 1,
+            None => 2,
+            Some(other) => panic!("unexpected value {other}"),
+        };
+        assert!(
+            rank(a) <= rank(b) && rank(b) <= rank(d),
+            "{a:?} {b:?} {d:?}"
+        );
+        if c.is_some() {
+            assert_eq!(d, None, "key 2 is inserted after key 1 is deleted");
+        }
+        assert_eq!((get(&s, 1), get(&s, 2)), (None, Some(30)));
+        assert_eq!(s.size(), 1);
+    });
+}
+
+#[test]
+fn loom_concurrent_writers_on_one_shard_lose_nothing() {
+    model(|| {
+        let s = Arc::new(storage());
+        let other = {
+            let s = s.clone();
+            thread::spawn(move || put(&s, 2, 2))
+        };
+        put(&s, 1, 1);
+        other.join().unwrap();
+        assert_eq!((get(&s, 1), get(&s, 2)), (Some(1), Some(2)));
+        assert_eq!(s.size(), 2);
+    });
+}
+
+#[test]
+fn loom_resize_during_reads_never_hides_a_stable_key() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 1);
+        let (a, three, two, b) = race(
+            s.clone(),
+            |s| (get(s, 1), get(s, 3), get(s, 2), get(s, 1)),
+            // Two more colliding keys in the same shard: the array of 2 home slots grows.
+            |s| {
+                put(s, 2, 2);
+                put(s, 3, 3);
+            },
+        );
+        assert_eq!((a, b), (Some(1), Some(1)));
+        if three.is_some() {
+            assert_eq!(two, Some(2), "2 was inserted before 3");
+        }
+        assert_eq!(traverse(&s), vec![1, 2, 3]);
+    });
+}
+
+#[test]
+fn loom_update_during_resize_is_not_lost() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 1);
+        put(&s, 2, 2);
+        let updater = {
+            let s = s.clone();
+            thread::spawn(move || put(&s, 1, 100))
+        };
+        put(&s, 3, 3); // grows the shard's array
+        updater.join().unwrap();
+        assert_eq!(
+            (get(&s, 1), get(&s, 2), get(&s, 3)),
+            (Some(100), Some(2), Some(3))
+        );
+    });
+}
+
+#[test]
+fn loom_tombstones_never_cut_a_probe_short() {
+    model(|| {
+        let s = Arc::new(storage());
+        // 1 and 2 collide: 2 sits after 1. Deleting 1 leaves a tombstone in front of 2, and
+        // putting 1 back reuses it.
+        put(&s, 1, 1);
+        put(&s, 2, 2);
+        let (a, one, b) = race(
+            s.clone(),
+            |s| (get(s, 2), get(s, 1), get(s, 2)),
+            |s| {
+                delete(s, 1);
+                put(s, 1, 11);
+            },
+        );
+        assert_eq!((a, b), (Some(2), Some(2)));
+        assert!(matches!(one, Some(1) | None | Some(11)));
+        assert_eq!((get(&s, 1), get(&s, 2)), (Some(11), Some(2)));
+    });
+}
+
+#[test]
+fn loom_multi_key_write_is_all_or_nothing() {
+    model(|| {
+        let s = Arc::new(storage());
+        // Key 1 is in shard 0, key 65 in shard 1; a second list rewrites both and adds 2.
+        put_many(&s, &[(1, 1), (65, 1)]);
+        let (a, b, c, d) = race(
+            s.clone(),
+            |s| (get(s, 1), get(s, 65), get(s, 2), get(s, 1)),
+            |s| put_many(s, &[(1, 2), (65, 2), (2, 2)]),
+        );
+        // Once a reader has seen generation 2 of one key it sees generation 2 of the others.
+        if a == Some(2) {
+            assert_eq!((b, c), (Some(2), Some(2)));
+        }
+        if b == Some(2) {
+            assert_eq!((c, d), (Some(2), Some(2)));
+        }
+        if c == Some(2) {
+            assert_eq!(d, Some(2));
+        }
+        assert!(b.is_some() && a.is_some(), "never absent");
+        assert_eq!(
+            (get(&s, 1), get(&s, 65), get(&s, 2)),
+            (Some(2), Some(2), Some(2))
+        );
+    });
+}
+
+#[test]
+fn loom_clear_is_all_or_nothing() {
+    model(|| {
+        let s = Arc::new(storage());
+        put_many(&s, &[(1, 1), (65, 1)]);
+        let (a, b, c) = race(
+            s.clone(),
+            |s| (get(s, 1), get(s, 65), get(s, 1)),
+            |s| s.clear(),
+        );
+        if a.is_none() {
+            assert_eq!(
+                (b, c),
+                (None, None),
+                "a cleared shard means every shard is cleared"
+            );
+        }
+        if b.is_none() {
+            assert_eq!(c, None);
+        }
+        assert_eq!((get(&s, 1), get(&s, 65), s.size()), (None, None, 0));
+    });
+}
+
+#[test]
+fn loom_traversal_during_deletes_and_inserts() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 1);
+        put(&s, 2, 2);
+        put(&s, 65, 65);
+        // Keys present throughout (1 and 65) are always seen; none is seen twice (checked in
+        // `traverse`).
+        let keys = race(s.clone(), traverse, |s| {
+            delete(s, 2);
+            put(s, 3, 3); // grows shard 0's array
+            put(s, 2, 22);
+        });
+        assert!(keys.contains(&1) && keys.contains(&65), "{keys:?}");
+        assert_eq!(traverse(&s).len(), 4);
+    });
+}
+
+#[test]
+fn loom_next_of_a_deleted_key_continues_after_it() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 1);
+        put(&s, 2, 2);
+        put(&s, 65, 65);
+        let first = s.step(None, Direction::Forward, |_| ()).unwrap().0;
+        let first_byte = first.as_msgpack()[0];
+        // From a key that may be gone, the traversal goes on without repeating it.
+        let seen = race(
+            s.clone(),
+            move |s| {
+                let mut seen = vec![first.as_msgpack()[0]];
+                let mut at = s.step(Some(first.as_msgpack()), Direction::Forward, |_| ());
+                while let Some((k, ())) = at {
+                    assert!(!seen.contains(&k.as_msgpack()[0]));
+                    seen.push(k.as_msgpack()[0]);
+                    at = s.step(Some(k.as_msgpack()), Direction::Forward, |_| ());
+                }
+                seen
+            },
+            |s| delete(s, first_byte),
+        );
+        assert_eq!(seen.len(), 3);
+    });
+}
+
+#[test]
+fn loom_clear_while_a_reader_holds_objects() {
+    model(|| {
+        let s = Arc::new(storage());
+        put_many(&s, &[(1, 1), (65, 1)]);
+        // The reader holds a guard and borrows the objects while the table is cleared and
+        // written again; what it sees stays whole.
+        race(
+            s.clone(),
+            |s| {
+                s.read(&key(1), |objects| {
+                    for o in objects {
+                        assert_eq!(o.key_msgpack(), &key(1));
+                        let v = o.element(2).unwrap().as_i64();
+                        assert!(matches!(v, Some(1 | 2)), "{v:?}");
+                    }
+                })
+            },
+            |s| {
+                s.clear();
+                put(s, 1, 2);
+            },
+        );
+        drop(s); // frees what is left and everything retired, after the reader is done
+    });
+}
+
+#[test]
+fn loom_table_deletion_and_owner_close_while_readers_hold_guards() {
+    use crate::{Error, Owner, TableOptions, TableType};
+    model(|| {
+        let owner = Owner::new();
+        let table = owner
+            .new_table("t", TableOptions::new().table_type(TableType::Bag).public())
+            .unwrap();
+        table
+            .insert_many([
+                Term::Array(vec![Term::from(1), Term::from(1)]),
+                Term::Array(vec![Term::from(1), Term::from(2)]),
+            ])
+            .unwrap();
+        let other = owner.new_table("u", TableOptions::new().public()).unwrap();
+        other.insert((1, 1)).unwrap();
+        // Readers borrow objects inside `lookup_with` (holding a guard) while the main thread
+        // deletes one table and then closes the owner (which deletes the other): they see the
+        // whole list or an error, never a torn or freed object.
+        let readers: Vec<_> = [table.clone(), other.clone()]
+            .into_iter()
+            .map(|t| {
+                thread::spawn(move || {
+                    match t.lookup_with(1, |objects| {
+                        objects
+                            .map(|o| o.element(2).unwrap().as_i64().unwrap())
+                            .collect::<Vec<_>>()
+                    }) {
+                        Ok(values) => assert!(values == [1, 2] || values == [1], "{values:?}"),
+                        Err(e) => assert!(matches!(e, Error::NoTable { .. }), "{e}"),
+                    }
+                })
+            })
+            .collect();
+        table.delete_table().unwrap();
+        owner.close();
+        for r in readers {
+            r.join().unwrap();
+        }
+        assert!(table.lookup(1).is_err() && other.lookup(1).is_err());
+    });
+}

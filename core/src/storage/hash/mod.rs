@@ -1,0 +1,977 @@
+//! Lock-free hash storage for set, bag and duplicate_bag.
+//!
+//! A table is split into shards chosen by the top bits of a key's hash (foldhash, seeded per
+//! table). Each shard holds an open-addressing array of slots `{hash, node pointer}`, indexed by
+//! the next bits of the hash (linear probing, no wrap-around: a tail of extra slots follows the
+//! home slots). A node holds a key and all its objects in one immutable allocation.
+//!
+//! - **Readers take no lock.** They enter the table's reclamation guard, load the shard's array,
+//!   probe from the key's home slot comparing full hashes (the slot's hash sits beside its
+//!   pointer, so a probe touches one cache line and dereferences only a node whose hash
+//!   matches), and read the node in place.
+//! - **Writers** take the mutexes of the shards they touch (in ascending order), so writers on
+//!   different shards run in parallel. They build a new node and publish it with one release
+//!   store, then retire the node it replaced; a deleted key leaves a tombstone (hash kept,
+//!   pointer null) so that no probe sequence is ever cut short. Slots never become empty again
+//!   within an array.
+//! - **Resizing** (growth, or a rebuild that drops tombstones) happens under the shard's mutex:
+//!   the writer builds a new array, copies the pointers, publishes it with a release store and
+//!   retires the old array. Readers still on the old array see valid nodes; readers are never
+//!   blocked and never help.
+//! - **Multi-key writes** (a list insert, a list insert_new, delete_all_objects) publish their
+//!   nodes tagged with a shared [`Batch`]; a reader that finds a node of an uncommitted batch
+//!   reads the node it replaced instead. One release store of `committed` makes every change of
+//!   the write visible at once. delete_all_objects tags fresh empty arrays the same way.
+//! - **Traversal order** is `(hash, key bytes)`: shards in order of their top hash bits, and in a
+//!   shard every key sits at or after its home slot (the home slot is the next hash bits), so
+//!   the successor of any key is found by scanning forward from its home slot until the first
+//!   empty slot after a candidate. Every key has a fixed place in this order, whatever the array
+//!   size, so `next` never returns a key twice and never misses a key present throughout.
+//! - **Counts** (objects, bytes) are kept per shard under its mutex: no shared hot counter.
+
+mod node;
+
+#[cfg(all(test, rets_loom))]
+mod loom_tests;
+
+use std::cmp::Ordering as CmpOrdering;
+use std::hash::BuildHasher;
+use std::ptr;
+
+use self::node::Node;
+use super::reclaim::{self, Collector, Guard, Retire};
+use super::Direction;
+use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering};
+
+/// log2 of the number of shards.
+#[cfg(not(rets_loom))]
+const SHARD_BITS: u32 = 6;
+#[cfg(rets_loom)]
+const SHARD_BITS: u32 = 1;
+
+/// log2 of the smallest number of home slots of an array.
+#[cfg(not(rets_loom))]
+const MIN_BITS: u32 = 3;
+#[cfg(rets_loom)]
+const MIN_BITS: u32 = 1;
+
+/// The most slots after the home slots (probe sequences never wrap around).
+const MAX_TAIL: usize = 32;
+
+/// A multi-key write in progress: its nodes are visible once `committed` is set.
+pub(super) struct Batch {
+    committed: AtomicBool,
+}
+
+impl Retire for Batch {
+    unsafe fn free(ptr: *mut Batch) {
+        // SAFETY: batches are allocated by `Box::new` (see `commit_batch`); the caller owns it.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// One slot: empty (`hash == 0`), a key (`node` non-null) or a tombstone (`node` null). The
+/// hash is written once, when the slot is claimed, after the pointer.
+struct Slot {
+    hash: AtomicU64,
+    node: AtomicPtr<Node>,
+}
+
+/// The slots of a shard.
+struct Array {
+    /// A delete_all_objects in progress: while it is uncommitted, readers use `prev`.
+    batch: AtomicPtr<Batch>,
+    prev: *mut Array,
+    /// log2 of the number of home slots.
+    bits: u32,
+    slots: Box<[Slot]>,
+}
+
+impl Array {
+    fn new(bits: u32, batch: *mut Batch, prev: *mut Array) -> *mut Array {
+        let cap = 1usize << bits;
+        let len = cap + cap.min(MAX_TAIL);
+        Box::into_raw(Box::new(Array {
+            batch: AtomicPtr::new(batch),
+            prev,
+            bits,
+            slots: (0..len)
+                .map(|_| Slot {
+                    hash: AtomicU64::new(0),
+                    node: AtomicPtr::new(ptr::null_mut()),
+                })
+                .collect(),
+        }))
+    }
+
+    /// The home slot of `hash`: the hash bits after the shard bits, so that slot order is hash
+    /// order.
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            ((hash << SHARD_BITS) >> (64 - self.bits)) as usize
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Array>() + self.slots.len() * std::mem::size_of::<Slot>()
+    }
+
+    /// The slot holding `key` (tombstones skipped), by a probe from its home slot.
+    ///
+    /// # Safety
+    /// The array and the nodes it points to are live (a guard, or the shard's mutex).
+    #[inline]
+    unsafe fn find(&self, guard: Option<&Guard<'_>>, hash: u64, key: &[u8]) -> Option<usize> {
+        let mut i = self.home(hash);
+        while let Some(slot) = self.slots.get(i) {
+            let h = slot.hash.load(Ordering::Acquire);
+            if h == 0 {
+                return None;
+            }
+            if h == hash {
+                let n = match guard {
+                    Some(g) => reclaim::load(g, &slot.node),
+                    None => slot.node.load(Ordering::Acquire),
+                };
+                // SAFETY: a non-null node of a live array is live (contract).
+                if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// The 128-bit product of `a` and `b`, folded to 64 bits (foldhash's mixing step).
+#[inline]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+/// A seeded hash of a key of at most 8 bytes: two folded multiplies of the key (with its length)
+/// and the table's seeds, so that every bit of the key reaches the top bits that pick the shard
+/// and the home slot.
+#[inline]
+fn short_hash(key: &[u8], seeds: &[u64; 3]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..key.len()].copy_from_slice(key);
+    let x = u64::from_le_bytes(buf);
+    let m = folded_multiply(x ^ seeds[0], (key.len() as u64) ^ seeds[1]);
+    folded_multiply(m ^ seeds[2], 0x9e37_79b9_7f4a_7c15)
+}
+
+/// Key equality, without a library call for the short keys that are the common case.
+#[inline]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
+
+impl Retire for Array {
+    unsafe fn free(ptr: *mut Array) {
+        // SAFETY: arrays are allocated by `Box::new` in `Array::new`; the caller owns it. Its
+        // nodes are not freed: they are owned by the current array or retired on their own.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// What a shard's mutex protects: its counters (the array pointer is written under it).
+#[derive(Default)]
+struct ShardState {
+    /// Objects stored.
+    objects: usize,
+    /// Keys stored.
+    keys: usize,
+    /// Heap bytes of the nodes.
+    node_bytes: usize,
+    /// Heap bytes of the current array.
+    array_bytes: usize,
+    /// Non-empty slots (keys and tombstones) of the current array.
+    used: usize,
+}
+
+/// One shard, on cache lines of its own.
+#[repr(align(128))]
+struct Shard {
+    /// The current array (null until the first insert).
+    array: AtomicPtr<Array>,
+    state: Mutex<ShardState>,
+}
+
+/// The table's hash function.
+enum Hasher {
+    #[cfg_attr(rets_loom, allow(dead_code))]
+    /// foldhash, seeded per table; keys of up to 8 bytes (small integers, short strings) take a
+    /// shorter path with seeds drawn from it.
+    Seeded(foldhash::quality::RandomState, [u64; 3]),
+    /// A fixed function, for models that need keys to collide.
+    #[cfg(rets_loom)]
+    Fixed(fn(&[u8]) -> u64),
+}
+
+/// The objects of one hash table.
+pub(crate) struct HashStorage {
+    shards: Box<[Shard]>,
+    hasher: Hasher,
+    /// Last, so that it drops (freeing what was retired) after the live nodes are freed.
+    collector: Collector,
+}
+
+// SAFETY: the raw pointers (`Array::prev`, `Node::prev`, the nodes in slots) are shared
+// immutable data handed between threads through atomics with release/acquire ordering, and freed
+// only through the collector or with exclusive access (drop).
+unsafe impl Send for HashStorage {}
+// SAFETY: as above.
+unsafe impl Sync for HashStorage {}
+
+pub(crate) fn new() -> HashStorage {
+    // A model must run the same way on every iteration: a fixed hash under loom.
+    #[cfg(rets_loom)]
+    return HashStorage::with_hasher(Hasher::Fixed(|key| {
+        foldhash::quality::FixedState::with_seed(0).hash_one(key)
+    }));
+    #[cfg(not(rets_loom))]
+    {
+        let state = foldhash::quality::RandomState::default();
+        let seeds = [
+            state.hash_one(1u64),
+            state.hash_one(2u64),
+            state.hash_one(3u64),
+        ];
+        HashStorage::with_hasher(Hasher::Seeded(state, seeds))
+    }
+}
+
+impl HashStorage {
+    fn with_hasher(hasher: Hasher) -> HashStorage {
+        HashStorage {
+            shards: (0..1usize << SHARD_BITS)
+                .map(|_| Shard {
+                    array: AtomicPtr::new(ptr::null_mut()),
+                    state: Mutex::new(ShardState::default()),
+                })
+                .collect(),
+            hasher,
+            collector: Collector::new(),
+        }
+    }
+
+    /// Storage whose keys hash by `f` (models use it to make keys collide).
+    #[cfg(all(test, rets_loom))]
+    fn with_hash_fn(f: fn(&[u8]) -> u64) -> HashStorage {
+        HashStorage::with_hasher(Hasher::Fixed(f))
+    }
+
+    /// The key's hash, never 0 (0 marks an empty slot).
+    #[inline]
+    fn hash_of(&self, key: &[u8]) -> u64 {
+        let h = match &self.hasher {
+            Hasher::Seeded(state, seeds) => {
+                if key.len() <= 8 {
+                    short_hash(key, seeds)
+                } else {
+                    state.hash_one(key)
+                }
+            }
+            #[cfg(rets_loom)]
+            Hasher::Fixed(f) => f(key),
+        };
+        h | 1
+    }
+
+    #[inline]
+    fn shard_of(hash: u64) -> usize {
+        (hash >> (64 - SHARD_BITS)) as usize
+    }
+
+    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    #[inline]
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let hash = self.hash_of(key);
+        let shard = &self.shards[Self::shard_of(hash)];
+        let guard = self.collector.enter();
+        // SAFETY: everything is loaded through `guard`, which lives until `f` returns.
+        unsafe {
+            let node = find_visible(&guard, shard, hash, key);
+            if node.is_null() {
+                f(Objects::from_slice(&[]))
+            } else {
+                f(Node::objects(node))
+            }
+        }
+    }
+
+    /// Starts a write transaction over `keys`: locks their shards in ascending order.
+    pub(crate) fn begin(&self, keys: &[&[u8]]) -> Txn<'_> {
+        let locked = if let [key] = keys {
+            // The common case, without allocating.
+            let i = Self::shard_of(self.hash_of(key));
+            Locks::One(i, self.shards[i].state.lock())
+        } else {
+            let mut indices: Vec<usize> = keys
+                .iter()
+                .map(|k| Self::shard_of(self.hash_of(k)))
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            Locks::Many(
+                indices
+                    .into_iter()
+                    .map(|i| (i, self.shards[i].state.lock()))
+                    .collect(),
+            )
+        };
+        Txn {
+            storage: self,
+            locked,
+            pending: Vec::new(),
+            index: None,
+        }
+    }
+
+    /// Removes every object, atomically and in isolation.
+    pub(crate) fn clear(&self) {
+        let mut locked: Vec<MutexGuard<'_, ShardState>> =
+            self.shards.iter().map(|s| s.state.lock()).collect();
+        // Every shard with an array loses it (one with only tombstones too, so that memory
+        // returns to its initial value).
+        let full: Vec<usize> = (0..self.shards.len())
+            .filter(|&i| !self.shards[i].array.load(Ordering::Acquire).is_null())
+            .collect();
+        // One shard is replaced by one store; several with keys need a batch, so that no reader
+        // sees some shards cleared and others not.
+        let with_keys = full.iter().filter(|&&i| locked[i].keys > 0).count();
+        let batch = if with_keys > 1 {
+            Box::into_raw(Box::new(Batch {
+                committed: AtomicBool::new(false),
+            }))
+        } else {
+            ptr::null_mut()
+        };
+        let mut replaced = Vec::with_capacity(full.len());
+        for &i in &full {
+            let shard = &self.shards[i];
+            let old = shard.array.load(Ordering::Acquire);
+            let new = if batch.is_null() {
+                ptr::null_mut()
+            } else {
+                Array::new(0, batch, old)
+            };
+            shard.array.store(new, Ordering::Release);
+            replaced.push((i, new, old));
+            *locked[i] = ShardState::default();
+        }
+        if !batch.is_null() {
+            // SAFETY: `batch` and the stand-in arrays are live until we retire them; once the
+            // batch is committed, readers no longer look through them, so the shards go back
+            // to having no array (as a new table: memory returns to its initial value).
+            unsafe {
+                (*batch).committed.store(true, Ordering::Release);
+                for &(i, new, _) in &replaced {
+                    self.shards[i]
+                        .array
+                        .store(ptr::null_mut(), Ordering::Release);
+                    self.collector.retire(new);
+                }
+                self.collector.retire(batch);
+            }
+        }
+        for (_, _, old) in replaced {
+            // SAFETY: `old` was the shard's array until we replaced it (mutex held): no new
+            // reader can reach it or its nodes, and nothing else retires them.
+            unsafe { self.retire_array_and_nodes(old) };
+        }
+    }
+
+    /// Retires an unlinked array and every node in it.
+    ///
+    /// # Safety
+    /// `array` is live and unlinked, its nodes are reachable from no current array, and neither
+    /// is retired otherwise.
+    unsafe fn retire_array_and_nodes(&self, array: *mut Array) {
+        // SAFETY: per the contract.
+        unsafe {
+            for slot in (*array).slots.iter() {
+                let n = slot.node.load(Ordering::Acquire);
+                if !n.is_null() {
+                    self.collector.retire(n);
+                }
+            }
+            self.collector.retire(array);
+        }
+    }
+
+    /// The number of objects.
+    pub(crate) fn size(&self) -> usize {
+        self.shards.iter().map(|s| s.state.lock().objects).sum()
+    }
+
+    /// Bytes held by the objects and the storage around them.
+    pub(crate) fn memory(&self) -> usize {
+        let own =
+            std::mem::size_of::<HashStorage>() + self.shards.len() * std::mem::size_of::<Shard>();
+        own + self
+            .shards
+            .iter()
+            .map(|s| {
+                let state = s.state.lock();
+                state.node_bytes + state.array_bytes
+            })
+            .sum::<usize>()
+    }
+
+    /// The key after `from` in traversal order (the first key if `from` is `None`), going in
+    /// `direction`, and `f` applied to its objects. `from` need not be in the table.
+    pub(crate) fn step<R>(
+        &self,
+        from: Option<&[u8]>,
+        direction: Direction,
+        f: impl FnOnce(Objects<'_>) -> R,
+    ) -> Option<(Key, R)> {
+        let from = from.map(|k| (self.hash_of(k), k));
+        let guard = self.collector.enter();
+        let first = from.map(|(h, _)| Self::shard_of(h));
+        let found = match direction {
+            Direction::Forward => (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
+                let after = from.filter(|_| Some(i) == first);
+                // SAFETY: loaded through `guard`.
+                unsafe { step_forward(&guard, &self.shards[i], after) }
+            }),
+            Direction::Backward => {
+                let last = first.unwrap_or(self.shards.len() - 1);
+                (0..=last).rev().find_map(|i| {
+                    let before = from.filter(|_| Some(i) == first);
+                    // SAFETY: loaded through `guard`.
+                    unsafe { step_backward(&guard, &self.shards[i], before) }
+                })
+            }
+        };
+        // SAFETY: `found` is a visible node loaded through `guard`, still alive.
+        found.map(|n| unsafe { (Key::from_canonical(Node::key(n)), f(Node::objects(n))) })
+    }
+
+    /// Calls `f` on every object in traversal order, shard by shard; not a snapshot.
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
+        let mut visit = |shard: &Shard| {
+            let guard = self.collector.enter();
+            // SAFETY: everything is loaded through `guard`, alive while we use it.
+            unsafe {
+                let array = visible_array(&guard, shard);
+                if array.is_null() {
+                    return;
+                }
+                let mut nodes: Vec<(u64, &[u8], *mut Node)> = Vec::new();
+                for slot in (*array).slots.iter() {
+                    let h = slot.hash.load(Ordering::Acquire);
+                    let n = reclaim::load(&guard, &slot.node);
+                    if n.is_null() {
+                        continue;
+                    }
+                    let v = Node::visible(n);
+                    if !v.is_null() {
+                        nodes.push((h, Node::key(n), v));
+                    }
+                }
+                nodes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+                if direction == Direction::Backward {
+                    nodes.reverse();
+                }
+                for (_, _, n) in nodes {
+                    Node::objects(n).for_each(&mut f);
+                }
+            }
+        };
+        match direction {
+            Direction::Forward => self.shards.iter().for_each(&mut visit),
+            Direction::Backward => self.shards.iter().rev().for_each(&mut visit),
+        }
+    }
+}
+
+impl Drop for HashStorage {
+    fn drop(&mut self) {
+        for shard in self.shards.iter() {
+            let array = shard.array.load(Ordering::Acquire);
+            if array.is_null() {
+                continue;
+            }
+            // SAFETY: `&mut self`: no reader or writer is left. The current array owns its
+            // nodes (replaced and deleted nodes were retired and belong to the collector, which
+            // drops after this), so each is freed once.
+            unsafe {
+                for slot in (*array).slots.iter() {
+                    let n = slot.node.load(Ordering::Acquire);
+                    if !n.is_null() {
+                        Node::free(n);
+                    }
+                }
+                Array::free(array);
+            }
+        }
+    }
+}
+
+/// The array readers of `shard` use: the current one, or while a delete_all_objects is
+/// uncommitted, the one it replaced. Null if the shard has none.
+///
+/// # Safety
+/// The result is valid while `guard` lives.
+#[inline]
+unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
+    let array = reclaim::load(guard, &shard.array);
+    if array.is_null() {
+        return array;
+    }
+    // SAFETY: loaded through `guard`. A batch pointer is cleared before the batch is retired,
+    // after our guard was entered, so a non-null batch is live; so is `prev` while uncommitted
+    // (it is retired only after the commit).
+    unsafe {
+        let batch = (*array).batch.load(Ordering::Acquire);
+        if !batch.is_null() && !(*batch).committed.load(Ordering::Acquire) {
+            (*array).prev
+        } else {
+            array
+        }
+    }
+}
+
+/// The visible node of `key` in `shard`, or null.
+///
+/// # Safety
+/// The result is valid while `guard` lives.
+#[inline]
+unsafe fn find_visible(guard: &Guard<'_>, shard: &Shard, hash: u64, key: &[u8]) -> *mut Node {
+    // SAFETY: everything is loaded through `guard`.
+    unsafe {
+        let array = visible_array(guard, shard);
+        if array.is_null() {
+            return ptr::null_mut();
+        }
+        match (*array).find(Some(guard), hash, key) {
+            Some(i) => {
+                let n = reclaim::load(guard, &(*array).slots[i].node);
+                if n.is_null() {
+                    // Deleted since `find` saw it.
+                    n
+                } else {
+                    Node::visible(n)
+                }
+            }
+            None => ptr::null_mut(),
+        }
+    }
+}
+
+/// `(hash, key)` in traversal order.
+fn order(a: (u64, &[u8]), b: (u64, &[u8])) -> CmpOrdering {
+    a.cmp(&b)
+}
+
+/// The visible node with the smallest `(hash, key)` after `after` (any, if `None`) in `shard`.
+///
+/// # Safety
+/// The result is valid while `guard` lives.
+unsafe fn step_forward(
+    guard: &Guard<'_>,
+    shard: &Shard,
+    after: Option<(u64, &[u8])>,
+) -> Option<*mut Node> {
+    // SAFETY: everything is loaded through `guard`.
+    unsafe {
+        let array = visible_array(guard, shard);
+        if array.is_null() {
+            return None;
+        }
+        let slots = &(*array).slots;
+        let mut best: Option<(u64, &[u8], *mut Node)> = None;
+        // Keys sit at or after their home slot, and home slots follow hash order: every key
+        // after `after` sits at or after `after`'s home slot. Once a candidate is found, the
+        // first empty slot ends the search: any key beyond it has a home slot beyond it too,
+        // hence a greater hash than the candidate's (slots never become empty again, so a key
+        // present throughout cannot sit beyond an empty slot it was inserted past).
+        let mut i = after.map_or(0, |(h, _)| (*array).home(h));
+        while let Some(slot) = slots.get(i) {
+            i += 1;
+            let h = slot.hash.load(Ordering::Acquire);
+            if h == 0 {
+                if best.is_some() {
+                    break;
+                }
+                continue;
+            }
+            if after.is_some_and(|(ah, _)| h < ah) || best.is_some_and(|(bh, _, _)| h > bh) {
+                continue;
+            }
+            let n = reclaim::load(guard, &slot.node);
+            if n.is_null() {
+                continue;
+            }
+            let key = Node::key(n);
+            if after.is_some_and(|a| order((h, key), a) != CmpOrdering::Greater)
+                || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Less)
+            {
+                continue;
+            }
+            let v = Node::visible(n);
+            if !v.is_null() {
+                best = Some((h, key, v));
+            }
+        }
+        best.map(|(_, _, n)| n)
+    }
+}
+
+/// The visible node with the greatest `(hash, key)` before `before` (any, if `None`) in
+/// `shard`. Hash tables traverse forward only (as in ETS); this scans the whole shard.
+///
+/// # Safety
+/// The result is valid while `guard` lives.
+unsafe fn step_backward(
+    guard: &Guard<'_>,
+    shard: &Shard,
+    before: Option<(u64, &[u8])>,
+) -> Option<*mut Node> {
+    // SAFETY: everything is loaded through `guard`.
+    unsafe {
+        let array = visible_array(guard, shard);
+        if array.is_null() {
+            return None;
+        }
+        let mut best: Option<(u64, &[u8], *mut Node)> = None;
+        for slot in (*array).slots.iter() {
+            let h = slot.hash.load(Ordering::Acquire);
+            let n = reclaim::load(guard, &slot.node);
+            if n.is_null() {
+                continue;
+            }
+            let key = Node::key(n);
+            if before.is_some_and(|b| order((h, key), b) != CmpOrdering::Less)
+                || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Greater)
+            {
+                continue;
+            }
+            let v = Node::visible(n);
+            if !v.is_null() {
+                best = Some((h, key, v));
+            }
+        }
+        best.map(|(_, _, n)| n)
+    }
+}
+
+// ---- writers ----
+
+/// A key's objects as a transaction sees and changes them.
+struct Change {
+    hash: u64,
+    key: Box<[u8]>,
+    /// The key's node when the transaction first touched it (null if absent).
+    current: *mut Node,
+    objects: Vec<Object>,
+    changed: bool,
+}
+
+/// The shard locks a transaction holds, in ascending shard order.
+enum Locks<'a> {
+    One(usize, MutexGuard<'a, ShardState>),
+    Many(Vec<(usize, MutexGuard<'a, ShardState>)>),
+}
+
+/// A write transaction over a fixed set of keys (see [`HashStorage::begin`]). Changes are
+/// buffered and published by [`Txn::commit`]; a transaction dropped without a commit (a panic)
+/// publishes nothing.
+pub(crate) struct Txn<'a> {
+    storage: &'a HashStorage,
+    locked: Locks<'a>,
+    pending: Vec<Change>,
+    /// Where each key is in `pending`, once there are too many keys for a linear search (a long
+    /// list insert).
+    index: Option<std::collections::HashMap<Box<[u8]>, usize>>,
+}
+
+impl Txn<'_> {
+    /// The state of a shard the transaction locked.
+    fn locked_state(&mut self, shard: usize) -> &mut ShardState {
+        const MSG: &str = "a transaction touches only the keys it locked";
+        match &mut self.locked {
+            Locks::One(i, state) => {
+                assert_eq!(*i, shard, "{MSG}");
+                state
+            }
+            Locks::Many(all) => {
+                let at = all.binary_search_by_key(&shard, |(i, _)| *i).expect(MSG);
+                &mut all[at].1
+            }
+        }
+    }
+
+    /// The pending entry of `key`, loaded from the table on first use.
+    fn entry(&mut self, key: &[u8], load: bool) -> &mut Change {
+        let hash = self.storage.hash_of(key);
+        let found = match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self
+                .pending
+                .iter()
+                .position(|p| p.hash == hash && *p.key == *key),
+        };
+        if let Some(at) = found {
+            return &mut self.pending[at];
+        }
+        let shard = HashStorage::shard_of(hash);
+        self.locked_state(shard);
+        let array = self.storage.shards[shard].array.load(Ordering::Acquire);
+        let current = if array.is_null() {
+            ptr::null_mut()
+        } else {
+            // SAFETY: we hold the shard's mutex, so its array and nodes are not retired.
+            unsafe {
+                match (*array).find(None, hash, key) {
+                    Some(i) => (*array).slots[i].node.load(Ordering::Acquire),
+                    None => ptr::null_mut(),
+                }
+            }
+        };
+        let objects = if load && !current.is_null() {
+            // SAFETY: as above.
+            unsafe { Node::objects(current).to_vec() }
+        } else {
+            Vec::new()
+        };
+        /// Beyond this many keys, a transaction indexes them.
+        const LINEAR: usize = 16;
+        if let Some(index) = &mut self.index {
+            index.insert(key.into(), self.pending.len());
+        } else if self.pending.len() == LINEAR {
+            let mut index: std::collections::HashMap<Box<[u8]>, usize> = self
+                .pending
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.key.clone(), i))
+                .collect();
+            index.insert(key.into(), self.pending.len());
+            self.index = Some(index);
+        }
+        self.pending.push(Change {
+            hash,
+            key: key.into(),
+            current,
+            objects,
+            changed: !load,
+        });
+        self.pending.last_mut().expect("just pushed")
+    }
+
+    /// The objects stored under `key`.
+    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
+        &self.entry(key, true).objects
+    }
+
+    /// Calls `f` with the objects under `key` (empty if none) to change them in place; an empty
+    /// vector afterwards removes the key. New objects must have a key equal to `key`.
+    pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
+        let entry = self.entry(key, true);
+        entry.changed = true;
+        f(&mut entry.objects)
+    }
+
+    /// Replaces the objects under `key` with `objects` without reading them first.
+    pub(crate) fn replace(&mut self, key: &[u8], objects: Vec<Object>) {
+        let entry = self.entry(key, false);
+        entry.changed = true;
+        entry.objects = objects;
+    }
+
+    /// Publishes the changes: one key by one store, several keys as one batch.
+    pub(crate) fn commit(mut self) {
+        let mut changed = std::mem::take(&mut self.pending);
+        changed.retain(|p| p.changed && !(p.current.is_null() && p.objects.is_empty()));
+        if changed.len() == 1 {
+            let p = &changed[0];
+            let new = if p.objects.is_empty() {
+                ptr::null_mut()
+            } else {
+                Node::new(&p.key, &p.objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
+            };
+            let old = self.install(p.hash, &p.key, new);
+            debug_assert_eq!(old, p.current);
+            if !old.is_null() {
+                // SAFETY: `old` was the key's node until `install` unlinked it (mutex held).
+                unsafe { self.storage.collector.retire(old) };
+            }
+        } else if changed.len() > 1 {
+            self.commit_batch(&changed);
+        }
+    }
+
+    /// Publishes several keys' changes so that readers see all or none of them.
+    fn commit_batch(&mut self, changed: &[Change]) {
+        let batch = Box::into_raw(Box::new(Batch {
+            committed: AtomicBool::new(false),
+        }));
+        let mut installed = Vec::with_capacity(changed.len());
+        for p in changed {
+            // A deletion is published as a marker node (no objects) until the commit.
+            let new = Node::new(&p.key, &p.objects, batch, p.current).as_ptr();
+            let old = self.install(p.hash, &p.key, new);
+            debug_assert_eq!(old, p.current);
+            installed.push((p, new, old));
+        }
+        // SAFETY: `batch` is live until we retire it below.
+        unsafe { (*batch).committed.store(true, Ordering::Release) };
+        for (p, new, old) in installed {
+            // SAFETY: `new` is the key's node (mutex held); readers no longer use its `pending`
+            // once it is cleared, and those that loaded it entered their guard before this.
+            unsafe {
+                let pending = (*new).pending.swap(ptr::null_mut(), Ordering::AcqRel);
+                self.storage.collector.retire::<node::Pending>(pending);
+                if (*new).count() == 0 {
+                    let marker = self.install(p.hash, &p.key, ptr::null_mut());
+                    debug_assert_eq!(marker, new);
+                    self.storage.collector.retire(new);
+                }
+                if !old.is_null() {
+                    self.storage.collector.retire(old);
+                }
+            }
+        }
+        // SAFETY: no node points at the batch any more; readers that loaded it entered their
+        // guard before this retirement.
+        unsafe { self.storage.collector.retire(batch) };
+    }
+
+    /// Makes `new` the node of `key` (null: deletes it) and returns the node it replaces.
+    /// Counters follow; the caller retires the old node.
+    fn install(&mut self, hash: u64, key: &[u8], new: *mut Node) -> *mut Node {
+        let index = HashStorage::shard_of(hash);
+        let storage = self.storage;
+        let shard = &storage.shards[index];
+        let state = self.locked_state(index);
+        let mut array = shard.array.load(Ordering::Acquire);
+        // SAFETY: we hold the shard's mutex: its array and nodes stay live and only we change
+        // them.
+        unsafe {
+            let found = if array.is_null() {
+                None
+            } else {
+                (*array).find(None, hash, key)
+            };
+            let old = match found {
+                Some(i) => {
+                    let slot = &(*array).slots[i];
+                    let old = slot.node.load(Ordering::Acquire);
+                    slot.node.store(new, Ordering::Release);
+                    old
+                }
+                None if new.is_null() => return ptr::null_mut(),
+                None => {
+                    loop {
+                        let bits = if array.is_null() { 0 } else { (*array).bits };
+                        if array.is_null() || (state.used + 1) * 4 > (1usize << bits) * 3 {
+                            array = rebuild(shard, state, &storage.collector, 0);
+                        }
+                        if claim(&*array, hash, new) {
+                            break;
+                        }
+                        // The probe ran off the end of the tail: grow.
+                        array = rebuild(shard, state, &storage.collector, (*array).bits + 1);
+                    }
+                    state.used += 1;
+                    ptr::null_mut()
+                }
+            };
+            if !old.is_null() {
+                state.keys -= 1;
+                state.objects -= (*old).count();
+                state.node_bytes -= (*old).bytes();
+            }
+            if !new.is_null() {
+                state.keys += 1;
+                state.objects += (*new).count();
+                state.node_bytes += (*new).bytes();
+            }
+            old
+        }
+    }
+}
+
+/// Puts `node` (of a key absent from `array`) in a tombstone of the same hash or the first
+/// empty slot from its home; false if the probe runs off the end. A reused tombstone does not
+/// count as a newly used slot, so this undercounts `used` then: harmless, it only delays a
+/// rebuild by one slot.
+///
+/// # Safety
+/// The caller holds the shard's mutex and `array` is its current array.
+unsafe fn claim(array: &Array, hash: u64, node: *mut Node) -> bool {
+    let mut i = array.home(hash);
+    while let Some(slot) = array.slots.get(i) {
+        let h = slot.hash.load(Ordering::Relaxed);
+        if h == 0 {
+            // The pointer first, then the hash: a reader that sees the hash sees the node.
+            slot.node.store(node, Ordering::Release);
+            slot.hash.store(hash, Ordering::Release);
+            return true;
+        }
+        if h == hash && slot.node.load(Ordering::Relaxed).is_null() {
+            slot.node.store(node, Ordering::Release);
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Replaces the shard's array by one sized for its keys (at least `min_bits`), without
+/// tombstones, and retires the old one. Returns the new array.
+///
+/// # Safety
+/// The caller holds the shard's mutex; `state` is the shard's.
+unsafe fn rebuild(
+    shard: &Shard,
+    state: &mut ShardState,
+    collector: &Collector,
+    min_bits: u32,
+) -> *mut Array {
+    let old = shard.array.load(Ordering::Acquire);
+    // Room for the keys plus the one being inserted at a load factor of at most 1/2.
+    let want = ((state.keys + 1) * 2).next_power_of_two();
+    let mut bits = (want.trailing_zeros()).max(MIN_BITS).max(min_bits);
+    let new = loop {
+        let new = Array::new(bits, ptr::null_mut(), ptr::null_mut());
+        // SAFETY: `new` is ours until published; `old` is live (mutex held).
+        let fits = old.is_null()
+            || unsafe {
+                (*old).slots.iter().all(|slot| {
+                    let n = slot.node.load(Ordering::Acquire);
+                    n.is_null() || claim(&*new, slot.hash.load(Ordering::Relaxed), n)
+                })
+            };
+        if fits {
+            break new;
+        }
+        // SAFETY: never published.
+        unsafe { Array::free(new) };
+        bits += 1;
+    };
+    shard.array.store(new, Ordering::Release);
+    state.used = state.keys;
+    // SAFETY: `new` is live; `old` is unlinked now and retired once (its nodes live on in `new`).
+    unsafe {
+        state.array_bytes = (*new).bytes();
+        if !old.is_null() {
+            collector.retire(old);
+        }
+    }
+    new
+}

@@ -1,0 +1,190 @@
+//! Nodes: one key and its objects in one immutable allocation.
+//!
+//! A node is a [`Node`] header followed by its data: the key's canonical bytes, then the objects
+//! packed by [`object::pack`]. The header is 32 bytes, so a lookup that lands on a small node
+//! reads the header, the key and the objects from one or two adjacent cache lines. Nodes never
+//! change after they are published, except for `pending`, cleared when the multi-key write that
+//! published the node commits, and the reserved cache metadata.
+
+use std::alloc::{self, Layout};
+use std::ptr::{self, NonNull};
+
+use super::Batch;
+use crate::object::{self, Object, Objects};
+use crate::storage::reclaim::Retire;
+use crate::sync::{AtomicPtr, Ordering};
+
+/// The alignment of nodes: the header's own. Aligning nodes to cache lines (64) would keep a
+/// small node on one line, but the allocator's aligned path costs ~400 instructions per node
+/// (measured with callgrind), which writers pay on every update.
+const NODE_ALIGN: usize = std::mem::align_of::<Node>();
+
+/// The header of a node (32 bytes); its data follows it in the same allocation.
+#[repr(C)]
+pub(super) struct Node {
+    /// Set while the multi-key write that published this node is uncommitted (else null).
+    pub(super) pending: AtomicPtr<Pending>,
+    /// Reserved for the cache layer (unused today, so that it needs no change of layout): the
+    /// expiry time (0: never) in the cache layer's clock.
+    pub(super) expires_at: u64,
+    /// Reserved for the cache layer: recency bits (e.g. a CLOCK reference bit) set by readers.
+    pub(super) recency: std::sync::atomic::AtomicU32,
+    /// Bytes of data after the header.
+    len: u32,
+    key_len: u32,
+    /// Number of objects; 0 for a deletion published by a multi-key write.
+    count: u32,
+}
+
+/// What a node published by an uncommitted multi-key write stands for.
+pub(super) struct Pending {
+    /// The write; readers use `prev` until it is committed.
+    pub(super) batch: *mut Batch,
+    /// The key's previous node, or null if the key was absent.
+    pub(super) prev: *mut Node,
+}
+
+impl Retire for Pending {
+    unsafe fn free(ptr: *mut Pending) {
+        // SAFETY: allocated by `Box::new` in `Node::new`; the caller owns it.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+impl Node {
+    fn layout(data_len: usize) -> Layout {
+        Layout::from_size_align(std::mem::size_of::<Node>() + data_len, NODE_ALIGN)
+            .expect("object sizes are limited far below isize::MAX")
+    }
+
+    /// A new node for `key` with `objects` (none for a deletion marker), unpublished; with a
+    /// `batch`, readers see `prev` instead until the batch commits.
+    pub(super) fn new(
+        key: &[u8],
+        objects: &[Object],
+        batch: *mut Batch,
+        prev: *mut Node,
+    ) -> NonNull<Node> {
+        let pending = if batch.is_null() {
+            ptr::null_mut()
+        } else {
+            Box::into_raw(Box::new(Pending { batch, prev }))
+        };
+        let data_len = key.len() + object::packed_len(objects);
+        let layout = Node::layout(data_len);
+        // SAFETY: the layout has a non-zero size (the header is not empty).
+        let raw = unsafe { alloc::alloc(layout) }.cast::<Node>();
+        let Some(node) = NonNull::new(raw) else {
+            alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: `raw` is a fresh allocation of `layout`: room for the header, suitably aligned,
+        // followed by `data_len` bytes that `data_mut` covers.
+        unsafe {
+            ptr::write(
+                raw,
+                Node {
+                    pending: AtomicPtr::new(pending),
+                    expires_at: 0,
+                    recency: std::sync::atomic::AtomicU32::new(0),
+                    len: data_len as u32,
+                    key_len: key.len() as u32,
+                    count: objects.len() as u32,
+                },
+            );
+            let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
+            data[..key.len()].copy_from_slice(key);
+            object::pack(objects, &mut data[key.len()..]);
+        }
+        node
+    }
+
+    /// The bytes after the header.
+    ///
+    /// # Safety
+    /// `node` is a live node (allocated by [`Node::new`], not freed) for `'a`.
+    #[inline]
+    unsafe fn data<'a>(node: *const Node) -> &'a [u8] {
+        // SAFETY: per the contract the header is live; its data follows it in the same
+        // allocation (see `Node::new`), `len` bytes long, and is never written after publication.
+        unsafe { std::slice::from_raw_parts(node.add(1).cast::<u8>(), (*node).len as usize) }
+    }
+
+    /// The key's canonical bytes.
+    ///
+    /// # Safety
+    /// As for [`Node::data`].
+    #[inline]
+    pub(super) unsafe fn key<'a>(node: *const Node) -> &'a [u8] {
+        // SAFETY: forwarded contract.
+        unsafe { &Node::data(node)[..(*node).key_len as usize] }
+    }
+
+    /// The objects.
+    ///
+    /// # Safety
+    /// As for [`Node::data`].
+    #[inline]
+    pub(super) unsafe fn objects<'a>(node: *const Node) -> Objects<'a> {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let data = Node::data(node);
+            Objects::packed(&data[(*node).key_len as usize..], (*node).count as usize)
+        }
+    }
+
+    /// The number of objects (0 for a deletion marker).
+    pub(super) fn count(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Heap bytes of the node: header and data.
+    pub(super) fn bytes(&self) -> usize {
+        std::mem::size_of::<Node>() + self.len as usize
+    }
+
+    /// The version of this node readers see: itself, or while the multi-key write that
+    /// published it is uncommitted, its predecessor (null if none). A deletion marker counts as
+    /// absent: the result is then null.
+    ///
+    /// The predecessor, when used, is read only while the batch is uncommitted: the writer
+    /// retires it after the commit.
+    ///
+    /// # Safety
+    /// `node` is live (loaded through a guard, or under the shard's mutex).
+    #[inline]
+    pub(super) unsafe fn visible(node: *mut Node) -> *mut Node {
+        // SAFETY: `node` is live per the contract.
+        let pending = unsafe { (*node).pending.load(Ordering::Acquire) };
+        // SAFETY: a non-null `pending` (and its batch) stays allocated while a node points at it:
+        // the writer clears the pointer before retiring them, and our guard predates that.
+        let node = if !pending.is_null()
+            && unsafe { !(*(*pending).batch).committed.load(Ordering::Acquire) }
+        {
+            // SAFETY: as above.
+            unsafe { (*pending).prev }
+        } else {
+            node
+        };
+        // SAFETY: `node` is this node or its live predecessor (contract).
+        if node.is_null() || unsafe { (*node).count == 0 } {
+            ptr::null_mut()
+        } else {
+            node
+        }
+    }
+}
+
+impl Retire for Node {
+    unsafe fn free(node: *mut Node) {
+        // SAFETY: per `Retire::free`, `node` is a live node from `Node::new`, used by no one
+        // else: drop its header in place and free the allocation with the layout it was made
+        // with (recomputed from its length).
+        unsafe {
+            let layout = Node::layout((*node).len as usize);
+            ptr::drop_in_place(node);
+            alloc::dealloc(node.cast(), layout);
+        }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Node>() == 32 || cfg!(rets_loom));

@@ -1,0 +1,43 @@
+//! The atomics and locks of the lock-free storage, from one place: std (and parking_lot) in
+//! normal builds, loom's model-checked types under `--cfg rets_loom`, so every protocol the
+//! storage runs can be checked by loom without touching its code.
+
+#[cfg(not(rets_loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr};
+
+#[cfg(rets_loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr};
+
+pub(crate) use std::sync::atomic::Ordering;
+
+#[cfg(rets_loom)]
+pub(crate) use loom::sync::atomic::AtomicU64;
+/// `AtomicU64` for slot hashes (loom's under `rets_loom`).
+#[cfg(not(rets_loom))]
+pub(crate) use std::sync::atomic::AtomicU64;
+
+/// A mutex whose `lock` returns the guard directly (parking_lot's, or loom's).
+#[cfg(not(rets_loom))]
+pub(crate) use parking_lot::{Mutex, MutexGuard};
+
+#[cfg(rets_loom)]
+pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
+
+#[cfg(rets_loom)]
+mod loom_mutex {
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    /// loom's mutex with parking_lot's signature.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Mutex<T> {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().expect("no panics while a shard is locked")
+        }
+    }
+}
