@@ -29,6 +29,7 @@ mod codec;
 mod convert;
 pub mod limits;
 mod order;
+mod prefix;
 #[cfg(test)]
 mod proptests;
 mod value;
@@ -39,6 +40,7 @@ pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
 pub(crate) use codec::{read_int, write_array_header, write_int};
+pub(crate) use prefix::order_prefix;
 
 /// Why a term was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

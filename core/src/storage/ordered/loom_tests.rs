@@ -1,0 +1,1 @@
+//! loom models of the ordered storage (see ci/loom-ordered).

@@ -1,0 +1,520 @@
+//! Storage of ordered_sets: a copy-on-write B+tree with lock-free reads.
+//!
+//! - The tree is published through one atomic root pointer. Readers enter a reclamation guard,
+//!   load the root and walk immutable nodes: no lock, no write to shared memory, never a retry.
+//! - Writers take the writers' lock, stage their changes in a [`Txn`], and commit them at once:
+//!   a change that replaces the object of an existing key is one atomic store into its leaf
+//!   slot; anything else (new keys, deletions, several keys) copies the path from the root to
+//!   every leaf it touches and publishes the new tree with one root swap. So a multi-key write
+//!   is atomic and isolated for readers (they see the old root or the new one), and a reader's
+//!   walk is a consistent snapshot of the tree.
+//! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
+//!   them once no reader can hold them ([`reclaim`]).
+//! - Keys are kept in term order with their order prefixes inline ([`node`]); compare-equal keys
+//!   are one key, and the stored object keeps the key it was inserted with.
+//!
+//! `step` walks down to the key and up to the next subtree under one guard, so it never fails
+//! and returns the first key strictly after (before) `from` in the tree it saw: a traversal by
+//! `step` never returns a key twice, whatever writers do.
+//!
+//! The reasons for this design, and the measurements behind it, are in docs/ARCHITECTURE.md.
+
+mod node;
+mod reclaim;
+mod write;
+
+#[cfg(all(test, rets_loom))]
+mod loom_tests;
+
+use std::cmp::Ordering as Cmp;
+use std::collections::BTreeMap;
+
+use node::{inner, leaf, object, route, search_leaf, Inner};
+#[cfg(test)]
+use node::{Leaf, CAP};
+use reclaim::{AtomicPtr, AtomicUsize, Collector, Ordering, WriterLock};
+
+use super::Direction;
+use crate::object::{Key, Object, Objects};
+use crate::term;
+
+/// The objects of one ordered_set.
+pub(crate) struct OrderedStorage {
+    root: AtomicPtr<Inner>,
+    /// Objects in the tree; written under the writers' lock.
+    objects: AtomicUsize,
+    /// Bytes of nodes, separators and objects; written under the writers' lock.
+    bytes: AtomicUsize,
+    writer: WriterLock,
+    collector: Collector,
+}
+
+// SAFETY: the raw pointers in the tree are owned by the storage; objects and keys are plain
+// `Send + Sync` data; concurrent access follows the protocol in the module documentation.
+unsafe impl Send for OrderedStorage {}
+// SAFETY: as above.
+unsafe impl Sync for OrderedStorage {}
+
+pub(crate) fn new() -> OrderedStorage {
+    OrderedStorage::new()
+}
+
+fn new_root() -> *mut Inner {
+    Box::into_raw(Box::new(Inner::empty(true)))
+}
+
+/// The depth bound of a walk's path: a tree of this height would hold more than
+/// `(CAP / 2)^MAX_DEPTH` keys.
+const MAX_DEPTH: usize = 48;
+
+impl OrderedStorage {
+    pub(crate) fn new() -> OrderedStorage {
+        OrderedStorage {
+            root: AtomicPtr::new(new_root()),
+            objects: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
+            writer: WriterLock::new(),
+            collector: Collector::new(),
+        }
+    }
+
+    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        let norm = term::order_prefix(key);
+        // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
+        let found = unsafe { find(root, norm, key) };
+        match found {
+            Some(obj) => {
+                // SAFETY: loaded from a slot of a live leaf under `guard`.
+                let obj = unsafe { object(obj) };
+                f(Objects::from_slice(std::slice::from_ref(obj)))
+            }
+            None => f(Objects::from_slice(&[])),
+        }
+    }
+
+    /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
+    /// once (see the module documentation): atomic and isolated.
+    /// If `f` panics, nothing is committed.
+    pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
+        let _lock = self.writer.lock();
+        let mut staged = BTreeMap::new();
+        let result = f(Txn {
+            storage: self,
+            staged: &mut staged,
+        });
+        write::commit(self, staged);
+        result
+    }
+
+    /// Removes every object, atomically and in isolation.
+    pub(crate) fn clear(&self) {
+        let _lock = self.writer.lock();
+        let old = self.root.swap(new_root(), Ordering::AcqRel);
+        self.objects.store(0, Ordering::Relaxed);
+        self.bytes
+            .store(std::mem::size_of::<Inner>(), Ordering::Relaxed);
+        // SAFETY: `old` is unreachable for new readers; the whole tree goes with it, and
+        // nothing in it was retired on its own (retired nodes were replaced before).
+        unsafe { self.collector.retire(node::Tree::from_root(old)) };
+    }
+
+    /// The number of objects.
+    pub(crate) fn size(&self) -> usize {
+        self.objects.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held by the objects and the storage around them.
+    pub(crate) fn memory(&self) -> usize {
+        std::mem::size_of::<OrderedStorage>() + self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The first key strictly after (before) `from` in term order (the first (last) key if
+    /// `from` is `None`), and `f` applied to its objects. `from` need not be in the table.
+    pub(crate) fn step<R>(
+        &self,
+        from: Option<&[u8]>,
+        direction: Direction,
+        f: impl FnOnce(Objects<'_>) -> R,
+    ) -> Option<(Key, R)> {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        let from = from.map(|k| (term::order_prefix(k), k));
+        // SAFETY: `root` was loaded under `guard`, which outlives every use below.
+        let obj = unsafe { step(root, from, direction) }?;
+        // SAFETY: as above.
+        let obj = unsafe { object(obj) };
+        let key = Key::from_canonical(obj.key_msgpack());
+        Some((key, f(Objects::from_slice(std::slice::from_ref(obj)))))
+    }
+
+    /// Calls `f` on every object in term order (or reverse), on the tree as it was when the
+    /// walk began, except that a concurrent replacement of an object's value may be seen.
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(&Object)) {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        // SAFETY: `root` was loaded under `guard`, which outlives the walk.
+        unsafe { walk(root.cast(), false, direction, &mut f) };
+    }
+}
+
+impl Drop for OrderedStorage {
+    fn drop(&mut self) {
+        let root = self.root.load(Ordering::Relaxed);
+        // SAFETY: `&mut self`: no reader or writer is left; retired nodes are not in the tree.
+        unsafe { node::free_tree(root) };
+        // The collector, dropped next, frees what was retired.
+    }
+}
+
+/// The object under `key` in the tree at `root`.
+///
+/// # Safety
+/// `root` and everything under it stay live while the caller uses the result.
+unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Object> {
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        let mut node = inner(root.cast());
+        if node.len == 0 {
+            return None;
+        }
+        loop {
+            let child = node.children[route(node, norm, key)];
+            if node.leaf_children {
+                let l = leaf(child);
+                return search_leaf(l, norm, key)
+                    .ok()
+                    .map(|i| l.objs[i].load(Ordering::Acquire));
+            }
+            node = inner(child);
+        }
+    }
+}
+
+/// The object of the first key after (before) `from` in the tree at `root`.
+///
+/// # Safety
+/// As for [`find`].
+unsafe fn step(
+    root: *const Inner,
+    from: Option<(u64, &[u8])>,
+    direction: Direction,
+) -> Option<*mut Object> {
+    let forward = direction == Direction::Forward;
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        // The path: each inner node on the way down and the child taken.
+        let mut path: [(*const Inner, usize); MAX_DEPTH] = [(std::ptr::null(), 0); MAX_DEPTH];
+        let mut depth = 0;
+        let mut node = inner(root.cast());
+        if node.len == 0 {
+            return None;
+        }
+        // Down to the leaf where `from` is (or the first/last leaf).
+        let l = loop {
+            let i = match from {
+                Some((norm, key)) => route(node, norm, key),
+                None if forward => 0,
+                None => node.len - 1,
+            };
+            path[depth] = (node, i);
+            depth += 1;
+            if node.leaf_children {
+                break leaf(node.children[i]);
+            }
+            node = inner(node.children[i]);
+        };
+        let in_leaf = match from {
+            None if forward => 0,
+            None => l.len as isize - 1,
+            Some((norm, key)) => match (search_leaf(l, norm, key), forward) {
+                (Ok(i), true) => i as isize + 1,
+                (Ok(i), false) => i as isize - 1,
+                (Err(i), true) => i as isize,
+                (Err(i), false) => i as isize - 1,
+            },
+        };
+        if in_leaf >= 0 && (in_leaf as usize) < l.len {
+            return Some(l.objs[in_leaf as usize].load(Ordering::Acquire));
+        }
+        // Up to the nearest ancestor with a next (previous) child, then down its near edge.
+        while depth > 0 {
+            depth -= 1;
+            let (n, i) = path[depth];
+            let n = &*n;
+            let next = if forward {
+                (i + 1 < n.len).then_some(i + 1)
+            } else {
+                i.checked_sub(1)
+            };
+            let Some(next) = next else { continue };
+            let mut child = n.children[next];
+            let mut leaf_children = n.leaf_children;
+            while !leaf_children {
+                let c = inner(child);
+                child = c.children[if forward { 0 } else { c.len - 1 }];
+                leaf_children = c.leaf_children;
+            }
+            let l = leaf(child);
+            let at = if forward { 0 } else { l.len - 1 };
+            return Some(l.objs[at].load(Ordering::Acquire));
+        }
+        None
+    }
+}
+
+/// Calls `f` on every object under `node` in `direction`.
+///
+/// # Safety
+/// As for [`find`]; `node` is a leaf if `is_leaf`, else an inner node.
+unsafe fn walk(node: *const (), is_leaf: bool, direction: Direction, f: &mut impl FnMut(&Object)) {
+    // SAFETY: the caller's contract covers every node reached from `node`.
+    unsafe {
+        if is_leaf {
+            let l = leaf(node);
+            let mut visit = |i: usize| f(object(l.objs[i].load(Ordering::Acquire)));
+            match direction {
+                Direction::Forward => (0..l.len).for_each(&mut visit),
+                Direction::Backward => (0..l.len).rev().for_each(&mut visit),
+            }
+        } else {
+            let n = inner(node);
+            let mut visit = |i: usize| walk(n.children[i], n.leaf_children, direction, f);
+            match direction {
+                Direction::Forward => (0..n.len).for_each(&mut visit),
+                Direction::Backward => (0..n.len).rev().for_each(&mut visit),
+            }
+        }
+    }
+}
+
+/// A key as the staging map orders it: by term order, so compare-equal keys are one entry.
+struct StagedKey(Box<[u8]>);
+
+impl Ord for StagedKey {
+    fn cmp(&self, other: &Self) -> Cmp {
+        term::compare(&self.0, &other.0)
+    }
+}
+impl PartialOrd for StagedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Cmp> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for StagedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Cmp::Equal
+    }
+}
+impl Eq for StagedKey {}
+
+/// The pending state of one key in a [`Txn`].
+struct Staged {
+    /// The object in the tree when the key was first touched (null if none).
+    original: *mut Object,
+    /// The objects the key will have (none or one).
+    objects: Vec<Object>,
+}
+
+/// A write transaction (see [`OrderedStorage::write`]): it runs under the writers' lock and
+/// stages its changes; they are committed together when it ends.
+pub(crate) struct Txn<'a> {
+    storage: &'a OrderedStorage,
+    staged: &'a mut BTreeMap<StagedKey, Staged>,
+}
+
+impl Txn<'_> {
+    fn stage(&mut self, key: &[u8]) -> &mut Staged {
+        let storage = self.storage;
+        self.staged.entry(StagedKey(key.into())).or_insert_with(|| {
+            let root = storage.root.load(Ordering::Acquire);
+            // SAFETY: the writers' lock is held, so the tree at `root` is the current one and
+            // nothing in it is retired before the lock is released.
+            let original = unsafe { find(root, term::order_prefix(key), key) };
+            let original = original.unwrap_or(std::ptr::null_mut());
+            let objects = if original.is_null() {
+                Vec::new()
+            } else {
+                // SAFETY: as above.
+                vec![unsafe { object(original) }.clone()]
+            };
+            Staged { original, objects }
+        })
+    }
+
+    /// The objects stored under `key`, with this transaction's changes.
+    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
+        &self.stage(key).objects
+    }
+
+    /// Calls `f` with the objects under `key` (empty if none) to change them; an empty vector
+    /// afterwards removes the key. New objects must have a key equal to `key`.
+    pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
+        f(&mut self.stage(key).objects)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::term::Term;
+
+    fn key(i: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        term::encode(&Term::Int(i), &mut out).unwrap();
+        out
+    }
+
+    fn obj(i: i64, v: i64) -> Object {
+        use crate::object::ToObject;
+        Term::Array(vec![Term::Int(i), Term::Int(v)])
+            .to_object(1)
+            .unwrap()
+    }
+
+    fn put(s: &OrderedStorage, i: i64, v: i64) {
+        let k = key(i);
+        s.write(&[&k], |mut t| t.update(&k, |o| *o = vec![obj(i, v)]));
+    }
+
+    fn del(s: &OrderedStorage, i: i64) {
+        let k = key(i);
+        s.write(&[&k], |mut t| t.update(&k, Vec::clear));
+    }
+
+    fn get(s: &OrderedStorage, i: i64) -> Option<Object> {
+        s.read(&key(i), |o| o.to_vec().pop())
+    }
+
+    fn keys(s: &OrderedStorage, direction: Direction) -> Vec<i64> {
+        let mut out = Vec::new();
+        s.for_each(direction, |o| out.push(o.key().as_i64().unwrap()));
+        out
+    }
+
+    fn stepped(s: &OrderedStorage, direction: Direction) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut at: Option<Key> = None;
+        while let Some((k, ())) = s.step(at.as_ref().map(Key::as_msgpack), direction, |_| ()) {
+            out.push(k.to_term().as_i64().unwrap());
+            at = Some(k);
+        }
+        out
+    }
+
+    /// A deterministic shuffle of `0..n`.
+    fn shuffled(n: i64) -> Vec<i64> {
+        let mut v: Vec<i64> = (0..n).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..v.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        v
+    }
+
+    #[test]
+    fn grows_and_shrinks_through_splits_and_merges() {
+        let s = OrderedStorage::new();
+        let n = (CAP * CAP * 3) as i64;
+        for i in shuffled(n) {
+            put(&s, i, i);
+        }
+        assert_eq!(s.size(), n as usize);
+        let all: Vec<i64> = (0..n).collect();
+        assert_eq!(keys(&s, Direction::Forward), all);
+        assert_eq!(stepped(&s, Direction::Forward), all);
+        let rev: Vec<i64> = all.iter().rev().copied().collect();
+        assert_eq!(keys(&s, Direction::Backward), rev);
+        assert_eq!(stepped(&s, Direction::Backward), rev);
+        for i in 0..n {
+            assert_eq!(get(&s, i), Some(obj(i, i)));
+        }
+        // Replace in place, then delete every other key, then the rest.
+        for i in 0..n {
+            put(&s, i, -i);
+        }
+        assert_eq!(get(&s, 7), Some(obj(7, -7)));
+        for i in shuffled(n).into_iter().filter(|i| i % 2 == 1) {
+            del(&s, i);
+        }
+        let evens: Vec<i64> = (0..n).filter(|i| i % 2 == 0).collect();
+        assert_eq!(keys(&s, Direction::Forward), evens);
+        assert_eq!(stepped(&s, Direction::Forward), evens);
+        assert_eq!(s.size(), evens.len());
+        for i in evens {
+            del(&s, i);
+        }
+        assert_eq!(s.size(), 0);
+        assert!(keys(&s, Direction::Forward).is_empty());
+        assert_eq!(s.memory(), OrderedStorage::new().memory());
+    }
+
+    #[test]
+    fn step_from_absent_keys_and_ends() {
+        let s = OrderedStorage::new();
+        for i in (0..200).map(|i| i * 10) {
+            put(&s, i, 0);
+        }
+        let next = |from: i64, d| {
+            s.step(Some(&key(from)), d, |_| ())
+                .map(|(k, ())| k.to_term().as_i64().unwrap())
+        };
+        assert_eq!(next(-5, Direction::Forward), Some(0));
+        assert_eq!(next(15, Direction::Forward), Some(20));
+        assert_eq!(next(20, Direction::Forward), Some(30));
+        assert_eq!(next(1990, Direction::Forward), None);
+        assert_eq!(next(15, Direction::Backward), Some(10));
+        assert_eq!(next(10, Direction::Backward), Some(0));
+        assert_eq!(next(0, Direction::Backward), None);
+        assert_eq!(next(5000, Direction::Backward), Some(1990));
+    }
+
+    #[test]
+    fn memory_is_counted_exactly() {
+        let s = OrderedStorage::new();
+        for i in shuffled(5000) {
+            put(&s, i, i);
+        }
+        let counted = s.memory();
+        assert_eq!(counted, recount(&s));
+        for i in shuffled(5000).into_iter().take(3000) {
+            del(&s, i);
+        }
+        assert_eq!(s.memory(), recount(&s));
+        s.clear();
+        assert_eq!(s.memory(), recount(&s));
+    }
+
+    /// Bytes of everything reachable from the root, counted by walking it.
+    fn recount(s: &OrderedStorage) -> usize {
+        unsafe fn count(node: *const (), is_leaf: bool) -> usize {
+            // SAFETY: called on the current tree of a storage no one else uses.
+            unsafe {
+                if is_leaf {
+                    let l = leaf(node);
+                    std::mem::size_of::<Leaf>()
+                        + (0..l.len)
+                            .map(|i| write::object_bytes(object(l.objs[i].load(Ordering::Relaxed))))
+                            .sum::<usize>()
+                } else {
+                    let n = inner(node);
+                    std::mem::size_of::<Inner>()
+                        + (1..n.len)
+                            .map(|i| write::sep_bytes(node::sep_key(n, i).len()))
+                            .sum::<usize>()
+                        + (0..n.len)
+                            .map(|i| count(n.children[i], n.leaf_children))
+                            .sum::<usize>()
+                }
+            }
+        }
+        let root = s.root.load(Ordering::Relaxed);
+        // SAFETY: the test owns the storage.
+        std::mem::size_of::<OrderedStorage>() + unsafe { count(root.cast(), false) }
+    }
+}

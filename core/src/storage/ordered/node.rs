@@ -1,0 +1,216 @@
+//! The nodes of the ordered storage's B+tree, and the reads that walk them.
+//!
+//! A published node never changes, except for a leaf's object slots (atomic pointers, replaced
+//! one at a time by a writer). Every key has an *order prefix* ([`crate::term::order_prefix`])
+//! stored inline next to it, so a search compares machine words and reads a key's bytes only
+//! when prefixes tie.
+//!
+//! All raw-pointer reads of nodes live in this file, in [`leaf`], [`inner`], [`object`] and
+//! [`sep_key`].
+
+use std::cmp::Ordering as Cmp;
+use std::ptr;
+
+use super::reclaim::{AtomicPtr, Ordering, Reclaim};
+use crate::object::Object;
+use crate::term;
+
+/// Keys per leaf and children per inner node. Small under loom, so models split and merge.
+pub(super) const CAP: usize = if cfg!(rets_loom) { 4 } else { 32 };
+
+/// A separator key in an inner node: a copy of the first key of a subtree at the time it split.
+pub(super) struct Sep(pub(super) Box<[u8]>);
+
+/// A leaf: `len` keys in term order, with their prefixes and objects.
+pub(super) struct Leaf {
+    pub(super) len: usize,
+    pub(super) norms: [u64; CAP],
+    pub(super) objs: [AtomicPtr<Object>; CAP],
+}
+
+/// An inner node: `len` children; `seps[i]` (for `i >= 1`) is a lower bound of the keys under
+/// `children[i]` and greater than every key under `children[i - 1]`; `norms[i]` is its prefix.
+/// The root is always an inner node (with no children when the tree is empty).
+pub(super) struct Inner {
+    pub(super) len: usize,
+    /// Whether the children are leaves (else inner nodes).
+    pub(super) leaf_children: bool,
+    pub(super) norms: [u64; CAP],
+    pub(super) seps: [*mut Sep; CAP],
+    pub(super) children: [*mut (); CAP],
+}
+
+impl Leaf {
+    pub(super) fn empty() -> Leaf {
+        Leaf {
+            len: 0,
+            norms: [0; CAP],
+            objs: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+}
+
+impl Inner {
+    pub(super) fn empty(leaf_children: bool) -> Inner {
+        Inner {
+            len: 0,
+            leaf_children,
+            norms: [0; CAP],
+            seps: [ptr::null_mut(); CAP],
+            children: [ptr::null_mut(); CAP],
+        }
+    }
+}
+
+/// Frees only the node itself: its keys, objects and children belong to the tree that
+/// replaced it.
+impl Reclaim for Leaf {
+    unsafe fn reclaim(ptr: *mut Leaf) {
+        // SAFETY: nodes are allocated by `Box` (see `tree.rs`); the caller owns `ptr`.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+impl Reclaim for Inner {
+    unsafe fn reclaim(ptr: *mut Inner) {
+        // SAFETY: as for `Leaf`.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+impl Reclaim for Object {
+    unsafe fn reclaim(ptr: *mut Object) {
+        // SAFETY: stored objects are allocated by `Box`; the caller owns `ptr`.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+impl Reclaim for Sep {
+    unsafe fn reclaim(ptr: *mut Sep) {
+        // SAFETY: separators are allocated by `Box`; the caller owns `ptr`.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// A whole tree (the root of one), freed with everything in it: what `clear` retires.
+#[repr(transparent)]
+pub(super) struct Tree(Inner);
+
+impl Tree {
+    pub(super) fn from_root(root: *mut Inner) -> *mut Tree {
+        root.cast()
+    }
+}
+
+impl Reclaim for Tree {
+    unsafe fn reclaim(ptr: *mut Tree) {
+        // SAFETY: `Tree` is a transparent `Inner`; the caller owns the whole tree.
+        unsafe { free_tree(ptr.cast()) }
+    }
+}
+
+/// Frees an inner node and everything under it.
+///
+/// # Safety
+/// The caller owns the whole tree (no reader or writer can reach any part of it), and nothing
+/// in it was retired separately.
+pub(super) unsafe fn free_tree(root: *mut Inner) {
+    // SAFETY: the caller owns the tree, so every pointer in it is live and ours to free.
+    unsafe {
+        let node = Box::from_raw(root);
+        for i in 0..node.len {
+            if i > 0 {
+                drop(Box::from_raw(node.seps[i]));
+            }
+            if node.leaf_children {
+                let leaf = Box::from_raw(node.children[i].cast::<Leaf>());
+                for slot in &leaf.objs[..leaf.len] {
+                    drop(Box::from_raw(slot.load(Ordering::Relaxed)));
+                }
+            } else {
+                free_tree(node.children[i].cast());
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Reads. Every function here takes pointers reached from a root loaded under a guard (or under
+// the writers' lock), and returns references that live as long as the caller's borrow of that
+// guard or lock: published nodes and objects are freed only through the collector.
+
+/// # Safety
+/// `p` points to a live leaf that outlives `'a` (see above).
+#[inline]
+pub(super) unsafe fn leaf<'a>(p: *const ()) -> &'a Leaf {
+    // SAFETY: the caller's contract.
+    unsafe { &*p.cast::<Leaf>() }
+}
+
+/// # Safety
+/// `p` points to a live inner node that outlives `'a`.
+#[inline]
+pub(super) unsafe fn inner<'a>(p: *const ()) -> &'a Inner {
+    // SAFETY: the caller's contract.
+    unsafe { &*p.cast::<Inner>() }
+}
+
+/// # Safety
+/// `p` points to a live object that outlives `'a`.
+#[inline]
+pub(super) unsafe fn object<'a>(p: *const Object) -> &'a Object {
+    // SAFETY: the caller's contract.
+    unsafe { &*p }
+}
+
+/// The key bytes of separator `i` of `node` (`i >= 1`).
+#[inline]
+pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
+    debug_assert!(i >= 1 && i < node.len);
+    // SAFETY: the separators of a live node are live as long as it is (they are freed only
+    // with it, or retired when a newer node drops them).
+    unsafe { &(*node.seps[i]).0 }
+}
+
+/// The key of object slot `i` of `leaf`, loaded through `load`.
+#[inline]
+fn leaf_key<'a>(leaf: &'a Leaf, i: usize) -> &'a [u8] {
+    // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
+    // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
+    unsafe { object(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
+}
+
+/// The first `i` in `0..len` with `norms[i] >= norm`.
+#[inline]
+fn first_not_below(norms: &[u64], norm: u64) -> usize {
+    norms.partition_point(|&n| n < norm)
+}
+
+/// The child of `node` whose range holds `key`.
+#[inline]
+pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
+    debug_assert!(node.len > 0);
+    // Separators 1..len; the last one not above `key`.
+    let seps = &node.norms[1..node.len];
+    let mut i = seps.partition_point(|&n| n <= norm); // seps[..i] have norm <= key's
+    while i > 0 && seps[i - 1] == norm && term::compare(sep_key(node, i), key) == Cmp::Greater {
+        i -= 1;
+    }
+    i
+}
+
+/// Where `key` is in `leaf`: `Ok(i)` if slot `i` holds a key equal to it, else `Err(i)` with
+/// `i` the first slot above it.
+#[inline]
+pub(super) fn search_leaf(leaf: &Leaf, norm: u64, key: &[u8]) -> Result<usize, usize> {
+    let norms = &leaf.norms[..leaf.len];
+    let mut i = first_not_below(norms, norm);
+    while i < norms.len() && norms[i] == norm {
+        match term::compare(leaf_key(leaf, i), key) {
+            Cmp::Less => i += 1,
+            Cmp::Equal => return Ok(i),
+            Cmp::Greater => return Err(i),
+        }
+    }
+    Err(i)
+}
