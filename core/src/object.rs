@@ -157,6 +157,17 @@ pub struct ObjectRef<'a> {
 }
 
 impl<'a> ObjectRef<'a> {
+    /// A view of canonical object bytes whose key is at `key` (byte offsets), as storage keeps
+    /// them.
+    pub(crate) fn from_parts(bytes: &'a [u8], key: (u32, u32)) -> ObjectRef<'a> {
+        ObjectRef { bytes, key }
+    }
+
+    /// The byte offsets of the key in [`ObjectRef::as_msgpack`].
+    pub(crate) fn key_range(&self) -> (u32, u32) {
+        self.key
+    }
+
     /// The canonical MessagePack encoding of the whole object.
     pub fn as_msgpack(&self) -> &'a [u8] {
         self.bytes
@@ -222,13 +233,28 @@ impl PartialEq<Object> for ObjectRef<'_> {
 /// none or one for a set, in insertion order for a bag.
 #[derive(Clone)]
 pub struct Objects<'a> {
-    inner: std::slice::Iter<'a, Object>,
+    inner: ObjectsInner<'a>,
+}
+
+/// How storage hands its objects out: a slice of [`Object`]s, or (ordered storage) at most one
+/// object in storage's own layout.
+#[derive(Clone)]
+enum ObjectsInner<'a> {
+    Slice(std::slice::Iter<'a, Object>),
+    One(Option<ObjectRef<'a>>),
 }
 
 impl<'a> Objects<'a> {
     pub(crate) fn from_slice(objects: &'a [Object]) -> Objects<'a> {
         Objects {
-            inner: objects.iter(),
+            inner: ObjectsInner::Slice(objects.iter()),
+        }
+    }
+
+    /// One object or none.
+    pub(crate) fn from_option(object: Option<ObjectRef<'a>>) -> Objects<'a> {
+        Objects {
+            inner: ObjectsInner::One(object),
         }
     }
 
@@ -241,10 +267,19 @@ impl<'a> Objects<'a> {
 impl<'a> Iterator for Objects<'a> {
     type Item = ObjectRef<'a>;
     fn next(&mut self) -> Option<ObjectRef<'a>> {
-        self.inner.next().map(Object::view)
+        match &mut self.inner {
+            ObjectsInner::Slice(iter) => iter.next().map(Object::view),
+            ObjectsInner::One(one) => one.take(),
+        }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+        match &self.inner {
+            ObjectsInner::Slice(iter) => iter.size_hint(),
+            ObjectsInner::One(one) => {
+                let n = usize::from(one.is_some());
+                (n, Some(n))
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ mod striped;
 #[allow(dead_code)]
 mod striped_shard;
 
-use crate::object::{Key, Object, Objects};
+use crate::object::{Key, Object, ObjectRef, Objects};
 
 /// Which way a traversal goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,8 +102,11 @@ impl Storage {
     }
 
     /// Calls `f` on every object in traversal order; not a snapshot.
-    pub(crate) fn for_each(&self, direction: Direction, f: impl FnMut(&Object)) {
-        dispatch!(self, s => s.for_each(direction, f))
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
+        match self {
+            Storage::Hash(s) => s.for_each(direction, |o: &Object| f(o.view())),
+            Storage::Ordered(s) => s.for_each(direction, f),
+        }
     }
 }
 

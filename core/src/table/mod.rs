@@ -552,7 +552,7 @@ impl Table {
         let mut all = Vec::with_capacity(self.inner.storage.size());
         self.inner
             .storage
-            .for_each(Direction::Forward, |o| all.push(o.clone()));
+            .for_each(Direction::Forward, |o| all.push(o.to_object()));
         Ok(all)
     }
 

@@ -19,6 +19,7 @@
 //!
 //! The reasons for this design, and the measurements behind it, are in docs/ARCHITECTURE.md.
 
+mod entry;
 mod node;
 mod reclaim;
 mod write;
@@ -29,13 +30,14 @@ mod loom_tests;
 use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
 
-use node::{inner, leaf, object, route, search_leaf, Inner};
+use entry::{view, Entry};
+use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(test)]
 use node::{Leaf, CAP};
 use reclaim::{AtomicPtr, AtomicUsize, Collector, Ordering, WriterLock};
 
 use super::Direction;
-use crate::object::{Key, Object, Objects};
+use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::term;
 
 /// The objects of one ordered_set.
@@ -85,14 +87,8 @@ impl OrderedStorage {
         let norm = term::order_prefix(key);
         // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
         let found = unsafe { find(root, norm, key) };
-        match found {
-            Some(obj) => {
-                // SAFETY: loaded from a slot of a live leaf under `guard`.
-                let obj = unsafe { object(obj) };
-                f(Objects::from_slice(std::slice::from_ref(obj)))
-            }
-            None => f(Objects::from_slice(&[])),
-        }
+        // SAFETY: loaded from a slot of a live leaf under `guard`.
+        f(Objects::from_option(found.map(|e| unsafe { view(e) })))
     }
 
     /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
@@ -145,14 +141,14 @@ impl OrderedStorage {
         // SAFETY: `root` was loaded under `guard`, which outlives every use below.
         let obj = unsafe { step(root, from, direction) }?;
         // SAFETY: as above.
-        let obj = unsafe { object(obj) };
+        let obj = unsafe { view(obj) };
         let key = Key::from_canonical(obj.key_msgpack());
-        Some((key, f(Objects::from_slice(std::slice::from_ref(obj)))))
+        Some((key, f(Objects::from_option(Some(obj)))))
     }
 
     /// Calls `f` on every object in term order (or reverse), on the tree as it was when the
     /// walk began, except that a concurrent replacement of an object's value may be seen.
-    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(&Object)) {
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let guard = self.collector.enter();
         let root = guard.protect(&self.root);
         // SAFETY: `root` was loaded under `guard`, which outlives the walk.
@@ -173,7 +169,7 @@ impl Drop for OrderedStorage {
 ///
 /// # Safety
 /// `root` and everything under it stay live while the caller uses the result.
-unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Object> {
+unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Entry> {
     // SAFETY: the caller's contract covers every node reached from `root`.
     unsafe {
         let mut node = inner(root.cast());
@@ -201,7 +197,7 @@ unsafe fn step(
     root: *const Inner,
     from: Option<(u64, &[u8])>,
     direction: Direction,
-) -> Option<*mut Object> {
+) -> Option<*mut Entry> {
     let forward = direction == Direction::Forward;
     // SAFETY: the caller's contract covers every node reached from `root`.
     unsafe {
@@ -269,12 +265,17 @@ unsafe fn step(
 ///
 /// # Safety
 /// As for [`find`]; `node` is a leaf if `is_leaf`, else an inner node.
-unsafe fn walk(node: *const (), is_leaf: bool, direction: Direction, f: &mut impl FnMut(&Object)) {
+unsafe fn walk(
+    node: *const (),
+    is_leaf: bool,
+    direction: Direction,
+    f: &mut impl FnMut(ObjectRef<'_>),
+) {
     // SAFETY: the caller's contract covers every node reached from `node`.
     unsafe {
         if is_leaf {
             let l = leaf(node);
-            let mut visit = |i: usize| f(object(l.objs[i].load(Ordering::Acquire)));
+            let mut visit = |i: usize| f(view(l.objs[i].load(Ordering::Acquire)));
             match direction {
                 Direction::Forward => (0..l.len).for_each(&mut visit),
                 Direction::Backward => (0..l.len).rev().for_each(&mut visit),
@@ -313,7 +314,7 @@ impl Eq for StagedKey {}
 /// The pending state of one key in a [`Txn`].
 struct Staged {
     /// The object in the tree when the key was first touched (null if none).
-    original: *mut Object,
+    original: *mut Entry,
     /// The objects the key will have (none or one).
     objects: Vec<Object>,
 }
@@ -338,7 +339,7 @@ impl Txn<'_> {
                 Vec::new()
             } else {
                 // SAFETY: as above.
-                vec![unsafe { object(original) }.clone()]
+                vec![unsafe { view(original) }.to_object()]
             };
             Staged { original, objects }
         })
@@ -499,7 +500,7 @@ mod tests {
                     let l = leaf(node);
                     std::mem::size_of::<Leaf>()
                         + (0..l.len)
-                            .map(|i| write::object_bytes(object(l.objs[i].load(Ordering::Relaxed))))
+                            .map(|i| Entry::bytes(l.objs[i].load(Ordering::Relaxed)))
                             .sum::<usize>()
                 } else {
                     let n = inner(node);

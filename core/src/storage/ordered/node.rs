@@ -5,14 +5,14 @@
 //! stored inline next to it, so a search compares machine words and reads a key's bytes only
 //! when prefixes tie.
 //!
-//! All raw-pointer reads of nodes live in this file, in [`leaf`], [`inner`], [`object`] and
-//! [`sep_key`].
+//! All raw-pointer reads of nodes live in this file, in [`leaf`], [`inner`] and [`sep_key`] (and
+//! [`entry`]).
 
 use std::cmp::Ordering as Cmp;
 use std::ptr;
 
+use super::entry::{self, Entry};
 use super::reclaim::{AtomicPtr, Ordering, Reclaim};
-use crate::object::Object;
 use crate::term;
 
 /// Keys per leaf and children per inner node. Small under loom, so models split and merge.
@@ -21,16 +21,19 @@ pub(super) const CAP: usize = if cfg!(rets_loom) { 4 } else { 32 };
 /// A separator key in an inner node: a copy of the first key of a subtree at the time it split.
 pub(super) struct Sep(pub(super) Box<[u8]>);
 
-/// A leaf: `len` keys in term order, with their prefixes and objects.
+/// A leaf: `len` keys in term order, with their prefixes and objects. (`repr(C)`: the length
+/// shares a cache line with the first prefixes.)
+#[repr(C)]
 pub(super) struct Leaf {
     pub(super) len: usize,
     pub(super) norms: [u64; CAP],
-    pub(super) objs: [AtomicPtr<Object>; CAP],
+    pub(super) objs: [AtomicPtr<Entry>; CAP],
 }
 
 /// An inner node: `len` children; `seps[i]` (for `i >= 1`) is a lower bound of the keys under
 /// `children[i]` and greater than every key under `children[i - 1]`; `norms[i]` is its prefix.
 /// The root is always an inner node (with no children when the tree is empty).
+#[repr(C)]
 pub(super) struct Inner {
     pub(super) len: usize,
     /// Whether the children are leaves (else inner nodes).
@@ -78,13 +81,6 @@ impl Reclaim for Inner {
     }
 }
 
-impl Reclaim for Object {
-    unsafe fn reclaim(ptr: *mut Object) {
-        // SAFETY: stored objects are allocated by `Box`; the caller owns `ptr`.
-        drop(unsafe { Box::from_raw(ptr) });
-    }
-}
-
 impl Reclaim for Sep {
     unsafe fn reclaim(ptr: *mut Sep) {
         // SAFETY: separators are allocated by `Box`; the caller owns `ptr`.
@@ -125,7 +121,7 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
             if node.leaf_children {
                 let leaf = Box::from_raw(node.children[i].cast::<Leaf>());
                 for slot in &leaf.objs[..leaf.len] {
-                    drop(Box::from_raw(slot.load(Ordering::Relaxed)));
+                    Entry::reclaim(slot.load(Ordering::Relaxed));
                 }
             } else {
                 free_tree(node.children[i].cast());
@@ -155,14 +151,6 @@ pub(super) unsafe fn inner<'a>(p: *const ()) -> &'a Inner {
     unsafe { &*p.cast::<Inner>() }
 }
 
-/// # Safety
-/// `p` points to a live object that outlives `'a`.
-#[inline]
-pub(super) unsafe fn object<'a>(p: *const Object) -> &'a Object {
-    // SAFETY: the caller's contract.
-    unsafe { &*p }
-}
-
 /// The key bytes of separator `i` of `node` (`i >= 1`).
 #[inline]
 pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
@@ -177,13 +165,20 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
 fn leaf_key<'a>(leaf: &'a Leaf, i: usize) -> &'a [u8] {
     // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
     // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
-    unsafe { object(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
+    unsafe { entry::view(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
 }
 
-/// The first `i` in `0..len` with `norms[i] >= norm`.
+/// The first `i` with `norms[i] >= norm` (`norms` is sorted). A branch-free count rather than
+/// a binary search: its loads do not depend on one another, so a node's cache misses overlap.
 #[inline]
 fn first_not_below(norms: &[u64], norm: u64) -> usize {
-    norms.partition_point(|&n| n < norm)
+    norms.iter().map(|&n| usize::from(n < norm)).sum()
+}
+
+/// The number of `norms` not above `norm` (`norms` is sorted); branch-free as above.
+#[inline]
+fn count_not_above(norms: &[u64], norm: u64) -> usize {
+    norms.iter().map(|&n| usize::from(n <= norm)).sum()
 }
 
 /// The child of `node` whose range holds `key`.
@@ -192,7 +187,7 @@ pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
     debug_assert!(node.len > 0);
     // Separators 1..len; the last one not above `key`.
     let seps = &node.norms[1..node.len];
-    let mut i = seps.partition_point(|&n| n <= norm); // seps[..i] have norm <= key's
+    let mut i = count_not_above(seps, norm); // seps[..i] have norm <= key's
     while i > 0 && seps[i - 1] == norm && term::compare(sep_key(node, i), key) == Cmp::Greater {
         i -= 1;
     }

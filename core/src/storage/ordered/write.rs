@@ -12,16 +12,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ptr;
 
+use super::entry::{view, Entry};
 use super::node::{route, search_leaf, Inner, Leaf, Sep, CAP};
 use super::reclaim::{AtomicPtr, Ordering};
 use super::{OrderedStorage, Staged, StagedKey};
 use crate::object::Object;
 use crate::term;
-
-/// Bytes counted for a stored object: its encoding and its box.
-pub(super) fn object_bytes(object: &Object) -> usize {
-    object.heap_bytes()
-}
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -41,7 +37,7 @@ struct Commit {
     /// Nodes created by this commit (not yet published): changed in place.
     fresh: HashSet<usize>,
     old_nodes: Vec<Old>,
-    old_objects: Vec<*mut Object>,
+    old_objects: Vec<*mut Entry>,
     old_seps: Vec<*mut Sep>,
     bytes: isize,
     objects: isize,
@@ -50,7 +46,7 @@ struct Commit {
 /// Applies a transaction's staged changes to the tree (see the module documentation).
 pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
     // The effective changes: (key, prefix, original object or null, new object).
-    let mut changes: Vec<(Box<[u8]>, u64, *mut Object, Option<Object>)> = Vec::new();
+    let mut changes: Vec<(Box<[u8]>, u64, *mut Entry, Option<Object>)> = Vec::new();
     for (key, st) in staged {
         assert!(
             st.objects.len() <= 1,
@@ -60,7 +56,10 @@ pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
         let unchanged = match &new {
             None => st.original.is_null(),
             // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
-            Some(o) => !st.original.is_null() && unsafe { &*st.original } == o,
+            Some(o) => {
+                !st.original.is_null()
+                    && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
+            }
         };
         if !unchanged {
             let norm = term::order_prefix(&key.0);
@@ -87,11 +86,11 @@ pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
     for (key, norm, original, new) in changes {
         match new {
             Some(object) => {
-                c.bytes += object_bytes(&object) as isize;
+                c.bytes += Entry::bytes_of(&object) as isize;
                 if original.is_null() {
                     c.objects += 1;
                 }
-                let object = Box::into_raw(Box::new(object));
+                let object = Entry::new(&object).as_ptr();
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
@@ -148,8 +147,8 @@ fn add(counter: &super::reclaim::AtomicUsize, delta: isize) {
 
 /// Replaces the object of an existing key with one store into its leaf slot.
 fn replace_in_place(s: &OrderedStorage, root: *mut Inner, norm: u64, key: &[u8], new: Object) {
-    let delta = object_bytes(&new) as isize;
-    let new = Box::into_raw(Box::new(new));
+    let delta = Entry::bytes_of(&new) as isize;
+    let new = Entry::new(&new).as_ptr();
     // SAFETY: the lock keeps the current tree alive and unchanged but for this store.
     let old = unsafe {
         let mut node = &*root;
@@ -164,7 +163,7 @@ fn replace_in_place(s: &OrderedStorage, root: *mut Inner, norm: u64, key: &[u8],
         }
     };
     // SAFETY: `old` is still a live object (retired below, not yet).
-    let old_bytes = object_bytes(unsafe { &*old }) as isize;
+    let old_bytes = unsafe { Entry::bytes(old) } as isize;
     add(&s.bytes, delta - old_bytes);
     // SAFETY: `old` left its slot with the swap, so new readers cannot reach it; retired once.
     unsafe { s.collector.retire(old) };
@@ -257,7 +256,7 @@ impl Commit {
         node: *mut Inner,
         norm: u64,
         key: &[u8],
-        object: *mut Object,
+        object: *mut Entry,
     ) -> Option<Split> {
         // SAFETY: `node` is fresh: this commit's, private, and not aliased elsewhere.
         let n = unsafe { &mut *node };
@@ -291,7 +290,7 @@ impl Commit {
         leaf: *mut Leaf,
         norm: u64,
         key: &[u8],
-        object: *mut Object,
+        object: *mut Entry,
     ) -> Option<Split> {
         // SAFETY: `leaf` is fresh.
         let l = unsafe { &mut *leaf };
@@ -299,7 +298,7 @@ impl Commit {
             Ok(i) => {
                 let old = l.objs[i].swap(object, Ordering::Relaxed);
                 // SAFETY: `old` is a live object of the tree.
-                self.bytes -= object_bytes(unsafe { &*old }) as isize;
+                self.bytes -= unsafe { Entry::bytes(old) } as isize;
                 self.old_objects.push(old);
                 return None;
             }
@@ -344,7 +343,7 @@ impl Commit {
         l.len = keep;
         right.len = CAP + 1 - keep;
         // SAFETY: `objs[keep]` is a live object (new, or of the tree).
-        let sep_key = unsafe { &*objs[keep] }.key_msgpack();
+        let sep_key = unsafe { view(objs[keep]) }.key_msgpack();
         let sep = self.new_sep(sep_key);
         let right = self.alloc_leaf(right);
         Some((norms[keep], sep, right.cast()))
@@ -413,7 +412,7 @@ impl Commit {
             let at = search_leaf(l, norm, key).expect("the key is in the tree");
             let old = l.objs[at].load(Ordering::Relaxed);
             // SAFETY: `old` is a live object of the tree.
-            self.bytes -= object_bytes(unsafe { &*old }) as isize;
+            self.bytes -= unsafe { Entry::bytes(old) } as isize;
             self.old_objects.push(old);
             for j in at + 1..l.len {
                 l.norms[j - 1] = l.norms[j];
