@@ -182,7 +182,7 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Entry> 
                 let l = leaf(child);
                 return search_leaf(l, norm, key)
                     .ok()
-                    .map(|i| l.objs[i].load(Ordering::Acquire));
+                    .map(|i| l.slots[i].obj.load(Ordering::Acquire));
             }
             node = inner(child);
         }
@@ -233,7 +233,7 @@ unsafe fn step(
             },
         };
         if in_leaf >= 0 && (in_leaf as usize) < l.len {
-            return Some(l.objs[in_leaf as usize].load(Ordering::Acquire));
+            return Some(l.slots[in_leaf as usize].obj.load(Ordering::Acquire));
         }
         // Up to the nearest ancestor with a next (previous) child, then down its near edge.
         while depth > 0 {
@@ -255,7 +255,7 @@ unsafe fn step(
             }
             let l = leaf(child);
             let at = if forward { 0 } else { l.len - 1 };
-            return Some(l.objs[at].load(Ordering::Acquire));
+            return Some(l.slots[at].obj.load(Ordering::Acquire));
         }
         None
     }
@@ -275,7 +275,7 @@ unsafe fn walk(
     unsafe {
         if is_leaf {
             let l = leaf(node);
-            let mut visit = |i: usize| f(view(l.objs[i].load(Ordering::Acquire)));
+            let mut visit = |i: usize| f(view(l.slots[i].obj.load(Ordering::Acquire)));
             match direction {
                 Direction::Forward => (0..l.len).for_each(&mut visit),
                 Direction::Backward => (0..l.len).rev().for_each(&mut visit),
@@ -500,7 +500,7 @@ mod tests {
                     let l = leaf(node);
                     std::mem::size_of::<Leaf>()
                         + (0..l.len)
-                            .map(|i| Entry::bytes(l.objs[i].load(Ordering::Relaxed)))
+                            .map(|i| Entry::bytes(l.slots[i].obj.load(Ordering::Relaxed)))
                             .sum::<usize>()
                 } else {
                     let n = inner(node);

@@ -26,8 +26,15 @@ pub(super) struct Sep(pub(super) Box<[u8]>);
 #[repr(C)]
 pub(super) struct Leaf {
     pub(super) len: usize,
-    pub(super) norms: [u64; CAP],
-    pub(super) objs: [AtomicPtr<Entry>; CAP],
+    pub(super) slots: [Slot; CAP],
+}
+
+/// A key's prefix next to its object: the slot a search ends on is in a cache line the search
+/// already loaded.
+#[repr(C)]
+pub(super) struct Slot {
+    pub(super) norm: u64,
+    pub(super) obj: AtomicPtr<Entry>,
 }
 
 /// An inner node: `len` children; `seps[i]` (for `i >= 1`) is a lower bound of the keys under
@@ -47,8 +54,10 @@ impl Leaf {
     pub(super) fn empty() -> Leaf {
         Leaf {
             len: 0,
-            norms: [0; CAP],
-            objs: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            slots: std::array::from_fn(|_| Slot {
+                norm: 0,
+                obj: AtomicPtr::new(ptr::null_mut()),
+            }),
         }
     }
 }
@@ -120,8 +129,8 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
             }
             if node.leaf_children {
                 let leaf = Box::from_raw(node.children[i].cast::<Leaf>());
-                for slot in &leaf.objs[..leaf.len] {
-                    Entry::reclaim(slot.load(Ordering::Relaxed));
+                for slot in &leaf.slots[..leaf.len] {
+                    Entry::reclaim(slot.obj.load(Ordering::Relaxed));
                 }
             } else {
                 free_tree(node.children[i].cast());
@@ -165,17 +174,11 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
 fn leaf_key<'a>(leaf: &'a Leaf, i: usize) -> &'a [u8] {
     // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
     // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
-    unsafe { entry::view(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
+    unsafe { entry::view(leaf.slots[i].obj.load(Ordering::Acquire)) }.key_msgpack()
 }
 
-/// The first `i` with `norms[i] >= norm` (`norms` is sorted). A branch-free count rather than
+/// The number of `norms` not above `norm` (`norms` is sorted). A branch-free count rather than
 /// a binary search: its loads do not depend on one another, so a node's cache misses overlap.
-#[inline]
-fn first_not_below(norms: &[u64], norm: u64) -> usize {
-    norms.iter().map(|&n| usize::from(n < norm)).sum()
-}
-
-/// The number of `norms` not above `norm` (`norms` is sorted); branch-free as above.
 #[inline]
 fn count_not_above(norms: &[u64], norm: u64) -> usize {
     norms.iter().map(|&n| usize::from(n <= norm)).sum()
@@ -195,12 +198,12 @@ pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
 }
 
 /// Where `key` is in `leaf`: `Ok(i)` if slot `i` holds a key equal to it, else `Err(i)` with
-/// `i` the first slot above it.
+/// `i` the first slot above it. A branch-free count over the prefixes, as in [`route`].
 #[inline]
 pub(super) fn search_leaf(leaf: &Leaf, norm: u64, key: &[u8]) -> Result<usize, usize> {
-    let norms = &leaf.norms[..leaf.len];
-    let mut i = first_not_below(norms, norm);
-    while i < norms.len() && norms[i] == norm {
+    let slots = &leaf.slots[..leaf.len];
+    let mut i: usize = slots.iter().map(|s| usize::from(s.norm < norm)).sum();
+    while i < slots.len() && slots[i].norm == norm {
         match term::compare(leaf_key(leaf, i), key) {
             Cmp::Less => i += 1,
             Cmp::Equal => return Ok(i),

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ptr;
 
 use super::entry::{view, Entry};
-use super::node::{route, search_leaf, Inner, Leaf, Sep, CAP};
+use super::node::{route, search_leaf, Inner, Leaf, Sep, Slot, CAP};
 use super::reclaim::{AtomicPtr, Ordering};
 use super::{OrderedStorage, Staged, StagedKey};
 use crate::object::Object;
@@ -157,7 +157,7 @@ fn replace_in_place(s: &OrderedStorage, root: *mut Inner, norm: u64, key: &[u8],
             if node.leaf_children {
                 let l = &*child.cast::<Leaf>();
                 let i = search_leaf(l, norm, key).expect("the key is in the tree");
-                break l.objs[i].swap(new, Ordering::AcqRel);
+                break l.slots[i].obj.swap(new, Ordering::AcqRel);
             }
             node = &*child.cast::<Inner>();
         }
@@ -213,8 +213,10 @@ impl Commit {
         let l = unsafe { &*p.cast::<Leaf>() };
         let copy = Leaf {
             len: l.len,
-            norms: l.norms,
-            objs: std::array::from_fn(|i| AtomicPtr::new(l.objs[i].load(Ordering::Relaxed))),
+            slots: std::array::from_fn(|i| Slot {
+                norm: l.slots[i].norm,
+                obj: AtomicPtr::new(l.slots[i].obj.load(Ordering::Relaxed)),
+            }),
         };
         self.drop_node(Old::Leaf(p.cast()));
         self.alloc_leaf(copy)
@@ -265,8 +267,8 @@ impl Commit {
             n.leaf_children = true;
             let mut l = Leaf::empty();
             l.len = 1;
-            l.norms[0] = norm;
-            l.objs[0] = AtomicPtr::new(object);
+            l.slots[0].norm = norm;
+            l.slots[0].obj = AtomicPtr::new(object);
             n.children[0] = self.alloc_leaf(l).cast();
             n.len = 1;
             return None;
@@ -296,7 +298,7 @@ impl Commit {
         let l = unsafe { &mut *leaf };
         let at = match search_leaf(l, norm, key) {
             Ok(i) => {
-                let old = l.objs[i].swap(object, Ordering::Relaxed);
+                let old = l.slots[i].obj.swap(object, Ordering::Relaxed);
                 // SAFETY: `old` is a live object of the tree.
                 self.bytes -= unsafe { Entry::bytes(old) } as isize;
                 self.old_objects.push(old);
@@ -306,11 +308,13 @@ impl Commit {
         };
         if l.len < CAP {
             for j in (at..l.len).rev() {
-                l.norms[j + 1] = l.norms[j];
-                l.objs[j + 1].store(l.objs[j].load(Ordering::Relaxed), Ordering::Relaxed);
+                l.slots[j + 1].norm = l.slots[j].norm;
+                l.slots[j + 1]
+                    .obj
+                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
             }
-            l.norms[at] = norm;
-            l.objs[at].store(object, Ordering::Relaxed);
+            l.slots[at].norm = norm;
+            l.slots[at].obj.store(object, Ordering::Relaxed);
             l.len += 1;
             return None;
         }
@@ -322,8 +326,8 @@ impl Commit {
                 norms.push(norm);
                 objs.push(object);
             }
-            norms.push(l.norms[j]);
-            objs.push(l.objs[j].load(Ordering::Relaxed));
+            norms.push(l.slots[j].norm);
+            objs.push(l.slots[j].obj.load(Ordering::Relaxed));
         }
         if at == CAP {
             norms.push(norm);
@@ -333,11 +337,11 @@ impl Commit {
         let mut right = Leaf::empty();
         for (j, (&n, &o)) in norms.iter().zip(&objs).enumerate() {
             if j < keep {
-                l.norms[j] = n;
-                l.objs[j].store(o, Ordering::Relaxed);
+                l.slots[j].norm = n;
+                l.slots[j].obj.store(o, Ordering::Relaxed);
             } else {
-                right.norms[j - keep] = n;
-                right.objs[j - keep].store(o, Ordering::Relaxed);
+                right.slots[j - keep].norm = n;
+                right.slots[j - keep].obj.store(o, Ordering::Relaxed);
             }
         }
         l.len = keep;
@@ -410,16 +414,18 @@ impl Commit {
             // SAFETY: `l` is fresh.
             let l = unsafe { &mut *l };
             let at = search_leaf(l, norm, key).expect("the key is in the tree");
-            let old = l.objs[at].load(Ordering::Relaxed);
+            let old = l.slots[at].obj.load(Ordering::Relaxed);
             // SAFETY: `old` is a live object of the tree.
             self.bytes -= unsafe { Entry::bytes(old) } as isize;
             self.old_objects.push(old);
             for j in at + 1..l.len {
-                l.norms[j - 1] = l.norms[j];
-                l.objs[j - 1].store(l.objs[j].load(Ordering::Relaxed), Ordering::Relaxed);
+                l.slots[j - 1].norm = l.slots[j].norm;
+                l.slots[j - 1]
+                    .obj
+                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
             }
             l.len -= 1;
-            l.objs[l.len].store(ptr::null_mut(), Ordering::Relaxed);
+            l.slots[l.len].obj.store(ptr::null_mut(), Ordering::Relaxed);
             l.len
         } else {
             let c = self.own_inner(n.children[i].cast());
@@ -485,8 +491,10 @@ impl Commit {
             // SAFETY: `left` is fresh; `right` is fresh or in the current tree.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Leaf>()) };
             for j in 0..r.len {
-                l.norms[l.len + j] = r.norms[j];
-                l.objs[l.len + j].store(r.objs[j].load(Ordering::Relaxed), Ordering::Relaxed);
+                l.slots[l.len + j].norm = r.slots[j].norm;
+                l.slots[l.len + j]
+                    .obj
+                    .store(r.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
             }
             l.len += r.len;
             self.remove_child(n, a + 1, true);
