@@ -7,6 +7,7 @@
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
 
+use super::node::Canary;
 use super::reclaim::Reclaim;
 use crate::object::{Object, ObjectRef};
 
@@ -16,6 +17,9 @@ struct Header {
     len: u32,
     key_start: u32,
     key_end: u32,
+    /// Loom checks that an entry's creation happened before every read of it (zero-sized
+    /// otherwise).
+    canary: Canary,
 }
 
 /// A stored object (opaque: only ever behind a pointer from [`Entry::new`]).
@@ -42,6 +46,7 @@ impl Entry {
             len: u32::try_from(bytes.len()).expect("object size fits u32"),
             key_start,
             key_end,
+            canary: Canary::new(),
         };
         let layout = layout(bytes.len());
         // SAFETY: the layout has a non-zero size (the header); the header and bytes are written
@@ -85,6 +90,7 @@ pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
     // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`).
     unsafe {
         let header = &*p.cast::<Header>();
+        header.canary.visit();
         let bytes = std::slice::from_raw_parts(
             p.cast::<u8>().add(std::mem::size_of::<Header>()),
             header.len as usize,
@@ -98,6 +104,7 @@ impl Reclaim for Entry {
         // SAFETY: the caller owns `ptr`, an entry from `Entry::new` with this length.
         unsafe {
             let len = (*ptr.cast::<Header>()).len as usize;
+            std::ptr::drop_in_place(ptr.cast::<Header>());
             dealloc(ptr.cast(), layout(len));
         }
     }

@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 
 use entry::{view, Entry};
 use node::{inner, leaf, route, search_leaf, Inner};
-#[cfg(test)]
+#[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
 use reclaim::{AtomicPtr, AtomicUsize, Collector, Ordering, WriterLock};
 
@@ -357,7 +357,7 @@ impl Txn<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(rets_loom)))]
 mod tests {
     use super::*;
     use crate::term::Term;

@@ -27,6 +27,7 @@ pub(super) struct Sep(pub(super) Box<[u8]>);
 pub(super) struct Leaf {
     pub(super) len: usize,
     pub(super) slots: [Slot; CAP],
+    pub(super) canary: Canary,
 }
 
 /// A key's prefix next to its object: the slot a search ends on is in a cache line the search
@@ -48,6 +49,30 @@ pub(super) struct Inner {
     pub(super) norms: [u64; CAP],
     pub(super) seps: [*mut Sep; CAP],
     pub(super) children: [*mut (); CAP],
+    pub(super) canary: Canary,
+}
+
+/// Under loom, a cell that readers touch on every visit to a node: loom then checks that the
+/// node's creation happened before the visit (that publication orders are right). Zero-sized
+/// and free otherwise.
+#[cfg(rets_loom)]
+pub(super) struct Canary(loom::cell::UnsafeCell<()>);
+#[cfg(not(rets_loom))]
+pub(super) struct Canary;
+
+impl Canary {
+    pub(super) fn new() -> Canary {
+        #[cfg(rets_loom)]
+        return Canary(loom::cell::UnsafeCell::new(()));
+        #[cfg(not(rets_loom))]
+        Canary
+    }
+
+    #[inline(always)]
+    pub(super) fn visit(&self) {
+        #[cfg(rets_loom)]
+        self.0.with(|_| ());
+    }
 }
 
 impl Leaf {
@@ -58,6 +83,7 @@ impl Leaf {
                 norm: 0,
                 obj: AtomicPtr::new(ptr::null_mut()),
             }),
+            canary: Canary::new(),
         }
     }
 }
@@ -70,6 +96,7 @@ impl Inner {
             norms: [0; CAP],
             seps: [ptr::null_mut(); CAP],
             children: [ptr::null_mut(); CAP],
+            canary: Canary::new(),
         }
     }
 }
@@ -149,7 +176,9 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
 #[inline]
 pub(super) unsafe fn leaf<'a>(p: *const ()) -> &'a Leaf {
     // SAFETY: the caller's contract.
-    unsafe { &*p.cast::<Leaf>() }
+    let leaf = unsafe { &*p.cast::<Leaf>() };
+    leaf.canary.visit();
+    leaf
 }
 
 /// # Safety
@@ -157,7 +186,9 @@ pub(super) unsafe fn leaf<'a>(p: *const ()) -> &'a Leaf {
 #[inline]
 pub(super) unsafe fn inner<'a>(p: *const ()) -> &'a Inner {
     // SAFETY: the caller's contract.
-    unsafe { &*p.cast::<Inner>() }
+    let node = unsafe { &*p.cast::<Inner>() };
+    node.canary.visit();
+    node
 }
 
 /// The key bytes of separator `i` of `node` (`i >= 1`).

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ptr;
 
 use super::entry::{view, Entry};
-use super::node::{route, search_leaf, Inner, Leaf, Sep, Slot, CAP};
+use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
 use super::reclaim::{AtomicPtr, Ordering};
 use super::{OrderedStorage, Staged, StagedKey};
 use crate::object::Object;
@@ -217,6 +217,7 @@ impl Commit {
                 norm: l.slots[i].norm,
                 obj: AtomicPtr::new(l.slots[i].obj.load(Ordering::Relaxed)),
             }),
+            canary: Canary::new(),
         };
         self.drop_node(Old::Leaf(p.cast()));
         self.alloc_leaf(copy)
@@ -235,6 +236,7 @@ impl Commit {
             norms: n.norms,
             seps: n.seps,
             children: n.children,
+            canary: Canary::new(),
         };
         self.drop_node(Old::Inner(p));
         self.alloc_inner(copy)
