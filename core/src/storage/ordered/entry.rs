@@ -75,9 +75,9 @@ impl Entry {
     ///
     /// # Safety
     /// `p` is a live entry.
-    pub(super) unsafe fn bytes<'a>(p: *const Entry) -> usize {
+    pub(super) unsafe fn bytes(p: *const Entry) -> usize {
         // SAFETY: the caller's contract.
-        std::mem::size_of::<Header>() + unsafe { view::<'a>(p) }.as_msgpack().len()
+        std::mem::size_of::<Header>() + unsafe { view(p) }.as_msgpack().len()
     }
 }
 

@@ -48,7 +48,8 @@ pub(crate) struct OrderedStorage {
     /// Bytes of nodes, separators and objects; written under the writers' lock.
     bytes: AtomicUsize,
     writer: WriterLock,
-    collector: Collector,
+    /// Boxed: seize's collector is large, and tables are many.
+    collector: Box<Collector>,
 }
 
 // SAFETY: the raw pointers in the tree are owned by the storage; objects and keys are plain
@@ -76,7 +77,7 @@ impl OrderedStorage {
             objects: AtomicUsize::new(0),
             bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
             writer: WriterLock::new(),
-            collector: Collector::new(),
+            collector: Box::new(Collector::new()),
         }
     }
 

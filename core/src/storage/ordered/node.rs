@@ -202,7 +202,7 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
 
 /// The key of object slot `i` of `leaf`, loaded through `load`.
 #[inline]
-fn leaf_key<'a>(leaf: &'a Leaf, i: usize) -> &'a [u8] {
+fn leaf_key(leaf: &Leaf, i: usize) -> &[u8] {
     // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
     // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
     unsafe { entry::view(leaf.slots[i].obj.load(Ordering::Acquire)) }.key_msgpack()

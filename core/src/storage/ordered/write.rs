@@ -30,6 +30,9 @@ enum Old {
     Inner(*mut Inner),
 }
 
+/// A change to commit: key, prefix, the object in the tree (null if none), the new object.
+type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>);
+
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
 
@@ -46,7 +49,7 @@ struct Commit {
 /// Applies a transaction's staged changes to the tree (see the module documentation).
 pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
     // The effective changes: (key, prefix, original object or null, new object).
-    let mut changes: Vec<(Box<[u8]>, u64, *mut Entry, Option<Object>)> = Vec::new();
+    let mut changes: Vec<Change> = Vec::new();
     for (key, st) in staged {
         assert!(
             st.objects.len() <= 1,
@@ -249,7 +252,8 @@ impl Commit {
 
     fn drop_sep(&mut self, sep: *mut Sep) {
         // SAFETY: a separator of a node of this commit's tree: alive.
-        self.bytes -= sep_bytes(unsafe { (&(*sep).0).len() }) as isize;
+        let sep_ref: &Sep = unsafe { &*sep };
+        self.bytes -= sep_bytes(sep_ref.0.len()) as isize;
         self.old_seps.push(sep);
     }
 
