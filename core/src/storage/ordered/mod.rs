@@ -492,6 +492,158 @@ mod tests {
         assert_eq!(s.memory(), recount(&s));
     }
 
+    mod differential {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::object::ToObject;
+
+        /// Keys from a small space with compare-equal pairs (`n` and `n as f64`) and several
+        /// kinds, so splits, merges and equal-but-different keys all happen.
+        fn arb_key() -> impl Strategy<Value = Term> {
+            prop_oneof![
+                (0i64..400).prop_map(Term::Int),
+                (0i64..400).prop_map(|i| Term::Float(i as f64)),
+                (0i64..40).prop_map(|i| Term::Float(i as f64 + 0.5)),
+                "[a-c]{0,3}".prop_map(Term::Str),
+                (0i64..5, 0i64..5).prop_map(|(a, b)| Term::Array(vec![Term::Int(a), Term::Int(b)])),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Put(Term, i64),
+            PutMany(Vec<(Term, i64)>),
+            Delete(Term),
+            DeleteMany(Vec<Term>),
+            Clear,
+        }
+
+        fn arb_op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                10 => (arb_key(), any::<i64>()).prop_map(|(k, v)| Op::Put(k, v)),
+                3 => prop::collection::vec((arb_key(), any::<i64>()), 0..40).prop_map(Op::PutMany),
+                6 => arb_key().prop_map(Op::Delete),
+                2 => prop::collection::vec(arb_key(), 0..40).prop_map(Op::DeleteMany),
+                1 => Just(Op::Clear),
+            ]
+        }
+
+        fn enc(t: &Term) -> Vec<u8> {
+            let mut out = Vec::new();
+            term::encode(t, &mut out).unwrap();
+            out
+        }
+
+        struct ModelKey(Vec<u8>);
+        impl Ord for ModelKey {
+            fn cmp(&self, other: &Self) -> Cmp {
+                term::compare(&self.0, &other.0)
+            }
+        }
+        impl PartialOrd for ModelKey {
+            fn partial_cmp(&self, other: &Self) -> Option<Cmp> {
+                Some(self.cmp(other))
+            }
+        }
+        impl PartialEq for ModelKey {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == Cmp::Equal
+            }
+        }
+        impl Eq for ModelKey {}
+
+        fn object(k: &Term, v: i64) -> Object {
+            Term::Array(vec![k.clone(), Term::Int(v)])
+                .to_object(1)
+                .unwrap()
+        }
+
+        /// Writes `items` in one transaction, as a list insert does (a later duplicate wins).
+        fn write(s: &OrderedStorage, items: &[(Term, Option<i64>)]) {
+            let keys: Vec<Vec<u8>> = items.iter().map(|(k, _)| enc(k)).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            s.write(&refs, |mut t| {
+                for ((k, v), kb) in items.iter().zip(&keys) {
+                    let before = t.get(kb).len();
+                    assert!(before <= 1);
+                    t.update(kb, |o| match v {
+                        Some(v) => *o = vec![object(k, *v)],
+                        None => o.clear(),
+                    });
+                }
+            });
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            #[test]
+            fn behaves_like_an_ordered_map(ops in prop::collection::vec(arb_op(), 1..120)) {
+                let s = OrderedStorage::new();
+                let mut model: BTreeMap<ModelKey, Object> = BTreeMap::new();
+                for op in ops {
+                    let items: Vec<(Term, Option<i64>)> = match op {
+                        Op::Put(k, v) => vec![(k, Some(v))],
+                        Op::PutMany(kvs) => kvs.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+                        Op::Delete(k) => vec![(k, None)],
+                        Op::DeleteMany(ks) => ks.into_iter().map(|k| (k, None)).collect(),
+                        Op::Clear => {
+                            s.clear();
+                            model.clear();
+                            continue;
+                        }
+                    };
+                    write(&s, &items);
+                    for (k, v) in items {
+                        let mk = ModelKey(enc(&k));
+                        match v {
+                            Some(v) => {
+                                // The stored object is the new one, with its own key.
+                                model.remove(&mk);
+                                model.insert(mk, object(&k, v));
+                            }
+                            None => {
+                                model.remove(&mk);
+                            }
+                        }
+                    }
+                    let want: Vec<Object> = model.values().cloned().collect();
+                    let mut got = Vec::new();
+                    s.for_each(Direction::Forward, |o| got.push(o.to_object()));
+                    prop_assert_eq!(&got, &want);
+                    prop_assert_eq!(s.size(), want.len());
+                    prop_assert_eq!(s.memory(), recount(&s));
+                }
+                // Lookups, and traversals by step from every key and from absent keys.
+                let want: Vec<Object> = model.values().cloned().collect();
+                for (i, o) in want.iter().enumerate() {
+                    let k = o.key_msgpack();
+                    prop_assert_eq!(s.read(k, |os| os.to_vec()), vec![o.clone()]);
+                    let next = s.step(Some(k), Direction::Forward, |os| os.to_vec());
+                    prop_assert_eq!(next.map(|(_, v)| v), want.get(i + 1).map(|o| vec![o.clone()]));
+                    let prev = s.step(Some(k), Direction::Backward, |os| os.to_vec());
+                    let before = i.checked_sub(1).map(|j| vec![want[j].clone()]);
+                    prop_assert_eq!(prev.map(|(_, v)| v), before);
+                }
+                let mut backward = Vec::new();
+                s.for_each(Direction::Backward, |o| backward.push(o.to_object()));
+                backward.reverse();
+                prop_assert_eq!(&backward, &want);
+                for probe in [Term::Float(0.25), Term::Float(199.5), Term::Str("bb".into()), Term::Nil] {
+                    let p = enc(&probe);
+                    let after = want.iter().find(|o| term::compare(o.key_msgpack(), &p) == Cmp::Greater);
+                    let got = s.step(Some(&p), Direction::Forward, |os| os.to_vec()).map(|(_, v)| v);
+                    prop_assert_eq!(got, after.map(|o| vec![o.clone()]));
+                    let before = want.iter().rev().find(|o| term::compare(o.key_msgpack(), &p) == Cmp::Less);
+                    let got = s.step(Some(&p), Direction::Backward, |os| os.to_vec()).map(|(_, v)| v);
+                    prop_assert_eq!(got, before.map(|o| vec![o.clone()]));
+                }
+            }
+        }
+    }
+
     /// Bytes of everything reachable from the root, counted by walking it.
     fn recount(s: &OrderedStorage) -> usize {
         unsafe fn count(node: *const (), is_leaf: bool) -> usize {
