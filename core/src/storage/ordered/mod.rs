@@ -87,9 +87,10 @@ impl OrderedStorage {
         let root = guard.protect(&self.root);
         let norm = term::order_prefix(key);
         // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
-        let found = unsafe { find(root, norm, key) };
-        // SAFETY: loaded from a slot of a live leaf under `guard`.
-        f(Objects::from_option(found.map(|e| unsafe { view(e) })))
+        // The slot is in a live leaf and holds a live entry.
+        let found =
+            unsafe { find(root, norm, key).map(|slot| view((*slot).load(Ordering::Acquire))) };
+        f(Objects::from_option(found))
     }
 
     /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
@@ -97,7 +98,7 @@ impl OrderedStorage {
     /// If `f` panics, nothing is committed.
     pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
         let _lock = self.writer.lock();
-        let mut staged = BTreeMap::new();
+        let mut staged = Staging::default();
         let result = f(Txn {
             storage: self,
             staged: &mut staged,
@@ -166,11 +167,11 @@ impl Drop for OrderedStorage {
     }
 }
 
-/// The object under `key` in the tree at `root`.
+/// The slot of the object under `key` in the tree at `root`.
 ///
 /// # Safety
 /// `root` and everything under it stay live while the caller uses the result.
-unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Entry> {
+unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const AtomicPtr<Entry>> {
     // SAFETY: the caller's contract covers every node reached from `root`.
     unsafe {
         let mut node = inner(root.cast());
@@ -183,7 +184,7 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*mut Entry> 
                 let l = leaf(child);
                 return search_leaf(l, norm, key)
                     .ok()
-                    .map(|i| l.slots[i].obj.load(Ordering::Acquire));
+                    .map(|i| &l.slots[i].obj as *const AtomicPtr<Entry>);
             }
             node = inner(child);
         }
@@ -314,8 +315,11 @@ impl Eq for StagedKey {}
 
 /// The pending state of one key in a [`Txn`].
 struct Staged {
-    /// The object in the tree when the key was first touched (null if none).
+    /// The key's order prefix.
+    norm: u64,
+    /// The object in the tree when the key was first touched (null if none), and its slot.
     original: *mut Entry,
+    slot: *const AtomicPtr<Entry>,
     /// The objects the key will have (none or one).
     objects: Vec<Object>,
 }
@@ -324,26 +328,72 @@ struct Staged {
 /// stages its changes; they are committed together when it ends.
 pub(crate) struct Txn<'a> {
     storage: &'a OrderedStorage,
-    staged: &'a mut BTreeMap<StagedKey, Staged>,
+    staged: &'a mut Staging,
+}
+
+/// The keys a transaction touched, in the order it touched them, with an index in term order
+/// once there are more than a few (a list insert).
+#[derive(Default)]
+struct Staging {
+    list: Vec<(Box<[u8]>, Staged)>,
+    index: BTreeMap<StagedKey, usize>,
+}
+
+/// Up to this many keys, the staging list is searched in place.
+const INDEX_FROM: usize = 8;
+
+impl Staging {
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        if self.list.len() <= INDEX_FROM {
+            self.list
+                .iter()
+                .position(|(k, _)| term::compare(k, key) == Cmp::Equal)
+        } else {
+            self.index.get(&StagedKey(key.into())).copied()
+        }
+    }
+
+    fn push(&mut self, key: &[u8], staged: Staged) -> usize {
+        self.list.push((key.into(), staged));
+        let at = self.list.len() - 1;
+        if at == INDEX_FROM {
+            for (i, (k, _)) in self.list.iter().enumerate() {
+                self.index.insert(StagedKey(k.clone()), i);
+            }
+        } else if at > INDEX_FROM {
+            self.index.insert(StagedKey(key.into()), at);
+        }
+        at
+    }
 }
 
 impl Txn<'_> {
     fn stage(&mut self, key: &[u8]) -> &mut Staged {
-        let storage = self.storage;
-        self.staged.entry(StagedKey(key.into())).or_insert_with(|| {
-            let root = storage.root.load(Ordering::Acquire);
-            // SAFETY: the writers' lock is held, so the tree at `root` is the current one and
-            // nothing in it is retired before the lock is released.
-            let original = unsafe { find(root, term::order_prefix(key), key) };
-            let original = original.unwrap_or(std::ptr::null_mut());
-            let objects = if original.is_null() {
-                Vec::new()
-            } else {
-                // SAFETY: as above.
-                vec![unsafe { view(original) }.to_object()]
-            };
-            Staged { original, objects }
-        })
+        let at = match self.staged.position(key) {
+            Some(at) => at,
+            None => {
+                let root = self.storage.root.load(Ordering::Acquire);
+                let norm = term::order_prefix(key);
+                // SAFETY: the writers' lock is held, so the tree at `root` is the current one
+                // and nothing in it changes or is retired before the commit.
+                let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
+                let (original, objects) = if slot.is_null() {
+                    (std::ptr::null_mut(), Vec::new())
+                } else {
+                    // SAFETY: as above.
+                    let original = unsafe { (*slot).load(Ordering::Relaxed) };
+                    (original, vec![unsafe { view(original) }.to_object()])
+                };
+                let staged = Staged {
+                    norm,
+                    original,
+                    slot,
+                    objects,
+                };
+                self.staged.push(key, staged)
+            }
+        };
+        &mut self.staged.list[at].1
     }
 
     /// The objects stored under `key`, with this transaction's changes.

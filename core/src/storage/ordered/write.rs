@@ -9,15 +9,14 @@
 //!   replaced, the objects it removed or replaced and the separators it dropped are retired
 //!   after the store, so readers of the old tree keep a consistent snapshot.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ptr;
 
 use super::entry::{view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
 use super::reclaim::{AtomicPtr, Ordering};
-use super::{OrderedStorage, Staged, StagedKey};
+use super::{OrderedStorage, Staging};
 use crate::object::Object;
-use crate::term;
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -47,10 +46,22 @@ struct Commit {
 }
 
 /// Applies a transaction's staged changes to the tree (see the module documentation).
-pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
+pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
+    // One key whose object is replaced: a store into its slot.
+    if let [(_, st)] = &staging.list[..] {
+        if !st.original.is_null() && st.objects.len() == 1 {
+            let (_, mut st) = staging.list.into_iter().next().expect("one key");
+            let new = st.objects.pop().expect("one object");
+            // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
+            if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
+                replace_in_place(s, st.slot, new);
+            }
+            return;
+        }
+    }
     // The effective changes: (key, prefix, original object or null, new object).
     let mut changes: Vec<Change> = Vec::new();
-    for (key, st) in staged {
+    for (key, st) in staging.list {
         assert!(
             st.objects.len() <= 1,
             "an ordered_set holds at most one object per key"
@@ -65,18 +76,13 @@ pub(super) fn commit(s: &OrderedStorage, staged: BTreeMap<StagedKey, Staged>) {
             }
         };
         if !unchanged {
-            let norm = term::order_prefix(&key.0);
-            changes.push((key.0, norm, st.original, new));
+            changes.push((key, st.norm, st.original, new));
         }
     }
     if changes.is_empty() {
         return;
     }
     let root = s.root.load(Ordering::Acquire);
-    if changes.len() == 1 && !changes[0].2.is_null() && changes[0].3.is_some() {
-        let (key, norm, _, new) = changes.pop().expect("one change");
-        return replace_in_place(s, root, norm, &key, new.expect("checked above"));
-    }
     let mut c = Commit {
         fresh: HashSet::new(),
         old_nodes: Vec::new(),
@@ -148,23 +154,13 @@ fn add(counter: &super::reclaim::AtomicUsize, delta: isize) {
     counter.store(now.wrapping_add_signed(delta), Ordering::Relaxed);
 }
 
-/// Replaces the object of an existing key with one store into its leaf slot.
-fn replace_in_place(s: &OrderedStorage, root: *mut Inner, norm: u64, key: &[u8], new: Object) {
+/// Replaces the object in `slot` (a slot of the current tree, found under the writers' lock)
+/// with one store.
+fn replace_in_place(s: &OrderedStorage, slot: *const AtomicPtr<Entry>, new: Object) {
     let delta = Entry::bytes_of(&new) as isize;
     let new = Entry::new(&new).as_ptr();
-    // SAFETY: the lock keeps the current tree alive and unchanged but for this store.
-    let old = unsafe {
-        let mut node = &*root;
-        loop {
-            let child = node.children[route(node, norm, key)];
-            if node.leaf_children {
-                let l = &*child.cast::<Leaf>();
-                let i = search_leaf(l, norm, key).expect("the key is in the tree");
-                break l.slots[i].obj.swap(new, Ordering::AcqRel);
-            }
-            node = &*child.cast::<Inner>();
-        }
-    };
+    // SAFETY: the lock keeps the current tree, and so the slot, alive and unchanged.
+    let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
     add(&s.bytes, delta - old_bytes);
