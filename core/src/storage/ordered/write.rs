@@ -10,6 +10,8 @@
 //!   after the store, so readers of the old tree keep a consistent snapshot.
 
 use std::collections::HashSet;
+
+use foldhash::fast::RandomState;
 use std::ptr;
 
 use super::entry::{view, Entry};
@@ -35,9 +37,43 @@ type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>);
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
 
+/// The addresses of the nodes a commit created: a short list (most commits touch a path or
+/// two), a hash set beyond that (a list insert).
+#[derive(Default)]
+struct FreshSet {
+    small: Vec<usize>,
+    big: HashSet<usize, RandomState>,
+}
+
+const FRESH_SMALL: usize = 32;
+
+impl FreshSet {
+    fn insert(&mut self, p: usize) {
+        if self.small.len() < FRESH_SMALL && self.big.is_empty() {
+            self.small.push(p);
+        } else {
+            self.big.extend(self.small.drain(..));
+            self.big.insert(p);
+        }
+    }
+
+    fn contains(&self, p: usize) -> bool {
+        self.small.contains(&p) || self.big.contains(&p)
+    }
+
+    fn remove(&mut self, p: usize) -> bool {
+        if let Some(i) = self.small.iter().position(|&q| q == p) {
+            self.small.swap_remove(i);
+            true
+        } else {
+            self.big.remove(&p)
+        }
+    }
+}
+
 struct Commit {
     /// Nodes created by this commit (not yet published): changed in place.
-    fresh: HashSet<usize>,
+    fresh: FreshSet,
     old_nodes: Vec<Old>,
     old_objects: Vec<*mut Entry>,
     old_seps: Vec<*mut Sep>,
@@ -84,7 +120,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     }
     let root = s.root.load(Ordering::Acquire);
     let mut c = Commit {
-        fresh: HashSet::new(),
+        fresh: FreshSet::default(),
         old_nodes: Vec::new(),
         old_objects: Vec::new(),
         old_seps: Vec::new(),
@@ -190,7 +226,7 @@ impl Commit {
             Old::Inner(p) => (p as usize, std::mem::size_of::<Inner>()),
         };
         self.bytes -= size as isize;
-        if self.fresh.remove(&addr) {
+        if self.fresh.remove(addr) {
             // SAFETY: a fresh node was never published and is referenced nowhere now.
             unsafe {
                 match node {
@@ -205,7 +241,7 @@ impl Commit {
 
     /// A fresh copy of a leaf (or the leaf itself if fresh).
     fn own_leaf(&mut self, p: *mut ()) -> *mut Leaf {
-        if self.fresh.contains(&(p as usize)) {
+        if self.fresh.contains(p as usize) {
             return p.cast();
         }
         // SAFETY: a node of the current tree, alive under the lock.
@@ -224,7 +260,7 @@ impl Commit {
 
     /// A fresh copy of an inner node (or the node itself if fresh).
     fn own_inner(&mut self, p: *mut Inner) -> *mut Inner {
-        if self.fresh.contains(&(p as usize)) {
+        if self.fresh.contains(p as usize) {
             return p;
         }
         // SAFETY: a node of the current tree, alive under the lock.
