@@ -203,3 +203,56 @@ fn clear_while_readers_hold_guards() {
         assert_eq!(traverse(&s, Direction::Forward), Vec::<i64>::new());
     });
 }
+
+/// Two multi-key writers that share a key, and a reader's snapshot: each write is seen whole,
+/// and the shared key holds the value of the last write the snapshot includes.
+#[test]
+fn overlapping_multi_key_writes() {
+    loom::model(|| {
+        let s = prefilled(1..=2);
+        let w1 = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(4, 4), (5, 5)]))
+        };
+        let w2 = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(5, 50), (6, 6)]))
+        };
+        let mut seen = BTreeMap::new();
+        s.for_each(Direction::Forward, |o| {
+            seen.insert(
+                o.key().as_i64().unwrap(),
+                o.element(2).unwrap().as_i64().unwrap(),
+            );
+        });
+        let (four, six) = (seen.contains_key(&4), seen.contains_key(&6));
+        match (four, six) {
+            (false, false) => assert!(!seen.contains_key(&5)),
+            (true, false) => assert_eq!(seen.get(&5), Some(&5)),
+            (false, true) => assert_eq!(seen.get(&5), Some(&50)),
+            (true, true) => assert!(matches!(seen.get(&5), Some(5) | Some(50))),
+        }
+        w1.join().unwrap();
+        w2.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [1, 2, 4, 5, 6]);
+        assert_eq!(s.size(), 5);
+    });
+}
+
+/// A forward traversal while one multi-key write adds a key at each end (a split at the
+/// front): strictly ordered, every stable key seen.
+#[test]
+fn traversal_during_a_multi_key_insert() {
+    loom::model(|| {
+        let s = prefilled(1..=4);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(0, 0), (10, 10)]))
+        };
+        let seen = traverse(&s, Direction::Forward);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert!((1..=4).all(|k| seen.contains(&k)), "{seen:?}");
+        w.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [0, 1, 2, 3, 4, 10]);
+    });
+}
