@@ -179,7 +179,7 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
             return None;
         }
         loop {
-            let child = node.children[route(node, norm, key)];
+            let child = node.slots[route(node, norm, key)].child;
             if node.leaf_children {
                 let l = leaf(child);
                 return search_leaf(l, norm, key)
@@ -220,9 +220,9 @@ unsafe fn step(
             path[depth] = (node, i);
             depth += 1;
             if node.leaf_children {
-                break leaf(node.children[i]);
+                break leaf(node.slots[i].child);
             }
-            node = inner(node.children[i]);
+            node = inner(node.slots[i].child);
         };
         let in_leaf = match from {
             None if forward => 0,
@@ -248,11 +248,11 @@ unsafe fn step(
                 i.checked_sub(1)
             };
             let Some(next) = next else { continue };
-            let mut child = n.children[next];
+            let mut child = n.slots[next].child;
             let mut leaf_children = n.leaf_children;
             while !leaf_children {
                 let c = inner(child);
-                child = c.children[if forward { 0 } else { c.len - 1 }];
+                child = c.slots[if forward { 0 } else { c.len - 1 }].child;
                 leaf_children = c.leaf_children;
             }
             let l = leaf(child);
@@ -284,7 +284,7 @@ unsafe fn walk(
             }
         } else {
             let n = inner(node);
-            let mut visit = |i: usize| walk(n.children[i], n.leaf_children, direction, f);
+            let mut visit = |i: usize| walk(n.slots[i].child, n.leaf_children, direction, f);
             match direction {
                 Direction::Forward => (0..n.len).for_each(&mut visit),
                 Direction::Backward => (0..n.len).rev().for_each(&mut visit),
@@ -712,7 +712,7 @@ mod tests {
                             .map(|i| write::sep_bytes(node::sep_key(n, i).len()))
                             .sum::<usize>()
                         + (0..n.len)
-                            .map(|i| count(n.children[i], n.leaf_children))
+                            .map(|i| count(n.slots[i].child, n.leaf_children))
                             .sum::<usize>()
                 }
             }

@@ -38,18 +38,26 @@ pub(super) struct Slot {
     pub(super) obj: AtomicPtr<Entry>,
 }
 
-/// An inner node: `len` children; `seps[i]` (for `i >= 1`) is a lower bound of the keys under
-/// `children[i]` and greater than every key under `children[i - 1]`; `norms[i]` is its prefix.
-/// The root is always an inner node (with no children when the tree is empty).
+/// An inner node: `len` children; `slots[i].sep` (for `i >= 1`) is a lower bound of the keys
+/// under `slots[i].child` and greater than every key under `slots[i - 1].child`; `slots[i].norm`
+/// is its prefix. The root is always an inner node (with no children when the tree is empty).
 #[repr(C)]
 pub(super) struct Inner {
     pub(super) len: usize,
     /// Whether the children are leaves (else inner nodes).
     pub(super) leaf_children: bool,
-    pub(super) norms: [u64; CAP],
-    pub(super) seps: [*mut Sep; CAP],
-    pub(super) children: [*mut (); CAP],
+    pub(super) slots: [Branch; CAP],
     pub(super) canary: Canary,
+}
+
+/// A child with its separator and the separator's prefix, side by side: the child a search
+/// picks is in a cache line the search already loaded.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Branch {
+    pub(super) norm: u64,
+    pub(super) sep: *mut Sep,
+    pub(super) child: *mut (),
 }
 
 /// Under loom, a cell that readers touch on every visit to a node: loom then checks that the
@@ -93,9 +101,11 @@ impl Inner {
         Inner {
             len: 0,
             leaf_children,
-            norms: [0; CAP],
-            seps: [ptr::null_mut(); CAP],
-            children: [ptr::null_mut(); CAP],
+            slots: [Branch {
+                norm: 0,
+                sep: ptr::null_mut(),
+                child: ptr::null_mut(),
+            }; CAP],
             canary: Canary::new(),
         }
     }
@@ -152,15 +162,15 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
         let node = Box::from_raw(root);
         for i in 0..node.len {
             if i > 0 {
-                drop(Box::from_raw(node.seps[i]));
+                drop(Box::from_raw(node.slots[i].sep));
             }
             if node.leaf_children {
-                let leaf = Box::from_raw(node.children[i].cast::<Leaf>());
+                let leaf = Box::from_raw(node.slots[i].child.cast::<Leaf>());
                 for slot in &leaf.slots[..leaf.len] {
                     Entry::reclaim(slot.obj.load(Ordering::Relaxed));
                 }
             } else {
-                free_tree(node.children[i].cast());
+                free_tree(node.slots[i].child.cast());
             }
         }
     }
@@ -197,7 +207,7 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
     debug_assert!(i >= 1 && i < node.len);
     // SAFETY: the separators of a live node are live as long as it is (they are freed only
     // with it, or retired when a newer node drops them).
-    unsafe { &(*node.seps[i]).0 }
+    unsafe { &(*node.slots[i].sep).0 }
 }
 
 /// The key of object slot `i` of `leaf`, loaded through `load`.
@@ -208,11 +218,12 @@ fn leaf_key(leaf: &Leaf, i: usize) -> &[u8] {
     unsafe { entry::view(leaf.slots[i].obj.load(Ordering::Acquire)) }.key_msgpack()
 }
 
-/// The number of `norms` not above `norm` (`norms` is sorted). A branch-free count rather than
-/// a binary search: its loads do not depend on one another, so a node's cache misses overlap.
+/// The number of `slots` whose prefix is not above `norm` (they are sorted). A branch-free
+/// count rather than a binary search: its loads do not depend on one another, so a node's
+/// cache misses overlap.
 #[inline]
-fn count_not_above(norms: &[u64], norm: u64) -> usize {
-    norms.iter().map(|&n| usize::from(n <= norm)).sum()
+fn count_not_above(slots: &[Branch], norm: u64) -> usize {
+    slots.iter().map(|b| usize::from(b.norm <= norm)).sum()
 }
 
 /// The child of `node` whose range holds `key`.
@@ -220,9 +231,10 @@ fn count_not_above(norms: &[u64], norm: u64) -> usize {
 pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
     debug_assert!(node.len > 0);
     // Separators 1..len; the last one not above `key`.
-    let seps = &node.norms[1..node.len];
+    let seps = &node.slots[1..node.len];
     let mut i = count_not_above(seps, norm); // seps[..i] have norm <= key's
-    while i > 0 && seps[i - 1] == norm && term::compare(sep_key(node, i), key) == Cmp::Greater {
+    while i > 0 && seps[i - 1].norm == norm && term::compare(sep_key(node, i), key) == Cmp::Greater
+    {
         i -= 1;
     }
     i

@@ -139,10 +139,10 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
-                    top.children[0] = new_root.cast();
-                    top.children[1] = right;
-                    top.norms[1] = n;
-                    top.seps[1] = sep;
+                    top.slots[0].child = new_root.cast();
+                    top.slots[1].child = right;
+                    top.slots[1].norm = n;
+                    top.slots[1].sep = sep;
                     new_root = c.alloc_inner(top);
                 }
             }
@@ -159,7 +159,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         if r.leaf_children || r.len != 1 {
             break;
         }
-        let child = r.children[0].cast::<Inner>();
+        let child = r.slots[0].child.cast::<Inner>();
         c.drop_node(Old::Inner(new_root));
         new_root = child;
     }
@@ -268,9 +268,7 @@ impl Commit {
         let copy = Inner {
             len: n.len,
             leaf_children: n.leaf_children,
-            norms: n.norms,
-            seps: n.seps,
-            children: n.children,
+            slots: n.slots,
             canary: Canary::new(),
         };
         self.drop_node(Old::Inner(p));
@@ -307,18 +305,18 @@ impl Commit {
             l.len = 1;
             l.slots[0].norm = norm;
             l.slots[0].obj = AtomicPtr::new(object);
-            n.children[0] = self.alloc_leaf(l).cast();
+            n.slots[0].child = self.alloc_leaf(l).cast();
             n.len = 1;
             return None;
         }
         let i = route(n, norm, key);
         let split = if n.leaf_children {
-            let l = self.own_leaf(n.children[i]);
-            n.children[i] = l.cast();
+            let l = self.own_leaf(n.slots[i].child);
+            n.slots[i].child = l.cast();
             self.leaf_put(l, norm, key, object)
         } else {
-            let c = self.own_inner(n.children[i].cast());
-            n.children[i] = c.cast();
+            let c = self.own_inner(n.slots[i].child.cast());
+            n.slots[i].child = c.cast();
             self.put(c, norm, key, object)
         };
         let (sn, sep, right) = split?;
@@ -405,37 +403,42 @@ impl Commit {
         let n = unsafe { &mut *node };
         if n.len < CAP {
             for j in (at..n.len).rev() {
-                n.norms[j + 1] = n.norms[j];
-                n.seps[j + 1] = n.seps[j];
-                n.children[j + 1] = n.children[j];
+                n.slots[j + 1].norm = n.slots[j].norm;
+                n.slots[j + 1].sep = n.slots[j].sep;
+                n.slots[j + 1].child = n.slots[j].child;
             }
-            n.norms[at] = norm;
-            n.seps[at] = sep;
-            n.children[at] = right;
+            n.slots[at].norm = norm;
+            n.slots[at].sep = sep;
+            n.slots[at].child = right;
             n.len += 1;
             return None;
         }
         let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP)
-            .map(|j| (n.norms[j], n.seps[j], n.children[j]))
+            .map(|j| (n.slots[j].norm, n.slots[j].sep, n.slots[j].child))
             .collect();
         all.insert(at, (norm, sep, right));
         let keep = split_point(at);
         let mut r = Inner::empty(n.leaf_children);
         for (j, &(nm, sp, ch)) in all.iter().enumerate() {
             if j < keep {
-                (n.norms[j], n.seps[j], n.children[j]) = (nm, sp, ch);
+                (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) = (nm, sp, ch);
             } else {
-                (r.norms[j - keep], r.seps[j - keep], r.children[j - keep]) = (nm, sp, ch);
+                (
+                    r.slots[j - keep].norm,
+                    r.slots[j - keep].sep,
+                    r.slots[j - keep].child,
+                ) = (nm, sp, ch);
             }
         }
         for j in keep..CAP {
-            (n.norms[j], n.seps[j], n.children[j]) = (0, ptr::null_mut(), ptr::null_mut());
+            (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) =
+                (0, ptr::null_mut(), ptr::null_mut());
         }
         n.len = keep;
         r.len = CAP + 1 - keep;
         // The right node's first separator moves up to the parent.
-        let (up_norm, up_sep) = (r.norms[0], r.seps[0]);
-        (r.norms[0], r.seps[0]) = (0, ptr::null_mut());
+        let (up_norm, up_sep) = (r.slots[0].norm, r.slots[0].sep);
+        (r.slots[0].norm, r.slots[0].sep) = (0, ptr::null_mut());
         let r = self.alloc_inner(r);
         Some((up_norm, up_sep, r.cast()))
     }
@@ -447,8 +450,8 @@ impl Commit {
         let n = unsafe { &mut *node };
         let i = route(n, norm, key);
         let child_len = if n.leaf_children {
-            let l = self.own_leaf(n.children[i]);
-            n.children[i] = l.cast();
+            let l = self.own_leaf(n.slots[i].child);
+            n.slots[i].child = l.cast();
             // SAFETY: `l` is fresh.
             let l = unsafe { &mut *l };
             let at = search_leaf(l, norm, key).expect("the key is in the tree");
@@ -466,14 +469,14 @@ impl Commit {
             l.slots[l.len].obj.store(ptr::null_mut(), Ordering::Relaxed);
             l.len
         } else {
-            let c = self.own_inner(n.children[i].cast());
-            n.children[i] = c.cast();
+            let c = self.own_inner(n.slots[i].child.cast());
+            n.slots[i].child = c.cast();
             self.delete(c, norm, key);
             // SAFETY: `c` is fresh.
             unsafe { (*c).len }
         };
         if child_len == 0 {
-            let child = n.children[i];
+            let child = n.slots[i].child;
             self.remove_child(n, i, true);
             self.drop_node(if n.leaf_children {
                 Old::Leaf(child.cast())
@@ -492,9 +495,9 @@ impl Commit {
                     }
                 }
             };
-            if i > 0 && len_of(n.children[i - 1]) + child_len <= CAP {
+            if i > 0 && len_of(n.slots[i - 1].child) + child_len <= CAP {
                 self.merge(n, i - 1);
-            } else if i + 1 < n.len && len_of(n.children[i + 1]) + child_len <= CAP {
+            } else if i + 1 < n.len && len_of(n.slots[i + 1].child) + child_len <= CAP {
                 self.merge(n, i);
             }
         }
@@ -505,27 +508,31 @@ impl Commit {
     fn remove_child(&mut self, n: &mut Inner, i: usize, drop_sep: bool) {
         let gone = if i > 0 { i } else { 1 };
         if gone < n.len && drop_sep {
-            self.drop_sep(n.seps[gone]);
+            self.drop_sep(n.slots[gone].sep);
         }
         let sep_removed = gone;
         for j in i + 1..n.len {
-            n.children[j - 1] = n.children[j];
+            n.slots[j - 1].child = n.slots[j].child;
         }
         for j in sep_removed + 1..n.len {
-            n.norms[j - 1] = n.norms[j];
-            n.seps[j - 1] = n.seps[j];
+            n.slots[j - 1].norm = n.slots[j].norm;
+            n.slots[j - 1].sep = n.slots[j].sep;
         }
         n.len -= 1;
-        (n.norms[n.len], n.seps[n.len], n.children[n.len]) = (0, ptr::null_mut(), ptr::null_mut());
-        (n.norms[0], n.seps[0]) = (0, ptr::null_mut());
+        (
+            n.slots[n.len].norm,
+            n.slots[n.len].sep,
+            n.slots[n.len].child,
+        ) = (0, ptr::null_mut(), ptr::null_mut());
+        (n.slots[0].norm, n.slots[0].sep) = (0, ptr::null_mut());
     }
 
     /// Merges child `a + 1` of the fresh node `n` into child `a`.
     fn merge(&mut self, n: &mut Inner, a: usize) {
-        let right = n.children[a + 1];
+        let right = n.slots[a + 1].child;
         if n.leaf_children {
-            let left = self.own_leaf(n.children[a]);
-            n.children[a] = left.cast();
+            let left = self.own_leaf(n.slots[a].child);
+            n.slots[a].child = left.cast();
             // SAFETY: `left` is fresh; `right` is fresh or in the current tree.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Leaf>()) };
             for j in 0..r.len {
@@ -538,18 +545,18 @@ impl Commit {
             self.remove_child(n, a + 1, true);
             self.drop_node(Old::Leaf(right.cast()));
         } else {
-            let left = self.own_inner(n.children[a].cast());
-            n.children[a] = left.cast();
+            let left = self.own_inner(n.slots[a].child.cast());
+            n.slots[a].child = left.cast();
             // SAFETY: as above.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Inner>()) };
             // The separator between them comes down.
-            l.norms[l.len] = n.norms[a + 1];
-            l.seps[l.len] = n.seps[a + 1];
-            l.children[l.len] = r.children[0];
+            l.slots[l.len].norm = n.slots[a + 1].norm;
+            l.slots[l.len].sep = n.slots[a + 1].sep;
+            l.slots[l.len].child = r.slots[0].child;
             for j in 1..r.len {
-                l.norms[l.len + j] = r.norms[j];
-                l.seps[l.len + j] = r.seps[j];
-                l.children[l.len + j] = r.children[j];
+                l.slots[l.len + j].norm = r.slots[j].norm;
+                l.slots[l.len + j].sep = r.slots[j].sep;
+                l.slots[l.len + j].child = r.slots[j].child;
             }
             l.len += r.len;
             self.remove_child(n, a + 1, false);
