@@ -100,11 +100,6 @@ impl Object {
         self.view().to_term()
     }
 
-    /// Heap bytes held by this object (what `info memory` counts for it, with storage overhead).
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.bytes.len() + std::mem::size_of::<Object>()
-    }
-
     /// Builds a copy of this object with some elements replaced. `replacements` are
     /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
     /// position wins. The key is never among them (callers check), so keypos stays valid.
@@ -157,6 +152,17 @@ pub struct ObjectRef<'a> {
 }
 
 impl<'a> ObjectRef<'a> {
+    /// A view of canonical object bytes whose key is at `key` (byte offsets), as storage keeps
+    /// them.
+    pub(crate) fn from_parts(bytes: &'a [u8], key: (u32, u32)) -> ObjectRef<'a> {
+        ObjectRef { bytes, key }
+    }
+
+    /// The byte offsets of the key in [`ObjectRef::as_msgpack`].
+    pub(crate) fn key_range(&self) -> (u32, u32) {
+        self.key
+    }
+
     /// The canonical MessagePack encoding of the whole object.
     pub fn as_msgpack(&self) -> &'a [u8] {
         self.bytes
@@ -233,6 +239,8 @@ enum ObjectsInner<'a> {
         area: &'a [u8],
         count: usize,
     },
+    /// At most one object in storage's own layout (ordered storage).
+    One(Option<ObjectRef<'a>>),
 }
 
 /// Bytes of the record header [`pack`] writes before each object: length, key start, key end.
@@ -276,6 +284,13 @@ impl<'a> Objects<'a> {
         }
     }
 
+    /// One object or none.
+    pub(crate) fn from_option(object: Option<ObjectRef<'a>>) -> Objects<'a> {
+        Objects {
+            inner: ObjectsInner::One(object),
+        }
+    }
+
     /// Owned copies of the remaining objects.
     pub fn to_vec(&self) -> Vec<Object> {
         self.clone().map(|o| o.to_object()).collect()
@@ -302,12 +317,17 @@ impl<'a> Iterator for Objects<'a> {
                     key,
                 })
             }
+            ObjectsInner::One(one) => one.take(),
         }
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.inner {
             ObjectsInner::Slice(iter) => iter.size_hint(),
             ObjectsInner::Packed { count, .. } => (*count, Some(*count)),
+            ObjectsInner::One(one) => {
+                let n = usize::from(one.is_some());
+                (n, Some(n))
+            }
         }
     }
 }

@@ -15,12 +15,6 @@
 mod hash;
 mod ordered;
 pub(crate) mod reclaim;
-// The striped baseline now serves ordered_sets only; its hash-table half is unused until the file
-// goes with the ordered storage that replaces it.
-#[allow(dead_code)]
-mod striped;
-#[allow(dead_code)]
-mod striped_shard;
 
 use crate::object::{Key, Object, ObjectRef, Objects};
 

@@ -29,6 +29,7 @@ mod codec;
 mod convert;
 pub mod limits;
 mod order;
+mod prefix;
 #[cfg(test)]
 mod proptests;
 mod value;
@@ -41,6 +42,7 @@ pub use value::Term;
 pub(crate) use codec::{
     read_int, write_array_header, write_int, write_int_to, write_str_header_to,
 };
+pub(crate) use prefix::order_prefix;
 
 /// Why a term was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

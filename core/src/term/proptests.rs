@@ -98,7 +98,7 @@ fn dedup_keys(pairs: Vec<(Term, Term)>) -> Term {
     Term::Map(out)
 }
 
-fn arb_term() -> impl Strategy<Value = Term> {
+pub(super) fn arb_term() -> impl Strategy<Value = Term> {
     arb_leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Term::Array),
@@ -108,7 +108,7 @@ fn arb_term() -> impl Strategy<Value = Term> {
 }
 
 /// Terms drawn from a small space, so that ties and equal-but-not-identical pairs are common.
-fn arb_small_term() -> impl Strategy<Value = Term> {
+pub(super) fn arb_small_term() -> impl Strategy<Value = Term> {
     let leaf = prop_oneof![
         (-2i64..=2).prop_map(Term::Int),
         prop::sample::select(vec![-1.0, -0.0, 0.0, 0.5, 1.0, 2.0, f64::INFINITY])

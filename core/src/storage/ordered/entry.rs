@@ -1,0 +1,111 @@
+//! A stored object in one allocation: a small header, then the canonical bytes. A lookup that
+//! reaches a leaf slot reads the key and the object from one place (one cache miss, not two as
+//! with a boxed [`Object`] that points to its bytes).
+//!
+//! All the unsafe code of the representation is here.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::ptr::NonNull;
+
+use super::node::Canary;
+use super::reclaim::Reclaim;
+use crate::object::{Object, ObjectRef};
+
+/// The header; the object's bytes follow it.
+#[repr(C)]
+struct Header {
+    len: u32,
+    key_start: u32,
+    key_end: u32,
+    /// Loom checks that an entry's creation happened before every read of it (zero-sized
+    /// otherwise).
+    canary: Canary,
+}
+
+/// A stored object (opaque: only ever behind a pointer from [`Entry::new`]).
+pub(super) struct Entry {
+    _header: Header,
+}
+
+fn layout(len: usize) -> Layout {
+    Layout::from_size_align(
+        std::mem::size_of::<Header>() + len,
+        std::mem::align_of::<Header>(),
+    )
+    .expect("objects are far smaller than isize::MAX")
+}
+
+impl Entry {
+    /// Copies `object` into a new entry.
+    pub(super) fn new(object: &Object) -> NonNull<Entry> {
+        let view = object.view();
+        let bytes = view.as_msgpack();
+        let (key_start, key_end) = view.key_range();
+        // Objects are at most `MAX_OBJECT_BYTES` (64 MiB), so these fit in u32.
+        let header = Header {
+            len: u32::try_from(bytes.len()).expect("object size fits u32"),
+            key_start,
+            key_end,
+            canary: Canary::new(),
+        };
+        let layout = layout(bytes.len());
+        // SAFETY: the layout has a non-zero size (the header); the header and bytes are written
+        // within it, at offsets aligned for their types.
+        unsafe {
+            let p = alloc(layout);
+            let Some(p) = NonNull::new(p) else {
+                handle_alloc_error(layout)
+            };
+            p.cast::<Header>().write(header);
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                p.as_ptr().add(std::mem::size_of::<Header>()),
+                bytes.len(),
+            );
+            p.cast()
+        }
+    }
+
+    /// Bytes counted for an entry of this object.
+    pub(super) fn bytes_of(object: &Object) -> usize {
+        std::mem::size_of::<Header>() + object.as_msgpack().len()
+    }
+
+    /// Bytes counted for the entry at `p`.
+    ///
+    /// # Safety
+    /// `p` is a live entry.
+    pub(super) unsafe fn bytes(p: *const Entry) -> usize {
+        // SAFETY: the caller's contract.
+        std::mem::size_of::<Header>() + unsafe { view(p) }.as_msgpack().len()
+    }
+}
+
+/// The object in the entry at `p`.
+///
+/// # Safety
+/// `p` came from [`Entry::new`] and stays live for `'a`.
+#[inline]
+pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
+    // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`).
+    unsafe {
+        let header = &*p.cast::<Header>();
+        header.canary.visit();
+        let bytes = std::slice::from_raw_parts(
+            p.cast::<u8>().add(std::mem::size_of::<Header>()),
+            header.len as usize,
+        );
+        ObjectRef::from_parts(bytes, (header.key_start, header.key_end))
+    }
+}
+
+impl Reclaim for Entry {
+    unsafe fn reclaim(ptr: *mut Entry) {
+        // SAFETY: the caller owns `ptr`, an entry from `Entry::new` with this length.
+        unsafe {
+            let len = (*ptr.cast::<Header>()).len as usize;
+            std::ptr::drop_in_place(ptr.cast::<Header>());
+            dealloc(ptr.cast(), layout(len));
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! loom models of the ordered storage's lock-free protocols (run by `ci/loom-ordered`).
+//!
+//! Under `--cfg rets_loom` the storage's atomics, writers' lock and reclaimer are loom's (see
+//! `reclaim.rs`), nodes hold at most 4 keys (so two or three keys are enough to split or merge),
+//! and every node a reader visits checks with loom that its creation happened before the visit.
+//! Each model races readers against writers and checks what the readers see.
+
+use loom::thread;
+
+use super::*;
+use crate::object::ToObject;
+use crate::term::Term;
+
+fn key(i: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    term::encode(&Term::Int(i), &mut out).unwrap();
+    out
+}
+
+fn obj(i: i64, v: i64) -> Object {
+    Term::Array(vec![Term::Int(i), Term::Int(v)])
+        .to_object(1)
+        .unwrap()
+}
+
+fn put(s: &OrderedStorage, i: i64, v: i64) {
+    let k = key(i);
+    s.write(&[&k], |mut t| t.update(&k, |o| *o = vec![obj(i, v)]));
+}
+
+fn put_many(s: &OrderedStorage, items: &[(i64, i64)]) {
+    let keys: Vec<Vec<u8>> = items.iter().map(|&(i, _)| key(i)).collect();
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    s.write(&refs, |mut t| {
+        for (&(i, v), k) in items.iter().zip(&keys) {
+            t.update(k, |o| *o = vec![obj(i, v)]);
+        }
+    });
+}
+
+fn del(s: &OrderedStorage, i: i64) {
+    let k = key(i);
+    s.write(&[&k], |mut t| t.update(&k, Vec::clear));
+}
+
+/// The value stored under `i`, checking that the object is whole.
+fn get(s: &OrderedStorage, i: i64) -> Option<i64> {
+    s.read(&key(i), |mut objects| {
+        let o = objects.next()?;
+        assert!(objects.next().is_none());
+        assert_eq!(o.key().as_i64(), Some(i));
+        o.element(2).and_then(|v| v.as_i64())
+    })
+}
+
+/// Keys by `step` from the first, in `direction`.
+fn traverse(s: &OrderedStorage, direction: Direction) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut at: Option<Key> = None;
+    while let Some((k, ())) = s.step(at.as_ref().map(Key::as_msgpack), direction, |_| ()) {
+        out.push(k.to_term().as_i64().unwrap());
+        at = Some(k);
+    }
+    out
+}
+
+fn prefilled(keys: impl IntoIterator<Item = i64>) -> Arc<OrderedStorage> {
+    let s = Arc::new(OrderedStorage::new());
+    for i in keys {
+        put(&s, i, i);
+    }
+    s
+}
+
+use loom::sync::Arc;
+
+/// A leaf splits (and the root grows) while a reader looks keys up.
+#[test]
+fn split_during_lookups() {
+    loom::model(|| {
+        let s = prefilled(1..=4);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || put(&s, 5, 5))
+        };
+        for i in 1..=4 {
+            assert_eq!(get(&s, i), Some(i));
+        }
+        let five = get(&s, 5);
+        assert!(five.is_none() || five == Some(5));
+        w.join().unwrap();
+        assert_eq!(get(&s, 5), Some(5));
+        assert_eq!(s.size(), 5);
+    });
+}
+
+/// Two writers (an in-place replacement and a delete) race a reader.
+#[test]
+fn replace_and_delete_during_lookups() {
+    loom::model(|| {
+        let s = prefilled(1..=2);
+        let w1 = {
+            let s = s.clone();
+            thread::spawn(move || put(&s, 1, 10))
+        };
+        let w2 = {
+            let s = s.clone();
+            thread::spawn(move || del(&s, 2))
+        };
+        let first = get(&s, 1);
+        let second = get(&s, 1);
+        assert!(matches!(first, Some(1) | Some(10)));
+        // Once the new value is seen, the old one never comes back.
+        assert!(!(first == Some(10) && second == Some(1)));
+        assert!(matches!(get(&s, 2), None | Some(2)));
+        w1.join().unwrap();
+        w2.join().unwrap();
+        assert_eq!(get(&s, 1), Some(10));
+        assert_eq!(get(&s, 2), None);
+        assert_eq!(s.size(), 1);
+    });
+}
+
+/// A multi-key write (which also splits a leaf) is never seen in part: by a reader that looks
+/// the keys up in reverse order, nor by a traversal.
+#[test]
+fn multi_key_write_is_atomic_for_readers() {
+    loom::model(|| {
+        let s = prefilled(1..=3);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(10, 10), (11, 11)]))
+        };
+        let late = get(&s, 11);
+        let early = get(&s, 10);
+        if late.is_some() {
+            assert_eq!(early, Some(10), "saw key 11 of the write but not key 10");
+        }
+        let mut seen = Vec::new();
+        s.for_each(Direction::Forward, |o| seen.push(o.key().as_i64().unwrap()));
+        assert!(
+            seen == [1, 2, 3] || seen == [1, 2, 3, 10, 11],
+            "for_each saw {seen:?}"
+        );
+        w.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [1, 2, 3, 10, 11]);
+    });
+}
+
+/// A traversal by `step` while keys are deleted (leaves merge and empty): strictly ordered, no
+/// key twice, every key that stays is seen.
+#[test]
+fn traversal_during_deletes() {
+    loom::model(|| {
+        let s = prefilled(1..=6);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || {
+                del(&s, 3);
+                del(&s, 4);
+            })
+        };
+        for direction in [Direction::Forward, Direction::Backward] {
+            let mut seen = traverse(&s, direction);
+            if direction == Direction::Backward {
+                seen.reverse();
+            }
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+            for stable in [1, 2, 5, 6] {
+                assert!(seen.contains(&stable), "{seen:?} misses {stable}");
+            }
+        }
+        w.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [1, 2, 5, 6]);
+    });
+}
+
+/// `clear` while a reader holds objects (inside its callback) and walks the tree.
+#[test]
+fn clear_while_readers_hold_guards() {
+    loom::model(|| {
+        let s = prefilled(1..=5);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || s.clear())
+        };
+        let whole = s.read(&key(4), |objects| {
+            let v = objects.clone().next().map(|o| o.to_object());
+            thread::yield_now();
+            // Still readable after the clear may have happened.
+            assert_eq!(objects.clone().next().map(|o| o.to_object()), v);
+            v
+        });
+        assert!(whole.is_none() || whole == Some(obj(4, 4)));
+        let mut seen = 0;
+        s.for_each(Direction::Forward, |_| seen += 1);
+        assert!(
+            seen == 0 || seen == 5,
+            "a clear is seen whole or not at all"
+        );
+        w.join().unwrap();
+        assert_eq!(s.size(), 0);
+        assert_eq!(traverse(&s, Direction::Forward), Vec::<i64>::new());
+    });
+}
+
+/// Two multi-key writers that share a key, and a reader's snapshot: each write is seen whole,
+/// and the shared key holds the value of the last write the snapshot includes.
+#[test]
+fn overlapping_multi_key_writes() {
+    loom::model(|| {
+        let s = prefilled(1..=2);
+        let w1 = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(4, 4), (5, 5)]))
+        };
+        let w2 = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(5, 50), (6, 6)]))
+        };
+        let mut seen = BTreeMap::new();
+        s.for_each(Direction::Forward, |o| {
+            seen.insert(
+                o.key().as_i64().unwrap(),
+                o.element(2).unwrap().as_i64().unwrap(),
+            );
+        });
+        let (four, six) = (seen.contains_key(&4), seen.contains_key(&6));
+        match (four, six) {
+            (false, false) => assert!(!seen.contains_key(&5)),
+            (true, false) => assert_eq!(seen.get(&5), Some(&5)),
+            (false, true) => assert_eq!(seen.get(&5), Some(&50)),
+            (true, true) => assert!(matches!(seen.get(&5), Some(5) | Some(50))),
+        }
+        w1.join().unwrap();
+        w2.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [1, 2, 4, 5, 6]);
+        assert_eq!(s.size(), 5);
+    });
+}
+
+/// A forward traversal while one multi-key write adds a key at each end (a split at the
+/// front): strictly ordered, every stable key seen.
+#[test]
+fn traversal_during_a_multi_key_insert() {
+    loom::model(|| {
+        let s = prefilled(1..=4);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(0, 0), (10, 10)]))
+        };
+        let seen = traverse(&s, Direction::Forward);
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert!((1..=4).all(|k| seen.contains(&k)), "{seen:?}");
+        w.join().unwrap();
+        assert_eq!(traverse(&s, Direction::Forward), [0, 1, 2, 3, 4, 10]);
+    });
+}

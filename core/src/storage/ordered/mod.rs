@@ -1,0 +1,724 @@
+//! Storage of ordered_sets: a copy-on-write B+tree with lock-free reads.
+//!
+//! - The tree is published through one atomic root pointer. Readers enter a reclamation guard,
+//!   load the root and walk immutable nodes: no lock, no write to shared memory, never a retry.
+//! - Writers take the writers' lock, stage their changes in a [`Txn`], and commit them at once:
+//!   a change that replaces the object of an existing key is one atomic store into its leaf
+//!   slot; anything else (new keys, deletions, several keys) copies the path from the root to
+//!   every leaf it touches and publishes the new tree with one root swap. So a multi-key write
+//!   is atomic and isolated for readers (they see the old root or the new one), and a reader's
+//!   walk is a consistent snapshot of the tree.
+//! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
+//!   them once no reader can hold them ([`reclaim`]).
+//! - Keys are kept in term order with their order prefixes inline ([`node`]); compare-equal keys
+//!   are one key, and the stored object keeps the key it was inserted with.
+//!
+//! `step` walks down to the key and up to the next subtree under one guard, so it never fails
+//! and returns the first key strictly after (before) `from` in the tree it saw: a traversal by
+//! `step` never returns a key twice, whatever writers do.
+//!
+//! The reasons for this design, and the measurements behind it, are in docs/ARCHITECTURE.md.
+
+mod entry;
+mod node;
+mod reclaim;
+mod write;
+
+#[cfg(all(test, rets_loom))]
+mod loom_tests;
+
+use std::cmp::Ordering as Cmp;
+use std::collections::BTreeMap;
+
+use entry::{view, Entry};
+use node::{inner, leaf, route, search_leaf, Inner};
+#[cfg(all(test, not(rets_loom)))]
+use node::{Leaf, CAP};
+use reclaim::{AtomicPtr, AtomicUsize, Collector, Ordering, WriterLock};
+
+use super::Direction;
+use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::term;
+
+/// The objects of one ordered_set.
+pub(crate) struct OrderedStorage {
+    root: AtomicPtr<Inner>,
+    /// Objects in the tree; written under the writers' lock.
+    objects: AtomicUsize,
+    /// Bytes of nodes, separators and objects; written under the writers' lock.
+    bytes: AtomicUsize,
+    writer: WriterLock,
+    /// Boxed: seize's collector is large, and tables are many.
+    collector: Box<Collector>,
+}
+
+// SAFETY: the raw pointers in the tree are owned by the storage; objects and keys are plain
+// `Send + Sync` data; concurrent access follows the protocol in the module documentation.
+unsafe impl Send for OrderedStorage {}
+// SAFETY: as above.
+unsafe impl Sync for OrderedStorage {}
+
+pub(crate) fn new() -> OrderedStorage {
+    OrderedStorage::new()
+}
+
+fn new_root() -> *mut Inner {
+    Box::into_raw(Box::new(Inner::empty(true)))
+}
+
+/// The depth bound of a walk's path: a tree of this height would hold more than
+/// `(CAP / 2)^MAX_DEPTH` keys.
+const MAX_DEPTH: usize = 48;
+
+impl OrderedStorage {
+    pub(crate) fn new() -> OrderedStorage {
+        OrderedStorage {
+            root: AtomicPtr::new(new_root()),
+            objects: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
+            writer: WriterLock::new(),
+            collector: Box::new(Collector::new()),
+        }
+    }
+
+    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        let norm = term::order_prefix(key);
+        // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
+        // The slot is in a live leaf and holds a live entry.
+        let found =
+            unsafe { find(root, norm, key).map(|slot| view((*slot).load(Ordering::Acquire))) };
+        f(Objects::from_option(found))
+    }
+
+    /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
+    /// once (see the module documentation): atomic and isolated.
+    /// If `f` panics, nothing is committed.
+    pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
+        let _lock = self.writer.lock();
+        let mut staged = Staging::default();
+        let result = f(Txn {
+            storage: self,
+            staged: &mut staged,
+        });
+        write::commit(self, staged);
+        result
+    }
+
+    /// Removes every object, atomically and in isolation.
+    pub(crate) fn clear(&self) {
+        let _lock = self.writer.lock();
+        let old = self.root.swap(new_root(), Ordering::AcqRel);
+        self.objects.store(0, Ordering::Relaxed);
+        self.bytes
+            .store(std::mem::size_of::<Inner>(), Ordering::Relaxed);
+        // SAFETY: `old` is unreachable for new readers; the whole tree goes with it, and
+        // nothing in it was retired on its own (retired nodes were replaced before).
+        unsafe { self.collector.retire(node::Tree::from_root(old)) };
+    }
+
+    /// The number of objects.
+    pub(crate) fn size(&self) -> usize {
+        self.objects.load(Ordering::Relaxed)
+    }
+
+    /// Bytes held by the objects and the storage around them.
+    pub(crate) fn memory(&self) -> usize {
+        std::mem::size_of::<OrderedStorage>() + self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The first key strictly after (before) `from` in term order (the first (last) key if
+    /// `from` is `None`), and `f` applied to its objects. `from` need not be in the table.
+    pub(crate) fn step<R>(
+        &self,
+        from: Option<&[u8]>,
+        direction: Direction,
+        f: impl FnOnce(Objects<'_>) -> R,
+    ) -> Option<(Key, R)> {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        let from = from.map(|k| (term::order_prefix(k), k));
+        // SAFETY: `root` was loaded under `guard`, which outlives every use below.
+        let obj = unsafe { step(root, from, direction) }?;
+        // SAFETY: as above.
+        let obj = unsafe { view(obj) };
+        let key = Key::from_canonical(obj.key_msgpack());
+        Some((key, f(Objects::from_option(Some(obj)))))
+    }
+
+    /// Calls `f` on every object in term order (or reverse), on the tree as it was when the
+    /// walk began, except that a concurrent replacement of an object's value may be seen.
+    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
+        let guard = self.collector.enter();
+        let root = guard.protect(&self.root);
+        // SAFETY: `root` was loaded under `guard`, which outlives the walk.
+        unsafe { walk(root.cast(), false, direction, &mut f) };
+    }
+}
+
+impl Drop for OrderedStorage {
+    fn drop(&mut self) {
+        let root = self.root.load(Ordering::Relaxed);
+        // SAFETY: `&mut self`: no reader or writer is left; retired nodes are not in the tree.
+        unsafe { node::free_tree(root) };
+        // The collector, dropped next, frees what was retired.
+    }
+}
+
+/// The slot of the object under `key` in the tree at `root`.
+///
+/// # Safety
+/// `root` and everything under it stay live while the caller uses the result.
+unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const AtomicPtr<Entry>> {
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        let mut node = inner(root.cast());
+        if node.len == 0 {
+            return None;
+        }
+        loop {
+            let child = node.slots[route(node, norm, key)].child;
+            if node.leaf_children {
+                let l = leaf(child);
+                return search_leaf(l, norm, key)
+                    .ok()
+                    .map(|i| &l.slots[i].obj as *const AtomicPtr<Entry>);
+            }
+            node = inner(child);
+        }
+    }
+}
+
+/// The object of the first key after (before) `from` in the tree at `root`.
+///
+/// # Safety
+/// As for [`find`].
+unsafe fn step(
+    root: *const Inner,
+    from: Option<(u64, &[u8])>,
+    direction: Direction,
+) -> Option<*mut Entry> {
+    let forward = direction == Direction::Forward;
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        // The path: each inner node on the way down and the child taken.
+        let mut path: [(*const Inner, usize); MAX_DEPTH] = [(std::ptr::null(), 0); MAX_DEPTH];
+        let mut depth = 0;
+        let mut node = inner(root.cast());
+        if node.len == 0 {
+            return None;
+        }
+        // Down to the leaf where `from` is (or the first/last leaf).
+        let l = loop {
+            let i = match from {
+                Some((norm, key)) => route(node, norm, key),
+                None if forward => 0,
+                None => node.len - 1,
+            };
+            path[depth] = (node, i);
+            depth += 1;
+            if node.leaf_children {
+                break leaf(node.slots[i].child);
+            }
+            node = inner(node.slots[i].child);
+        };
+        let in_leaf = match from {
+            None if forward => 0,
+            None => l.len as isize - 1,
+            Some((norm, key)) => match (search_leaf(l, norm, key), forward) {
+                (Ok(i), true) => i as isize + 1,
+                (Ok(i), false) => i as isize - 1,
+                (Err(i), true) => i as isize,
+                (Err(i), false) => i as isize - 1,
+            },
+        };
+        if in_leaf >= 0 && (in_leaf as usize) < l.len {
+            return Some(l.slots[in_leaf as usize].obj.load(Ordering::Acquire));
+        }
+        // Up to the nearest ancestor with a next (previous) child, then down its near edge.
+        while depth > 0 {
+            depth -= 1;
+            let (n, i) = path[depth];
+            let n = &*n;
+            let next = if forward {
+                (i + 1 < n.len).then_some(i + 1)
+            } else {
+                i.checked_sub(1)
+            };
+            let Some(next) = next else { continue };
+            let mut child = n.slots[next].child;
+            let mut leaf_children = n.leaf_children;
+            while !leaf_children {
+                let c = inner(child);
+                child = c.slots[if forward { 0 } else { c.len - 1 }].child;
+                leaf_children = c.leaf_children;
+            }
+            let l = leaf(child);
+            let at = if forward { 0 } else { l.len - 1 };
+            return Some(l.slots[at].obj.load(Ordering::Acquire));
+        }
+        None
+    }
+}
+
+/// Calls `f` on every object under `node` in `direction`.
+///
+/// # Safety
+/// As for [`find`]; `node` is a leaf if `is_leaf`, else an inner node.
+unsafe fn walk(
+    node: *const (),
+    is_leaf: bool,
+    direction: Direction,
+    f: &mut impl FnMut(ObjectRef<'_>),
+) {
+    // SAFETY: the caller's contract covers every node reached from `node`.
+    unsafe {
+        if is_leaf {
+            let l = leaf(node);
+            let mut visit = |i: usize| f(view(l.slots[i].obj.load(Ordering::Acquire)));
+            match direction {
+                Direction::Forward => (0..l.len).for_each(&mut visit),
+                Direction::Backward => (0..l.len).rev().for_each(&mut visit),
+            }
+        } else {
+            let n = inner(node);
+            let mut visit = |i: usize| walk(n.slots[i].child, n.leaf_children, direction, f);
+            match direction {
+                Direction::Forward => (0..n.len).for_each(&mut visit),
+                Direction::Backward => (0..n.len).rev().for_each(&mut visit),
+            }
+        }
+    }
+}
+
+/// A key as the staging map orders it: by term order, so compare-equal keys are one entry.
+struct StagedKey(Box<[u8]>);
+
+impl Ord for StagedKey {
+    fn cmp(&self, other: &Self) -> Cmp {
+        term::compare(&self.0, &other.0)
+    }
+}
+impl PartialOrd for StagedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Cmp> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for StagedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Cmp::Equal
+    }
+}
+impl Eq for StagedKey {}
+
+/// The pending state of one key in a [`Txn`].
+struct Staged {
+    /// The key's order prefix.
+    norm: u64,
+    /// The object in the tree when the key was first touched (null if none), and its slot.
+    original: *mut Entry,
+    slot: *const AtomicPtr<Entry>,
+    /// The objects the key will have (none or one).
+    objects: Vec<Object>,
+}
+
+/// A write transaction (see [`OrderedStorage::write`]): it runs under the writers' lock and
+/// stages its changes; they are committed together when it ends.
+pub(crate) struct Txn<'a> {
+    storage: &'a OrderedStorage,
+    staged: &'a mut Staging,
+}
+
+/// The keys a transaction touched, in the order it touched them, with an index in term order
+/// once there are more than a few (a list insert).
+#[derive(Default)]
+struct Staging {
+    list: Vec<(Box<[u8]>, Staged)>,
+    index: BTreeMap<StagedKey, usize>,
+}
+
+/// Up to this many keys, the staging list is searched in place.
+const INDEX_FROM: usize = 8;
+
+impl Staging {
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        if self.list.len() <= INDEX_FROM {
+            self.list
+                .iter()
+                .position(|(k, _)| term::compare(k, key) == Cmp::Equal)
+        } else {
+            self.index.get(&StagedKey(key.into())).copied()
+        }
+    }
+
+    fn push(&mut self, key: &[u8], staged: Staged) -> usize {
+        self.list.push((key.into(), staged));
+        let at = self.list.len() - 1;
+        if at == INDEX_FROM {
+            for (i, (k, _)) in self.list.iter().enumerate() {
+                self.index.insert(StagedKey(k.clone()), i);
+            }
+        } else if at > INDEX_FROM {
+            self.index.insert(StagedKey(key.into()), at);
+        }
+        at
+    }
+}
+
+impl Txn<'_> {
+    fn stage(&mut self, key: &[u8]) -> &mut Staged {
+        let at = match self.staged.position(key) {
+            Some(at) => at,
+            None => {
+                let root = self.storage.root.load(Ordering::Acquire);
+                let norm = term::order_prefix(key);
+                // SAFETY: the writers' lock is held, so the tree at `root` is the current one
+                // and nothing in it changes or is retired before the commit.
+                let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
+                let (original, objects) = if slot.is_null() {
+                    (std::ptr::null_mut(), Vec::new())
+                } else {
+                    // SAFETY: as above.
+                    let original = unsafe { (*slot).load(Ordering::Relaxed) };
+                    (original, vec![unsafe { view(original) }.to_object()])
+                };
+                let staged = Staged {
+                    norm,
+                    original,
+                    slot,
+                    objects,
+                };
+                self.staged.push(key, staged)
+            }
+        };
+        &mut self.staged.list[at].1
+    }
+
+    /// The objects stored under `key`, with this transaction's changes.
+    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
+        &self.stage(key).objects
+    }
+
+    /// Calls `f` with the objects under `key` (empty if none) to change them; an empty vector
+    /// afterwards removes the key. New objects must have a key equal to `key`.
+    pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
+        f(&mut self.stage(key).objects)
+    }
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::*;
+    use crate::term::Term;
+
+    fn key(i: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        term::encode(&Term::Int(i), &mut out).unwrap();
+        out
+    }
+
+    fn obj(i: i64, v: i64) -> Object {
+        use crate::object::ToObject;
+        Term::Array(vec![Term::Int(i), Term::Int(v)])
+            .to_object(1)
+            .unwrap()
+    }
+
+    fn put(s: &OrderedStorage, i: i64, v: i64) {
+        let k = key(i);
+        s.write(&[&k], |mut t| t.update(&k, |o| *o = vec![obj(i, v)]));
+    }
+
+    fn del(s: &OrderedStorage, i: i64) {
+        let k = key(i);
+        s.write(&[&k], |mut t| t.update(&k, Vec::clear));
+    }
+
+    fn get(s: &OrderedStorage, i: i64) -> Option<Object> {
+        s.read(&key(i), |o| o.to_vec().pop())
+    }
+
+    fn keys(s: &OrderedStorage, direction: Direction) -> Vec<i64> {
+        let mut out = Vec::new();
+        s.for_each(direction, |o| out.push(o.key().as_i64().unwrap()));
+        out
+    }
+
+    fn stepped(s: &OrderedStorage, direction: Direction) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut at: Option<Key> = None;
+        while let Some((k, ())) = s.step(at.as_ref().map(Key::as_msgpack), direction, |_| ()) {
+            out.push(k.to_term().as_i64().unwrap());
+            at = Some(k);
+        }
+        out
+    }
+
+    /// A deterministic shuffle of `0..n`.
+    fn shuffled(n: i64) -> Vec<i64> {
+        let mut v: Vec<i64> = (0..n).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in (1..v.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        v
+    }
+
+    #[test]
+    fn grows_and_shrinks_through_splits_and_merges() {
+        let s = OrderedStorage::new();
+        let n = (CAP * CAP * 3) as i64;
+        for i in shuffled(n) {
+            put(&s, i, i);
+        }
+        assert_eq!(s.size(), n as usize);
+        let all: Vec<i64> = (0..n).collect();
+        assert_eq!(keys(&s, Direction::Forward), all);
+        assert_eq!(stepped(&s, Direction::Forward), all);
+        let rev: Vec<i64> = all.iter().rev().copied().collect();
+        assert_eq!(keys(&s, Direction::Backward), rev);
+        assert_eq!(stepped(&s, Direction::Backward), rev);
+        for i in 0..n {
+            assert_eq!(get(&s, i), Some(obj(i, i)));
+        }
+        // Replace in place, then delete every other key, then the rest.
+        for i in 0..n {
+            put(&s, i, -i);
+        }
+        assert_eq!(get(&s, 7), Some(obj(7, -7)));
+        for i in shuffled(n).into_iter().filter(|i| i % 2 == 1) {
+            del(&s, i);
+        }
+        let evens: Vec<i64> = (0..n).filter(|i| i % 2 == 0).collect();
+        assert_eq!(keys(&s, Direction::Forward), evens);
+        assert_eq!(stepped(&s, Direction::Forward), evens);
+        assert_eq!(s.size(), evens.len());
+        for i in evens {
+            del(&s, i);
+        }
+        assert_eq!(s.size(), 0);
+        assert!(keys(&s, Direction::Forward).is_empty());
+        assert_eq!(s.memory(), OrderedStorage::new().memory());
+    }
+
+    #[test]
+    fn step_from_absent_keys_and_ends() {
+        let s = OrderedStorage::new();
+        for i in (0..200).map(|i| i * 10) {
+            put(&s, i, 0);
+        }
+        let next = |from: i64, d| {
+            s.step(Some(&key(from)), d, |_| ())
+                .map(|(k, ())| k.to_term().as_i64().unwrap())
+        };
+        assert_eq!(next(-5, Direction::Forward), Some(0));
+        assert_eq!(next(15, Direction::Forward), Some(20));
+        assert_eq!(next(20, Direction::Forward), Some(30));
+        assert_eq!(next(1990, Direction::Forward), None);
+        assert_eq!(next(15, Direction::Backward), Some(10));
+        assert_eq!(next(10, Direction::Backward), Some(0));
+        assert_eq!(next(0, Direction::Backward), None);
+        assert_eq!(next(5000, Direction::Backward), Some(1990));
+    }
+
+    #[test]
+    fn memory_is_counted_exactly() {
+        let s = OrderedStorage::new();
+        for i in shuffled(5000) {
+            put(&s, i, i);
+        }
+        let counted = s.memory();
+        assert_eq!(counted, recount(&s));
+        for i in shuffled(5000).into_iter().take(3000) {
+            del(&s, i);
+        }
+        assert_eq!(s.memory(), recount(&s));
+        s.clear();
+        assert_eq!(s.memory(), recount(&s));
+    }
+
+    mod differential {
+        use std::collections::BTreeMap;
+
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::object::ToObject;
+
+        /// Keys from a small space with compare-equal pairs (`n` and `n as f64`) and several
+        /// kinds, so splits, merges and equal-but-different keys all happen.
+        fn arb_key() -> impl Strategy<Value = Term> {
+            prop_oneof![
+                (0i64..400).prop_map(Term::Int),
+                (0i64..400).prop_map(|i| Term::Float(i as f64)),
+                (0i64..40).prop_map(|i| Term::Float(i as f64 + 0.5)),
+                "[a-c]{0,3}".prop_map(Term::Str),
+                (0i64..5, 0i64..5).prop_map(|(a, b)| Term::Array(vec![Term::Int(a), Term::Int(b)])),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Put(Term, i64),
+            PutMany(Vec<(Term, i64)>),
+            Delete(Term),
+            DeleteMany(Vec<Term>),
+            Clear,
+        }
+
+        fn arb_op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                10 => (arb_key(), any::<i64>()).prop_map(|(k, v)| Op::Put(k, v)),
+                3 => prop::collection::vec((arb_key(), any::<i64>()), 0..40).prop_map(Op::PutMany),
+                6 => arb_key().prop_map(Op::Delete),
+                2 => prop::collection::vec(arb_key(), 0..40).prop_map(Op::DeleteMany),
+                1 => Just(Op::Clear),
+            ]
+        }
+
+        fn enc(t: &Term) -> Vec<u8> {
+            let mut out = Vec::new();
+            term::encode(t, &mut out).unwrap();
+            out
+        }
+
+        struct ModelKey(Vec<u8>);
+        impl Ord for ModelKey {
+            fn cmp(&self, other: &Self) -> Cmp {
+                term::compare(&self.0, &other.0)
+            }
+        }
+        impl PartialOrd for ModelKey {
+            fn partial_cmp(&self, other: &Self) -> Option<Cmp> {
+                Some(self.cmp(other))
+            }
+        }
+        impl PartialEq for ModelKey {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == Cmp::Equal
+            }
+        }
+        impl Eq for ModelKey {}
+
+        fn object(k: &Term, v: i64) -> Object {
+            Term::Array(vec![k.clone(), Term::Int(v)])
+                .to_object(1)
+                .unwrap()
+        }
+
+        /// Writes `items` in one transaction, as a list insert does (a later duplicate wins).
+        fn write(s: &OrderedStorage, items: &[(Term, Option<i64>)]) {
+            let keys: Vec<Vec<u8>> = items.iter().map(|(k, _)| enc(k)).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            s.write(&refs, |mut t| {
+                for ((k, v), kb) in items.iter().zip(&keys) {
+                    let before = t.get(kb).len();
+                    assert!(before <= 1);
+                    t.update(kb, |o| match v {
+                        Some(v) => *o = vec![object(k, *v)],
+                        None => o.clear(),
+                    });
+                }
+            });
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+            #[test]
+            fn behaves_like_an_ordered_map(ops in prop::collection::vec(arb_op(), 1..120)) {
+                let s = OrderedStorage::new();
+                let mut model: BTreeMap<ModelKey, Object> = BTreeMap::new();
+                for op in ops {
+                    let items: Vec<(Term, Option<i64>)> = match op {
+                        Op::Put(k, v) => vec![(k, Some(v))],
+                        Op::PutMany(kvs) => kvs.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+                        Op::Delete(k) => vec![(k, None)],
+                        Op::DeleteMany(ks) => ks.into_iter().map(|k| (k, None)).collect(),
+                        Op::Clear => {
+                            s.clear();
+                            model.clear();
+                            continue;
+                        }
+                    };
+                    write(&s, &items);
+                    for (k, v) in items {
+                        let mk = ModelKey(enc(&k));
+                        match v {
+                            Some(v) => {
+                                // The stored object is the new one, with its own key.
+                                model.remove(&mk);
+                                model.insert(mk, object(&k, v));
+                            }
+                            None => {
+                                model.remove(&mk);
+                            }
+                        }
+                    }
+                    let want: Vec<Object> = model.values().cloned().collect();
+                    let mut got = Vec::new();
+                    s.for_each(Direction::Forward, |o| got.push(o.to_object()));
+                    prop_assert_eq!(&got, &want);
+                    prop_assert_eq!(s.size(), want.len());
+                    prop_assert_eq!(s.memory(), recount(&s));
+                }
+                // Lookups, and traversals by step from every key and from absent keys.
+                let want: Vec<Object> = model.values().cloned().collect();
+                for (i, o) in want.iter().enumerate() {
+                    let k = o.key_msgpack();
+                    prop_assert_eq!(s.read(k, |os| os.to_vec()), vec![o.clone()]);
+                    let next = s.step(Some(k), Direction::Forward, |os| os.to_vec());
+                    prop_assert_eq!(next.map(|(_, v)| v), want.get(i + 1).map(|o| vec![o.clone()]));
+                    let prev = s.step(Some(k), Direction::Backward, |os| os.to_vec());
+                    let before = i.checked_sub(1).map(|j| vec![want[j].clone()]);
+                    prop_assert_eq!(prev.map(|(_, v)| v), before);
+                }
+                let mut backward = Vec::new();
+                s.for_each(Direction::Backward, |o| backward.push(o.to_object()));
+                backward.reverse();
+                prop_assert_eq!(&backward, &want);
+                for probe in [Term::Float(0.25), Term::Float(199.5), Term::Str("bb".into()), Term::Nil] {
+                    let p = enc(&probe);
+                    let after = want.iter().find(|o| term::compare(o.key_msgpack(), &p) == Cmp::Greater);
+                    let got = s.step(Some(&p), Direction::Forward, |os| os.to_vec()).map(|(_, v)| v);
+                    prop_assert_eq!(got, after.map(|o| vec![o.clone()]));
+                    let before = want.iter().rev().find(|o| term::compare(o.key_msgpack(), &p) == Cmp::Less);
+                    let got = s.step(Some(&p), Direction::Backward, |os| os.to_vec()).map(|(_, v)| v);
+                    prop_assert_eq!(got, before.map(|o| vec![o.clone()]));
+                }
+            }
+        }
+    }
+
+    /// Bytes of everything reachable from the root, counted by walking it.
+    fn recount(s: &OrderedStorage) -> usize {
+        unsafe fn count(node: *const (), is_leaf: bool) -> usize {
+            // SAFETY: called on the current tree of a storage no one else uses.
+            unsafe {
+                if is_leaf {
+                    let l = leaf(node);
+                    std::mem::size_of::<Leaf>()
+                        + (0..l.len)
+                            .map(|i| Entry::bytes(l.slots[i].obj.load(Ordering::Relaxed)))
+                            .sum::<usize>()
+                } else {
+                    let n = inner(node);
+                    std::mem::size_of::<Inner>()
+                        + (1..n.len)
+                            .map(|i| write::sep_bytes(node::sep_key(n, i).len()))
+                            .sum::<usize>()
+                        + (0..n.len)
+                            .map(|i| count(n.slots[i].child, n.leaf_children))
+                            .sum::<usize>()
+                }
+            }
+        }
+        let root = s.root.load(Ordering::Relaxed);
+        // SAFETY: the test owns the storage.
+        std::mem::size_of::<OrderedStorage>() + unsafe { count(root.cast(), false) }
+    }
+}

@@ -1,0 +1,576 @@
+//! Committing a transaction: the only code that changes the tree. It runs under the writers'
+//! lock, so it alone changes the tree, and it publishes each change in one atomic store.
+//!
+//! - One key whose object is replaced: the new object is stored into its leaf slot (readers see
+//!   the old object or the new one) and the old one retired.
+//! - Anything else: copy-on-write. The root and every node on the way to a touched leaf are
+//!   copied once ("fresh" nodes, private to the commit and changed in place), splits and merges
+//!   happen among fresh nodes, and the new root is published with one store. The nodes it
+//!   replaced, the objects it removed or replaced and the separators it dropped are retired
+//!   after the store, so readers of the old tree keep a consistent snapshot.
+
+use std::collections::HashSet;
+
+use foldhash::fast::RandomState;
+use std::ptr;
+
+use super::entry::{view, Entry};
+use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
+use super::reclaim::{AtomicPtr, Ordering};
+use super::{OrderedStorage, Staging};
+use crate::object::Object;
+
+/// Bytes counted for a separator of a `len`-byte key.
+pub(super) fn sep_bytes(len: usize) -> usize {
+    std::mem::size_of::<Sep>() + len
+}
+
+/// A node that left the tree.
+enum Old {
+    Leaf(*mut Leaf),
+    Inner(*mut Inner),
+}
+
+/// A change to commit: key, prefix, the object in the tree (null if none), the new object.
+type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>);
+
+/// A split child: the prefix and separator of the new right sibling, and the sibling.
+type Split = (u64, *mut Sep, *mut ());
+
+/// The addresses of the nodes a commit created: a short list (most commits touch a path or
+/// two), a hash set beyond that (a list insert).
+#[derive(Default)]
+struct FreshSet {
+    small: Vec<usize>,
+    big: HashSet<usize, RandomState>,
+}
+
+const FRESH_SMALL: usize = 32;
+
+impl FreshSet {
+    fn insert(&mut self, p: usize) {
+        if self.small.len() < FRESH_SMALL && self.big.is_empty() {
+            self.small.push(p);
+        } else {
+            self.big.extend(self.small.drain(..));
+            self.big.insert(p);
+        }
+    }
+
+    fn contains(&self, p: usize) -> bool {
+        self.small.contains(&p) || self.big.contains(&p)
+    }
+
+    fn remove(&mut self, p: usize) -> bool {
+        if let Some(i) = self.small.iter().position(|&q| q == p) {
+            self.small.swap_remove(i);
+            true
+        } else {
+            self.big.remove(&p)
+        }
+    }
+}
+
+struct Commit {
+    /// Nodes created by this commit (not yet published): changed in place.
+    fresh: FreshSet,
+    old_nodes: Vec<Old>,
+    old_objects: Vec<*mut Entry>,
+    old_seps: Vec<*mut Sep>,
+    bytes: isize,
+    objects: isize,
+}
+
+/// Applies a transaction's staged changes to the tree (see the module documentation).
+pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
+    // One key whose object is replaced: a store into its slot.
+    if let [(_, st)] = &staging.list[..] {
+        if !st.original.is_null() && st.objects.len() == 1 {
+            let (_, mut st) = staging.list.into_iter().next().expect("one key");
+            let new = st.objects.pop().expect("one object");
+            // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
+            if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
+                replace_in_place(s, st.slot, new);
+            }
+            return;
+        }
+    }
+    // The effective changes: (key, prefix, original object or null, new object).
+    let mut changes: Vec<Change> = Vec::new();
+    for (key, st) in staging.list {
+        assert!(
+            st.objects.len() <= 1,
+            "an ordered_set holds at most one object per key"
+        );
+        let new = st.objects.into_iter().next();
+        let unchanged = match &new {
+            None => st.original.is_null(),
+            // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
+            Some(o) => {
+                !st.original.is_null()
+                    && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
+            }
+        };
+        if !unchanged {
+            changes.push((key, st.norm, st.original, new));
+        }
+    }
+    if changes.is_empty() {
+        return;
+    }
+    let root = s.root.load(Ordering::Acquire);
+    let mut c = Commit {
+        fresh: FreshSet::default(),
+        old_nodes: Vec::new(),
+        old_objects: Vec::new(),
+        old_seps: Vec::new(),
+        bytes: 0,
+        objects: 0,
+    };
+    let mut new_root = c.own_inner(root);
+    for (key, norm, original, new) in changes {
+        match new {
+            Some(object) => {
+                c.bytes += Entry::bytes_of(&object) as isize;
+                if original.is_null() {
+                    c.objects += 1;
+                }
+                let object = Entry::new(&object).as_ptr();
+                if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
+                    let mut top = Inner::empty(false);
+                    top.len = 2;
+                    top.slots[0].child = new_root.cast();
+                    top.slots[1].child = right;
+                    top.slots[1].norm = n;
+                    top.slots[1].sep = sep;
+                    new_root = c.alloc_inner(top);
+                }
+            }
+            None => {
+                c.objects -= 1;
+                c.delete(new_root, norm, &key);
+            }
+        }
+    }
+    // A root with one inner child gives way to it.
+    loop {
+        // SAFETY: `new_root` is fresh or in the current tree; the lock keeps both alive.
+        let r = unsafe { &*new_root };
+        if r.leaf_children || r.len != 1 {
+            break;
+        }
+        let child = r.slots[0].child.cast::<Inner>();
+        c.drop_node(Old::Inner(new_root));
+        new_root = child;
+    }
+    s.root.store(new_root, Ordering::Release);
+    add(&s.bytes, c.bytes);
+    add(&s.objects, c.objects);
+    // SAFETY (all retires below): each pointer left the tree with the store above (a replaced
+    // node, a removed or replaced object, a dropped separator), so readers that enter from now
+    // on cannot reach it; each is retired once; all were allocated by `Box`.
+    unsafe {
+        for old in c.old_nodes {
+            match old {
+                Old::Leaf(p) => s.collector.retire(p),
+                Old::Inner(p) => s.collector.retire(p),
+            }
+        }
+        for p in c.old_objects {
+            s.collector.retire(p);
+        }
+        for p in c.old_seps {
+            s.collector.retire(p);
+        }
+    }
+}
+
+fn add(counter: &super::reclaim::AtomicUsize, delta: isize) {
+    let now = counter.load(Ordering::Relaxed);
+    counter.store(now.wrapping_add_signed(delta), Ordering::Relaxed);
+}
+
+/// Replaces the object in `slot` (a slot of the current tree, found under the writers' lock)
+/// with one store.
+fn replace_in_place(s: &OrderedStorage, slot: *const AtomicPtr<Entry>, new: Object) {
+    let delta = Entry::bytes_of(&new) as isize;
+    let new = Entry::new(&new).as_ptr();
+    // SAFETY: the lock keeps the current tree, and so the slot, alive and unchanged.
+    let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
+    // SAFETY: `old` is still a live object (retired below, not yet).
+    let old_bytes = unsafe { Entry::bytes(old) } as isize;
+    add(&s.bytes, delta - old_bytes);
+    // SAFETY: `old` left its slot with the swap, so new readers cannot reach it; retired once.
+    unsafe { s.collector.retire(old) };
+}
+
+impl Commit {
+    fn alloc_leaf(&mut self, leaf: Leaf) -> *mut Leaf {
+        let p = Box::into_raw(Box::new(leaf));
+        self.fresh.insert(p as usize);
+        self.bytes += std::mem::size_of::<Leaf>() as isize;
+        p
+    }
+
+    fn alloc_inner(&mut self, inner: Inner) -> *mut Inner {
+        let p = Box::into_raw(Box::new(inner));
+        self.fresh.insert(p as usize);
+        self.bytes += std::mem::size_of::<Inner>() as isize;
+        p
+    }
+
+    /// Takes a node out of the tree: freed now if this commit made it, else retired later.
+    fn drop_node(&mut self, node: Old) {
+        let (addr, size) = match node {
+            Old::Leaf(p) => (p as usize, std::mem::size_of::<Leaf>()),
+            Old::Inner(p) => (p as usize, std::mem::size_of::<Inner>()),
+        };
+        self.bytes -= size as isize;
+        if self.fresh.remove(addr) {
+            // SAFETY: a fresh node was never published and is referenced nowhere now.
+            unsafe {
+                match node {
+                    Old::Leaf(p) => drop(Box::from_raw(p)),
+                    Old::Inner(p) => drop(Box::from_raw(p)),
+                }
+            }
+        } else {
+            self.old_nodes.push(node);
+        }
+    }
+
+    /// A fresh copy of a leaf (or the leaf itself if fresh).
+    fn own_leaf(&mut self, p: *mut ()) -> *mut Leaf {
+        if self.fresh.contains(p as usize) {
+            return p.cast();
+        }
+        // SAFETY: a node of the current tree, alive under the lock.
+        let l = unsafe { &*p.cast::<Leaf>() };
+        let copy = Leaf {
+            len: l.len,
+            slots: std::array::from_fn(|i| Slot {
+                norm: l.slots[i].norm,
+                obj: AtomicPtr::new(l.slots[i].obj.load(Ordering::Relaxed)),
+            }),
+            canary: Canary::new(),
+        };
+        self.drop_node(Old::Leaf(p.cast()));
+        self.alloc_leaf(copy)
+    }
+
+    /// A fresh copy of an inner node (or the node itself if fresh).
+    fn own_inner(&mut self, p: *mut Inner) -> *mut Inner {
+        if self.fresh.contains(p as usize) {
+            return p;
+        }
+        // SAFETY: a node of the current tree, alive under the lock.
+        let n = unsafe { &*p };
+        let copy = Inner {
+            len: n.len,
+            leaf_children: n.leaf_children,
+            slots: n.slots,
+            canary: Canary::new(),
+        };
+        self.drop_node(Old::Inner(p));
+        self.alloc_inner(copy)
+    }
+
+    fn new_sep(&mut self, key: &[u8]) -> *mut Sep {
+        self.bytes += sep_bytes(key.len()) as isize;
+        Box::into_raw(Box::new(Sep(key.into())))
+    }
+
+    fn drop_sep(&mut self, sep: *mut Sep) {
+        // SAFETY: a separator of a node of this commit's tree: alive.
+        let sep_ref: &Sep = unsafe { &*sep };
+        self.bytes -= sep_bytes(sep_ref.0.len()) as isize;
+        self.old_seps.push(sep);
+    }
+
+    /// Puts `object` under `key` in the subtree of the fresh node `node`; the new right
+    /// sibling if `node` split.
+    fn put(
+        &mut self,
+        node: *mut Inner,
+        norm: u64,
+        key: &[u8],
+        object: *mut Entry,
+    ) -> Option<Split> {
+        // SAFETY: `node` is fresh: this commit's, private, and not aliased elsewhere.
+        let n = unsafe { &mut *node };
+        if n.len == 0 {
+            // Only the root of an empty tree has no children.
+            n.leaf_children = true;
+            let mut l = Leaf::empty();
+            l.len = 1;
+            l.slots[0].norm = norm;
+            l.slots[0].obj = AtomicPtr::new(object);
+            n.slots[0].child = self.alloc_leaf(l).cast();
+            n.len = 1;
+            return None;
+        }
+        let i = route(n, norm, key);
+        let split = if n.leaf_children {
+            let l = self.own_leaf(n.slots[i].child);
+            n.slots[i].child = l.cast();
+            self.leaf_put(l, norm, key, object)
+        } else {
+            let c = self.own_inner(n.slots[i].child.cast());
+            n.slots[i].child = c.cast();
+            self.put(c, norm, key, object)
+        };
+        let (sn, sep, right) = split?;
+        self.insert_child(node, i + 1, sn, sep, right)
+    }
+
+    fn leaf_put(
+        &mut self,
+        leaf: *mut Leaf,
+        norm: u64,
+        key: &[u8],
+        object: *mut Entry,
+    ) -> Option<Split> {
+        // SAFETY: `leaf` is fresh.
+        let l = unsafe { &mut *leaf };
+        let at = match search_leaf(l, norm, key) {
+            Ok(i) => {
+                let old = l.slots[i].obj.swap(object, Ordering::Relaxed);
+                // SAFETY: `old` is a live object of the tree.
+                self.bytes -= unsafe { Entry::bytes(old) } as isize;
+                self.old_objects.push(old);
+                return None;
+            }
+            Err(i) => i,
+        };
+        if l.len < CAP {
+            for j in (at..l.len).rev() {
+                l.slots[j + 1].norm = l.slots[j].norm;
+                l.slots[j + 1]
+                    .obj
+                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            l.slots[at].norm = norm;
+            l.slots[at].obj.store(object, Ordering::Relaxed);
+            l.len += 1;
+            return None;
+        }
+        // Split CAP + 1 keys; appending at either end leaves the old leaf full.
+        let mut norms = Vec::with_capacity(CAP + 1);
+        let mut objs = Vec::with_capacity(CAP + 1);
+        for j in 0..CAP {
+            if j == at {
+                norms.push(norm);
+                objs.push(object);
+            }
+            norms.push(l.slots[j].norm);
+            objs.push(l.slots[j].obj.load(Ordering::Relaxed));
+        }
+        if at == CAP {
+            norms.push(norm);
+            objs.push(object);
+        }
+        let keep = split_point(at);
+        let mut right = Leaf::empty();
+        for (j, (&n, &o)) in norms.iter().zip(&objs).enumerate() {
+            if j < keep {
+                l.slots[j].norm = n;
+                l.slots[j].obj.store(o, Ordering::Relaxed);
+            } else {
+                right.slots[j - keep].norm = n;
+                right.slots[j - keep].obj.store(o, Ordering::Relaxed);
+            }
+        }
+        l.len = keep;
+        right.len = CAP + 1 - keep;
+        // SAFETY: `objs[keep]` is a live object (new, or of the tree).
+        let sep_key = unsafe { view(objs[keep]) }.key_msgpack();
+        let sep = self.new_sep(sep_key);
+        let right = self.alloc_leaf(right);
+        Some((norms[keep], sep, right.cast()))
+    }
+
+    /// Inserts child `right` (with its separator) at `at` in the fresh node `node`, splitting it
+    /// if full.
+    fn insert_child(
+        &mut self,
+        node: *mut Inner,
+        at: usize,
+        norm: u64,
+        sep: *mut Sep,
+        right: *mut (),
+    ) -> Option<Split> {
+        // SAFETY: `node` is fresh.
+        let n = unsafe { &mut *node };
+        if n.len < CAP {
+            for j in (at..n.len).rev() {
+                n.slots[j + 1].norm = n.slots[j].norm;
+                n.slots[j + 1].sep = n.slots[j].sep;
+                n.slots[j + 1].child = n.slots[j].child;
+            }
+            n.slots[at].norm = norm;
+            n.slots[at].sep = sep;
+            n.slots[at].child = right;
+            n.len += 1;
+            return None;
+        }
+        let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP)
+            .map(|j| (n.slots[j].norm, n.slots[j].sep, n.slots[j].child))
+            .collect();
+        all.insert(at, (norm, sep, right));
+        let keep = split_point(at);
+        let mut r = Inner::empty(n.leaf_children);
+        for (j, &(nm, sp, ch)) in all.iter().enumerate() {
+            if j < keep {
+                (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) = (nm, sp, ch);
+            } else {
+                (
+                    r.slots[j - keep].norm,
+                    r.slots[j - keep].sep,
+                    r.slots[j - keep].child,
+                ) = (nm, sp, ch);
+            }
+        }
+        for j in keep..CAP {
+            (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) =
+                (0, ptr::null_mut(), ptr::null_mut());
+        }
+        n.len = keep;
+        r.len = CAP + 1 - keep;
+        // The right node's first separator moves up to the parent.
+        let (up_norm, up_sep) = (r.slots[0].norm, r.slots[0].sep);
+        (r.slots[0].norm, r.slots[0].sep) = (0, ptr::null_mut());
+        let r = self.alloc_inner(r);
+        Some((up_norm, up_sep, r.cast()))
+    }
+
+    /// Deletes `key` (which is in the tree) from the subtree of the fresh node `node`, merging
+    /// or removing children that become small or empty.
+    fn delete(&mut self, node: *mut Inner, norm: u64, key: &[u8]) {
+        // SAFETY: `node` is fresh.
+        let n = unsafe { &mut *node };
+        let i = route(n, norm, key);
+        let child_len = if n.leaf_children {
+            let l = self.own_leaf(n.slots[i].child);
+            n.slots[i].child = l.cast();
+            // SAFETY: `l` is fresh.
+            let l = unsafe { &mut *l };
+            let at = search_leaf(l, norm, key).expect("the key is in the tree");
+            let old = l.slots[at].obj.load(Ordering::Relaxed);
+            // SAFETY: `old` is a live object of the tree.
+            self.bytes -= unsafe { Entry::bytes(old) } as isize;
+            self.old_objects.push(old);
+            for j in at + 1..l.len {
+                l.slots[j - 1].norm = l.slots[j].norm;
+                l.slots[j - 1]
+                    .obj
+                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            l.len -= 1;
+            l.slots[l.len].obj.store(ptr::null_mut(), Ordering::Relaxed);
+            l.len
+        } else {
+            let c = self.own_inner(n.slots[i].child.cast());
+            n.slots[i].child = c.cast();
+            self.delete(c, norm, key);
+            // SAFETY: `c` is fresh.
+            unsafe { (*c).len }
+        };
+        if child_len == 0 {
+            let child = n.slots[i].child;
+            self.remove_child(n, i, true);
+            self.drop_node(if n.leaf_children {
+                Old::Leaf(child.cast())
+            } else {
+                Old::Inner(child.cast())
+            });
+        } else if child_len <= CAP / 4 {
+            // Merge with a neighbour if both fit in one node.
+            let len_of = |p: *mut ()| {
+                // SAFETY: children of a fresh node are fresh or in the current tree.
+                unsafe {
+                    if n.leaf_children {
+                        (*p.cast::<Leaf>()).len
+                    } else {
+                        (*p.cast::<Inner>()).len
+                    }
+                }
+            };
+            if i > 0 && len_of(n.slots[i - 1].child) + child_len <= CAP {
+                self.merge(n, i - 1);
+            } else if i + 1 < n.len && len_of(n.slots[i + 1].child) + child_len <= CAP {
+                self.merge(n, i);
+            }
+        }
+    }
+
+    /// Removes child `i` of `n` and its separator (child 0's successor loses its separator
+    /// instead). Drops the separator if `drop_sep`, else the caller took it.
+    fn remove_child(&mut self, n: &mut Inner, i: usize, drop_sep: bool) {
+        let gone = if i > 0 { i } else { 1 };
+        if gone < n.len && drop_sep {
+            self.drop_sep(n.slots[gone].sep);
+        }
+        let sep_removed = gone;
+        for j in i + 1..n.len {
+            n.slots[j - 1].child = n.slots[j].child;
+        }
+        for j in sep_removed + 1..n.len {
+            n.slots[j - 1].norm = n.slots[j].norm;
+            n.slots[j - 1].sep = n.slots[j].sep;
+        }
+        n.len -= 1;
+        (
+            n.slots[n.len].norm,
+            n.slots[n.len].sep,
+            n.slots[n.len].child,
+        ) = (0, ptr::null_mut(), ptr::null_mut());
+        (n.slots[0].norm, n.slots[0].sep) = (0, ptr::null_mut());
+    }
+
+    /// Merges child `a + 1` of the fresh node `n` into child `a`.
+    fn merge(&mut self, n: &mut Inner, a: usize) {
+        let right = n.slots[a + 1].child;
+        if n.leaf_children {
+            let left = self.own_leaf(n.slots[a].child);
+            n.slots[a].child = left.cast();
+            // SAFETY: `left` is fresh; `right` is fresh or in the current tree.
+            let (l, r) = unsafe { (&mut *left, &*right.cast::<Leaf>()) };
+            for j in 0..r.len {
+                l.slots[l.len + j].norm = r.slots[j].norm;
+                l.slots[l.len + j]
+                    .obj
+                    .store(r.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            l.len += r.len;
+            self.remove_child(n, a + 1, true);
+            self.drop_node(Old::Leaf(right.cast()));
+        } else {
+            let left = self.own_inner(n.slots[a].child.cast());
+            n.slots[a].child = left.cast();
+            // SAFETY: as above.
+            let (l, r) = unsafe { (&mut *left, &*right.cast::<Inner>()) };
+            // The separator between them comes down.
+            l.slots[l.len].norm = n.slots[a + 1].norm;
+            l.slots[l.len].sep = n.slots[a + 1].sep;
+            l.slots[l.len].child = r.slots[0].child;
+            for j in 1..r.len {
+                l.slots[l.len + j].norm = r.slots[j].norm;
+                l.slots[l.len + j].sep = r.slots[j].sep;
+                l.slots[l.len + j].child = r.slots[j].child;
+            }
+            l.len += r.len;
+            self.remove_child(n, a + 1, false);
+            self.drop_node(Old::Inner(right.cast()));
+        }
+    }
+}
+
+/// How many of `CAP + 1` entries the left node keeps when an entry arrives at `at`: all but
+/// the new one when appending (so ascending inserts fill nodes), half otherwise.
+fn split_point(at: usize) -> usize {
+    match at {
+        0 => 1,
+        a if a == CAP => CAP,
+        _ => CAP.div_ceil(2),
+    }
+}
