@@ -901,6 +901,15 @@ impl Txn<'_> {
                 state.objects += (*new).count();
                 state.node_bytes += (*new).bytes();
             }
+            if new.is_null() && state.keys == 0 {
+                // The shard is empty: give its array (all tombstones now) back, so an emptied
+                // table holds, and reports, no more memory than a new one. Readers on the old
+                // array are protected by their guards; a null array reads as empty.
+                let emptied = shard.array.swap(ptr::null_mut(), Ordering::AcqRel);
+                state.used = 0;
+                state.array_bytes = 0;
+                storage.collector.retire(emptied);
+            }
             old
         }
     }
