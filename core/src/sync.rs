@@ -3,10 +3,10 @@
 //! storage runs can be checked by loom without touching its code.
 
 #[cfg(not(rets_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 
 #[cfg(rets_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 
 pub(crate) use std::sync::atomic::Ordering;
 

@@ -27,7 +27,8 @@
 //!   the successor of any key is found by scanning forward from its home slot until the first
 //!   empty slot after a candidate. Every key has a fixed place in this order, whatever the array
 //!   size, so `next` never returns a key twice and never misses a key present throughout.
-//! - **Counts** (objects, bytes) are kept per shard under its mutex: no shared hot counter.
+//! - **Counts** (objects, bytes) are kept per shard under its mutex (no shared hot counter) and
+//!   copied to atomics beside it, so `size` and `memory` take no lock.
 
 mod node;
 
@@ -42,7 +43,7 @@ use self::node::Node;
 use super::reclaim::{self, Collector, Guard, Retire};
 use super::Direction;
 use crate::object::{Key, Object, ObjectRef, Objects};
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// log2 of the number of shards.
 #[cfg(not(rets_loom))]
@@ -207,6 +208,19 @@ struct Shard {
     /// The current array (null until the first insert).
     array: AtomicPtr<Array>,
     state: Mutex<ShardState>,
+    /// Copies of the state's object count and byte total, stored under the mutex after every
+    /// change, so that `size` and `memory` read them without taking 64 locks.
+    objects: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Shard {
+    /// Publishes the counts of `state` (the caller holds the mutex).
+    fn publish(&self, state: &ShardState) {
+        self.objects.store(state.objects, Ordering::Relaxed);
+        self.bytes
+            .store(state.node_bytes + state.array_bytes, Ordering::Relaxed);
+    }
 }
 
 /// The table's hash function.
@@ -260,6 +274,8 @@ impl HashStorage {
                 .map(|_| Shard {
                     array: AtomicPtr::new(ptr::null_mut()),
                     state: Mutex::new(ShardState::default()),
+                    objects: AtomicUsize::new(0),
+                    bytes: AtomicUsize::new(0),
                 })
                 .collect(),
             hasher,
@@ -371,6 +387,7 @@ impl HashStorage {
             shard.array.store(new, Ordering::Release);
             replaced.push((i, new, old));
             *locked[i] = ShardState::default();
+            shard.publish(&locked[i]);
         }
         if !batch.is_null() {
             // SAFETY: `batch` and the stand-in arrays are live until we retire them; once the
@@ -414,7 +431,10 @@ impl HashStorage {
 
     /// The number of objects.
     pub(crate) fn size(&self) -> usize {
-        self.shards.iter().map(|s| s.state.lock().objects).sum()
+        self.shards
+            .iter()
+            .map(|s| s.objects.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Bytes held by the objects and the storage around them.
@@ -424,10 +444,7 @@ impl HashStorage {
         own + self
             .shards
             .iter()
-            .map(|s| {
-                let state = s.state.lock();
-                state.node_bytes + state.array_bytes
-            })
+            .map(|s| s.bytes.load(Ordering::Relaxed))
             .sum::<usize>()
     }
 
@@ -910,6 +927,7 @@ impl Txn<'_> {
                 state.array_bytes = 0;
                 storage.collector.retire(emptied);
             }
+            shard.publish(state);
             old
         }
     }
