@@ -104,16 +104,28 @@ impl Object {
     /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
     /// position wins. The key is never among them (callers check), so keypos stays valid.
     pub(crate) fn with_elements(&self, replacements: &[(usize, &[u8])], keypos: usize) -> Object {
-        let mut out = Vec::with_capacity(self.bytes.len() + 16);
         let elements = self.elements();
+        let replacement = |pos: usize| replacements.iter().rev().find(|(p, _)| *p == pos);
+        // The exact size first (the arity, so the header, is unchanged), so that the object's
+        // bytes are allocated once and never shrunk into their box.
+        let len = elements
+            .clone()
+            .enumerate()
+            .fold(self.bytes.len(), |len, (i, element)| {
+                match replacement(i + 1) {
+                    Some((_, new)) => len - element.len() + new.len(),
+                    None => len,
+                }
+            });
+        let mut out = Vec::with_capacity(len);
         term::write_array_header(elements.len(), &mut out);
         for (i, element) in elements.enumerate() {
-            let pos = i + 1;
-            match replacements.iter().rev().find(|(p, _)| *p == pos) {
+            match replacement(i + 1) {
                 Some((_, new)) => out.extend_from_slice(new),
                 None => out.extend_from_slice(element),
             }
         }
+        debug_assert_eq!(out.len(), len);
         Object::from_canonical(out, keypos)
             .expect("replacing non-key elements keeps an object valid")
     }
@@ -121,8 +133,12 @@ impl Object {
     /// This object with its key replaced by `key` (canonical bytes). Used for default objects,
     /// whose key is replaced by the key being updated, as in ETS.
     pub(crate) fn with_key(&self, key: &[u8], keypos: usize) -> Result<Object> {
-        let mut out = Vec::with_capacity(self.bytes.len() + key.len());
         let elements = self.elements();
+        let old_key = elements
+            .clone()
+            .nth(keypos.wrapping_sub(1))
+            .map_or(0, <[u8]>::len);
+        let mut out = Vec::with_capacity((self.bytes.len() + key.len()).saturating_sub(old_key));
         term::write_array_header(elements.len(), &mut out);
         for (i, element) in elements.enumerate() {
             out.extend_from_slice(if i + 1 == keypos { key } else { element });
@@ -382,9 +398,29 @@ pub trait ToObject {
 
 impl ToObject for Term {
     fn to_object(&self, keypos: usize) -> Result<Object> {
-        let mut bytes = Vec::new();
-        term::encode(self, &mut bytes)?;
-        Object::from_canonical(bytes, keypos)
+        // Encoded into a reused per-thread buffer, then copied into an allocation of the exact
+        // size: one allocation instead of a growing vector's several.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let encode = |bytes: &mut Vec<u8>| -> Result<Object> {
+            bytes.clear();
+            term::encode(self, bytes)?;
+            let mut exact = Vec::with_capacity(bytes.len());
+            exact.extend_from_slice(bytes);
+            Object::from_canonical(exact, keypos)
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut bytes) => {
+                let result = encode(&mut bytes);
+                if bytes.capacity() > 1 << 16 {
+                    // Do not keep a large object's buffer for the life of the thread.
+                    *bytes = Vec::new();
+                }
+                result
+            }
+            Err(_) => encode(&mut Vec::new()),
+        })
     }
 }
 

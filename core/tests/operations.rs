@@ -292,6 +292,25 @@ fn update_counter_forms() {
             terms(&tab.lookup("c").unwrap()),
             vec![tuple!("c", 9, 102, "x")]
         );
+        // A long list (more ops than are worked out on the stack), positions repeated, a
+        // value growing past one byte of encoding and back.
+        let ops = [
+            CounterOp::new(2, 200),
+            CounterOp::new(3, -102),
+            CounterOp::new(2, 1),
+            CounterOp::new(3, 70_000),
+            CounterOp::new(2, -210),
+            CounterOp::new(3, -70_000),
+            CounterOp::with_threshold(2, 5, 3, -1),
+        ];
+        assert_eq!(
+            tab.update_counters("c", &ops).unwrap(),
+            vec![209, 0, 210, 70_000, 0, 0, -1]
+        );
+        assert_eq!(
+            terms(&tab.lookup("c").unwrap()),
+            vec![tuple!("c", -1, 0, "x")]
+        );
     }
 }
 

@@ -447,7 +447,10 @@ impl Table {
                     let current = current.ok_or(Error::KeyNotFound)?;
                     update::apply_counters(current, ops, keypos)?
                 };
-                txn.update(key, |slot| *slot = vec![updated]);
+                txn.update(key, |slot| {
+                    slot.clear();
+                    slot.push(updated);
+                });
                 Ok(values)
             })
         })?
@@ -491,7 +494,10 @@ impl Table {
                     };
                     update::apply_elements(current, &encoded, keypos)?
                 };
-                txn.update(key, |slot| *slot = vec![updated]);
+                txn.update(key, |slot| {
+                    slot.clear();
+                    slot.push(updated);
+                });
                 Ok(true)
             })
         })?

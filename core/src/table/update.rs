@@ -59,6 +59,9 @@ fn check_position(pos: usize, keypos: usize, arity: usize) -> Result<()> {
     Ok(())
 }
 
+/// How many counter ops are worked out on the stack; longer lists use the heap.
+const INLINE_OPS: usize = 4;
+
 /// The object after applying `ops` in order, and the value each op produced.
 pub(super) fn apply_counters(
     current: &Object,
@@ -66,31 +69,43 @@ pub(super) fn apply_counters(
     keypos: usize,
 ) -> Result<(Object, Vec<i64>)> {
     let arity = current.arity();
-    let mut values: Vec<(usize, i64)> = Vec::with_capacity(ops.len());
-    for op in ops {
+    // (position, new value, its encoding and length) per op.
+    let mut inline = [(0usize, 0i64, [0u8; 9], 0usize); INLINE_OPS];
+    let mut heap;
+    let results = if ops.len() <= INLINE_OPS {
+        &mut inline[..ops.len()]
+    } else {
+        heap = vec![(0usize, 0i64, [0u8; 9], 0usize); ops.len()];
+        &mut heap[..]
+    };
+    for (i, op) in ops.iter().enumerate() {
         check_position(op.pos, keypos, arity)?;
         // A later op on the same position sees the earlier op's result.
-        let value = match values.iter().rev().find(|(p, _)| *p == op.pos) {
-            Some(&(_, v)) => i128::from(v),
+        let value = match results[..i].iter().rev().find(|r| r.0 == op.pos) {
+            Some(r) => i128::from(r.1),
             None => {
                 let element = current.element_msgpack(op.pos).expect("position checked");
                 term::read_int(element).ok_or(Error::NotAnInteger { pos: op.pos })?
             }
         };
-        values.push((op.pos, op.apply(value)?));
+        let value = op.apply(value)?;
+        let mut encoded = [0u8; 9];
+        let len = term::write_int_to(i128::from(value), &mut encoded);
+        results[i] = (op.pos, value, encoded, len);
     }
-    let encoded: Vec<(usize, Vec<u8>)> = values
-        .iter()
-        .map(|&(pos, v)| {
-            let mut bytes = Vec::with_capacity(9);
-            term::write_int(i128::from(v), &mut bytes);
-            (pos, bytes)
-        })
-        .collect();
-    let replacements: Vec<(usize, &[u8])> =
-        encoded.iter().map(|(p, b)| (*p, b.as_slice())).collect();
-    let updated = current.with_elements(&replacements, keypos);
-    Ok((updated, values.into_iter().map(|(_, v)| v).collect()))
+    let mut inline_replacements: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
+    let mut heap_replacements;
+    let replacements = if ops.len() <= INLINE_OPS {
+        &mut inline_replacements[..ops.len()]
+    } else {
+        heap_replacements = vec![(0usize, &[][..]); ops.len()];
+        &mut heap_replacements[..]
+    };
+    for (r, out) in results.iter().zip(replacements.iter_mut()) {
+        *out = (r.0, &r.2[..r.3]);
+    }
+    let updated = current.with_elements(replacements, keypos);
+    Ok((updated, results.iter().map(|r| r.1).collect()))
 }
 
 /// Encodes the new elements of an update_element call, rejecting the key position and 0.

@@ -909,10 +909,12 @@ pub(crate) fn read_int(canonical: &[u8]) -> Option<i128> {
     }
 }
 
-/// Appends the canonical encoding of an integer. `v` must be in `i64::MIN..=u64::MAX`.
+/// Appends the canonical encoding of an integer. `v` must be in `i64::MIN..=u64::MAX`. (The
+/// tests' reference for [`write_int_to`], which the library uses.)
 ///
 /// # Panics
 /// If `v` is outside that range (a caller bug: range-check results first).
+#[cfg(test)]
 pub(crate) fn write_int(v: i128, out: &mut Vec<u8>) {
     if v >= 0 {
         write_uint(

@@ -39,9 +39,7 @@ pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
-pub(crate) use codec::{
-    read_int, write_array_header, write_int, write_int_to, write_str_header_to,
-};
+pub(crate) use codec::{read_int, write_array_header, write_int_to, write_str_header_to};
 pub(crate) use prefix::order_prefix;
 
 /// Why a term was rejected.
