@@ -282,6 +282,14 @@ pub(crate) fn pack(objects: &[Object], out: &mut [u8]) {
     debug_assert_eq!(at, out.len());
 }
 
+/// The key of the first object [`pack`] wrote into `area` (which holds at least one).
+#[inline]
+pub(crate) fn packed_first_key(area: &[u8]) -> &[u8] {
+    let start = PACKED_HEADER + read_u32(area, 4) as usize;
+    let end = PACKED_HEADER + read_u32(area, 8) as usize;
+    &area[start..end]
+}
+
 fn read_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
 }

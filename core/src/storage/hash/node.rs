@@ -1,7 +1,8 @@
 //! Nodes: one key and its objects in one immutable allocation.
 //!
-//! A node is a [`Node`] header followed by its data: the key's canonical bytes, then the objects
-//! packed by [`object::pack`]. The header is 32 bytes, so a lookup that lands on a small node
+//! A node is a [`Node`] header followed by its data: the objects packed by [`object::pack`]. The
+//! key is not stored twice: it is read from inside the first object (every object of a key holds
+//! it); only a deletion marker, which has no objects, stores the key's bytes on their own. The header is 32 bytes, so a lookup that lands on a small node
 //! reads the header, the key and the objects from one or two adjacent cache lines. Nodes never
 //! change after they are published, except for `pending`, cleared when the multi-key write that
 //! published the node commits, and the reserved cache metadata.
@@ -31,6 +32,8 @@ pub(super) struct Node {
     pub(super) recency: std::sync::atomic::AtomicU32,
     /// Bytes of data after the header.
     len: u32,
+    /// Bytes of a key stored on its own before the objects: the key's length for a deletion
+    /// marker, 0 otherwise (the key is then read from the first object).
     key_len: u32,
     /// Number of objects; 0 for a deletion published by a multi-key write.
     count: u32,
@@ -70,7 +73,10 @@ impl Node {
         } else {
             Box::into_raw(Box::new(Pending { batch, prev }))
         };
-        let data_len = key.len() + object::packed_len(objects);
+        // The key is stored on its own only when no object holds it.
+        let own_key: &[u8] = if objects.is_empty() { key } else { &[] };
+        debug_assert!(objects.iter().all(|o| o.key_msgpack() == key));
+        let data_len = own_key.len() + object::packed_len(objects);
         let layout = Node::layout(data_len);
         // SAFETY: the layout has a non-zero size (the header is not empty).
         let raw = unsafe { alloc::alloc(layout) }.cast::<Node>();
@@ -87,13 +93,13 @@ impl Node {
                     expires_at: 0,
                     recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
-                    key_len: key.len() as u32,
+                    key_len: own_key.len() as u32,
                     count: objects.len() as u32,
                 },
             );
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
-            data[..key.len()].copy_from_slice(key);
-            object::pack(objects, &mut data[key.len()..]);
+            data[..own_key.len()].copy_from_slice(own_key);
+            object::pack(objects, &mut data[own_key.len()..]);
         }
         node
     }
@@ -116,7 +122,14 @@ impl Node {
     #[inline]
     pub(super) unsafe fn key<'a>(node: *const Node) -> &'a [u8] {
         // SAFETY: forwarded contract.
-        unsafe { &Node::data(node)[..(*node).key_len as usize] }
+        unsafe {
+            let data = Node::data(node);
+            if (*node).count == 0 {
+                &data[..(*node).key_len as usize]
+            } else {
+                object::packed_first_key(data)
+            }
+        }
     }
 
     /// The objects.
