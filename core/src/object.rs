@@ -100,36 +100,6 @@ impl Object {
         self.view().to_term()
     }
 
-    /// Builds a copy of this object with some elements replaced. `replacements` are
-    /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
-    /// position wins. The key is never among them (callers check), so keypos stays valid.
-    pub(crate) fn with_elements(&self, replacements: &[(usize, &[u8])], keypos: usize) -> Object {
-        let elements = self.elements();
-        let replacement = |pos: usize| replacements.iter().rev().find(|(p, _)| *p == pos);
-        // The exact size first (the arity, so the header, is unchanged), so that the object's
-        // bytes are allocated once and never shrunk into their box.
-        let len = elements
-            .clone()
-            .enumerate()
-            .fold(self.bytes.len(), |len, (i, element)| {
-                match replacement(i + 1) {
-                    Some((_, new)) => len - element.len() + new.len(),
-                    None => len,
-                }
-            });
-        let mut out = Vec::with_capacity(len);
-        term::write_array_header(elements.len(), &mut out);
-        for (i, element) in elements.enumerate() {
-            match replacement(i + 1) {
-                Some((_, new)) => out.extend_from_slice(new),
-                None => out.extend_from_slice(element),
-            }
-        }
-        debug_assert_eq!(out.len(), len);
-        Object::from_canonical(out, keypos)
-            .expect("replacing non-key elements keeps an object valid")
-    }
-
     /// This object with its key replaced by `key` (canonical bytes). Used for default objects,
     /// whose key is replaced by the key being updated, as in ETS.
     pub(crate) fn with_key(&self, key: &[u8], keypos: usize) -> Result<Object> {
@@ -207,6 +177,36 @@ impl<'a> ObjectRef<'a> {
     /// The element at `pos` (1-based), decoded.
     pub fn element(&self, pos: usize) -> Option<Term> {
         self.element_msgpack(pos).map(decode_canonical)
+    }
+
+    /// Builds a copy of this object with some elements replaced. `replacements` are
+    /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
+    /// position wins. The key is never among them (callers check), so keypos stays valid.
+    pub(crate) fn with_elements(&self, replacements: &[(usize, &[u8])], keypos: usize) -> Object {
+        let elements = self.elements();
+        let replacement = |pos: usize| replacements.iter().rev().find(|(p, _)| *p == pos);
+        // The exact size first (the arity, so the header, is unchanged), so that the object's
+        // bytes are allocated once and never shrunk into their box.
+        let len = elements
+            .clone()
+            .enumerate()
+            .fold(self.bytes.len(), |len, (i, element)| {
+                match replacement(i + 1) {
+                    Some((_, new)) => len - element.len() + new.len(),
+                    None => len,
+                }
+            });
+        let mut out = Vec::with_capacity(len);
+        term::write_array_header(elements.len(), &mut out);
+        for (i, element) in elements.enumerate() {
+            match replacement(i + 1) {
+                Some((_, new)) => out.extend_from_slice(new),
+                None => out.extend_from_slice(element),
+            }
+        }
+        debug_assert_eq!(out.len(), len);
+        Object::from_canonical(out, keypos)
+            .expect("replacing non-key elements keeps an object valid")
     }
 
     /// The key, decoded.

@@ -114,7 +114,7 @@ impl Storage {
 
 impl Txn<'_> {
     /// The objects stored under `key`.
-    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
+    pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
         match self {
             Txn::Hash(t) => t.get(key),
             Txn::Ordered(t) => t.get(key),

@@ -295,7 +295,7 @@ impl Table {
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         self.write(&keys, |txn| {
-            if keys.iter().any(|k| !txn.get(k).is_empty()) {
+            if keys.iter().any(|k| txn.get(k).len() > 0) {
                 return Ok(false);
             }
             for object in &objects {
@@ -443,14 +443,11 @@ impl Table {
             let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
             self.write(&[key], |txn| {
                 let (updated, values) = {
-                    let current = txn.get(key).first().or(default.as_ref());
+                    let current = txn.get(key).next().or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
                     update::apply_counters(current, ops, keypos)?
                 };
-                txn.update(key, |slot| {
-                    slot.clear();
-                    slot.push(updated);
-                });
+                txn.replace(key, vec![updated]);
                 Ok(values)
             })
         })?
@@ -489,15 +486,13 @@ impl Table {
             let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
             self.write(&[key], |txn| {
                 let updated = {
-                    let Some(current) = txn.get(key).first().or(default.as_ref()) else {
+                    let current = txn.get(key).next().or(default.as_ref().map(Object::view));
+                    let Some(current) = current else {
                         return Ok(false);
                     };
                     update::apply_elements(current, &encoded, keypos)?
                 };
-                txn.update(key, |slot| {
-                    slot.clear();
-                    slot.push(updated);
-                });
+                txn.replace(key, vec![updated]);
                 Ok(true)
             })
         })?

@@ -2,7 +2,7 @@
 //! changed.
 
 use crate::error::{Error, Result};
-use crate::object::Object;
+use crate::object::{Object, ObjectRef};
 use crate::term::{self, Term};
 
 /// One counter update (ETS `{Pos, Incr}` or `{Pos, Incr, Threshold, SetValue}`).
@@ -64,7 +64,7 @@ const INLINE_OPS: usize = 4;
 
 /// The object after applying `ops` in order, and the value each op produced.
 pub(super) fn apply_counters(
-    current: &Object,
+    current: ObjectRef<'_>,
     ops: &[CounterOp],
     keypos: usize,
 ) -> Result<(Object, Vec<i64>)> {
@@ -131,7 +131,7 @@ pub(super) fn encode_elements(
 
 /// The object with the encoded elements in place.
 pub(super) fn apply_elements(
-    current: &Object,
+    current: ObjectRef<'_>,
     encoded: &[(usize, Vec<u8>)],
     keypos: usize,
 ) -> Result<Object> {

@@ -351,7 +351,7 @@ impl HashStorage {
         Txn {
             storage: self,
             locked,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(keys.len()),
             index: None,
         }
     }
@@ -695,7 +695,10 @@ struct Change {
     key: Box<[u8]>,
     /// The key's node when the transaction first touched it (null if absent).
     current: *mut Node,
+    /// The key's objects as changed by the transaction; meaningful once `loaded` (until then
+    /// they are `current`'s, read in place: a read-only use copies nothing).
     objects: Vec<Object>,
+    loaded: bool,
     changed: bool,
 }
 
@@ -733,8 +736,8 @@ impl Txn<'_> {
         }
     }
 
-    /// The pending entry of `key`, loaded from the table on first use.
-    fn entry(&mut self, key: &[u8], load: bool) -> &mut Change {
+    /// The pending entry of `key`, found in the table on first use.
+    fn entry(&mut self, key: &[u8]) -> &mut Change {
         let hash = self.storage.hash_of(key);
         let found = match &self.index {
             Some(index) => index.get(key).copied(),
@@ -760,12 +763,6 @@ impl Txn<'_> {
                 }
             }
         };
-        let objects = if load && !current.is_null() {
-            // SAFETY: as above.
-            unsafe { Node::objects(current).to_vec() }
-        } else {
-            Vec::new()
-        };
         /// Beyond this many keys, a transaction indexes them.
         const LINEAR: usize = 16;
         if let Some(index) = &mut self.index {
@@ -784,28 +781,44 @@ impl Txn<'_> {
             hash,
             key: key.into(),
             current,
-            objects,
-            changed: !load,
+            objects: Vec::new(),
+            loaded: false,
+            changed: false,
         });
         self.pending.last_mut().expect("just pushed")
     }
 
     /// The objects stored under `key`.
-    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
-        &self.entry(key, true).objects
+    pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
+        let entry = self.entry(key);
+        if entry.loaded {
+            Objects::from_slice(&entry.objects)
+        } else if entry.current.is_null() {
+            Objects::from_slice(&[])
+        } else {
+            // SAFETY: we hold the shard's mutex for the whole transaction, so the node is not
+            // retired while the returned objects borrow `self`.
+            unsafe { Node::objects(entry.current) }
+        }
     }
 
     /// Calls `f` with the objects under `key` (empty if none) to change them in place; an empty
     /// vector afterwards removes the key. New objects must have a key equal to `key`.
     pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
-        let entry = self.entry(key, true);
+        let entry = self.entry(key);
+        if !entry.loaded && !entry.current.is_null() {
+            // SAFETY: as in `get`.
+            entry.objects = unsafe { Node::objects(entry.current) }.to_vec();
+        }
+        entry.loaded = true;
         entry.changed = true;
         f(&mut entry.objects)
     }
 
     /// Replaces the objects under `key` with `objects` without reading them first.
     pub(crate) fn replace(&mut self, key: &[u8], objects: Vec<Object>) {
-        let entry = self.entry(key, false);
+        let entry = self.entry(key);
+        entry.loaded = true;
         entry.changed = true;
         entry.objects = objects;
     }

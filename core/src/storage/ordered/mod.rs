@@ -397,8 +397,8 @@ impl Txn<'_> {
     }
 
     /// The objects stored under `key`, with this transaction's changes.
-    pub(crate) fn get(&mut self, key: &[u8]) -> &[Object] {
-        &self.stage(key).objects
+    pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
+        Objects::from_slice(&self.stage(key).objects)
     }
 
     /// Calls `f` with the objects under `key` (empty if none) to change them; an empty vector
