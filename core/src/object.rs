@@ -181,32 +181,78 @@ impl<'a> ObjectRef<'a> {
 
     /// Builds a copy of this object with some elements replaced. `replacements` are
     /// `(position, canonical bytes)` with positions in `1..=arity`; a later entry for the same
-    /// position wins. The key is never among them (callers check), so keypos stays valid.
-    pub(crate) fn with_elements(&self, replacements: &[(usize, &[u8])], keypos: usize) -> Object {
-        let elements = self.elements();
-        let replacement = |pos: usize| replacements.iter().rev().find(|(p, _)| *p == pos);
-        // The exact size first (the arity, so the header, is unchanged), so that the object's
-        // bytes are allocated once and never shrunk into their box.
-        let len = elements
-            .clone()
-            .enumerate()
-            .fold(self.bytes.len(), |len, (i, element)| {
-                match replacement(i + 1) {
-                    Some((_, new)) => len - element.len() + new.len(),
-                    None => len,
-                }
-            });
+    /// position wins. The key is never among them (callers check), so the key is unchanged and
+    /// only moves by the change in length of the elements before it. Fails only if the result
+    /// would exceed the object size limit.
+    pub(crate) fn with_elements(
+        &self,
+        replacements: &[(usize, &[u8])],
+        keypos: usize,
+    ) -> Result<Object> {
+        debug_assert!(replacements.iter().all(|(p, _)| *p != keypos));
+        // The byte spans of the replaced elements, in position order, found in one pass over
+        // the elements up to the last replaced one (on the stack for a few replacements).
+        const INLINE: usize = 4;
+        let mut inline: [(usize, usize, &[u8]); INLINE] = [(0, 0, &[]); INLINE];
+        let mut heap = Vec::new();
+        let mut spans = 0;
+        let last = replacements.iter().map(|(p, _)| *p).max().unwrap_or(0);
+        let base = self.bytes.as_ptr() as usize;
+        for (i, element) in self.elements().enumerate().take(last) {
+            let Some((_, new)) = replacements.iter().rev().find(|(p, _)| *p == i + 1) else {
+                continue;
+            };
+            let start = element.as_ptr() as usize - base;
+            let span = (start, start + element.len(), *new);
+            if replacements.len() <= INLINE {
+                inline[spans] = span;
+            } else {
+                heap.push(span);
+            }
+            spans += 1;
+        }
+        let spans = if replacements.len() <= INLINE {
+            &inline[..spans]
+        } else {
+            &heap[..]
+        };
+        // The exact size first, so that the bytes are allocated once and never shrunk.
+        let len = spans.iter().fold(self.bytes.len(), |len, (s, e, new)| {
+            len - (e - s) + new.len()
+        });
+        if len > limits::MAX_OBJECT_BYTES {
+            return Err(term::TermError::TooLarge {
+                what: "object",
+                size: len,
+                limit: limits::MAX_OBJECT_BYTES,
+            }
+            .into());
+        }
         let mut out = Vec::with_capacity(len);
-        term::write_array_header(elements.len(), &mut out);
-        for (i, element) in elements.enumerate() {
-            match replacement(i + 1) {
-                Some((_, new)) => out.extend_from_slice(new),
-                None => out.extend_from_slice(element),
+        let mut at = 0;
+        let mut key_shift = 0isize;
+        for &(start, end, new) in spans {
+            out.extend_from_slice(&self.bytes[at..start]);
+            out.extend_from_slice(new);
+            at = end;
+            if end <= self.key.0 as usize {
+                key_shift += new.len() as isize - (end - start) as isize;
             }
         }
+        out.extend_from_slice(&self.bytes[at..]);
         debug_assert_eq!(out.len(), len);
-        Object::from_canonical(out, keypos)
-            .expect("replacing non-key elements keeps an object valid")
+        let key =
+            (self.key.0 as isize + key_shift) as u32..(self.key.1 as isize + key_shift) as u32;
+        let object = Object {
+            bytes: out.into_boxed_slice(),
+            key,
+        };
+        debug_assert_eq!(
+            Some(object.key_msgpack()),
+            object.element_msgpack(keypos),
+            "the key moved with the elements before it"
+        );
+        Ok(object)
     }
 
     /// The key, decoded.

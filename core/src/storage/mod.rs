@@ -130,12 +130,15 @@ impl Txn<'_> {
         }
     }
 
-    /// Replaces the objects under `key` with `objects` (none: removes the key) without reading
-    /// them first. New objects must have a key equal to `key`.
-    pub(crate) fn replace(&mut self, key: &[u8], objects: Vec<Object>) {
+    /// Replaces the objects under `key` with `object` without reading them first. Its key must
+    /// be equal to `key`.
+    pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         match self {
-            Txn::Hash(t) => t.replace(key, objects),
-            Txn::Ordered(t) => t.update(key, |slot| *slot = objects),
+            Txn::Hash(t) => t.replace(key, object),
+            Txn::Ordered(t) => t.update(key, |slot| {
+                slot.clear();
+                slot.push(object);
+            }),
         }
     }
 }

@@ -242,13 +242,24 @@ impl Table {
     pub fn insert(&self, object: impl ToObject) -> Result<()> {
         self.check("insert", Need::Write)?;
         let object = self.object(object)?;
-        let key = object.key_msgpack().to_vec();
-        self.write(&[&key], |txn| {
+        // The object moves into the transaction, so the key is copied first: onto the stack
+        // when it is short, as keys mostly are.
+        let mut short = [0u8; 64];
+        let long;
+        let key = object.key_msgpack();
+        let key: &[u8] = if key.len() <= short.len() {
+            short[..key.len()].copy_from_slice(key);
+            &short[..key.len()]
+        } else {
+            long = key.to_vec();
+            &long
+        };
+        self.write(&[key], |txn| {
             if self.inner.table_type == TableType::Set {
                 // Nothing to read: the object replaces whatever is there.
-                txn.replace(&key, vec![object]);
+                txn.replace(key, object);
             } else {
-                txn.update(&key, |slot| self.put(slot, object));
+                txn.update(key, |slot| self.put(slot, object));
             }
             Ok(())
         })
@@ -407,7 +418,9 @@ impl Table {
     /// (ETS `update_counter(T, K, Incr)`).
     pub fn update_counter(&self, key: impl ToKey, incr: i64) -> Result<i64> {
         let op = CounterOp::new(self.inner.keypos + 1, incr);
-        Ok(self.update_counters_inner(key, &[op], None)?[0])
+        let mut value = [0];
+        self.update_counters_inner(key, &[op], None, &mut value)?;
+        Ok(value[0])
     }
 
     /// Applies `ops` in order to the object with `key`, atomically, and returns each new value
@@ -415,7 +428,9 @@ impl Table {
     /// position is the key or outside the object, an element is not an integer, a result does not
     /// fit an `i64`, or the table is a bag.
     pub fn update_counters(&self, key: impl ToKey, ops: &[CounterOp]) -> Result<Vec<i64>> {
-        self.update_counters_inner(key, ops, None)
+        let mut values = vec![0; ops.len()];
+        self.update_counters_inner(key, ops, None, &mut values)?;
+        Ok(values)
     }
 
     /// Like [`Table::update_counters`], but if the key is absent first inserts `default` with its
@@ -427,28 +442,32 @@ impl Table {
         default: impl ToObject,
     ) -> Result<Vec<i64>> {
         let default = self.object(default)?;
-        self.update_counters_inner(key, ops, Some(default))
+        let mut values = vec![0; ops.len()];
+        self.update_counters_inner(key, ops, Some(default), &mut values)?;
+        Ok(values)
     }
 
+    /// The counter update behind the public forms; each op's new value goes to `values`.
     fn update_counters_inner(
         &self,
         key: impl ToKey,
         ops: &[CounterOp],
         default: Option<Object>,
-    ) -> Result<Vec<i64>> {
+        values: &mut [i64],
+    ) -> Result<()> {
         self.check("update_counter", Need::Write)?;
         self.only_sets("update_counter")?;
         let keypos = self.inner.keypos;
         key.with_key(|key| {
             let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
             self.write(&[key], |txn| {
-                let (updated, values) = {
+                let updated = {
                     let current = txn.get(key).next().or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
-                    update::apply_counters(current, ops, keypos)?
+                    update::apply_counters(current, ops, keypos, values)?
                 };
-                txn.replace(key, vec![updated]);
-                Ok(values)
+                txn.replace(key, updated);
+                Ok(())
             })
         })?
     }
@@ -492,7 +511,7 @@ impl Table {
                     };
                     update::apply_elements(current, &encoded, keypos)?
                 };
-                txn.replace(key, vec![updated]);
+                txn.replace(key, updated);
                 Ok(true)
             })
         })?

@@ -62,12 +62,14 @@ fn check_position(pos: usize, keypos: usize, arity: usize) -> Result<()> {
 /// How many counter ops are worked out on the stack; longer lists use the heap.
 const INLINE_OPS: usize = 4;
 
-/// The object after applying `ops` in order, and the value each op produced.
+/// The object after applying `ops` in order; the value each op produced goes to `values`
+/// (as long as `ops`).
 pub(super) fn apply_counters(
     current: ObjectRef<'_>,
     ops: &[CounterOp],
     keypos: usize,
-) -> Result<(Object, Vec<i64>)> {
+    values: &mut [i64],
+) -> Result<Object> {
     let arity = current.arity();
     // (position, new value, its encoding and length) per op.
     let mut inline = [(0usize, 0i64, [0u8; 9], 0usize); INLINE_OPS];
@@ -104,8 +106,11 @@ pub(super) fn apply_counters(
     for (r, out) in results.iter().zip(replacements.iter_mut()) {
         *out = (r.0, &r.2[..r.3]);
     }
-    let updated = current.with_elements(replacements, keypos);
-    Ok((updated, results.iter().map(|r| r.1).collect()))
+    let updated = current.with_elements(replacements, keypos)?;
+    for (value, r) in values.iter_mut().zip(results.iter()) {
+        *value = r.1;
+    }
+    Ok(updated)
 }
 
 /// Encodes the new elements of an update_element call, rejecting the key position and 0.
@@ -141,5 +146,5 @@ pub(super) fn apply_elements(
     }
     let replacements: Vec<(usize, &[u8])> =
         encoded.iter().map(|(p, b)| (*p, b.as_slice())).collect();
-    Ok(current.with_elements(&replacements, keypos))
+    current.with_elements(&replacements, keypos)
 }

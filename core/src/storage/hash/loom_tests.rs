@@ -44,7 +44,7 @@ fn storage() -> HashStorage {
 fn put(s: &HashStorage, k: u8, v: i64) {
     let k_bytes = key(k);
     let mut txn = s.begin(&[&k_bytes]);
-    txn.replace(&k_bytes, vec![object(k, v)]);
+    txn.replace(&k_bytes, object(k, v));
     txn.commit();
 }
 
@@ -61,7 +61,7 @@ fn put_many(s: &HashStorage, kvs: &[(u8, i64)]) {
     let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
     let mut txn = s.begin(&refs);
     for (k, v) in kvs {
-        txn.replace(&key(*k), vec![object(*k, *v)]);
+        txn.replace(&key(*k), object(*k, *v));
     }
     txn.commit();
 }

@@ -161,11 +161,28 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 /// and the home slot.
 #[inline]
 fn short_hash(key: &[u8], seeds: &[u64; 3]) -> u64 {
-    let mut buf = [0u8; 8];
-    buf[..key.len()].copy_from_slice(key);
-    let x = u64::from_le_bytes(buf);
+    let x = load_short(key);
     let m = folded_multiply(x ^ seeds[0], (key.len() as u64) ^ seeds[1]);
     folded_multiply(m ^ seeds[2], 0x9e37_79b9_7f4a_7c15)
+}
+
+/// The bytes of a key of at most 8 bytes as one integer (zero-padded), read with at most two
+/// loads of 4 or 1-2 bytes instead of a variable-length copy (which compiles to a `memcpy` call).
+#[inline]
+fn load_short(key: &[u8]) -> u64 {
+    let n = key.len();
+    debug_assert!(n <= 8);
+    if n >= 4 {
+        // Two overlapping 4-byte words: the first and the last four bytes.
+        let lo = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as u64;
+        let hi = u32::from_le_bytes([key[n - 4], key[n - 3], key[n - 2], key[n - 1]]) as u64;
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 {
+        // One, two or three bytes: the first, the middle and the last (they may coincide).
+        key[0] as u64 | (key[n / 2] as u64) << ((n / 2) * 8) | (key[n - 1] as u64) << ((n - 1) * 8)
+    } else {
+        0
+    }
 }
 
 /// Key equality, without a library call for the short keys that are the common case.
@@ -329,30 +346,50 @@ impl HashStorage {
     }
 
     /// Starts a write transaction over `keys`: locks their shards in ascending order.
-    pub(crate) fn begin(&self, keys: &[&[u8]]) -> Txn<'_> {
-        let locked = if let [key] = keys {
+    pub(crate) fn begin<'a>(&'a self, keys: &[&'a [u8]]) -> Txn<'a> {
+        if let [key] = keys {
             // The common case, without allocating.
-            let i = Self::shard_of(self.hash_of(key));
-            Locks::One(i, self.shards[i].state.lock())
+            let hash = self.hash_of(key);
+            let i = Self::shard_of(hash);
+            return Txn {
+                storage: self,
+                locked: Locks::One(i, self.shards[i].state.lock()),
+                changes: Changes::One(Change::new(hash, key)),
+                index: None,
+            };
+        }
+        // One change per distinct key (a list may name a key twice).
+        let mut changes: Vec<Change<'a>> = Vec::with_capacity(keys.len());
+        let mut index = None;
+        if keys.len() > LINEAR {
+            let mut map = std::collections::HashMap::with_capacity(keys.len());
+            for key in keys {
+                map.entry(*key).or_insert_with(|| {
+                    changes.push(Change::new(self.hash_of(key), key));
+                    changes.len() - 1
+                });
+            }
+            index = Some(map);
         } else {
-            let mut indices: Vec<usize> = keys
-                .iter()
-                .map(|k| Self::shard_of(self.hash_of(k)))
-                .collect();
-            indices.sort_unstable();
-            indices.dedup();
-            Locks::Many(
+            for key in keys {
+                if !changes.iter().any(|c| c.key == *key) {
+                    changes.push(Change::new(self.hash_of(key), key));
+                }
+            }
+        }
+        let mut indices: Vec<usize> = changes.iter().map(|c| Self::shard_of(c.hash)).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        Txn {
+            storage: self,
+            locked: Locks::Many(
                 indices
                     .into_iter()
                     .map(|i| (i, self.shards[i].state.lock()))
                     .collect(),
-            )
-        };
-        Txn {
-            storage: self,
-            locked,
-            pending: Vec::with_capacity(keys.len()),
-            index: None,
+            ),
+            changes: Changes::Many(changes),
+            index,
         }
     }
 
@@ -689,17 +726,70 @@ unsafe fn step_backward(
 
 // ---- writers ----
 
+/// Beyond this many keys, a transaction indexes them.
+const LINEAR: usize = 16;
+
 /// A key's objects as a transaction sees and changes them.
-struct Change {
+struct Change<'a> {
     hash: u64,
-    key: Box<[u8]>,
-    /// The key's node when the transaction first touched it (null if absent).
-    current: *mut Node,
+    key: &'a [u8],
+    /// What the key's first use found: its slot (so that publishing need not search again)
+    /// and its node, or `(usize::MAX, null)` if it was absent. `None` until first use.
+    found: Option<(usize, *mut Node)>,
     /// The key's objects as changed by the transaction; meaningful once `loaded` (until then
-    /// they are `current`'s, read in place: a read-only use copies nothing).
+    /// they are the found node's, read in place: a read-only use copies nothing). A single
+    /// replacing object is kept in `one` instead (no vector to allocate), `objects` then empty.
     objects: Vec<Object>,
+    one: Option<Object>,
     loaded: bool,
     changed: bool,
+}
+
+impl<'a> Change<'a> {
+    fn new(hash: u64, key: &'a [u8]) -> Change<'a> {
+        Change {
+            hash,
+            key,
+            found: None,
+            objects: Vec::new(),
+            one: None,
+            loaded: false,
+            changed: false,
+        }
+    }
+
+    /// The key's node when the transaction first touched it (null if absent).
+    fn current(&self) -> *mut Node {
+        self.found.map_or(ptr::null_mut(), |(_, n)| n)
+    }
+
+    /// The objects the transaction has staged for the key (once `loaded`).
+    fn staged(&self) -> &[Object] {
+        match &self.one {
+            Some(one) => std::slice::from_ref(one),
+            None => &self.objects,
+        }
+    }
+
+    /// Whether committing changes the table.
+    fn publishes(&self) -> bool {
+        self.changed && !(self.current().is_null() && self.staged().is_empty())
+    }
+}
+
+/// The changes of a transaction: one key (no allocation), or several.
+enum Changes<'a> {
+    One(Change<'a>),
+    Many(Vec<Change<'a>>),
+}
+
+impl<'a> Changes<'a> {
+    fn as_mut_slice(&mut self) -> &mut [Change<'a>] {
+        match self {
+            Changes::One(c) => std::slice::from_mut(c),
+            Changes::Many(all) => all,
+        }
+    }
 }
 
 /// The shard locks a transaction holds, in ascending shard order.
@@ -708,97 +798,74 @@ enum Locks<'a> {
     Many(Vec<(usize, MutexGuard<'a, ShardState>)>),
 }
 
+const NOT_LOCKED: &str = "a transaction touches only the keys it locked";
+
 /// A write transaction over a fixed set of keys (see [`HashStorage::begin`]). Changes are
 /// buffered and published by [`Txn::commit`]; a transaction dropped without a commit (a panic)
 /// publishes nothing.
 pub(crate) struct Txn<'a> {
     storage: &'a HashStorage,
     locked: Locks<'a>,
-    pending: Vec<Change>,
-    /// Where each key is in `pending`, once there are too many keys for a linear search (a long
-    /// list insert).
-    index: Option<std::collections::HashMap<Box<[u8]>, usize>>,
+    changes: Changes<'a>,
+    /// Where each key is in `changes`, for a transaction over many keys (a long list insert).
+    index: Option<std::collections::HashMap<&'a [u8], usize>>,
 }
 
-impl Txn<'_> {
+impl<'a> Txn<'a> {
     /// The state of a shard the transaction locked.
     fn locked_state(&mut self, shard: usize) -> &mut ShardState {
-        const MSG: &str = "a transaction touches only the keys it locked";
         match &mut self.locked {
             Locks::One(i, state) => {
-                assert_eq!(*i, shard, "{MSG}");
+                assert_eq!(*i, shard, "{NOT_LOCKED}");
                 state
             }
             Locks::Many(all) => {
-                let at = all.binary_search_by_key(&shard, |(i, _)| *i).expect(MSG);
+                let at = all
+                    .binary_search_by_key(&shard, |(i, _)| *i)
+                    .expect(NOT_LOCKED);
                 &mut all[at].1
             }
         }
     }
 
-    /// The pending entry of `key`, found in the table on first use.
-    fn entry(&mut self, key: &[u8]) -> &mut Change {
-        let hash = self.storage.hash_of(key);
-        let found = match &self.index {
-            Some(index) => index.get(key).copied(),
-            None => self
-                .pending
-                .iter()
-                .position(|p| p.hash == hash && *p.key == *key),
-        };
-        if let Some(at) = found {
-            return &mut self.pending[at];
-        }
-        let shard = HashStorage::shard_of(hash);
-        self.locked_state(shard);
-        let array = self.storage.shards[shard].array.load(Ordering::Acquire);
-        let current = if array.is_null() {
-            ptr::null_mut()
-        } else {
-            // SAFETY: we hold the shard's mutex, so its array and nodes are not retired.
-            unsafe {
-                match (*array).find(None, hash, key) {
-                    Some(i) => (*array).slots[i].node.load(Ordering::Acquire),
-                    None => ptr::null_mut(),
-                }
+    /// The change of `key`, looked up in the table on first use.
+    fn entry(&mut self, key: &[u8]) -> &mut Change<'a> {
+        let at = match (&self.changes, &self.index) {
+            (Changes::One(c), _) => {
+                assert!(c.key == key, "{NOT_LOCKED}");
+                0
             }
+            (Changes::Many(_), Some(index)) => *index.get(key).expect(NOT_LOCKED),
+            (Changes::Many(all), None) => all.iter().position(|c| c.key == key).expect(NOT_LOCKED),
         };
-        /// Beyond this many keys, a transaction indexes them.
-        const LINEAR: usize = 16;
-        if let Some(index) = &mut self.index {
-            index.insert(key.into(), self.pending.len());
-        } else if self.pending.len() == LINEAR {
-            let mut index: std::collections::HashMap<Box<[u8]>, usize> = self
-                .pending
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.key.clone(), i))
-                .collect();
-            index.insert(key.into(), self.pending.len());
-            self.index = Some(index);
+        let storage = self.storage;
+        let change = &mut self.changes.as_mut_slice()[at];
+        if change.found.is_none() {
+            let shard = &storage.shards[HashStorage::shard_of(change.hash)];
+            let array = shard.array.load(Ordering::Acquire);
+            // SAFETY: we hold the shard's mutex (taken in `begin` for every key), so its array
+            // and nodes are not retired.
+            let found = unsafe { array.as_ref() }.and_then(|a| {
+                // SAFETY: as above.
+                let i = unsafe { a.find(None, change.hash, key) }?;
+                Some((i, a.slots[i].node.load(Ordering::Acquire)))
+            });
+            change.found = Some(found.unwrap_or((usize::MAX, ptr::null_mut())));
         }
-        self.pending.push(Change {
-            hash,
-            key: key.into(),
-            current,
-            objects: Vec::new(),
-            loaded: false,
-            changed: false,
-        });
-        self.pending.last_mut().expect("just pushed")
+        change
     }
 
     /// The objects stored under `key`.
     pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
         let entry = self.entry(key);
         if entry.loaded {
-            Objects::from_slice(&entry.objects)
-        } else if entry.current.is_null() {
+            Objects::from_slice(entry.staged())
+        } else if entry.current().is_null() {
             Objects::from_slice(&[])
         } else {
             // SAFETY: we hold the shard's mutex for the whole transaction, so the node is not
             // retired while the returned objects borrow `self`.
-            unsafe { Node::objects(entry.current) }
+            unsafe { Node::objects(entry.current()) }
         }
     }
 
@@ -806,56 +873,76 @@ impl Txn<'_> {
     /// vector afterwards removes the key. New objects must have a key equal to `key`.
     pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
         let entry = self.entry(key);
-        if !entry.loaded && !entry.current.is_null() {
+        if !entry.loaded && !entry.current().is_null() {
             // SAFETY: as in `get`.
-            entry.objects = unsafe { Node::objects(entry.current) }.to_vec();
+            entry.objects = unsafe { Node::objects(entry.current()) }.to_vec();
+        }
+        if let Some(one) = entry.one.take() {
+            entry.objects = vec![one];
         }
         entry.loaded = true;
         entry.changed = true;
         f(&mut entry.objects)
     }
 
-    /// Replaces the objects under `key` with `objects` without reading them first.
-    pub(crate) fn replace(&mut self, key: &[u8], objects: Vec<Object>) {
+    /// Replaces the objects under `key` with `object` without reading them first.
+    pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         let entry = self.entry(key);
         entry.loaded = true;
         entry.changed = true;
-        entry.objects = objects;
+        entry.objects.clear();
+        entry.one = Some(object);
     }
 
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
-        let mut changed = std::mem::take(&mut self.pending);
-        changed.retain(|p| p.changed && !(p.current.is_null() && p.objects.is_empty()));
-        if changed.len() == 1 {
-            let p = &changed[0];
-            let new = if p.objects.is_empty() {
-                ptr::null_mut()
-            } else {
-                Node::new(&p.key, &p.objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
-            };
-            let old = self.install(p.hash, &p.key, new);
-            debug_assert_eq!(old, p.current);
-            if !old.is_null() {
-                // SAFETY: `old` was the key's node until `install` unlinked it (mutex held).
-                unsafe { self.storage.collector.retire(old) };
+        let mut changes = std::mem::replace(&mut self.changes, Changes::Many(Vec::new()));
+        let changed: Vec<&Change<'a>>;
+        let changed: &[&Change<'a>] = match &mut changes {
+            Changes::One(p) => {
+                if p.publishes() {
+                    self.commit_one(p);
+                }
+                return;
             }
-        } else if changed.len() > 1 {
-            self.commit_batch(&changed);
+            Changes::Many(all) => {
+                changed = all.iter().filter(|p| p.publishes()).collect();
+                &changed
+            }
+        };
+        match changed {
+            [] => {}
+            [p] => self.commit_one(p),
+            _ => self.commit_batch(changed),
+        }
+    }
+
+    /// Publishes one key's change with one store.
+    fn commit_one(&mut self, p: &Change<'a>) {
+        let new = if p.staged().is_empty() {
+            ptr::null_mut()
+        } else {
+            Node::new(p.key, p.staged(), ptr::null_mut(), ptr::null_mut()).as_ptr()
+        };
+        let old = self.install(p.hash, p.key, p.found, new);
+        debug_assert_eq!(old, p.current());
+        if !old.is_null() {
+            // SAFETY: `old` was the key's node until `install` unlinked it (mutex held).
+            unsafe { self.storage.collector.retire(old) };
         }
     }
 
     /// Publishes several keys' changes so that readers see all or none of them.
-    fn commit_batch(&mut self, changed: &[Change]) {
+    fn commit_batch(&mut self, changed: &[&Change<'a>]) {
         let batch = Box::into_raw(Box::new(Batch {
             committed: AtomicBool::new(false),
         }));
         let mut installed = Vec::with_capacity(changed.len());
         for p in changed {
             // A deletion is published as a marker node (no objects) until the commit.
-            let new = Node::new(&p.key, &p.objects, batch, p.current).as_ptr();
-            let old = self.install(p.hash, &p.key, new);
-            debug_assert_eq!(old, p.current);
+            let new = Node::new(p.key, p.staged(), batch, p.current()).as_ptr();
+            let old = self.install(p.hash, p.key, p.found, new);
+            debug_assert_eq!(old, p.current());
             installed.push((p, new, old));
         }
         // SAFETY: `batch` is live until we retire it below.
@@ -867,7 +954,7 @@ impl Txn<'_> {
                 let pending = (*new).pending.swap(ptr::null_mut(), Ordering::AcqRel);
                 self.storage.collector.retire::<node::Pending>(pending);
                 if (*new).count() == 0 {
-                    let marker = self.install(p.hash, &p.key, ptr::null_mut());
+                    let marker = self.install(p.hash, p.key, None, ptr::null_mut());
                     debug_assert_eq!(marker, new);
                     self.storage.collector.retire(new);
                 }
@@ -882,8 +969,15 @@ impl Txn<'_> {
     }
 
     /// Makes `new` the node of `key` (null: deletes it) and returns the node it replaces.
-    /// Counters follow; the caller retires the old node.
-    fn install(&mut self, hash: u64, key: &[u8], new: *mut Node) -> *mut Node {
+    /// `hint` is where the transaction found the key (`Change::found`): if that slot still
+    /// holds that node, no search is needed. Counters follow; the caller retires the old node.
+    fn install(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        hint: Option<(usize, *mut Node)>,
+        new: *mut Node,
+    ) -> *mut Node {
         let index = HashStorage::shard_of(hash);
         let storage = self.storage;
         let shard = &storage.shards[index];
@@ -892,10 +986,20 @@ impl Txn<'_> {
         // SAFETY: we hold the shard's mutex: its array and nodes stay live and only we change
         // them.
         unsafe {
-            let found = if array.is_null() {
-                None
-            } else {
-                (*array).find(None, hash, key)
+            // A live node sits in one slot of the current array at most, so finding the
+            // key's node in the hinted slot means it is the key's slot.
+            let hinted = hint.filter(|&(i, node)| {
+                !array.is_null()
+                    && !node.is_null()
+                    && (*array)
+                        .slots
+                        .get(i)
+                        .is_some_and(|s| s.node.load(Ordering::Relaxed) == node)
+            });
+            let found = match hinted {
+                Some((i, _)) => Some(i),
+                None if array.is_null() => None,
+                None => (*array).find(None, hash, key),
             };
             let old = match found {
                 Some(i) => {
@@ -1014,4 +1118,23 @@ unsafe fn rebuild(
         }
     }
     new
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::load_short;
+
+    #[test]
+    fn load_short_is_the_zero_padded_little_endian_value() {
+        let bytes = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+        for n in 0..=8 {
+            let mut padded = [0u8; 8];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                load_short(&bytes[..n]),
+                u64::from_le_bytes(padded),
+                "length {n}"
+            );
+        }
+    }
 }
