@@ -570,3 +570,23 @@ fn limits_are_clear_errors() {
     ));
     assert_eq!(tab.info().unwrap().size, 0);
 }
+
+#[test]
+fn update_element_past_the_object_size_limit_is_an_error_and_changes_nothing() {
+    let owner = Owner::new();
+    for t in [TableType::Set, TableType::OrderedSet] {
+        let tab = table(&owner, t);
+        // Just under the 64 MiB object limit: a bin of 64 MiB - 100 bytes and a small counter.
+        let big = Term::Bin(vec![7; 64 * 1024 * 1024 - 100]);
+        tab.insert(arr(vec!["k".into(), big.clone(), 1.into()]))
+            .unwrap();
+        let err = tab
+            .update_element("k", &[(3, Term::Bin(vec![1; 1000]))])
+            .unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+        assert_eq!(tab.lookup_element("k", 3).unwrap(), Term::from(1));
+        // A change that stays under the limit still works.
+        assert!(tab.update_element("k", &[(3, Term::from(2))]).unwrap());
+        assert_eq!(tab.lookup_element("k", 3).unwrap(), Term::from(2));
+    }
+}

@@ -989,10 +989,9 @@ impl<'a> Txn<'a> {
             // A live node sits in one slot of the current array at most, so finding the
             // key's node in the hinted slot means it is the key's slot.
             let hinted = hint.filter(|&(i, node)| {
-                !array.is_null()
-                    && !node.is_null()
-                    && (*array)
-                        .slots
+                let slots = array.as_ref().map_or(&[][..], |a| &a.slots[..]);
+                !node.is_null()
+                    && slots
                         .get(i)
                         .is_some_and(|s| s.node.load(Ordering::Relaxed) == node)
             });
