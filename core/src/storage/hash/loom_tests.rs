@@ -7,8 +7,10 @@
 //!
 //! Under `rets_loom` a table has 2 shards and arrays of 2 home slots (plus a tail of 2), so a
 //! third key in a shard forces a resize, and the models pick keys' hashes to force collisions,
-//! probe displacement and tombstones. Reclamation is deferred to the table's drop here (see
-//! `storage::reclaim`): the models check what readers see, in which order.
+//! probe displacement and tombstones. Reclamation is loom's stand-in for seize (see
+//! `storage::reclaim`): a retired node, array or batch is freed as soon as no guard is active,
+//! so besides what readers see, and in which order, the models check that no reader reaches
+//! something retired after it was freed.
 
 use loom::sync::Arc;
 use loom::thread;

@@ -16,7 +16,7 @@ use std::ptr;
 
 use super::entry::{view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
-use super::reclaim::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
 
@@ -185,7 +185,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     }
 }
 
-fn add(counter: &super::reclaim::AtomicUsize, delta: isize) {
+fn add(counter: &AtomicUsize, delta: isize) {
     let now = counter.load(Ordering::Relaxed);
     counter.store(now.wrapping_add_signed(delta), Ordering::Relaxed);
 }
