@@ -9,8 +9,9 @@
 //! third key in a shard forces a resize, and the models pick keys' hashes to force collisions,
 //! probe displacement and tombstones. Reclamation is loom's stand-in for seize (see
 //! `storage::reclaim`): a retired node, array or batch is freed as soon as no guard is active,
-//! so besides what readers see, and in which order, the models check that no reader reaches
-//! something retired after it was freed.
+//! so a reader that can still reach something retired reads freed memory, which makes the
+//! model fail (docs/ARCHITECTURE.md, *Verification*). Besides that, the models check what
+//! readers see, in which order.
 
 use loom::sync::Arc;
 use loom::thread;

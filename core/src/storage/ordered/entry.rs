@@ -8,8 +8,8 @@ use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
 
 use super::node::Canary;
-use crate::storage::reclaim::Retire;
 use crate::object::{Object, ObjectRef};
+use crate::storage::reclaim::Retire;
 
 /// The header; the object's bytes follow it.
 #[repr(C)]

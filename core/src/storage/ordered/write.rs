@@ -16,9 +16,9 @@ use std::ptr;
 
 use super::entry::{view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
-use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
