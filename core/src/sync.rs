@@ -37,7 +37,7 @@ mod loom_mutex {
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            self.0.lock().expect("no panics while a shard is locked")
+            self.0.lock().expect("no panics while a lock is held")
         }
     }
 }

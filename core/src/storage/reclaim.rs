@@ -1,24 +1,28 @@
-//! Memory reclamation for lock-free storage, behind one small interface.
+//! Memory reclamation for the lock-free storage (hash and ordered), behind one small interface:
 //!
-//! A reader [`Collector::enter`]s to get a [`Guard`], loads shared pointers through
-//! [`Guard::protect`], and may dereference them until the guard drops. A writer that unlinks an
-//! object [`Collector::retire`]s it: it is freed once no guard that could have loaded it remains.
+//! - a reader [`Collector::enter`]s to get a [`Guard`] and loads shared pointers through
+//!   [`load`]; what it loaded stays valid until the guard drops;
+//! - a writer that unlinks an object (no shared location holds it any more) hands it to
+//!   [`Collector::retire`]; it is freed, by its [`Retire::free`], once no guard that could have
+//!   loaded it remains.
 //!
 //! Normal builds use `seize` (Hyaline-style reference counting of retired batches; one collector
-//! per table, so dropping a table frees everything it retired). Under `--cfg rets_loom`, seize is
-//! not model-checkable, so a loom-visible stand-in defers every free to the collector's drop:
-//! models then check the storage's own protocols (what readers see, in which order), never a
-//! free racing a read.
+//! per table, so dropping a table frees everything it retired). seize is not model-checkable, so
+//! under `--cfg rets_loom` a loom-visible reclaimer takes its place: a loom mutex counts the
+//! active guards, and a retired pointer is freed at once if none is active, else when the last
+//! one drops. That is stricter than seize (it waits for guards entered after the retirement too)
+//! but it really frees, so a model in which a reader can reach a retired pointer after it was
+//! freed reads freed memory. The atomics and mutexes come from [`crate::sync`].
 
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::AtomicPtr;
 
-/// Something the collector knows how to free.
+/// How a retired pointer is freed.
 pub(crate) trait Retire {
     /// Frees the object.
     ///
     /// # Safety
-    /// `ptr` must point to a live object of this type, allocated the way this type's
-    /// constructor allocates it, and nothing may use it afterwards.
+    /// `ptr` points to a live object of this type, allocated the way this type's constructor
+    /// allocates it; nothing uses it afterwards, and it is freed once.
     unsafe fn free(ptr: *mut Self);
 }
 
@@ -26,7 +30,6 @@ pub(crate) trait Retire {
 mod imp {
     use super::Retire;
     use crate::sync::{AtomicPtr, Ordering};
-    use seize::Guard as _;
 
     pub(crate) struct Collector(seize::Collector);
 
@@ -56,9 +59,12 @@ mod imp {
             Guard(self.0.enter())
         }
 
+        /// Frees `ptr` once no guard that could have loaded it remains.
+        ///
         /// # Safety
-        /// `ptr` is a live `T` that has been unlinked (no shared location holds it any more),
-        /// and is retired once.
+        /// `ptr` is a live `T`, allocated as [`Retire::free`] expects, that has been unlinked
+        /// (readers that enter from now on cannot reach it), and is retired once.
+        #[inline]
         pub(crate) unsafe fn retire<T: Retire>(&self, ptr: *mut T) {
             // SAFETY: forwarded from this function's contract.
             unsafe { self.0.retire(ptr, reclaim::<T>) }
@@ -67,8 +73,8 @@ mod imp {
 
     impl Guard<'_> {
         #[inline]
-        pub(crate) fn protect<T>(&self, ptr: &AtomicPtr<T>, order: Ordering) -> *mut T {
-            self.0.protect(ptr, order)
+        pub(super) fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+            seize::Guard::protect(&self.0, ptr, Ordering::Acquire)
         }
     }
 }
@@ -76,74 +82,104 @@ mod imp {
 #[cfg(rets_loom)]
 mod imp {
     use super::Retire;
-    use crate::sync::{AtomicPtr, Ordering};
-    use std::marker::PhantomData;
+    use crate::sync::{AtomicPtr, Mutex, Ordering};
 
-    /// A retired object and how to free it.
-    struct Retired {
-        ptr: *mut (),
-        free: unsafe fn(*mut ()),
+    /// A retired pointer and how to free it.
+    type Erased = (*mut (), unsafe fn(*mut ()));
+
+    struct State {
+        /// Guards alive.
+        active: usize,
+        /// Retired while a guard was alive: freed when the last one drops.
+        retired: Vec<Erased>,
     }
 
-    /// Defers every free to its own drop.
-    pub(crate) struct Collector {
-        retired: std::sync::Mutex<Vec<Retired>>,
-    }
+    pub(crate) struct Collector(Mutex<State>);
 
-    // SAFETY: the raw pointers are objects handed over by `retire`, owned by the collector from
-    // then on and only freed in `drop` (with `&mut self`); the storage they come from is Sync.
+    // SAFETY: the raw pointers in `retired` are owned by the collector (handed over by
+    // `retire`) and freed by whichever thread drops the last guard; the retired types are
+    // shared storage data, sent between threads by the storage anyway.
     unsafe impl Send for Collector {}
-    // SAFETY: as above; the list itself is behind a mutex.
+    // SAFETY: all access to the state goes through the mutex.
     unsafe impl Sync for Collector {}
 
-    pub(crate) struct Guard<'a>(PhantomData<&'a Collector>);
+    pub(crate) struct Guard<'a>(&'a Collector);
 
-    unsafe fn free_erased<T: Retire>(ptr: *mut ()) {
-        // SAFETY: `ptr` came from `retire::<T>`, whose contract makes it a live `T` freed once.
+    unsafe fn erased<T: Retire>(ptr: *mut ()) {
+        // SAFETY: `ptr` was a `*mut T` handed to `retire`, whose contract covers `T::free`.
         unsafe { T::free(ptr.cast()) }
+    }
+
+    fn free(list: Vec<Erased>) {
+        for (ptr, free) in list {
+            // SAFETY: each pointer was retired once and is freed once, when no guard is active
+            // (see `Collector::retire`, `Guard::drop`, `Collector::drop`).
+            unsafe { free(ptr) }
+        }
     }
 
     impl Collector {
         pub(crate) fn new() -> Collector {
-            Collector {
-                retired: std::sync::Mutex::new(Vec::new()),
-            }
+            Collector(Mutex::new(State {
+                active: 0,
+                retired: Vec::new(),
+            }))
         }
 
         pub(crate) fn enter(&self) -> Guard<'_> {
-            Guard(PhantomData)
+            self.0.lock().active += 1;
+            Guard(self)
         }
 
+        /// Frees `ptr` now if no guard is active (a reader that enters later cannot reach it),
+        /// else when the last active guard drops.
+        ///
         /// # Safety
         /// As for the seize collector.
         pub(crate) unsafe fn retire<T: Retire>(&self, ptr: *mut T) {
-            self.retired.lock().unwrap().push(Retired {
-                ptr: ptr.cast(),
-                free: free_erased::<T>,
-            });
+            let mut state = self.0.lock();
+            let entry: Erased = (ptr.cast(), erased::<T>);
+            if state.active == 0 {
+                drop(state);
+                free(vec![entry]);
+            } else {
+                state.retired.push(entry);
+            }
         }
     }
 
     impl Drop for Collector {
         fn drop(&mut self) {
-            for r in self.retired.get_mut().unwrap().drain(..) {
-                // SAFETY: each pointer was retired once, and `&mut self` means no guard is left.
-                unsafe { (r.free)(r.ptr) }
-            }
+            let list = std::mem::take(&mut self.0.lock().retired);
+            free(list);
         }
     }
 
     impl Guard<'_> {
-        pub(crate) fn protect<T>(&self, ptr: &AtomicPtr<T>, order: Ordering) -> *mut T {
-            ptr.load(order)
+        pub(super) fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+            ptr.load(Ordering::Acquire)
+        }
+    }
+
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            let mut state = self.0 .0.lock();
+            state.active -= 1;
+            let list = if state.active == 0 {
+                std::mem::take(&mut state.retired)
+            } else {
+                Vec::new()
+            };
+            drop(state);
+            free(list);
         }
     }
 }
 
 pub(crate) use imp::{Collector, Guard};
 
-/// Loads `ptr` through `guard` with acquire ordering.
+/// Loads `ptr` through `guard` (acquire ordering): the pointee stays valid while `guard` lives.
 #[inline]
 pub(crate) fn load<T>(guard: &Guard<'_>, ptr: &AtomicPtr<T>) -> *mut T {
-    guard.protect(ptr, Ordering::Acquire)
+    guard.protect(ptr)
 }

@@ -7,8 +7,11 @@
 //!
 //! Under `rets_loom` a table has 2 shards and arrays of 2 home slots (plus a tail of 2), so a
 //! third key in a shard forces a resize, and the models pick keys' hashes to force collisions,
-//! probe displacement and tombstones. Reclamation is deferred to the table's drop here (see
-//! `storage::reclaim`): the models check what readers see, in which order.
+//! probe displacement and tombstones. Reclamation is loom's stand-in for seize (see
+//! `storage::reclaim`): a retired node, array or batch is freed as soon as no guard is active,
+//! so a reader that can still reach something retired reads freed memory, which makes the
+//! model fail (docs/ARCHITECTURE.md, *Verification*). Besides that, the models check what
+//! readers see, in which order.
 
 use loom::sync::Arc;
 use loom::thread;

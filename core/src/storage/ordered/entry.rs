@@ -8,8 +8,8 @@ use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
 
 use super::node::Canary;
-use super::reclaim::Reclaim;
 use crate::object::{Object, ObjectRef};
+use crate::storage::reclaim::Retire;
 
 /// The header; the object's bytes follow it.
 #[repr(C)]
@@ -99,8 +99,8 @@ pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
     }
 }
 
-impl Reclaim for Entry {
-    unsafe fn reclaim(ptr: *mut Entry) {
+impl Retire for Entry {
+    unsafe fn free(ptr: *mut Entry) {
         // SAFETY: the caller owns `ptr`, an entry from `Entry::new` with this length.
         unsafe {
             let len = (*ptr.cast::<Header>()).len as usize;

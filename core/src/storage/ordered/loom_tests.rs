@@ -1,8 +1,9 @@
 //! loom models of the ordered storage's lock-free protocols (run by `ci/loom-ordered`).
 //!
-//! Under `--cfg rets_loom` the storage's atomics, writers' lock and reclaimer are loom's (see
-//! `reclaim.rs`), nodes hold at most 4 keys (so two or three keys are enough to split or merge),
-//! and every node a reader visits checks with loom that its creation happened before the visit.
+//! Under `--cfg rets_loom` the storage's atomics and writers' lock are loom's (`crate::sync`) and
+//! its reclaimer is loom-visible (`storage::reclaim`), nodes hold at most 4 keys (so two or three
+//! keys are enough to split or merge), and every node a reader visits checks with loom that its
+//! creation happened before the visit.
 //! Each model races readers against writers and checks what the readers see.
 
 use loom::thread;

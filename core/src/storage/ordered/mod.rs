@@ -21,7 +21,6 @@
 
 mod entry;
 mod node;
-mod reclaim;
 mod write;
 
 #[cfg(all(test, rets_loom))]
@@ -34,10 +33,11 @@ use entry::{view, Entry};
 use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
-use reclaim::{AtomicPtr, AtomicUsize, Collector, Ordering, WriterLock};
 
+use super::reclaim::{self, Collector};
 use super::Direction;
 use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering};
 use crate::term;
 
 /// The objects of one ordered_set.
@@ -47,7 +47,8 @@ pub(crate) struct OrderedStorage {
     objects: AtomicUsize,
     /// Bytes of nodes, separators and objects; written under the writers' lock.
     bytes: AtomicUsize,
-    writer: WriterLock,
+    /// The writers' lock.
+    writer: Mutex<()>,
     /// Boxed: seize's collector is large, and tables are many.
     collector: Box<Collector>,
 }
@@ -76,7 +77,7 @@ impl OrderedStorage {
             root: AtomicPtr::new(new_root()),
             objects: AtomicUsize::new(0),
             bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
-            writer: WriterLock::new(),
+            writer: Mutex::new(()),
             collector: Box::new(Collector::new()),
         }
     }
@@ -84,7 +85,7 @@ impl OrderedStorage {
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
-        let root = guard.protect(&self.root);
+        let root = reclaim::load(&guard, &self.root);
         let norm = term::order_prefix(key);
         // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
         // The slot is in a live leaf and holds a live entry.
@@ -138,7 +139,7 @@ impl OrderedStorage {
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
         let guard = self.collector.enter();
-        let root = guard.protect(&self.root);
+        let root = reclaim::load(&guard, &self.root);
         let from = from.map(|k| (term::order_prefix(k), k));
         // SAFETY: `root` was loaded under `guard`, which outlives every use below.
         let obj = unsafe { step(root, from, direction) }?;
@@ -152,7 +153,7 @@ impl OrderedStorage {
     /// walk began, except that a concurrent replacement of an object's value may be seen.
     pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let guard = self.collector.enter();
-        let root = guard.protect(&self.root);
+        let root = reclaim::load(&guard, &self.root);
         // SAFETY: `root` was loaded under `guard`, which outlives the walk.
         unsafe { walk(root.cast(), false, direction, &mut f) };
     }

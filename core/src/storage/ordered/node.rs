@@ -12,7 +12,8 @@ use std::cmp::Ordering as Cmp;
 use std::ptr;
 
 use super::entry::{self, Entry};
-use super::reclaim::{AtomicPtr, Ordering, Reclaim};
+use crate::storage::reclaim::Retire;
+use crate::sync::{AtomicPtr, Ordering};
 use crate::term;
 
 /// Keys per leaf and children per inner node. Small under loom, so models split and merge.
@@ -113,22 +114,22 @@ impl Inner {
 
 /// Frees only the node itself: its keys, objects and children belong to the tree that
 /// replaced it.
-impl Reclaim for Leaf {
-    unsafe fn reclaim(ptr: *mut Leaf) {
+impl Retire for Leaf {
+    unsafe fn free(ptr: *mut Leaf) {
         // SAFETY: nodes are allocated by `Box` (see `tree.rs`); the caller owns `ptr`.
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
 
-impl Reclaim for Inner {
-    unsafe fn reclaim(ptr: *mut Inner) {
+impl Retire for Inner {
+    unsafe fn free(ptr: *mut Inner) {
         // SAFETY: as for `Leaf`.
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
 
-impl Reclaim for Sep {
-    unsafe fn reclaim(ptr: *mut Sep) {
+impl Retire for Sep {
+    unsafe fn free(ptr: *mut Sep) {
         // SAFETY: separators are allocated by `Box`; the caller owns `ptr`.
         drop(unsafe { Box::from_raw(ptr) });
     }
@@ -144,8 +145,8 @@ impl Tree {
     }
 }
 
-impl Reclaim for Tree {
-    unsafe fn reclaim(ptr: *mut Tree) {
+impl Retire for Tree {
+    unsafe fn free(ptr: *mut Tree) {
         // SAFETY: `Tree` is a transparent `Inner`; the caller owns the whole tree.
         unsafe { free_tree(ptr.cast()) }
     }
@@ -167,7 +168,7 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
             if node.leaf_children {
                 let leaf = Box::from_raw(node.slots[i].child.cast::<Leaf>());
                 for slot in &leaf.slots[..leaf.len] {
-                    Entry::reclaim(slot.obj.load(Ordering::Relaxed));
+                    Entry::free(slot.obj.load(Ordering::Relaxed));
                 }
             } else {
                 free_tree(node.slots[i].child.cast());

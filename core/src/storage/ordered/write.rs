@@ -16,9 +16,9 @@ use std::ptr;
 
 use super::entry::{view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
-use super::reclaim::{AtomicPtr, Ordering};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -185,7 +185,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     }
 }
 
-fn add(counter: &super::reclaim::AtomicUsize, delta: isize) {
+fn add(counter: &AtomicUsize, delta: isize) {
     let now = counter.load(Ordering::Relaxed);
     counter.store(now.wrapping_add_signed(delta), Ordering::Relaxed);
 }
