@@ -135,10 +135,7 @@ impl Txn<'_> {
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         match self {
             Txn::Hash(t) => t.replace(key, object),
-            Txn::Ordered(t) => t.update(key, |slot| {
-                slot.clear();
-                slot.push(object);
-            }),
+            Txn::Ordered(t) => t.replace(key, object),
         }
     }
 }

@@ -255,7 +255,7 @@ impl Table {
             &long
         };
         self.write(&[key], |txn| {
-            if self.inner.table_type == TableType::Set {
+            if self.inner.table_type.is_set() {
                 // Nothing to read: the object replaces whatever is there.
                 txn.replace(key, object);
             } else {

@@ -321,8 +321,9 @@ struct Staged {
     /// The object in the tree when the key was first touched (null if none), and its slot.
     original: *mut Entry,
     slot: *const AtomicPtr<Entry>,
-    /// The objects the key will have (none or one).
-    objects: Vec<Object>,
+    /// What the key will hold: `None` while the transaction has not changed it (it holds
+    /// `original`, read in place without a copy), else the new object or none.
+    next: Option<Option<Object>>,
 }
 
 /// A write transaction (see [`OrderedStorage::write`]): it runs under the writers' lock and
@@ -378,18 +379,17 @@ impl Txn<'_> {
                 // SAFETY: the writers' lock is held, so the tree at `root` is the current one
                 // and nothing in it changes or is retired before the commit.
                 let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
-                let (original, objects) = if slot.is_null() {
-                    (std::ptr::null_mut(), Vec::new())
+                let original = if slot.is_null() {
+                    std::ptr::null_mut()
                 } else {
                     // SAFETY: as above.
-                    let original = unsafe { (*slot).load(Ordering::Relaxed) };
-                    (original, vec![unsafe { view(original) }.to_object()])
+                    unsafe { (*slot).load(Ordering::Relaxed) }
                 };
                 let staged = Staged {
                     norm,
                     original,
                     slot,
-                    objects,
+                    next: None,
                 };
                 self.staged.push(key, staged)
             }
@@ -399,13 +399,38 @@ impl Txn<'_> {
 
     /// The objects stored under `key`, with this transaction's changes.
     pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
-        Objects::from_slice(&self.stage(key).objects)
+        let staged = self.stage(key);
+        match &staged.next {
+            Some(next) => Objects::from_slice(next.as_slice()),
+            None if staged.original.is_null() => Objects::from_slice(&[]),
+            // SAFETY: `original` is in the current tree, which the writers' lock (held for the
+            // whole transaction) keeps alive while the result borrows `self`.
+            None => Objects::from_option(Some(unsafe { view(staged.original) })),
+        }
     }
 
     /// Calls `f` with the objects under `key` (empty if none) to change them; an empty vector
     /// afterwards removes the key. New objects must have a key equal to `key`.
     pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
-        f(&mut self.stage(key).objects)
+        let staged = self.stage(key);
+        let mut objects: Vec<Object> = match staged.next.take() {
+            Some(next) => next.into_iter().collect(),
+            None if staged.original.is_null() => Vec::new(),
+            // SAFETY: as in `get`.
+            None => vec![unsafe { view(staged.original) }.to_object()],
+        };
+        let result = f(&mut objects);
+        assert!(
+            objects.len() <= 1,
+            "an ordered_set holds at most one object per key"
+        );
+        staged.next = Some(objects.pop());
+        result
+    }
+
+    /// Replaces the object under `key` with `object` without reading it first.
+    pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
+        self.stage(key).next = Some(Some(object));
     }
 }
 

@@ -85,9 +85,9 @@ struct Commit {
 pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     // One key whose object is replaced: a store into its slot.
     if let [(_, st)] = &staging.list[..] {
-        if !st.original.is_null() && st.objects.len() == 1 {
-            let (_, mut st) = staging.list.into_iter().next().expect("one key");
-            let new = st.objects.pop().expect("one object");
+        if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
+            let (_, st) = staging.list.into_iter().next().expect("one key");
+            let new = st.next.flatten().expect("one object");
             // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
             if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
                 replace_in_place(s, st.slot, new);
@@ -98,11 +98,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     // The effective changes: (key, prefix, original object or null, new object).
     let mut changes: Vec<Change> = Vec::new();
     for (key, st) in staging.list {
-        assert!(
-            st.objects.len() <= 1,
-            "an ordered_set holds at most one object per key"
-        );
-        let new = st.objects.into_iter().next();
+        // Keys the transaction only read stay as they are.
+        let Some(new) = st.next else { continue };
         let unchanged = match &new {
             None => st.original.is_null(),
             // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
