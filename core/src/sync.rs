@@ -16,12 +16,13 @@ pub(crate) use loom::sync::atomic::AtomicU64;
 #[cfg(not(rets_loom))]
 pub(crate) use std::sync::atomic::AtomicU64;
 
-/// A mutex whose `lock` returns the guard directly (parking_lot's, or loom's).
+/// A mutex whose `lock` returns the guard directly, and a readers-writer lock whose `read` and
+/// `write` do (parking_lot's, or loom's).
 #[cfg(not(rets_loom))]
-pub(crate) use parking_lot::{Mutex, MutexGuard};
+pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
 
 #[cfg(rets_loom)]
-pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
+pub(crate) use self::loom_mutex::{Mutex, MutexGuard, RwLock};
 
 #[cfg(rets_loom)]
 mod loom_mutex {
@@ -38,6 +39,24 @@ mod loom_mutex {
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock().expect("no panics while a lock is held")
+        }
+    }
+
+    /// loom's readers-writer lock with parking_lot's signature.
+    #[derive(Debug)]
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> RwLock<T> {
+            RwLock(loom::sync::RwLock::new(value))
+        }
+
+        pub(crate) fn read(&self) -> loom::sync::RwLockReadGuard<'_, T> {
+            self.0.read().expect("no panics while a lock is held")
+        }
+
+        pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
+            self.0.write().expect("no panics while a lock is held")
         }
     }
 }

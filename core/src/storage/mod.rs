@@ -80,6 +80,16 @@ impl Storage {
         }
     }
 
+    /// [`Storage::write`] for one key, by a writer that never removes it (it may replace its
+    /// objects or leave them). An ordered_set then lets such writers of different keys run in
+    /// parallel; hash storage runs them as any write (writers of different shards already do).
+    pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(&mut Txn<'_>) -> R) -> R {
+        match self {
+            Storage::Hash(_) => self.write(&[key], f),
+            Storage::Ordered(s) => s.write_in_place(key, |t| f(&mut Txn::Ordered(t))),
+        }
+    }
+
     /// Removes every object, atomically and in isolation.
     pub(crate) fn clear(&self) {
         dispatch!(self, s => s.clear())

@@ -214,6 +214,20 @@ impl Table {
         })
     }
 
+    /// [`Table::write`] for one key by a writer that never removes it (see
+    /// [`Storage::write_in_place`]).
+    fn write_in_place<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(&mut Txn<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.inner.storage.write_in_place(key, |txn| {
+            // As in `write`: deletion takes every writer out before it clears the table.
+            self.inner.check_alive()?;
+            f(txn)
+        })
+    }
+
     fn object(&self, object: impl ToObject) -> Result<Object> {
         object.to_object(self.inner.keypos)
     }
@@ -254,13 +268,15 @@ impl Table {
             long = key.to_vec();
             &long
         };
-        self.write(&[key], |txn| {
-            if self.inner.table_type.is_set() {
-                // Nothing to read: the object replaces whatever is there.
+        if self.inner.table_type.is_set() {
+            // Nothing to read: the object replaces whatever is there.
+            return self.write_in_place(key, |txn| {
                 txn.replace(key, object);
-            } else {
-                txn.update(key, |slot| self.put(slot, object));
-            }
+                Ok(())
+            });
+        }
+        self.write(&[key], |txn| {
+            txn.update(key, |slot| self.put(slot, object));
             Ok(())
         })
     }
@@ -460,7 +476,7 @@ impl Table {
         let keypos = self.inner.keypos;
         key.with_key(|key| {
             let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
-            self.write(&[key], |txn| {
+            self.write_in_place(key, |txn| {
                 let updated = {
                     let current = txn.get(key).next().or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
@@ -503,7 +519,7 @@ impl Table {
         let encoded = update::encode_elements(elements, keypos)?;
         key.with_key(|key| {
             let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
-            self.write(&[key], |txn| {
+            self.write_in_place(key, |txn| {
                 let updated = {
                     let current = txn.get(key).next().or(default.as_ref().map(Object::view));
                     let Some(current) = current else {

@@ -37,18 +37,23 @@ use node::{Leaf, CAP};
 use super::reclaim::{self, Collector};
 use super::Direction;
 use crate::object::{Key, Object, ObjectRef, Objects};
-use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering, RwLock};
 use crate::term;
 
 /// The objects of one ordered_set.
 pub(crate) struct OrderedStorage {
     root: AtomicPtr<Inner>,
-    /// Objects in the tree; written under the writers' lock.
+    /// Objects in the tree; written under the structure lock.
     objects: AtomicUsize,
-    /// Bytes of nodes, separators and objects; written under the writers' lock.
+    /// Bytes of nodes, separators and objects; changed by atomic adds (in-place writers run
+    /// concurrently).
     bytes: AtomicUsize,
-    /// The writers' lock.
-    writer: Mutex<()>,
+    /// The structure lock: a writer that changes the tree's shape or several keys holds it
+    /// exclusively; one that replaces the object of one existing key in place holds it shared
+    /// (the tree cannot change shape meanwhile), plus the stripe of that key's slot.
+    writer: RwLock<()>,
+    /// Serialise in-place writers of one slot (chosen by the slot's address).
+    stripes: Box<[Stripe]>,
     /// Boxed: seize's collector is large, and tables are many.
     collector: Box<Collector>,
 }
@@ -67,6 +72,22 @@ fn new_root() -> *mut Inner {
     Box::into_raw(Box::new(Inner::empty(true)))
 }
 
+/// In-place writers of different slots run in parallel unless their slots share a stripe.
+#[cfg(not(rets_loom))]
+const STRIPES: usize = 64;
+#[cfg(rets_loom)]
+const STRIPES: usize = 2;
+
+/// One stripe lock, on a cache line of its own.
+#[repr(align(64))]
+struct Stripe(Mutex<()>);
+
+/// The stripe of a slot: its address, mixed.
+fn stripe_of(slot: *const AtomicPtr<Entry>) -> usize {
+    let mixed = (slot as usize as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 32) as usize % STRIPES
+}
+
 /// The depth bound of a walk's path: a tree of this height would hold more than
 /// `(CAP / 2)^MAX_DEPTH` keys.
 const MAX_DEPTH: usize = 48;
@@ -77,7 +98,8 @@ impl OrderedStorage {
             root: AtomicPtr::new(new_root()),
             objects: AtomicUsize::new(0),
             bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
-            writer: Mutex::new(()),
+            writer: RwLock::new(()),
+            stripes: (0..STRIPES).map(|_| Stripe(Mutex::new(()))).collect(),
             collector: Box::new(Collector::new()),
         }
     }
@@ -98,7 +120,7 @@ impl OrderedStorage {
     /// once (see the module documentation): atomic and isolated.
     /// If `f` panics, nothing is committed.
     pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
-        let _lock = self.writer.lock();
+        let _lock = self.writer.write();
         let mut staged = Staging::default();
         let result = f(Txn {
             storage: self,
@@ -108,9 +130,51 @@ impl OrderedStorage {
         result
     }
 
+    /// Like [`OrderedStorage::write`] for one key, for a writer that never removes the key
+    /// (`f` may replace its object, or leave it): if the key is present, `f` runs beside other
+    /// such writers and readers, holding the structure lock shared and the key's stripe, and its
+    /// replacement is one store into the key's slot. If the key is absent, this is `write`.
+    pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(Txn<'_>) -> R) -> R {
+        {
+            let _shared = self.writer.read();
+            // The search reads other keys' objects, which their own in-place writers may
+            // replace and retire meanwhile: it needs a guard, as a reader does.
+            let _guard = self.collector.enter();
+            let root = self.root.load(Ordering::Acquire);
+            let norm = term::order_prefix(key);
+            // SAFETY: with the structure lock held (shared), no writer changes the tree's
+            // shape or retires its nodes, so the tree at `root` and its slots stay as they are;
+            // objects read on the way are protected by the guard.
+            if let Some(slot) = unsafe { find(root, norm, key) } {
+                let _stripe = self.stripes[stripe_of(slot)].0.lock();
+                // Read under the stripe: another in-place writer of this slot may have just
+                // replaced the object.
+                // SAFETY: as above; the slot holds a live entry.
+                let original = unsafe { (*slot).load(Ordering::Acquire) };
+                let mut staged = Staging::default();
+                staged.push(
+                    key,
+                    Staged {
+                        norm,
+                        original,
+                        slot,
+                        next: None,
+                    },
+                );
+                let result = f(Txn {
+                    storage: self,
+                    staged: &mut staged,
+                });
+                write::commit_in_place(self, staged);
+                return result;
+            }
+        }
+        self.write(&[key], f)
+    }
+
     /// Removes every object, atomically and in isolation.
     pub(crate) fn clear(&self) {
-        let _lock = self.writer.lock();
+        let _lock = self.writer.write();
         let old = self.root.swap(new_root(), Ordering::AcqRel);
         self.objects.store(0, Ordering::Relaxed);
         self.bytes

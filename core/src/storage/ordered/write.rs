@@ -183,16 +183,36 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
 }
 
 fn add(counter: &AtomicUsize, delta: isize) {
-    let now = counter.load(Ordering::Relaxed);
-    counter.store(now.wrapping_add_signed(delta), Ordering::Relaxed);
+    // Two's complement: adding the delta's bit pattern subtracts a negative delta.
+    counter.fetch_add(delta as usize, Ordering::Relaxed);
 }
 
-/// Replaces the object in `slot` (a slot of the current tree, found under the writers' lock)
-/// with one store.
+/// Commits the transaction of [`OrderedStorage::write_in_place`]: its one key's new object,
+/// if it changed, by one store into the key's slot.
+pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
+    let mut list = staging.list.into_iter();
+    let (_, st) = list.next().expect("the key is staged");
+    assert!(list.next().is_none(), "an in-place write touches one key");
+    match st.next {
+        None => {}
+        Some(None) => panic!("an in-place write never removes its key"),
+        Some(Some(new)) => {
+            // SAFETY: `original` is in the current tree, kept by the structure lock (shared)
+            // and the slot's stripe, which the caller holds.
+            if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
+                replace_in_place(s, st.slot, new);
+            }
+        }
+    }
+}
+
+/// Replaces the object in `slot` (a slot of the current tree, found under the structure lock,
+/// held exclusively or, with the slot's stripe, shared) with one store.
 fn replace_in_place(s: &OrderedStorage, slot: *const AtomicPtr<Entry>, new: Object) {
     let delta = Entry::bytes_of(&new) as isize;
     let new = Entry::new(&new).as_ptr();
-    // SAFETY: the lock keeps the current tree, and so the slot, alive and unchanged.
+    // SAFETY: the structure lock keeps the current tree, and so the slot, alive; the slot's
+    // writers are serialised (the exclusive lock, or the stripe).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
