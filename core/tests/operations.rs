@@ -590,3 +590,46 @@ fn update_element_past_the_object_size_limit_is_an_error_and_changes_nothing() {
         assert_eq!(tab.lookup_element("k", 3).unwrap(), Term::from(2));
     }
 }
+
+/// Storage keeps a lone object's key position in a compact form when the key starts and ends
+/// within the object's first 64 KiB, and falls back to a general layout otherwise: both must
+/// behave the same.
+#[test]
+fn keys_far_into_an_object_or_very_long_work_like_any_other() {
+    let owner = Owner::new();
+    for t in TYPES {
+        let tab = owner
+            .new_table("far", TableOptions::new().table_type(t).keypos(2).public())
+            .unwrap();
+        let far = arr(vec![Term::Bin(vec![1; 70_000]), "far".into(), 1.into()]);
+        let long_key = "k".repeat(65_530);
+        let long = arr(vec![0.into(), long_key.as_str().into(), 1.into()]);
+        let near = arr(vec![0.into(), "near".into(), 1.into()]);
+        for o in [&far, &long, &near] {
+            tab.insert(o.clone()).unwrap();
+        }
+        for (o, k) in [(&far, "far"), (&long, long_key.as_str()), (&near, "near")] {
+            assert_eq!(terms(&tab.lookup(k).unwrap()), vec![o.clone()], "{t}");
+            let element = if t.is_set() {
+                Term::from(1)
+            } else {
+                arr(vec![1.into()])
+            };
+            assert_eq!(tab.lookup_element(k, 3).unwrap(), element, "{t}");
+            if t.is_set() {
+                assert_eq!(tab.update_counter(k, 5).unwrap(), 6, "{t}");
+            }
+        }
+        let mut walked = Vec::new();
+        let mut at = tab.first().unwrap();
+        while let Some(k) = at {
+            walked.push(k.to_term());
+            at = tab.next(&k).unwrap();
+        }
+        assert_eq!(walked.len(), 3, "{t}");
+        assert_eq!(tab.take("far").unwrap().len(), 1, "{t}");
+        assert!(!tab.member("far").unwrap(), "{t}");
+        assert_eq!(tab.info().unwrap().size, 2, "{t}");
+        tab.delete_table().unwrap();
+    }
+}

@@ -1,9 +1,14 @@
 //! Nodes: one key and its objects in one immutable allocation.
 //!
-//! A node is a [`Node`] header followed by its data: the objects packed by [`object::pack`]. The
-//! key is not stored twice: it is read from inside the first object (every object of a key holds
-//! it); only a deletion marker, which has no objects, stores the key's bytes on their own. The header is 32 bytes, so a lookup that lands on a small node
-//! reads the header, the key and the objects from one or two adjacent cache lines. Nodes never
+//! A node is a [`Node`] header followed by its data, in one of three layouts:
+//! - one object (a set's usual case) whose key starts and ends within the first 64 KiB: the
+//!   object's bytes alone, the key's place in them kept in the header;
+//! - otherwise the objects packed by [`object::pack`] (each with a small header of its own);
+//! - a deletion marker (no objects, published by a multi-key write): the key's bytes.
+//!
+//! The key is not stored twice: it is read from inside the (first) object. The header is 32
+//! bytes, so a lookup that lands on a small node reads the header, the key and the object from
+//! one or two adjacent cache lines. Nodes never
 //! change after they are published, except for `pending`, cleared when the multi-key write that
 //! published the node commits, and the reserved cache metadata.
 
@@ -11,7 +16,7 @@ use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
 use super::Batch;
-use crate::object::{self, Object, Objects};
+use crate::object::{self, Object, ObjectRef, Objects};
 use crate::storage::reclaim::Retire;
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -32,9 +37,9 @@ pub(super) struct Node {
     pub(super) recency: std::sync::atomic::AtomicU32,
     /// Bytes of data after the header.
     len: u32,
-    /// Bytes of a key stored on its own before the objects: the key's length for a deletion
-    /// marker, 0 otherwise (the key is then read from the first object).
-    key_len: u32,
+    /// For a single object stored alone: where its key is in it, `start << 16 | len` (never 0:
+    /// a key has at least one byte). 0 for the other layouts.
+    key_at: u32,
     /// Number of objects; 0 for a deletion published by a multi-key write.
     count: u32,
 }
@@ -73,10 +78,20 @@ impl Node {
         } else {
             Box::into_raw(Box::new(Pending { batch, prev }))
         };
-        // The key is stored on its own only when no object holds it.
-        let own_key: &[u8] = if objects.is_empty() { key } else { &[] };
         debug_assert!(objects.iter().all(|o| o.key_msgpack() == key));
-        let data_len = own_key.len() + object::packed_len(objects);
+        // One object alone, if its key's place fits the header.
+        let alone = match objects {
+            [one] => {
+                let (start, end) = one.view().key_range();
+                (start <= 0xffff && end - start <= 0xffff).then_some(start << 16 | (end - start))
+            }
+            _ => None,
+        };
+        let data_len = match (objects, alone) {
+            ([], _) => key.len(),
+            ([one], Some(_)) => one.as_msgpack().len(),
+            _ => object::packed_len(objects),
+        };
         let layout = Node::layout(data_len);
         // SAFETY: the layout has a non-zero size (the header is not empty).
         let raw = unsafe { alloc::alloc(layout) }.cast::<Node>();
@@ -93,13 +108,16 @@ impl Node {
                     expires_at: 0,
                     recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
-                    key_len: own_key.len() as u32,
+                    key_at: alone.unwrap_or(0),
                     count: objects.len() as u32,
                 },
             );
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
-            data[..own_key.len()].copy_from_slice(own_key);
-            object::pack(objects, &mut data[own_key.len()..]);
+            match (objects, alone) {
+                ([], _) => data.copy_from_slice(key),
+                ([one], Some(_)) => data.copy_from_slice(one.as_msgpack()),
+                _ => object::pack(objects, data),
+            }
         }
         node
     }
@@ -124,8 +142,12 @@ impl Node {
         // SAFETY: forwarded contract.
         unsafe {
             let data = Node::data(node);
-            if (*node).count == 0 {
-                &data[..(*node).key_len as usize]
+            let key_at = (*node).key_at as usize;
+            if key_at != 0 {
+                let start = key_at >> 16;
+                &data[start..start + (key_at & 0xffff)]
+            } else if (*node).count == 0 {
+                data
             } else {
                 object::packed_first_key(data)
             }
@@ -141,7 +163,16 @@ impl Node {
         // SAFETY: forwarded contract.
         unsafe {
             let data = Node::data(node);
-            Objects::packed(&data[(*node).key_len as usize..], (*node).count as usize)
+            let key_at = (*node).key_at;
+            if key_at != 0 {
+                let start = key_at >> 16;
+                let key = (start, start + (key_at & 0xffff));
+                Objects::from_option(Some(ObjectRef::from_parts(data, key)))
+            } else if (*node).count == 0 {
+                Objects::from_slice(&[])
+            } else {
+                Objects::packed(data, (*node).count as usize)
+            }
         }
     }
 
