@@ -196,13 +196,12 @@ pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
     match st.next {
         None => {}
         Some(None) => panic!("an in-place write never removes its key"),
-        Some(Some(new)) => {
-            // SAFETY: `original` is in the current tree, kept by the structure lock (shared)
-            // and the slot's stripe, which the caller holds.
-            if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
-                replace_in_place(s, st.slot, new);
-            }
+        // SAFETY: `original` is in the current tree, kept by the structure lock (shared) and
+        // the slot's stripe, which the caller holds.
+        Some(Some(new)) if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() => {
+            replace_in_place(s, st.slot, new);
         }
+        Some(Some(_unchanged)) => {}
     }
 }
 
