@@ -147,7 +147,11 @@ fn bags_under_list_inserts_deletes_and_clears() {
                 let (tab, done) = (&tab, &done);
                 s.spawn(move || {
                     let mut rng = Rng(77 + id);
-                    for generation in 0..3_000i64 {
+                    for round in 0..3_000i64 {
+                        // Generations are the writer's own: were both writers to insert one
+                        // generation under one key, a bag would keep the second list's objects
+                        // that the first had lost to delete_object, after the first's others.
+                        let generation = round * 2 + id as i64;
                         let k = rng.below(64);
                         tab.insert_many((0..4).map(|i| tuple!(k, generation, i)))
                             .unwrap();

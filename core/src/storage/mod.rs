@@ -140,6 +140,14 @@ impl Txn<'_> {
         }
     }
 
+    /// Removes the objects under `key` (if any) without reading them first.
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        match self {
+            Txn::Hash(t) => t.remove(key),
+            Txn::Ordered(t) => t.remove(key),
+        }
+    }
+
     /// Replaces the objects under `key` with `object` without reading them first. Its key must
     /// be equal to `key`.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {

@@ -407,7 +407,13 @@ impl Table {
 
     /// Removes every object with `key` (ETS `delete/2`). Deleting an absent key is not an error.
     pub fn delete(&self, key: impl ToKey) -> Result<()> {
-        self.take(key).map(drop)
+        self.check("delete", Need::Write)?;
+        key.with_key(|key| {
+            self.write(&[key], |txn| {
+                txn.remove(key);
+                Ok(())
+            })
+        })?
     }
 
     /// Removes this exact object (ETS `delete_object/2`); on a duplicate_bag every copy of it.

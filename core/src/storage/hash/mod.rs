@@ -885,6 +885,15 @@ impl<'a> Txn<'a> {
         f(&mut entry.objects)
     }
 
+    /// Removes the objects under `key` without reading them first.
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        let entry = self.entry(key);
+        entry.loaded = true;
+        entry.changed = true;
+        entry.objects.clear();
+        entry.one = None;
+    }
+
     /// Replaces the objects under `key` with `object` without reading them first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         let entry = self.entry(key);

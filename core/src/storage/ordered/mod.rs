@@ -496,6 +496,11 @@ impl Txn<'_> {
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         self.stage(key).next = Some(Some(object));
     }
+
+    /// Removes the object under `key` without reading it first.
+    pub(crate) fn remove(&mut self, key: &[u8]) {
+        self.stage(key).next = Some(None);
+    }
 }
 
 #[cfg(all(test, not(rets_loom)))]
