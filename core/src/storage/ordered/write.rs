@@ -215,7 +215,11 @@ fn replace_in_place(s: &OrderedStorage, slot: *const AtomicPtr<Entry>, new: Obje
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
-    add(&s.bytes, delta - old_bytes);
+    // Most replacements keep the size (a counter's new value): they leave the shared byte
+    // count alone, so parallel in-place writers do not contend on it.
+    if delta != old_bytes {
+        add(&s.bytes, delta - old_bytes);
+    }
     // SAFETY: `old` left its slot with the swap, so new readers cannot reach it; retired once.
     unsafe { s.collector.retire(old) };
 }
