@@ -1,6 +1,6 @@
 //! loom models of the ordered storage's lock-free protocols (run by `ci/loom-ordered`).
 //!
-//! Under `--cfg rets_loom` the storage's atomics and writers' lock are loom's (`crate::sync`) and
+//! Under `--cfg rets_loom` the storage's atomics and locks are loom's (`crate::sync`) and
 //! its reclaimer is loom-visible (`storage::reclaim`), nodes hold at most 4 keys (so two or three
 //! keys are enough to split or merge), and every node a reader visits checks with loom that its
 //! creation happened before the visit.

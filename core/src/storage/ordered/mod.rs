@@ -2,10 +2,11 @@
 //!
 //! - The tree is published through one atomic root pointer. Readers enter a reclamation guard,
 //!   load the root and walk immutable nodes: no lock, no write to shared memory, never a retry.
-//! - Writers take the writers' lock, stage their changes in a [`Txn`], and commit them at once:
-//!   a change that replaces the object of an existing key is one atomic store into its leaf
-//!   slot; anything else (new keys, deletions, several keys) copies the path from the root to
-//!   every leaf it touches and publishes the new tree with one root swap. So a multi-key write
+//! - Writers stage their changes in a [`Txn`] and commit them at once: a change that replaces
+//!   the object of an existing key is one atomic store into its leaf slot (such writers of
+//!   different keys run in parallel: [`OrderedStorage::write_in_place`]); anything else (new
+//!   keys, deletions, several keys) holds the structure lock exclusively, copies the path from
+//!   the root to every leaf it touches and publishes the new tree with one root swap. So a multi-key write
 //!   is atomic and isolated for readers (they see the old root or the new one), and a reader's
 //!   walk is a consistent snapshot of the tree.
 //! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
@@ -390,8 +391,9 @@ struct Staged {
     next: Option<Option<Object>>,
 }
 
-/// A write transaction (see [`OrderedStorage::write`]): it runs under the writers' lock and
-/// stages its changes; they are committed together when it ends.
+/// A write transaction (see [`OrderedStorage::write`] and [`OrderedStorage::write_in_place`]):
+/// it runs under the structure lock and stages its changes; they are committed together when it
+/// ends.
 pub(crate) struct Txn<'a> {
     storage: &'a OrderedStorage,
     staged: &'a mut Staging,
@@ -440,8 +442,10 @@ impl Txn<'_> {
             None => {
                 let root = self.storage.root.load(Ordering::Acquire);
                 let norm = term::order_prefix(key);
-                // SAFETY: the writers' lock is held, so the tree at `root` is the current one
-                // and nothing in it changes or is retired before the commit.
+                // SAFETY: the structure lock is held, so the tree at `root` is the current one
+                // and keeps its shape until the commit; held exclusively, nothing in it changes;
+                // held shared (`write_in_place`), other keys' objects may be replaced, and the
+                // guard that path holds keeps the ones read here alive.
                 let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
                 let original = if slot.is_null() {
                     std::ptr::null_mut()
@@ -467,8 +471,9 @@ impl Txn<'_> {
         match &staged.next {
             Some(next) => Objects::from_slice(next.as_slice()),
             None if staged.original.is_null() => Objects::from_slice(&[]),
-            // SAFETY: `original` is in the current tree, which the writers' lock (held for the
-            // whole transaction) keeps alive while the result borrows `self`.
+            // SAFETY: `original` is in the current tree and stays there while the result
+            // borrows `self`: the structure lock held exclusively, or (in `write_in_place`) the
+            // key's stripe, keeps every other writer off its slot for the whole transaction.
             None => Objects::from_option(Some(unsafe { view(staged.original) })),
         }
     }

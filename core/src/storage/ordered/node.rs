@@ -179,8 +179,9 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
 
 // ------------------------------------------------------------------------------------------
 // Reads. Every function here takes pointers reached from a root loaded under a guard (or under
-// the writers' lock), and returns references that live as long as the caller's borrow of that
-// guard or lock: published nodes and objects are freed only through the collector.
+// the exclusive structure lock), and returns references that live as long as the caller's
+// borrow of that guard or lock: published nodes and objects are freed only through the
+// collector.
 
 /// # Safety
 /// `p` points to a live leaf that outlives `'a` (see above).

@@ -88,7 +88,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
             let (_, st) = staging.list.into_iter().next().expect("one key");
             let new = st.next.flatten().expect("one object");
-            // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
+            // SAFETY: `original` is in the current tree, which the exclusive structure lock keeps.
             if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
                 replace_in_place(s, st.slot, new);
             }
@@ -102,7 +102,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         let Some(new) = st.next else { continue };
         let unchanged = match &new {
             None => st.original.is_null(),
-            // SAFETY: `original` is in the current tree, which the writers' lock keeps alive.
+            // SAFETY: `original` is in the current tree, which the exclusive structure lock keeps.
             Some(o) => {
                 !st.original.is_null()
                     && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
