@@ -142,7 +142,7 @@ fn same<T: PartialEq + std::fmt::Debug, U: std::fmt::Debug>(
 }
 
 fn bytes(t: &Term) -> Vec<u8> {
-    Enc::new(t.clone()).bytes
+    crate::model::encoded(t)
 }
 
 fn same_objects(got: &[Object], want: &[MObject]) -> bool {
@@ -418,7 +418,7 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
             if let Some((key, objects)) = &got {
                 let want = model.lookup(&Enc::new(key.to_term()));
                 assert!(
-                    same_objects(objects, &want),
+                    same_objects(objects, want),
                     "{op:?}: {objects:?} vs {want:?}"
                 );
             }
