@@ -7,9 +7,14 @@
 //! - insert_new: for each contested key exactly one thread wins, and the stored object is its;
 //! - traversal never returns a key twice, even while the other thread writes;
 //! - the final state is consistent: tab2list, size and a full walk agree.
+//!
+//! The two threads are the calling thread and one thread started once and kept, which gets its
+//! sequence through a channel (spawning two OS threads per input cost more than the input
+//! itself). A barrier starts both sequences together, as before.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Barrier;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Barrier, Mutex, OnceLock};
 
 use arbitrary::{Result, Unstructured};
 use rets_core::{CounterOp, Error, Object, Owner, Table, TableOptions, TableType, Term};
@@ -155,6 +160,47 @@ fn run_thread(table: &Table, id: i64, ops: &[Op], barrier: &Barrier) -> Seen {
     seen
 }
 
+/// One thread's share of an input.
+struct Job {
+    table: Table,
+    id: i64,
+    ops: Vec<Op>,
+}
+
+/// The kept second thread: it runs each job it receives and sends back what it saw.
+struct Worker {
+    jobs: Sender<Job>,
+    done: Receiver<Seen>,
+}
+
+/// The second thread (the calling thread is the first), started on first use, and the barrier
+/// that the two pass before each run. A panic on it aborts the process (the fuzz target's panic
+/// hook), so a failed check there is reported as on the calling thread.
+fn worker() -> &'static Mutex<(Worker, Arc<Barrier>)> {
+    static WORKER: OnceLock<Mutex<(Worker, Arc<Barrier>)>> = OnceLock::new();
+    WORKER.get_or_init(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let (jobs, inbox) = channel::<Job>();
+        let (outbox, done) = channel();
+        let theirs = barrier.clone();
+        std::thread::Builder::new()
+            .name("fuzz-worker".into())
+            .spawn(move || {
+                for job in inbox {
+                    let seen = run_thread(&job.table, job.id, &job.ops, &theirs);
+                    // The handle goes before the result, so that the checks after the run see
+                    // the table held by the input alone, as with a thread that ends.
+                    drop(job);
+                    if outbox.send(seen).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("a fuzz worker thread");
+        Mutex::new((Worker { jobs, done }, barrier))
+    })
+}
+
 /// Decodes the table type and two sequences of up to 32 operations each, runs them on two
 /// threads and checks the invariants.
 pub fn run(data: &[u8]) {
@@ -182,12 +228,19 @@ pub fn run(data: &[u8]) {
             TableOptions::new().table_type(table_type).public(),
         )
         .unwrap();
-    let barrier = Barrier::new(2);
-    let [a, b] = std::thread::scope(|s| {
-        let ha = s.spawn(|| run_thread(&table, 0, &seqs[0], &barrier));
-        let hb = s.spawn(|| run_thread(&table, 1, &seqs[1], &barrier));
-        [ha.join().unwrap(), hb.join().unwrap()]
-    });
+    let [a, b] = {
+        let guard = worker().lock().unwrap();
+        let (worker, barrier) = &*guard;
+        let [mine, theirs] = seqs;
+        let job = Job {
+            table: table.clone(),
+            id: 1,
+            ops: theirs,
+        };
+        worker.jobs.send(job).expect("a live worker");
+        let a = run_thread(&table, 0, &mine, barrier);
+        [a, worker.done.recv().expect("a live worker")]
+    };
 
     // Final state.
     let all = table.tab2list().unwrap();
