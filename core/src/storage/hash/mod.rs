@@ -736,13 +736,18 @@ struct Change<'a> {
     /// What the key's first use found: its slot (so that publishing need not search again)
     /// and its node, or `(usize::MAX, null)` if it was absent. `None` until first use.
     found: Option<(usize, *mut Node)>,
-    /// The key's objects as changed by the transaction; meaningful once `loaded` (until then
-    /// they are the found node's, read in place: a read-only use copies nothing). A single
-    /// replacing object is kept in `one` instead (no vector to allocate), `objects` then empty.
-    objects: Vec<Object>,
-    one: Option<Object>,
-    loaded: bool,
-    changed: bool,
+    /// What the transaction has made of the key's objects.
+    staged: Staged,
+}
+
+/// A key's objects in a transaction.
+enum Staged {
+    /// Unchanged: the found node's, read in place (a read-only use copies nothing).
+    Stored,
+    /// Changed to these (none: the key is removed).
+    Objects(Vec<Object>),
+    /// Replaced by one object (no vector to allocate).
+    One(Object),
 }
 
 impl<'a> Change<'a> {
@@ -751,10 +756,7 @@ impl<'a> Change<'a> {
             hash,
             key,
             found: None,
-            objects: Vec::new(),
-            one: None,
-            loaded: false,
-            changed: false,
+            staged: Staged::Stored,
         }
     }
 
@@ -763,17 +765,19 @@ impl<'a> Change<'a> {
         self.found.map_or(ptr::null_mut(), |(_, n)| n)
     }
 
-    /// The objects the transaction has staged for the key (once `loaded`).
-    fn staged(&self) -> &[Object] {
-        match &self.one {
-            Some(one) => std::slice::from_ref(one),
-            None => &self.objects,
+    /// The objects the transaction has changed the key to, if it changed them.
+    fn changed(&self) -> Option<&[Object]> {
+        match &self.staged {
+            Staged::Stored => None,
+            Staged::Objects(objects) => Some(objects),
+            Staged::One(one) => Some(std::slice::from_ref(one)),
         }
     }
 
-    /// Whether committing changes the table.
+    /// Whether committing changes the table (removing an absent key does not).
     fn publishes(&self) -> bool {
-        self.changed && !(self.current().is_null() && self.staged().is_empty())
+        self.changed()
+            .is_some_and(|objects| !(objects.is_empty() && self.current().is_null()))
     }
 }
 
@@ -858,8 +862,8 @@ impl<'a> Txn<'a> {
     /// The objects stored under `key`.
     pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
         let entry = self.entry(key);
-        if entry.loaded {
-            Objects::from_slice(entry.staged())
+        if let Some(objects) = entry.changed() {
+            Objects::from_slice(objects)
         } else if entry.current().is_null() {
             Objects::from_slice(&[])
         } else {
@@ -873,65 +877,56 @@ impl<'a> Txn<'a> {
     /// vector afterwards removes the key. New objects must have a key equal to `key`.
     pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
         let entry = self.entry(key);
-        if !entry.loaded && !entry.current().is_null() {
+        let objects = match std::mem::replace(&mut entry.staged, Staged::Stored) {
+            Staged::Stored if entry.current().is_null() => Vec::new(),
             // SAFETY: as in `get`.
-            entry.objects = unsafe { Node::objects(entry.current()) }.to_vec();
-        }
-        if let Some(one) = entry.one.take() {
-            entry.objects = vec![one];
-        }
-        entry.loaded = true;
-        entry.changed = true;
-        f(&mut entry.objects)
+            Staged::Stored => unsafe { Node::objects(entry.current()) }.to_vec(),
+            Staged::Objects(objects) => objects,
+            Staged::One(one) => vec![one],
+        };
+        entry.staged = Staged::Objects(objects);
+        let Staged::Objects(objects) = &mut entry.staged else {
+            unreachable!("just staged")
+        };
+        f(objects)
     }
 
     /// Removes the objects under `key` without reading them first.
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        let entry = self.entry(key);
-        entry.loaded = true;
-        entry.changed = true;
-        entry.objects.clear();
-        entry.one = None;
+        self.entry(key).staged = Staged::Objects(Vec::new());
     }
 
     /// Replaces the objects under `key` with `object` without reading them first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
-        let entry = self.entry(key);
-        entry.loaded = true;
-        entry.changed = true;
-        entry.objects.clear();
-        entry.one = Some(object);
+        self.entry(key).staged = Staged::One(object);
     }
 
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
-        let mut changes = std::mem::replace(&mut self.changes, Changes::Many(Vec::new()));
-        let changed: Vec<&Change<'a>>;
-        let changed: &[&Change<'a>] = match &mut changes {
+        match std::mem::replace(&mut self.changes, Changes::Many(Vec::new())) {
             Changes::One(p) => {
                 if p.publishes() {
-                    self.commit_one(p);
+                    self.commit_one(&p);
                 }
-                return;
             }
             Changes::Many(all) => {
-                changed = all.iter().filter(|p| p.publishes()).collect();
-                &changed
+                let changed: Vec<&Change<'a>> = all.iter().filter(|p| p.publishes()).collect();
+                match changed[..] {
+                    [] => {}
+                    [p] => self.commit_one(p),
+                    _ => self.commit_batch(&changed),
+                }
             }
-        };
-        match changed {
-            [] => {}
-            [p] => self.commit_one(p),
-            _ => self.commit_batch(changed),
         }
     }
 
     /// Publishes one key's change with one store.
     fn commit_one(&mut self, p: &Change<'a>) {
-        let new = if p.staged().is_empty() {
+        let objects = p.changed().expect("only changed keys are published");
+        let new = if objects.is_empty() {
             ptr::null_mut()
         } else {
-            Node::new(p.key, p.staged(), ptr::null_mut(), ptr::null_mut()).as_ptr()
+            Node::new(p.key, objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
         };
         let old = self.install(p.hash, p.key, p.found, new);
         debug_assert_eq!(old, p.current());
@@ -949,7 +944,8 @@ impl<'a> Txn<'a> {
         let mut installed = Vec::with_capacity(changed.len());
         for p in changed {
             // A deletion is published as a marker node (no objects) until the commit.
-            let new = Node::new(p.key, p.staged(), batch, p.current()).as_ptr();
+            let objects = p.changed().expect("only changed keys are published");
+            let new = Node::new(p.key, objects, batch, p.current()).as_ptr();
             let old = self.install(p.hash, p.key, p.found, new);
             debug_assert_eq!(old, p.current());
             installed.push((p, new, old));

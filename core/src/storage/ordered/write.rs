@@ -88,10 +88,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
             let (_, st) = staging.list.into_iter().next().expect("one key");
             let new = st.next.flatten().expect("one object");
-            // SAFETY: `original` is in the current tree, which the exclusive structure lock keeps.
-            if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() {
-                replace_in_place(s, st.slot, new);
-            }
+            replace_in_place(s, st.original, st.slot, new);
             return;
         }
     }
@@ -196,18 +193,24 @@ pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
     match st.next {
         None => {}
         Some(None) => panic!("an in-place write never removes its key"),
-        // SAFETY: `original` is in the current tree, kept by the structure lock (shared) and
-        // the slot's stripe, which the caller holds.
-        Some(Some(new)) if unsafe { view(st.original) }.as_msgpack() != new.as_msgpack() => {
-            replace_in_place(s, st.slot, new);
-        }
-        Some(Some(_unchanged)) => {}
+        Some(Some(new)) => replace_in_place(s, st.original, st.slot, new),
     }
 }
 
-/// Replaces the object in `slot` (a slot of the current tree, found under the structure lock,
-/// held exclusively or, with the slot's stripe, shared) with one store.
-fn replace_in_place(s: &OrderedStorage, slot: *const AtomicPtr<Entry>, new: Object) {
+/// Replaces the object `original` in `slot` (a slot of the current tree, found under the
+/// structure lock, held exclusively or, with the slot's stripe, shared) with one store, unless
+/// `new` is the same object.
+fn replace_in_place(
+    s: &OrderedStorage,
+    original: *mut Entry,
+    slot: *const AtomicPtr<Entry>,
+    new: Object,
+) {
+    // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
+    // it stays in the tree, alive, until the swap.
+    if unsafe { view(original) }.as_msgpack() == new.as_msgpack() {
+        return;
+    }
     let delta = Entry::bytes_of(&new) as isize;
     let new = Entry::new(&new).as_ptr();
     // SAFETY: the structure lock keeps the current tree, and so the slot, alive; the slot's
