@@ -267,6 +267,27 @@ fn delete_all_objects_empties_and_accounts() {
 }
 
 #[test]
+fn size_and_memory_alone_agree_with_info() {
+    let owner = Owner::new();
+    for t in TYPES {
+        let tab = table(&owner, t);
+        let reader = tab.with_caller(&Owner::new());
+        for n in [0, 1, 100] {
+            tab.delete_all_objects().unwrap();
+            tab.insert_many((0..n).map(|i| tuple!(i, "v"))).unwrap();
+            let info = tab.info().unwrap();
+            assert_eq!(info.size, n as usize, "{t}");
+            assert_eq!(tab.size().unwrap(), info.size, "{t}");
+            assert_eq!(tab.memory().unwrap(), info.memory, "{t}");
+            assert_eq!(reader.size().unwrap(), info.size, "{t}: any owner may ask");
+        }
+        tab.delete_table().unwrap();
+        assert!(matches!(tab.size(), Err(Error::NoTable { .. })), "{t}");
+        assert!(matches!(tab.memory(), Err(Error::NoTable { .. })), "{t}");
+    }
+}
+
+#[test]
 fn update_counter_forms() {
     let owner = Owner::new();
     for t in [TableType::Set, TableType::OrderedSet] {

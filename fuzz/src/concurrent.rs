@@ -247,7 +247,7 @@ pub fn run(data: &[u8]) {
     all.iter().for_each(check_untorn);
     assert_eq!(
         all.len(),
-        table.info().unwrap().size,
+        table.size().unwrap(),
         "tab2list and size disagree"
     );
     let keys = walk(&table);

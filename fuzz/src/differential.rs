@@ -248,18 +248,19 @@ pub fn run(table_type: TableType, data: &[u8]) {
         )
         .expect("a new table");
     let foreign = table.with_caller(&other);
-    let empty_memory = table.info().unwrap().memory;
+    let empty_memory = table.memory().unwrap();
+    assert_eq!(empty_memory, table.info().unwrap().memory);
     let mut model = Model::new(table_type, keypos);
     for op in &ops {
         apply(&table, &foreign, &mut model, op);
         if !op.writes() {
             continue;
         }
-        let info = table.info().unwrap();
-        assert_eq!(info.size, model.size(), "size after {op:?}");
+        assert_eq!(table.size().unwrap(), model.size(), "size after {op:?}");
         if model.entries.is_empty() {
             assert_eq!(
-                info.memory, empty_memory,
+                table.memory().unwrap(),
+                empty_memory,
                 "memory of an empty table after {op:?}"
             );
         }
@@ -531,6 +532,8 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
             assert_eq!(info.table_type, model.table_type);
             assert_eq!(info.keypos, model.keypos);
             assert_eq!(info.size, table.tab2list().unwrap().len());
+            assert_eq!(info.size, table.size().unwrap());
+            assert_eq!(info.memory, table.memory().unwrap());
         }),
         Op::ForeignWrite(o) => arm(|| {
             assert!(

@@ -94,6 +94,11 @@ impl TableInner {
         Ok(())
     }
 
+    /// Bytes held by the table: its storage and this struct.
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<TableInner>() + self.storage.memory()
+    }
+
     #[cold]
     #[inline(never)]
     fn no_table(&self) -> Error {
@@ -664,10 +669,26 @@ impl Table {
                 .filter(|h| !h.is_closed())
                 .map(|h| h.id),
             size: table.storage.size(),
-            memory: std::mem::size_of::<TableInner>() + table.storage.memory(),
+            memory: table.memory_bytes(),
             read_concurrency: table.read_concurrency,
             write_concurrency: table.write_concurrency,
         })
+    }
+
+    /// The number of objects (ETS `info(T, size)`): [`Info::size`] without the rest of
+    /// [`Table::info`].
+    pub fn size(&self) -> Result<usize> {
+        let table = &*self.inner;
+        table.check_alive()?;
+        Ok(table.storage.size())
+    }
+
+    /// Bytes held by the table (ETS `info(T, memory)`, in bytes rather than words):
+    /// [`Info::memory`] without the rest of [`Table::info`].
+    pub fn memory(&self) -> Result<usize> {
+        let table = &*self.inner;
+        table.check_alive()?;
+        Ok(table.memory_bytes())
     }
 
     /// The table's current name.

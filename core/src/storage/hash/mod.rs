@@ -518,6 +518,11 @@ impl HashStorage {
     /// Calls `f` on every object in traversal order, shard by shard; not a snapshot.
     pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let mut visit = |shard: &Shard| {
+            // Most shards of a small table have no array: skip them without entering a guard
+            // (only the pointer is read; the array is loaded again through the guard).
+            if shard.array.load(Ordering::Acquire).is_null() {
+                return;
+            }
             let guard = self.collector.enter();
             // SAFETY: everything is loaded through `guard`, alive while we use it.
             unsafe {
