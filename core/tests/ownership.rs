@@ -243,7 +243,7 @@ fn give_away_and_set_heir() {
 }
 
 #[test]
-fn deleted_table_errors_everywhere_and_frees_objects() {
+fn deleted_table_errors_everywhere_and_leaves_its_owner() {
     let owner = Owner::new();
     let tab = owner
         .new_table("deleted", TableOptions::new().public())
