@@ -87,6 +87,9 @@ pub(super) fn close_owner(owner: &Arc<OwnerInner>) {
             }
         }
     }
+    // Its own inbox: the tables of the transfers it had not taken were among its tables
+    // (deleted or inherited above); `closed` is set, so `deliver` adds nothing after this.
+    owner.drop_transfers();
     for (heir, notice) in notices {
         heir.deliver(notice);
     }

@@ -75,9 +75,23 @@ impl OwnerInner {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Queues a transfer and wakes the waiters. A closed owner takes none: a queued transfer
+    /// holds a handle acting for this owner, so one left in a closed owner's inbox would keep
+    /// the owner (and the transfer) alive forever.
     pub(crate) fn deliver(&self, transfer: Transfer) {
-        self.inbox.lock().push_back(transfer);
+        let mut inbox = self.inbox.lock();
+        if self.is_closed() {
+            return;
+        }
+        inbox.push_back(transfer);
+        drop(inbox);
         self.arrived.notify_all();
+    }
+
+    /// Drops the transfers still queued (on close; see [`OwnerInner::deliver`]).
+    fn drop_transfers(&self) {
+        let transfers = std::mem::take(&mut *self.inbox.lock());
+        drop(transfers);
     }
 }
 
