@@ -270,3 +270,46 @@ fn deleted_table_errors_everywhere_and_leaves_its_owner() {
     }
     assert!(owner.tables().is_empty());
 }
+
+/// A waiter already blocked in `recv_transfer` is woken by the transfer (give_away, then an
+/// inheritance): it does not sit out its timeout. The waiter's timeout is an hour and the test
+/// gives it 30 s to report, so only a missing wake-up fails it; the waiter starts waiting well
+/// before the transfer (it signals, then the test sleeps before transferring).
+#[test]
+fn a_blocked_waiter_is_woken_by_the_transfer() {
+    use std::sync::mpsc;
+    for inherit in [false, true] {
+        let owner = Owner::new();
+        let receiver = Owner::new();
+        let options = if inherit {
+            TableOptions::new().heir(&receiver, "inherited")
+        } else {
+            TableOptions::new()
+        };
+        let tab = owner.new_table(&name("woken"), options).unwrap();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (got_tx, got_rx) = mpsc::channel();
+        let waiter = receiver.clone();
+        std::thread::spawn(move || {
+            ready_tx.send(()).unwrap();
+            let transfer = waiter.recv_transfer(Duration::from_secs(3600));
+            let _ = got_tx.send(transfer.map(|t| (t.reason, t.gift)));
+        });
+        ready_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        if inherit {
+            owner.close();
+        } else {
+            tab.give_away(&receiver, "given").unwrap();
+        }
+        let got = got_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the blocked waiter was not woken by the transfer");
+        let expected = if inherit {
+            (TransferReason::Inherited, Term::from("inherited"))
+        } else {
+            (TransferReason::GivenAway, Term::from("given"))
+        };
+        assert_eq!(got, Some(expected));
+    }
+}
