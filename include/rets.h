@@ -575,8 +575,9 @@ enum rets_status rets_table_insert(const struct rets_table *table,
 /**
  * Inserts a list of objects (`objects`: one MessagePack array of objects) atomically and in
  * isolation: a reader sees all of them or none. On a set, the last of several objects with one
- * key wins. If any object is invalid, nothing is inserted. The list counts as one level of
- * nesting towards the depth limit.
+ * key wins. If any object is invalid, nothing is inserted. Each object is checked against the
+ * limits on its own, as by rets_table_insert() (64 MiB, nesting depth): the list itself has no
+ * size limit.
  *
  * Ownership, thread-safety, errors: as rets_table_insert(); `RETS_STATUS_NOT_AN_ARRAY` also
  * if `objects` is not an array.
@@ -793,13 +794,27 @@ enum rets_status rets_owner_new(struct rets_owner **out);
 /**
  * Closes the owner and frees its handle. Each table it owns goes to its heir, if the table has
  * one that is still open (the heir then receives a transfer: see rets_owner_recv_transfer()),
- * and is deleted otherwise. Table handles acting for this owner stay valid as handles (free
- * them with rets_table_free()), but every operation through them then fails with
- * `RETS_STATUS_OWNER_CLOSED`. NULL is ignored.
+ * and is deleted otherwise. Transfers it had not taken are dropped (their tables were its own,
+ * so they went to their heirs or were deleted too). NULL is ignored.
+ *
+ * Table handles acting for this owner stay valid as handles (free them with
+ * rets_table_free()), but every operation through them then fails: with
+ * `RETS_STATUS_NO_TABLE` if the table was deleted (by this close or otherwise), since a call
+ * checks that the table exists before anything else, and with `RETS_STATUS_OWNER_CLOSED`
+ * otherwise (a table that went to its heir, or one this owner never owned).
  *
  * Thread-safety: no other call may use `owner` during or after this call. Other threads may
- * keep using tables of this owner through their own handles: they see the table deleted
- * (`RETS_STATUS_NO_TABLE`) or owned by the heir.
+ * keep using tables of this owner through their own handles while it closes. What a call
+ * racing the close may return, besides the result it would have had before the close:
+ * - through a handle acting for this owner: `RETS_STATUS_OWNER_CLOSED`, or
+ *   `RETS_STATUS_NO_TABLE` for a table the close deletes;
+ * - through a handle acting for another owner or nobody: `RETS_STATUS_NO_TABLE` for a table
+ *   the close deletes, never `RETS_STATUS_OWNER_CLOSED`; a table that goes to the heir is
+ *   never deleted, and the heir's own handles gain the owner's access (before the transfer
+ *   they get `RETS_STATUS_ACCESS_DENIED` where a stranger would).
+ *
+ * A call that succeeds saw the table whole; none sees part of a close. (Modelled with loom in
+ * core/src/owner/loom_tests.rs.)
  *
  * Undefined behaviour: closing an owner twice, or using its handle afterwards.
  */
@@ -971,7 +986,7 @@ enum rets_status rets_table_rename(const struct rets_table *table, const char *n
  * itself stays valid: free it with rets_table_free().
  *
  * Thread-safety: any thread. Calls running concurrently on other threads either complete
- * before the deletion or fail with `RETS_STATUS_NO_TABLE`.
+ * before the deletion (and see the table whole) or fail with `RETS_STATUS_NO_TABLE`.
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE` (already deleted),
  * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`.

@@ -37,8 +37,8 @@ pub enum Error {
     /// The key does not exist (lookup_element without default, update_counter without default).
     #[error("key not found")]
     KeyNotFound,
-    /// A position outside the object.
-    #[error("bad position: {pos} is outside the object (arity {arity})")]
+    /// A position outside the object (or 0: positions start at 1).
+    #[error("bad position: {}", bad_position(*.pos, *.arity))]
     BadPosition { pos: usize, arity: usize },
     /// An update that would change the key.
     #[error("bad position: position {pos} is the key, which cannot be updated")]
@@ -61,6 +61,15 @@ pub enum Error {
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),
+}
+
+/// The text of [`Error::BadPosition`]: position 0 is outside every object, whatever its arity.
+fn bad_position(pos: usize, arity: usize) -> String {
+    if pos == 0 {
+        "0 is not a position (positions start at 1)".into()
+    } else {
+        format!("{pos} is outside the object (arity {arity})")
+    }
 }
 
 /// The result type of the engine.

@@ -1,6 +1,12 @@
-//! The atomics and locks of the lock-free storage, from one place: std (and parking_lot) in
-//! normal builds, loom's model-checked types under `--cfg rets_loom`, so every protocol the
-//! storage runs can be checked by loom without touching its code.
+//! The atomics and locks of the lock-free storage and of the table/owner lifecycle layer, from
+//! one place: std (and parking_lot) in normal builds, loom's model-checked types under
+//! `--cfg rets_loom`, so every protocol they run (storage reads and writes; table deletion,
+//! owner close, give_away, heir transfer against readers and writers) can be checked by loom
+//! without touching their code.
+//!
+//! Not routed here, on purpose: the process-wide id counters (plain `fetch_add`s that only need
+//! uniqueness, in statics, which loom's atomics cannot be), and the table metadata and name
+//! registry, which are `arc-swap` cells written only under the lifecycle lock.
 
 #[cfg(not(rets_loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
@@ -23,6 +29,14 @@ pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
 
 #[cfg(rets_loom)]
 pub(crate) use self::loom_mutex::{Mutex, MutexGuard, RwLock};
+
+/// The condition variable owners wait on for transfers (parking_lot's). Under loom, waiting is
+/// not modelled (see [`loom_mutex::Condvar`]).
+#[cfg(not(rets_loom))]
+pub(crate) use parking_lot::Condvar;
+
+#[cfg(rets_loom)]
+pub(crate) use self::loom_mutex::Condvar;
 
 #[cfg(rets_loom)]
 mod loom_mutex {
@@ -57,6 +71,38 @@ mod loom_mutex {
 
         pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
             self.0.write().expect("no panics while a lock is held")
+        }
+    }
+
+    /// Waiting for a transfer is not part of the loom models (a model that blocked would need
+    /// a timeout loom cannot give): under loom, `wait_until` returns at once as timed out, so
+    /// `recv_transfer` is `try_recv_transfer`. The wake-up itself is tested with real threads
+    /// (core/tests/ownership.rs).
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar;
+
+    /// parking_lot's `WaitTimeoutResult`, always timed out.
+    pub(crate) struct TimedOut;
+
+    impl TimedOut {
+        pub(crate) fn timed_out(&self) -> bool {
+            true
+        }
+    }
+
+    impl Condvar {
+        pub(crate) fn new() -> Condvar {
+            Condvar
+        }
+
+        pub(crate) fn notify_all(&self) {}
+
+        pub(crate) fn wait_until<T>(
+            &self,
+            _guard: &mut MutexGuard<'_, T>,
+            _deadline: std::time::Instant,
+        ) -> TimedOut {
+            TimedOut
         }
     }
 }

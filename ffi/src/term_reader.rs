@@ -54,7 +54,7 @@ pub enum rets_type {
 
 /// One value's head: what it is and where its payload ends.
 #[derive(Clone, Copy)]
-enum Head {
+pub(crate) enum Head {
     Nil,
     Bool(bool),
     UInt(u64),
@@ -104,9 +104,26 @@ fn be(buf: &[u8], at: usize, n: usize) -> Outcome<u64> {
         .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
+/// Checks a container header's claim of `items` items against the bytes left after it (`from`):
+/// every item takes at least one byte, as the decoder checks too. Without this an array32
+/// header claiming 4,294,967,295 elements in a few bytes would be reported as such.
+fn claimed(buf: &[u8], at: usize, from: usize, items: u64) -> Outcome {
+    let left = buf.len().saturating_sub(from);
+    if items > left as u64 {
+        return Err(Failure::new(
+            rets_status::Malformed,
+            format!(
+                "malformed MessagePack: the container at byte {at} claims {items} items \
+                 but only {left} bytes follow"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the head of the value at `at`: the head and the offset just after the whole value
 /// (for arrays and maps: just after the header).
-fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
+pub(crate) fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
     let Some(&marker) = buf.get(at) else {
         return Err(Failure::new(
             rets_status::Malformed,
@@ -174,18 +191,22 @@ fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
         }
         0xdc | 0xdd => {
             let n = if marker == 0xdc { 2 } else { 4 };
-            (Head::Array(be(buf, p, n)?), p + n)
+            let count = be(buf, p, n)?;
+            claimed(buf, at, p + n, count)?;
+            (Head::Array(count), p + n)
         }
         0xde | 0xdf => {
             let n = if marker == 0xde { 2 } else { 4 };
-            (Head::Map(be(buf, p, n)?), p + n)
+            let count = be(buf, p, n)?;
+            claimed(buf, at, p + n, count.saturating_mul(2))?;
+            (Head::Map(count), p + n)
         }
         0xe0..=0xff => (Head::Int(i64::from(marker as i8)), p),
     })
 }
 
 /// The offset just after the whole value at `at` (containers included), without recursion.
-fn skip(buf: &[u8], mut at: usize) -> Outcome<usize> {
+pub(crate) fn skip(buf: &[u8], mut at: usize) -> Outcome<usize> {
     let mut left: u64 = 1;
     while left > 0 {
         let (h, next) = head(buf, at)?;

@@ -6,15 +6,16 @@
 //! either given to the table's heir — which then finds a [`Transfer`] in its inbox — or deleted.
 
 mod lifecycle;
+#[cfg(all(test, rets_loom))]
+mod loom_tests;
 mod registry;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 use crate::error::Result;
 use crate::table::{Table, TableInner, TableOptions};
@@ -135,7 +136,8 @@ impl Default for Owner {
 impl Owner {
     /// A new owner, owning nothing yet.
     pub fn new() -> Owner {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        // An id counter, not part of any protocol (std's atomic: loom's cannot be a static).
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let inner = Arc::new(OwnerInner {
             id: OwnerId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
             closed: AtomicBool::new(false),

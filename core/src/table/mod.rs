@@ -10,7 +10,6 @@ mod options;
 mod update;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -19,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::object::{Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
 use crate::storage::{Direction, Storage, Txn};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::term::Term;
 
 pub use info::Info;
@@ -55,7 +55,8 @@ impl TableInner {
         name: &str,
         options: TableOptions,
     ) -> Result<TableInner> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        // An id counter, not part of any protocol (std's atomic: loom's cannot be a static).
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let keypos = options.keypos.unwrap_or(1);
         if keypos == 0 {
             return Err(Error::BadArgument("keypos must be at least 1".into()));
@@ -136,6 +137,12 @@ impl fmt::Debug for Table {
 impl Table {
     pub(crate) fn new(inner: Arc<TableInner>, caller: Option<Arc<OwnerInner>>) -> Table {
         Table { inner, caller }
+    }
+
+    /// The table itself (for the lifecycle layer's loom models).
+    #[cfg(all(test, rets_loom))]
+    pub(crate) fn inner(&self) -> &Arc<TableInner> {
+        &self.inner
     }
 
     /// A handle to the same table acting for `owner`.

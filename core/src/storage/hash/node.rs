@@ -17,7 +17,7 @@ use std::ptr::{self, NonNull};
 
 use super::Batch;
 use crate::object::{self, Object, ObjectRef, Objects};
-use crate::storage::reclaim::Retire;
+use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
 
 /// The alignment of nodes: the header's own. Aligning nodes to cache lines (64) would keep a
@@ -42,6 +42,8 @@ pub(super) struct Node {
     key_at: u32,
     /// Number of objects; 0 for a deletion published by a multi-key write.
     count: u32,
+    /// Checked by loom on every read (zero-sized otherwise; see [`Canary`]).
+    canary: Canary,
 }
 
 /// What a node published by an uncommitted multi-key write stands for.
@@ -110,6 +112,7 @@ impl Node {
                     len: data_len as u32,
                     key_at: alone.unwrap_or(0),
                     count: objects.len() as u32,
+                    canary: Canary::new(),
                 },
             );
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
@@ -130,7 +133,10 @@ impl Node {
     unsafe fn data<'a>(node: *const Node) -> &'a [u8] {
         // SAFETY: per the contract the header is live; its data follows it in the same
         // allocation (see `Node::new`), `len` bytes long, and is never written after publication.
-        unsafe { std::slice::from_raw_parts(node.add(1).cast::<u8>(), (*node).len as usize) }
+        unsafe {
+            (*node).canary.visit();
+            std::slice::from_raw_parts(node.add(1).cast::<u8>(), (*node).len as usize)
+        }
     }
 
     /// The key's canonical bytes.
@@ -198,7 +204,10 @@ impl Node {
     #[inline]
     pub(super) unsafe fn visible(node: *mut Node) -> *mut Node {
         // SAFETY: `node` is live per the contract.
-        let pending = unsafe { (*node).pending.load(Ordering::Acquire) };
+        let pending = unsafe {
+            (*node).canary.visit();
+            (*node).pending.load(Ordering::Acquire)
+        };
         // SAFETY: a non-null `pending` (and its batch) stays allocated while a node points at it:
         // the writer clears the pointer before retiring them, and our guard predates that.
         let node = if !pending.is_null()
