@@ -113,12 +113,22 @@ impl Storage {
         direction: Direction,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
-        dispatch!(self, s => s.step(from, direction, f))
+        match self {
+            // Hash tables traverse forward only: `Table::direction` never asks them backward.
+            Storage::Hash(s) => s.step(from, f),
+            Storage::Ordered(s) => s.step(from, direction, f),
+        }
     }
 
     /// Calls `f` on every object in traversal order; not a snapshot.
     pub(crate) fn for_each(&self, direction: Direction, f: impl FnMut(ObjectRef<'_>)) {
-        dispatch!(self, s => s.for_each(direction, f))
+        match self {
+            Storage::Hash(s) => {
+                debug_assert_eq!(direction, Direction::Forward, "hash tables go forward only");
+                s.for_each(f)
+            }
+            Storage::Ordered(s) => s.for_each(direction, f),
+        }
     }
 }
 

@@ -357,7 +357,19 @@ impl Table {
     /// back into this table.
     pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup", Need::Read)?;
-        key.with_key(|key| self.inner.storage.read(key, f))
+        let result = key.with_key(|key| self.inner.storage.read(key, f))?;
+        self.still_alive(result)
+    }
+
+    /// A read's result, unless the table was deleted while it ran: deletion sets the flag and
+    /// then clears the storage, so a read that passed the first check may find the storage
+    /// already cleared: an empty table that never existed. Seeing the clear means seeing the
+    /// flag (it was stored before the clear published its empty storage), so checking again
+    /// after the read turns that into `NoTable` (found by the lifecycle loom models).
+    #[inline]
+    fn still_alive<R>(&self, result: R) -> Result<R> {
+        self.inner.check_alive()?;
+        Ok(result)
     }
 
     /// Whether an object with `key` exists (ETS `member/2`).
@@ -570,10 +582,11 @@ impl Table {
     ) -> Result<Option<(Key, R)>> {
         self.check("traverse", Need::Read)?;
         let (storage, direction) = (&self.inner.storage, self.direction(backward));
-        match from {
-            None => Ok(storage.step(None, direction, f)),
-            Some(key) => key.with_key(|key| storage.step(Some(key), direction, f)),
-        }
+        let result = match from {
+            None => storage.step(None, direction, f),
+            Some(key) => key.with_key(|key| storage.step(Some(key), direction, f))?,
+        };
+        self.still_alive(result)
     }
 
     /// The first key in traversal order (ETS `first/1`): term order on an ordered_set, the
@@ -629,7 +642,7 @@ impl Table {
         self.inner
             .storage
             .for_each(Direction::Forward, |o| all.push(o.to_object()));
-        Ok(all)
+        self.still_alive(all)
     }
 
     /// Folds over every object in traversal order (ETS `foldl/3`). `f` runs with no lock held,

@@ -16,7 +16,7 @@
 use loom::sync::Arc;
 use loom::thread;
 
-use super::{Direction, HashStorage};
+use super::HashStorage;
 use crate::object::{Object, ToObject};
 use crate::term::Term;
 
@@ -84,12 +84,12 @@ fn get(s: &HashStorage, k: u8) -> Option<i64> {
 /// Every key by first/next.
 fn traverse(s: &HashStorage) -> Vec<u8> {
     let mut keys = Vec::new();
-    let mut at = s.step(None, Direction::Forward, |_| ());
+    let mut at = s.step(None, |_| ());
     while let Some((k, ())) = at {
         let byte = k.as_msgpack()[0];
         assert!(!keys.contains(&byte), "traversal returned {byte} twice");
         keys.push(byte);
-        at = s.step(Some(k.as_msgpack()), Direction::Forward, |_| ());
+        at = s.step(Some(k.as_msgpack()), |_| ());
     }
     keys
 }
@@ -306,18 +306,18 @@ fn loom_next_of_a_deleted_key_continues_after_it() {
         put(&s, 1, 1);
         put(&s, 2, 2);
         put(&s, 65, 65);
-        let first = s.step(None, Direction::Forward, |_| ()).unwrap().0;
+        let first = s.step(None, |_| ()).unwrap().0;
         let first_byte = first.as_msgpack()[0];
         // From a key that may be gone, the traversal goes on without repeating it.
         let seen = race(
             s.clone(),
             move |s| {
                 let mut seen = vec![first.as_msgpack()[0]];
-                let mut at = s.step(Some(first.as_msgpack()), Direction::Forward, |_| ());
+                let mut at = s.step(Some(first.as_msgpack()), |_| ());
                 while let Some((k, ())) = at {
                     assert!(!seen.contains(&k.as_msgpack()[0]));
                     seen.push(k.as_msgpack()[0]);
-                    at = s.step(Some(k.as_msgpack()), Direction::Forward, |_| ());
+                    at = s.step(Some(k.as_msgpack()), |_| ());
                 }
                 seen
             },

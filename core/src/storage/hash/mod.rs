@@ -41,7 +41,6 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Guard, Retire};
-use super::Direction;
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
@@ -485,38 +484,28 @@ impl HashStorage {
             .sum::<usize>()
     }
 
-    /// The key after `from` in traversal order (the first key if `from` is `None`), going in
-    /// `direction`, and `f` applied to its objects. `from` need not be in the table.
+    /// The key after `from` in traversal order (the first key if `from` is `None`), and `f`
+    /// applied to its objects. `from` need not be in the table. Hash tables traverse forward
+    /// only: as in ETS, last/prev on them are first/next (see `Table::direction`).
     pub(crate) fn step<R>(
         &self,
         from: Option<&[u8]>,
-        direction: Direction,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
         let from = from.map(|k| (self.hash_of(k), k));
         let guard = self.collector.enter();
         let first = from.map(|(h, _)| Self::shard_of(h));
-        let found = match direction {
-            Direction::Forward => (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
-                let after = from.filter(|_| Some(i) == first);
-                // SAFETY: loaded through `guard`.
-                unsafe { step_forward(&guard, &self.shards[i], after) }
-            }),
-            Direction::Backward => {
-                let last = first.unwrap_or(self.shards.len() - 1);
-                (0..=last).rev().find_map(|i| {
-                    let before = from.filter(|_| Some(i) == first);
-                    // SAFETY: loaded through `guard`.
-                    unsafe { step_backward(&guard, &self.shards[i], before) }
-                })
-            }
-        };
+        let found = (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
+            let after = from.filter(|_| Some(i) == first);
+            // SAFETY: loaded through `guard`.
+            unsafe { step_forward(&guard, &self.shards[i], after) }
+        });
         // SAFETY: `found` is a visible node loaded through `guard`, still alive.
         found.map(|n| unsafe { (Key::from_canonical(Node::key(n)), f(Node::objects(n))) })
     }
 
     /// Calls `f` on every object in traversal order, shard by shard; not a snapshot.
-    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(ObjectRef<'_>)) {
         let mut visit = |shard: &Shard| {
             // Most shards of a small table have no array: skip them without entering a guard
             // (only the pointer is read; the array is loaded again through the guard).
@@ -543,18 +532,12 @@ impl HashStorage {
                     }
                 }
                 nodes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-                if direction == Direction::Backward {
-                    nodes.reverse();
-                }
                 for (_, _, n) in nodes {
                     Node::objects(n).for_each(&mut f);
                 }
             }
         };
-        match direction {
-            Direction::Forward => self.shards.iter().for_each(&mut visit),
-            Direction::Backward => self.shards.iter().rev().for_each(&mut visit),
-        }
+        self.shards.iter().for_each(&mut visit);
     }
 }
 
@@ -679,44 +662,6 @@ unsafe fn step_forward(
             let key = Node::key(n);
             if after.is_some_and(|a| order((h, key), a) != CmpOrdering::Greater)
                 || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Less)
-            {
-                continue;
-            }
-            let v = Node::visible(n);
-            if !v.is_null() {
-                best = Some((h, key, v));
-            }
-        }
-        best.map(|(_, _, n)| n)
-    }
-}
-
-/// The visible node with the greatest `(hash, key)` before `before` (any, if `None`) in
-/// `shard`. Hash tables traverse forward only (as in ETS); this scans the whole shard.
-///
-/// # Safety
-/// The result is valid while `guard` lives.
-unsafe fn step_backward(
-    guard: &Guard<'_>,
-    shard: &Shard,
-    before: Option<(u64, &[u8])>,
-) -> Option<*mut Node> {
-    // SAFETY: everything is loaded through `guard`.
-    unsafe {
-        let array = visible_array(guard, shard);
-        if array.is_null() {
-            return None;
-        }
-        let mut best: Option<(u64, &[u8], *mut Node)> = None;
-        for slot in (*array).slots.iter() {
-            let h = slot.hash.load(Ordering::Acquire);
-            let n = reclaim::load(guard, &slot.node);
-            if n.is_null() {
-                continue;
-            }
-            let key = Node::key(n);
-            if before.is_some_and(|b| order((h, key), b) != CmpOrdering::Less)
-                || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Greater)
             {
                 continue;
             }
