@@ -11,7 +11,9 @@
  * - Lookup latency (p50, p99) is measured from the data source alone, then through the cache
  *   with a cold and a warm cache.
  *
- * Build: cc -std=c99 -O2 profile_cache.c $(pkg-config --cflags --libs rets) -o profile_cache
+ * Build: cc -std=c99 -O2 profile_cache.c $(pkg-config --cflags --libs rets) \
+ *          -Wl,-rpath,"$(pkg-config --variable=libdir rets)" -o profile_cache
+ *        (the rpath lets the program find librets.so outside the linker's default paths)
  * Run:   ./profile_cache [users] [lookups]
  */
 #define _POSIX_C_SOURCE 200809L
