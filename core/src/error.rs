@@ -58,6 +58,10 @@ pub enum Error {
     /// Another table already has this name.
     #[error("name taken: a named table {name:?} already exists")]
     NameTaken { name: String },
+    /// A bounded table is full and refuses the write (`OnFull::Reject`, or a write larger
+    /// than the bound); nothing changed.
+    #[error("table full: table {name:?} is at its {limit}")]
+    TableFull { name: String, limit: String },
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),

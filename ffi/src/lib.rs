@@ -12,6 +12,7 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
+//! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
@@ -21,6 +22,7 @@
 
 mod boundary;
 mod buffer;
+mod cache;
 mod ops;
 mod owner;
 mod status;
@@ -30,6 +32,7 @@ mod term_reader;
 mod traverse;
 
 pub use buffer::*;
+pub use cache::*;
 pub use ops::*;
 pub use owner::*;
 pub use status::*;
@@ -64,6 +67,7 @@ const _: () = {
     send_sync::<rets_owner>();
     send_sync::<rets_table>();
     send::<rets_buf>();
+    send_sync::<rets_manual_clock>();
     send::<rets_builder>();
 };
 

@@ -36,7 +36,7 @@ pub(crate) fn write_owned_objects(buf: &mut rets_buf, objects: &[Object]) {
 /// Only the list's structure is read here; each object is validated (and canonicalised) on its
 /// own by the insert, so the limits apply to each object as to rets_table_insert(), not to the
 /// list as a whole: a list of many objects may exceed the 64 MiB a single object may not.
-fn object_list(bytes: &[u8]) -> Outcome<Vec<&[u8]>> {
+pub(crate) fn object_list(bytes: &[u8]) -> Outcome<Vec<&[u8]>> {
     let (head, mut at) = term_reader::head(bytes, 0)?;
     let Head::Array(n) = head else {
         return Err(Failure::new(

@@ -66,6 +66,9 @@ pub enum rets_status {
     Overflow = 34,
     /// Another named table already has this name.
     NameTaken = 35,
+    /// A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
+    /// (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
+    TableFull = 36,
     /// rets_reader_*: the next value is not of the type asked for.
     WrongType = 40,
     /// A Rust panic was caught at the boundary: a bug in rets. The message has the panic text.
@@ -99,6 +102,7 @@ impl rets_status {
             rets_status::NotAnInteger => "RETS_STATUS_NOT_AN_INTEGER\0",
             rets_status::Overflow => "RETS_STATUS_OVERFLOW\0",
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
+            rets_status::TableFull => "RETS_STATUS_TABLE_FULL\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
             rets_status::Internal => "RETS_STATUS_INTERNAL\0",
@@ -133,6 +137,7 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::Overflow => rets_status::Overflow,
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
+        Error::TableFull { .. } => rets_status::TableFull,
         _ => rets_status::Internal,
     }
 }
@@ -190,7 +195,7 @@ pub extern "C" fn rets_status_name(status: u32) -> *const c_char {
     known.as_ptr().cast()
 }
 
-const STATUS_BY_CODE: [rets_status; 25] = [
+const STATUS_BY_CODE: [rets_status; 26] = [
     rets_status::Ok,
     rets_status::EndOfTable,
     rets_status::NotFound,
@@ -213,6 +218,7 @@ const STATUS_BY_CODE: [rets_status; 25] = [
     rets_status::NotAnInteger,
     rets_status::Overflow,
     rets_status::NameTaken,
+    rets_status::TableFull,
     rets_status::WrongType,
     rets_status::Panic,
     rets_status::Internal,
