@@ -31,6 +31,7 @@
 //! nothing. Traversals (`first`/`next`, folds) never fail because of concurrent writers and never
 //! return a key twice; they are not snapshots.
 
+mod cache;
 mod error;
 mod object;
 mod owner;
@@ -45,4 +46,5 @@ pub use object::Serde;
 pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
 pub use table::{Access, CounterOp, Info, Table, TableOptions, TableType};
+pub use table::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use term::Term;

@@ -24,6 +24,59 @@ pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
 #[cfg(rets_loom)]
 pub(crate) use self::loom_mutex::{Mutex, MutexGuard, RwLock};
 
+/// A condition variable whose `wait` takes and returns the guard (parking_lot's, or loom's).
+#[derive(Debug)]
+pub(crate) struct Condvar(
+    #[cfg(not(rets_loom))] parking_lot::Condvar,
+    #[cfg(rets_loom)] loom::sync::Condvar,
+);
+
+impl Condvar {
+    pub(crate) fn new() -> Condvar {
+        #[cfg(not(rets_loom))]
+        return Condvar(parking_lot::Condvar::new());
+        #[cfg(rets_loom)]
+        return Condvar(loom::sync::Condvar::new());
+    }
+
+    /// Blocks until notified (spurious wakeups possible: callers re-check their condition).
+    #[cfg(not(rets_loom))]
+    pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(&mut guard);
+        guard
+    }
+
+    /// Blocks until notified or until `deadline`; returns the guard and whether it timed out.
+    #[cfg(not(rets_loom))]
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        deadline: std::time::Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
+        let timed_out = self.0.wait_until(&mut guard, deadline).timed_out();
+        (guard, timed_out)
+    }
+
+    #[cfg(rets_loom)]
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(guard).expect("no panics while a lock is held")
+    }
+
+    /// loom has no time: a timed wait is an untimed one (the models use no deadline).
+    #[cfg(rets_loom)]
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        _deadline: std::time::Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
+        (self.wait(guard), false)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
 #[cfg(rets_loom)]
 mod loom_mutex {
     pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;

@@ -12,6 +12,7 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
+//! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
@@ -21,6 +22,7 @@
 
 mod boundary;
 mod buffer;
+mod flight;
 mod ops;
 mod owner;
 mod status;
@@ -30,6 +32,7 @@ mod term_reader;
 mod traverse;
 
 pub use buffer::*;
+pub use flight::*;
 pub use ops::*;
 pub use owner::*;
 pub use status::*;
@@ -63,6 +66,7 @@ const _: () = {
     const fn send<T: Send>() {}
     send_sync::<rets_owner>();
     send_sync::<rets_table>();
+    send_sync::<rets_ticket>();
     send::<rets_buf>();
     send::<rets_builder>();
 };

@@ -6,6 +6,7 @@
 //! clone and are `Send + Sync`.
 
 mod info;
+mod load;
 mod options;
 mod update;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::cache::flight::Flights;
 use crate::error::{Error, Result};
 use crate::object::{Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
@@ -22,6 +24,7 @@ use crate::storage::{Direction, Storage, Txn};
 use crate::term::Term;
 
 pub use info::Info;
+pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
 pub use update::CounterOp;
 
@@ -47,6 +50,8 @@ pub(crate) struct TableInner {
     pub(crate) deleted: AtomicBool,
     pub(crate) meta: ArcSwap<Meta>,
     pub(crate) storage: Storage,
+    /// Read-through loads in flight (`Table::get_or_load`, `Table::claim_load`).
+    pub(crate) flights: Flights<Object>,
 }
 
 impl TableInner {
@@ -83,6 +88,7 @@ impl TableInner {
                 TableType::OrderedSet => Storage::ordered(),
                 _ => Storage::hash(),
             },
+            flights: Flights::new(),
         })
     }
 
