@@ -751,6 +751,22 @@ enum rets_status rets_table_get_or_load(const struct rets_table *table,
                                         struct rets_buf *out);
 
 /**
+ * Removes the objects with `key` (as rets_table_delete_key()) and detaches any read-through
+ * load of `key` in flight: its result still goes to its waiters but is not cached, and the next
+ * claim loads again. Call it after changing the data source a cache reads through, so that a
+ * load that read the old data cannot cache it after the change. Needs write access.
+ *
+ * Ownership, thread-safety: as rets_table_delete_key().
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
+ * `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_invalidate(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len);
+
+/**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos
  * is its key. On a set it replaces the object with the same key; on a bag an identical object
  * is not added twice; a duplicate_bag keeps copies. Needs write access.

@@ -378,6 +378,29 @@ pub extern "C" fn rets_table_get_or_load(
     })
 }
 
+/// Removes the objects with `key` (as rets_table_delete_key()) and detaches any read-through
+/// load of `key` in flight: its result still goes to its waiters but is not cached, and the next
+/// claim loads again. Call it after changing the data source a cache reads through, so that a
+/// load that read the old data cannot cache it after the change. Needs write access.
+///
+/// Ownership, thread-safety: as rets_table_delete_key().
+///
+/// Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+/// `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
+/// `RETS_STATUS_LIMIT_EXCEEDED` (key).
+#[no_mangle]
+pub extern "C" fn rets_table_invalidate(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        Ok(table.table.invalidate(Msgpack(key))?)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

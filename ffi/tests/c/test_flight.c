@@ -104,6 +104,23 @@ static void test_claim_fill_wait(void) {
     OK(rets_table_claim_load(table, k, kn, out, &claim, &none));
     CHECK(claim == RETS_CLAIM_CACHED && none == NULL && value_in(out, 1) == 10);
 
+    /* Invalidated during a load: the load's waiters get its object, the table does not keep it. */
+    OK(rets_table_invalidate(table, k, kn));
+    OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
+    CHECK(claim == RETS_CLAIM_LOAD);
+    OK(rets_table_claim_load(table, k, kn, out, &claim, &waiter));
+    CHECK(claim == RETS_CLAIM_WAIT);
+    OK(rets_table_invalidate(table, k, kn));
+    object_of(ob, 1, 11, &o, &on);
+    OK(rets_ticket_fill(loader, o, on));
+    OK(rets_ticket_wait(waiter, -1, out));
+    CHECK(value_in(out, 1) == 11);
+    OK(rets_table_lookup(table, k, kn, out));
+    CHECK(rets_buf_len(out) == 1); /* an empty array: not cached */
+    rets_ticket_free(loader);
+    rets_ticket_free(waiter);
+    EXPECT(rets_table_invalidate(table, NULL, 1), RETS_STATUS_NULL_ARGUMENT);
+
     /* Arguments. */
     EXPECT(rets_table_claim_load(table, k, kn, out, NULL, &none), RETS_STATUS_NULL_ARGUMENT);
     EXPECT(rets_table_claim_load(table, k, kn, out, &claim, NULL), RETS_STATUS_NULL_ARGUMENT);
