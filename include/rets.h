@@ -635,7 +635,9 @@ enum rets_status rets_table_claim_load(const struct rets_table *table,
 
 /**
  * Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
- * is stored in the table and given to every caller waiting for the load.
+ * is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
+ * milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+ * table without one).
  *
  * If `object` is not a valid object for the table, or its key is not the key claimed, the call
  * fails and the ticket stays open (fill it again, or fail it). If storing fails (the table was
@@ -655,7 +657,8 @@ enum rets_status rets_table_claim_load(const struct rets_table *table,
  */
 enum rets_status rets_ticket_fill(struct rets_ticket *ticket,
                                   const uint8_t *object,
-                                  size_t object_len);
+                                  size_t object_len,
+                                  uint64_t ttl_ms);
 
 /**
  * Fails a claimed load: every caller waiting for it gets `RETS_STATUS_LOAD_FAILED` with

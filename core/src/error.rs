@@ -65,6 +65,10 @@ pub enum Error {
     /// Waiting for another caller's load of the key took longer than the timeout given.
     #[error("load timed out: the load of this key by another caller did not finish within {waited_ms} ms")]
     LoadTimeout { waited_ms: u64 },
+    /// A bounded table is full and refuses the write (`OnFull::Reject`, or a write larger
+    /// than the bound); nothing changed.
+    #[error("table full: table {name:?} is at its {limit}")]
+    TableFull { name: String, limit: String },
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),

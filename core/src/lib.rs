@@ -23,6 +23,8 @@
 //! - [`Object`], [`Key`] ([`ToObject`], [`ToKey`]): terms validated for a table.
 //! - [`Table`]: ETS's operations and their semantics, with access checks.
 //! - [`Owner`]: ownership, heirs, transfers, names.
+//! - [`cache`]: lifetimes, bounds with eviction, stats ([`TableOptions::ttl`],
+//!   [`TableOptions::max_size`], [`Table::insert_with`], [`Table::cache_stats`]).
 //! - storage (internal): where objects live; replaceable without touching semantics.
 //!
 //! # Guarantees
@@ -31,7 +33,7 @@
 //! nothing. Traversals (`first`/`next`, folds) never fail because of concurrent writers and never
 //! return a key twice; they are not snapshots.
 
-mod cache;
+pub mod cache;
 mod error;
 mod object;
 mod owner;
@@ -40,6 +42,7 @@ mod sync;
 mod table;
 pub mod term;
 
+pub use cache::{CacheStats, Clock, InsertOptions, ManualClock, MonotonicClock, OnFull};
 pub use error::{Error, Result};
 #[cfg(feature = "serde")]
 pub use object::Serde;

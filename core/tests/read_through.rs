@@ -270,3 +270,61 @@ fn stress_a_failing_load_reaches_every_caller() {
     );
     assert!(t.lookup("hot").unwrap().is_empty());
 }
+
+#[test]
+fn a_loaded_object_lives_the_tables_ttl_or_the_loaders_own() {
+    use rets_core::{Loaded, ManualClock};
+    let owner = Owner::new();
+    let clock = ManualClock::new();
+    let t = owner
+        .new_table(
+            "ttl_cache",
+            TableOptions::new()
+                .set()
+                .ttl(Duration::from_secs(10))
+                .clock(clock.clone()),
+        )
+        .unwrap();
+    let loads = AtomicUsize::new(0);
+    let load = |key: &Key| {
+        loads.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, String>(Term::Array(vec![key.to_term(), "v".into()]))
+    };
+    let short = |key: &Key| {
+        loads.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, String>(
+            Loaded::new(Term::Array(vec![key.to_term(), "v".into()])).ttl(Duration::from_secs(2)),
+        )
+    };
+    t.get_or_load("table_ttl", load).unwrap();
+    t.get_or_load("own_ttl", short).unwrap();
+    clock.advance(Duration::from_secs(3));
+    // The loader's own 2 s have passed: loads again; the table's 10 s have not.
+    t.get_or_load("table_ttl", load).unwrap();
+    t.get_or_load("own_ttl", short).unwrap();
+    assert_eq!(loads.load(Ordering::Relaxed), 3);
+    clock.advance(Duration::from_secs(8));
+    t.get_or_load("table_ttl", load).unwrap();
+    assert_eq!(loads.load(Ordering::Relaxed), 4);
+}
+
+#[test]
+fn loads_hits_misses_and_failures_are_counted() {
+    let owner = Owner::new();
+    let t = owner
+        .new_table("stats_cache", TableOptions::new().set().record_stats())
+        .unwrap();
+    t.get_or_load("a", |_| Ok::<_, String>(tuple!("a", 1)))
+        .unwrap();
+    t.get_or_load("a", |_| Ok::<_, String>(tuple!("a", 1)))
+        .unwrap();
+    t.get_or_load("b", |_| Err::<Term, _>("down")).unwrap_err();
+    let Claim::Load(abandoned) = t.claim_load("c").unwrap() else {
+        panic!()
+    };
+    drop(abandoned);
+    let stats = t.cache_stats().unwrap();
+    assert_eq!((stats.hits, stats.misses), (1, 3));
+    assert_eq!((stats.loads, stats.load_failures), (1, 2));
+    assert!(stats.load_nanos > 0);
+}

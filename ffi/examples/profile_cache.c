@@ -129,7 +129,7 @@ static void load_profile(void *user_data, const uint8_t *key, size_t key_len,
     /* The key bytes may point into c->builder: build the object in a builder of its own. */
     TRY(rets_builder_new(&b));
     build_profile(b, &p, &obj, &len);
-    TRY(rets_ticket_fill(ticket, obj, len));
+    TRY(rets_ticket_fill(ticket, obj, len, 0));
     rets_builder_free(b);
 }
 

@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rets_core::{Claim, Error, LoadTicket, Msgpack, Object, WaitTicket};
+use rets_core::{Claim, Error, LoadTicket, Loaded, Msgpack, Object, WaitTicket};
 
 use crate::boundary::{arg_bytes, arg_mut, arg_ref, arg_str, boundary, from_handle};
 use crate::boundary::{into_handle, release, Failure, Out, Outcome};
@@ -168,7 +168,9 @@ pub extern "C" fn rets_table_claim_load(
 }
 
 /// Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
-/// is stored in the table and given to every caller waiting for the load.
+/// is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
+/// milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+/// table without one).
 ///
 /// If `object` is not a valid object for the table, or its key is not the key claimed, the call
 /// fails and the ticket stays open (fill it again, or fail it). If storing fails (the table was
@@ -190,6 +192,7 @@ pub extern "C" fn rets_ticket_fill(
     ticket: *mut rets_ticket,
     object: *const u8,
     object_len: usize,
+    ttl_ms: u64,
 ) -> rets_status {
     boundary(|| {
         let ticket = arg_ref(ticket.cast_const(), "ticket")?;
@@ -203,7 +206,11 @@ pub extern "C" fn rets_ticket_fill(
                 return Err(error.into());
             }
         };
-        load.fill(object)?;
+        let loaded = match ttl_ms {
+            0 => Loaded::new(object),
+            ms => Loaded::new(object).ttl(Duration::from_millis(ms)),
+        };
+        load.fill(loaded)?;
         Ok(())
     })
 }

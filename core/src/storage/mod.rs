@@ -16,6 +16,7 @@ mod hash;
 mod ordered;
 pub(crate) mod reclaim;
 
+use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 
 /// Which way a traversal goes.
@@ -31,6 +32,12 @@ pub(crate) enum Direction {
 pub(crate) enum Storage {
     Hash(hash::HashStorage),
     Ordered(ordered::OrderedStorage),
+}
+
+/// Where an eviction hand stands (see [`Storage::evict`]).
+pub(crate) enum Hand {
+    Hash(hash::Hand),
+    Ordered(ordered::Hand),
 }
 
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
@@ -57,6 +64,48 @@ impl Storage {
     /// Storage for an ordered_set.
     pub(crate) fn ordered() -> Storage {
         Storage::Ordered(ordered::new())
+    }
+
+    /// Gives the storage the cache layer's lifetimes (every read filters expired objects
+    /// through them) and, if `track_use`, makes readers mark what they use for eviction.
+    pub(crate) fn with_cache(self, expiry: Expiry, track_use: bool) -> Storage {
+        match self {
+            Storage::Hash(s) => Storage::Hash(s.with_cache(expiry, track_use)),
+            Storage::Ordered(s) => Storage::Ordered(s.with_cache(expiry, track_use)),
+        }
+    }
+
+    /// The storage's lifetimes.
+    pub(crate) fn expiry(&self) -> &Expiry {
+        dispatch!(self, s => s.expiry())
+    }
+
+    /// Objects removed so far because they had expired.
+    pub(crate) fn expired_count(&self) -> u64 {
+        dispatch!(self, s => s.expired_count())
+    }
+
+    /// Removes every expired object; returns how many.
+    pub(crate) fn purge_expired(&self) -> usize {
+        dispatch!(self, s => s.purge_expired())
+    }
+
+    /// Evicts objects by the storage's policy (see `crate::cache::policy`) while `full()`;
+    /// returns `(evicted, expired)` object counts.
+    pub(crate) fn evict(&self, hand: &mut Hand, full: impl FnMut() -> bool) -> (usize, usize) {
+        match (self, hand) {
+            (Storage::Hash(s), Hand::Hash(h)) => s.evict(h, full),
+            (Storage::Ordered(s), Hand::Ordered(h)) => s.evict(h, full),
+            _ => unreachable!("a hand is made for its storage"),
+        }
+    }
+
+    /// A new eviction hand for this storage.
+    pub(crate) fn new_hand(&self) -> Hand {
+        match self {
+            Storage::Hash(_) => Hand::Hash(Default::default()),
+            Storage::Ordered(_) => Hand::Ordered(Default::default()),
+        }
     }
 
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
@@ -145,6 +194,15 @@ impl Txn<'_> {
         match self {
             Txn::Hash(t) => t.remove(key),
             Txn::Ordered(t) => t.remove(key),
+        }
+    }
+
+    /// Sets the deadline (0: never) the objects under `key` get if the transaction changes them;
+    /// without it, changed objects keep their old deadline.
+    pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
+        match self {
+            Txn::Hash(t) => t.set_expires_at(key, at),
+            Txn::Ordered(t) => t.set_expires_at(key, at),
         }
     }
 

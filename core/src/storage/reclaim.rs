@@ -69,6 +69,13 @@ mod imp {
             // SAFETY: forwarded from this function's contract.
             unsafe { self.0.retire(ptr, reclaim::<T>) }
         }
+
+        /// Starts freeing what this thread retired, without waiting for a full batch: the
+        /// cache layer's background removals call it so that their memory does not wait for
+        /// further retirements of this thread.
+        pub(crate) fn flush(&self) {
+            seize::Guard::flush(&self.0.enter());
+        }
     }
 
     impl Guard<'_> {
@@ -146,6 +153,9 @@ mod imp {
                 state.retired.push(entry);
             }
         }
+
+        /// Nothing to do: this reclaimer frees as soon as no guard is active.
+        pub(crate) fn flush(&self) {}
     }
 
     impl Drop for Collector {

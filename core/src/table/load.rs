@@ -3,24 +3,33 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cache::flight::{Claimed, Loading, Waiting};
+use crate::cache::InsertOptions;
 use crate::error::{Error, Result};
 use crate::object::{Key, Object, ToKey, ToObject};
 
 use super::{Need, Table};
 
-/// What a loader returns: an object to cache.
+/// What a loader returns: an object to cache, and how long it lives.
 #[derive(Debug, Clone)]
 pub struct Loaded<O> {
     object: O,
+    ttl: Option<Duration>,
 }
 
 impl<O: ToObject> Loaded<O> {
-    /// The object to cache.
+    /// The object to cache, with the table's lifetime (its `ttl`, if it has one).
     pub fn new(object: O) -> Loaded<O> {
-        Loaded { object }
+        Loaded { object, ttl: None }
+    }
+
+    /// The object lives `ttl` from when it is stored, instead of the table's lifetime (what a
+    /// data source says of its data: an HTTP max-age, a token's expiry).
+    pub fn ttl(mut self, ttl: Duration) -> Loaded<O> {
+        self.ttl = Some(ttl);
+        self
     }
 }
 
@@ -62,7 +71,10 @@ pub enum Claim {
 pub struct LoadTicket {
     table: Table,
     key: Key,
-    loading: Loading<Object>,
+    /// `None` once finished.
+    loading: Option<Loading<Object>>,
+    /// When the load was claimed: its duration goes to the table's stats.
+    started: Instant,
 }
 
 impl fmt::Debug for LoadTicket {
@@ -107,29 +119,55 @@ impl LoadTicket {
     /// Finishes the load with `loaded`: stores it in the table and gives it to every waiter.
     /// An invalid object, or a failed store (the table deleted, for one), fails the load for
     /// everyone with that error, and nothing is cached.
-    pub fn fill(self, loaded: impl IntoLoaded) -> Result<Object> {
+    pub fn fill(mut self, loaded: impl IntoLoaded) -> Result<Object> {
         let loaded = loaded.into_loaded();
         let result = self.check(loaded.object);
-        let table = self.table;
-        self.loading
-            .finish(result, |object| table.insert(object.clone()))
+        let options = InsertOptions { ttl: loaded.ttl };
+        let table = &self.table;
+        let result = self
+            .loading
+            .take()
+            .expect("an unfinished load")
+            .finish(result, |object| table.insert_with(object.clone(), options));
+        self.record(result.is_ok());
+        result
     }
 
     /// Fails the load: every waiter gets [`Error::LoadFailed`] with `message`; nothing is
     /// cached, and the next caller loads again. Returns that error.
-    pub fn fail(self, message: impl Into<String>) -> Error {
+    pub fn fail(mut self, message: impl Into<String>) -> Error {
         let error = Error::LoadFailed {
             message: message.into(),
         };
         self.loading
+            .take()
+            .expect("an unfinished load")
             .finish(Err(error.clone()), |_| Ok(()))
             .expect_err("a failed load stays failed");
+        self.record(false);
         error
     }
 
     /// A wait on this load, to hand to code that did not claim it.
     pub fn wait_ticket(&self) -> WaitTicket {
-        WaitTicket(self.loading.waiting())
+        WaitTicket(self.loading.as_ref().expect("an unfinished load").waiting())
+    }
+
+    /// Counts the load in the table's stats (loads, failures, load time).
+    fn record(&self, ok: bool) {
+        if let Some(cache) = &self.table.inner.cache {
+            cache.stats.record_load(self.started.elapsed(), ok);
+        }
+    }
+}
+
+impl Drop for LoadTicket {
+    /// An abandoned load (dropped unfinished) fails for its waiters (see `Loading`) and counts
+    /// as a failed load.
+    fn drop(&mut self) {
+        if self.loading.take().is_some() {
+            self.record(false);
+        }
     }
 }
 
@@ -163,7 +201,11 @@ impl Table {
         self.check("get_or_load", Need::Read)?;
         self.only_sets("get_or_load")?;
         key.with_key(|key| {
-            if let Some(object) = self.cached(key)? {
+            let found = self.cached(key)?;
+            if let Some(cache) = &self.inner.cache {
+                cache.count_read(found.is_some());
+            }
+            if let Some(object) = found {
                 return Ok(Claim::Cached(object));
             }
             let claimed = self.inner.flights.claim(
@@ -177,7 +219,8 @@ impl Table {
                 Claimed::Load(loading) => Claim::Load(LoadTicket {
                     table: self.clone(),
                     key: Key::from_canonical(key),
-                    loading,
+                    loading: Some(loading),
+                    started: Instant::now(),
                 }),
             })
         })?

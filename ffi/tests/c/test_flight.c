@@ -79,18 +79,18 @@ static void test_claim_fill_wait(void) {
 
     /* Bad fills are refused and the load stays open: another key, malformed bytes, NULL. */
     object_of(ob, 2, 20, &o, &on);
-    EXPECT(rets_ticket_fill(loader, o, on), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_ticket_fill(loader, o, on, 0), RETS_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(rets_last_error_message(), "not the key being loaded") != NULL);
-    EXPECT(rets_ticket_fill(loader, (const uint8_t *)"\x92\x01", 2), RETS_STATUS_MALFORMED);
-    EXPECT(rets_ticket_fill(loader, NULL, 3), RETS_STATUS_NULL_ARGUMENT);
-    EXPECT(rets_ticket_fill(waiter, o, on), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_ticket_fill(loader, (const uint8_t *)"\x92\x01", 2, 0), RETS_STATUS_MALFORMED);
+    EXPECT(rets_ticket_fill(loader, NULL, 3, 0), RETS_STATUS_NULL_ARGUMENT);
+    EXPECT(rets_ticket_fill(waiter, o, on, 0), RETS_STATUS_INVALID_ARGUMENT);
     EXPECT(rets_ticket_fail(waiter, "no"), RETS_STATUS_INVALID_ARGUMENT);
     OK(rets_ticket_poll(waiter, out, &ready));
     CHECK(!ready);
 
     object_of(ob, 1, 10, &o, &on);
-    OK(rets_ticket_fill(loader, o, on));
-    EXPECT(rets_ticket_fill(loader, o, on), RETS_STATUS_INVALID_ARGUMENT); /* filled once */
+    OK(rets_ticket_fill(loader, o, on, 0));
+    EXPECT(rets_ticket_fill(loader, o, on, 0), RETS_STATUS_INVALID_ARGUMENT); /* filled once */
     OK(rets_ticket_poll(waiter, out, &ready));
     CHECK(ready && value_in(out, 1) == 10);
     OK(rets_ticket_wait(waiter, -1, out));
@@ -112,7 +112,7 @@ static void test_claim_fill_wait(void) {
     CHECK(claim == RETS_CLAIM_WAIT);
     OK(rets_table_invalidate(table, k, kn));
     object_of(ob, 1, 11, &o, &on);
-    OK(rets_ticket_fill(loader, o, on));
+    OK(rets_ticket_fill(loader, o, on, 0));
     OK(rets_ticket_wait(waiter, -1, out));
     CHECK(value_in(out, 1) == 11);
     OK(rets_table_lookup(table, k, kn, out));
@@ -120,6 +120,36 @@ static void test_claim_fill_wait(void) {
     rets_ticket_free(loader);
     rets_ticket_free(waiter);
     EXPECT(rets_table_invalidate(table, NULL, 1), RETS_STATUS_NULL_ARGUMENT);
+
+    /* A loader's own lifetime: filled with ttl_ms 1, the object expires (the next claim loads
+     * again), while one filled with 0 lives the table's lifetime (forever here). */
+    {
+        int64_t waited_ms = 0;
+        key_of(kb, 5, &k, &kn);
+        OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
+        CHECK(claim == RETS_CLAIM_LOAD);
+        object_of(ob, 5, 50, &o, &on);
+        OK(rets_ticket_fill(loader, o, on, 1));
+        rets_ticket_free(loader);
+        key_of(kb, 6, &k, &kn);
+        OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
+        CHECK(claim == RETS_CLAIM_LOAD);
+        object_of(ob, 6, 60, &o, &on);
+        OK(rets_ticket_fill(loader, o, on, 0));
+        rets_ticket_free(loader);
+        key_of(kb, 5, &k, &kn);
+        for (;;) { /* until the 1 ms lifetime has passed (bounded: 5 s) */
+            OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
+            if (claim == RETS_CLAIM_LOAD) break;
+            CHECK(claim == RETS_CLAIM_CACHED && waited_ms < 5000);
+            sleep_us(1000);
+            waited_ms++;
+        }
+        rets_ticket_free(loader);
+        key_of(kb, 6, &k, &kn);
+        OK(rets_table_claim_load(table, k, kn, out, &claim, &none));
+        CHECK(claim == RETS_CLAIM_CACHED && value_in(out, 6) == 60);
+    }
 
     /* Arguments. */
     EXPECT(rets_table_claim_load(table, k, kn, out, NULL, &none), RETS_STATUS_NULL_ARGUMENT);
@@ -206,7 +236,7 @@ static void load_from_source(void *user_data, const uint8_t *key, size_t key_len
     }
     OK(rets_builder_new(&b));
     object_of(b, k, k * 100, &o, &on);
-    OK(rets_ticket_fill(ticket, o, on));
+    OK(rets_ticket_fill(ticket, o, on, 0));
     rets_builder_free(b);
 }
 
@@ -287,7 +317,7 @@ static void *stampede_worker(void *arg) {
                 pthread_mutex_unlock(&s->src.lock);
                 sleep_us(s->src.delay_us);
                 object_of(ob, key, key * 100, &o, &on);
-                OK(rets_ticket_fill(ticket, o, on));
+                OK(rets_ticket_fill(ticket, o, on, 0));
                 OK(rets_ticket_wait(ticket, -1, out));
             } else if (claim == RETS_CLAIM_WAIT) {
                 while (!ready) { /* an event loop's poll */
