@@ -4,7 +4,8 @@
 //! temporary directory. A rets table, owned by an owner of its own (the lesson's supervised
 //! process), caches them: `get_profile` reads through the cache with single-flight (a miss
 //! queries SQLite once, however many threads ask, and writes the profile back), `put_profile`
-//! and `delete_profile` write SQLite and invalidate the cached copy. Several threads then run a
+//! and `delete_profile` write SQLite and invalidate the cached copy. The cache has a TTL and a
+//! memory bound (`max_memory`), so it expires and evicts as it runs. Several threads then run a
 //! skewed (Zipf) workload, and the program prints what it measured and what each figure means.
 //!
 //! Run: `cargo run --release -p rets-core --example profile_cache`
@@ -17,6 +18,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rets_core::{tuple, Error, Object, Owner, Table, TableOptions};
+
+/// How long a cached profile lives.
+const TTL: Duration = Duration::from_secs(3);
+/// The memory bound of the cache: about a third of what all profiles would take.
+const MAX_MEMORY: usize = 8 << 20;
 use rusqlite::{params, Connection, OptionalExtension};
 
 const USERS: i64 = 100_000;
@@ -102,6 +108,27 @@ impl Database {
         Ok(Source { db: self, conn })
     }
 
+    /// The profile with a count of the users on the same plan: a query that scans the table
+    /// (milliseconds, like a report page's query, or a database across a network).
+    fn fetch_slow(&self, src: &Source, id: i64) -> rusqlite::Result<Option<Profile>> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        src.conn
+            .prepare_cached(
+                "SELECT id, name, email, plan, bio || ' ' || (SELECT count(*) FROM profiles q \
+                 WHERE q.plan = p.plan AND q.bio LIKE '%user%') FROM profiles p WHERE id = ?1",
+            )?
+            .query_row([id], |row| {
+                Ok(Profile {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                    email: row.get(2)?,
+                    plan: row.get(3)?,
+                    bio: row.get(4)?,
+                })
+            })
+            .optional()
+    }
+
     fn queries(&self) -> u64 {
         self.queries.load(Ordering::Relaxed)
     }
@@ -154,7 +181,14 @@ struct ProfileCache {
 impl ProfileCache {
     fn new() -> Result<ProfileCache, Error> {
         let owner = Owner::new();
-        let table = owner.new_table("profiles", TableOptions::new().set().protected())?;
+        let table = owner.new_table(
+            "profiles",
+            TableOptions::new()
+                .set()
+                .protected()
+                .ttl(TTL)
+                .max_memory(MAX_MEMORY),
+        )?;
         Ok(ProfileCache {
             _owner: owner,
             table,
@@ -164,7 +198,16 @@ impl ProfileCache {
     /// The profile of `id`: from the cache, or (on a miss) from SQLite, written back to the
     /// cache. `None` for a user that does not exist (not cached: asking again queries again).
     fn get_profile(&self, src: &Source, id: i64) -> Result<Option<Profile>, Error> {
-        let loaded = self.table.get_or_load(id, |_| match src.fetch(id) {
+        self.get_profile_from(id, |id| src.fetch(id))
+    }
+
+    /// [`ProfileCache::get_profile`] with the query to run on a miss.
+    fn get_profile_from(
+        &self,
+        id: i64,
+        fetch: impl FnOnce(i64) -> rusqlite::Result<Option<Profile>>,
+    ) -> Result<Option<Profile>, Error> {
+        let loaded = self.table.get_or_load(id, |_| match fetch(id) {
             Ok(Some(p)) => Ok(tuple!(p.id, p.name, p.email, p.plan, p.bio)),
             Ok(None) => Err(format!("no user {id}")),
             Err(e) => Err(format!("SQLite: {e}")),
@@ -348,11 +391,18 @@ fn demo(dir: &Path, started: Instant) -> Result<(), Box<dyn std::error::Error>> 
         100.0 * (1.0 - warm_queries as f64 / reads),
     )?;
 
-    // 3. The stampede: 32 threads ask at once for a profile nobody has read.
+    // 3. The stampede: 32 threads ask at once for a profile nobody has read, whose query is
+    // slow (a scan: milliseconds).
     let src = db.connect()?;
-    let cold_id = (0..USERS)
-        .find(|&id| !cache.table.member(id).unwrap_or(true))
-        .expect("some user was never read");
+    let never_read = |from: i64| {
+        (from..USERS)
+            .find(|&id| !cache.table.member(id).unwrap_or(true))
+            .expect("some user was never read")
+    };
+    let (cold_id, naive_id) = (never_read(0), never_read(never_read(0) + 1));
+    let slow_start = Instant::now();
+    db.fetch_slow(&src, never_read(naive_id + 1))?;
+    let slow_query = slow_start.elapsed();
     let barrier = Barrier::new(STAMPEDE_THREADS);
     let before = db.queries();
     thread::scope(|s| {
@@ -360,15 +410,13 @@ fn demo(dir: &Path, started: Instant) -> Result<(), Box<dyn std::error::Error>> 
             s.spawn(|| {
                 let src = db.connect().expect("connect");
                 barrier.wait();
-                get(&src, cold_id);
+                let p = cache.get_profile_from(cold_id, |id| db.fetch_slow(&src, id));
+                assert_eq!(p.expect("get_profile").expect("exists").id, cold_id);
             });
         }
     });
     let stampede_queries = db.queries() - before;
     // The same stampede on a cache written by hand: look up, and on a miss query and insert.
-    let naive_id = (cold_id + 1..USERS)
-        .find(|&id| !cache.table.member(id).unwrap_or(true))
-        .expect("another user was never read");
     let before = db.queries();
     thread::scope(|s| {
         for _ in 0..STAMPEDE_THREADS {
@@ -376,7 +424,10 @@ fn demo(dir: &Path, started: Instant) -> Result<(), Box<dyn std::error::Error>> 
                 let src = db.connect().expect("connect");
                 barrier.wait();
                 if cache.table.lookup(naive_id).expect("lookup").is_empty() {
-                    let p = src.fetch(naive_id).expect("query").expect("exists");
+                    let p = db
+                        .fetch_slow(&src, naive_id)
+                        .expect("query")
+                        .expect("exists");
                     cache
                         .table
                         .insert(tuple!(p.id, p.name, p.email, p.plan, p.bio))
@@ -388,10 +439,11 @@ fn demo(dir: &Path, started: Instant) -> Result<(), Box<dyn std::error::Error>> 
     let naive_queries = db.queries() - before;
     writeln!(
         report,
-        "\nStampede: {STAMPEDE_THREADS} threads ask at once for one profile not in the cache:\n  \
-         {stampede_queries} SQLite quer{} with get_or_load (single-flight: one thread loads, the \
-         others wait for it)\n  {naive_queries} with a hand-written cache (lookup; on a miss, \
-         query and insert)",
+        "\nStampede: {STAMPEDE_THREADS} threads ask at once for one profile not in the cache, \
+         whose query takes {slow_query:.1?}:\n  \
+         {stampede_queries:>2} SQLite quer{} with get_or_load (single-flight: one thread \
+         queries, the others wait for its result)\n  {naive_queries:>2} with a hand-written \
+         cache (lookup; on a miss, query and insert)",
         if stampede_queries == 1 { "y" } else { "ies" }
     )?;
 
@@ -419,10 +471,24 @@ fn demo(dir: &Path, started: Instant) -> Result<(), Box<dyn std::error::Error>> 
          {stale} stale read(s)."
     )?;
 
+    let stats = cache.table.cache_stats()?;
     let info = cache.table.info()?;
     writeln!(
         report,
-        "\nThe cache holds {} profiles in {:.1} MiB.",
+        "\nThe cache (TTL {TTL:?}, max_memory {} MiB), over the whole run:\n  \
+         {} hits, {} misses; {} loads from SQLite ({} failed: users that do not exist), \
+         {:.1?} per load on average\n  \
+         {} expirations: profiles older than the TTL, dropped (and loaded again when asked for)\n  \
+         {} evictions: profiles dropped to stay within max_memory (the eviction policy keeps \
+         the ones read often)\n  now {} profiles in {:.1} MiB",
+        MAX_MEMORY >> 20,
+        stats.hits,
+        stats.misses,
+        stats.loads + stats.load_failures,
+        stats.load_failures,
+        Duration::from_nanos(stats.load_nanos / (stats.loads + stats.load_failures).max(1)),
+        stats.expirations,
+        stats.evictions,
         info.size,
         info.memory as f64 / (1 << 20) as f64
     )?;
