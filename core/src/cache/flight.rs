@@ -30,7 +30,7 @@ use crate::sync::{Condvar, Mutex};
 /// Shards of the in-flight map: claims of different keys rarely share a lock.
 const SHARDS: usize = if cfg!(rets_loom) { 2 } else { 16 };
 
-type Shard<V> = Mutex<HashMap<Box<[u8]>, Arc<Flight<V>>>>;
+type Shard<V> = Mutex<HashMap<Box<[u8]>, Arc<Flight<V>>, foldhash::fast::FixedState>>;
 
 /// The loads in flight of one table.
 pub(crate) struct Flights<V> {
@@ -92,7 +92,9 @@ fn shard_of(key: &[u8]) -> usize {
 impl<V: Clone> Flights<V> {
     pub(crate) fn new() -> Flights<V> {
         Flights {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::with_hasher(Default::default())))
+                .collect(),
         }
     }
 
