@@ -328,3 +328,132 @@ fn loads_hits_misses_and_failures_are_counted() {
     assert_eq!((stats.loads, stats.load_failures), (1, 2));
     assert!(stats.load_nanos > 0);
 }
+
+mod refresh_ahead {
+    use super::*;
+    use rets_core::ManualClock;
+
+    fn table(owner: &Owner, clock: &ManualClock) -> Table {
+        owner
+            .new_table(
+                "refreshing",
+                TableOptions::new()
+                    .set()
+                    .public()
+                    .ttl(Duration::from_secs(10))
+                    .clock(clock.clone()),
+            )
+            .unwrap()
+    }
+
+    const AFTER: Duration = Duration::from_secs(6);
+
+    fn version(o: &rets_core::Object) -> i64 {
+        o.element(2).unwrap().as_i64().unwrap()
+    }
+
+    #[test]
+    fn an_object_past_the_age_is_reloaded_by_one_caller_and_never_misses() {
+        let owner = Owner::new();
+        let clock = ManualClock::new();
+        let t = table(&owner, &clock);
+        let loads = AtomicUsize::new(0);
+        let load = |k: &Key| {
+            let n = loads.fetch_add(1, Ordering::Relaxed) as i64 + 1;
+            Ok::<_, String>(Term::Array(vec![k.to_term(), n.into()]))
+        };
+        assert_eq!(
+            version(&t.get_or_load_refreshing("k", AFTER, load).unwrap()),
+            1
+        );
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(
+            version(&t.get_or_load_refreshing("k", AFTER, load).unwrap()),
+            1
+        );
+        assert_eq!(
+            loads.load(Ordering::Relaxed),
+            1,
+            "younger than the age: no reload"
+        );
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(
+            version(&t.get_or_load_refreshing("k", AFTER, load).unwrap()),
+            2
+        );
+        assert_eq!(
+            version(&t.get_or_load_refreshing("k", AFTER, load).unwrap()),
+            2
+        );
+        assert_eq!(loads.load(Ordering::Relaxed), 2, "one reload");
+        // The refreshed object has a new lifetime: 9 s later (16 s after the first load) it is
+        // still cached, and refreshed again.
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(
+            version(&t.get_or_load_refreshing("k", AFTER, load).unwrap()),
+            3
+        );
+    }
+
+    #[test]
+    fn while_one_caller_refreshes_the_others_get_the_cached_object_at_once() {
+        let owner = Owner::new();
+        let clock = ManualClock::new();
+        let t = table(&owner, &clock);
+        t.insert(tuple!("k", 1)).unwrap();
+        clock.advance(Duration::from_secs(7));
+        let second = std::sync::atomic::AtomicBool::new(false);
+        let refreshed = t
+            .get_or_load_refreshing("k", AFTER, |_| {
+                // Another caller, during the refresh: the old object, without loading.
+                let other = thread::scope(|s| {
+                    s.spawn(|| {
+                        t.get_or_load_refreshing("k", AFTER, |_| {
+                            second.store(true, Ordering::Relaxed);
+                            Err::<Term, _>("a second refresh must not run")
+                        })
+                    })
+                    .join()
+                    .unwrap()
+                });
+                assert_eq!(version(&other.unwrap()), 1);
+                Ok::<_, String>(tuple!("k", 2))
+            })
+            .unwrap();
+        assert_eq!(version(&refreshed), 2);
+        assert!(!second.load(Ordering::Relaxed), "two refreshes ran at once");
+        assert_eq!(version(&t.lookup("k").unwrap()[0]), 2);
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_old_object_until_its_ttl() {
+        let owner = Owner::new();
+        let clock = ManualClock::new();
+        let t = table(&owner, &clock);
+        t.insert(tuple!("k", 1)).unwrap();
+        clock.advance(Duration::from_secs(7));
+        let got = t.get_or_load_refreshing("k", AFTER, |_| Err::<Term, _>("database down"));
+        assert_eq!(version(&got.unwrap()), 1, "the old object, not the error");
+        assert_eq!(version(&t.lookup("k").unwrap()[0]), 1);
+        // Still failing at 9 s: the old object again; at 10 s it has expired: a miss, and the
+        // loader's error reaches the caller.
+        clock.advance(Duration::from_secs(2));
+        let got = t.get_or_load_refreshing("k", AFTER, |_| Err::<Term, _>("database down"));
+        assert_eq!(version(&got.unwrap()), 1);
+        clock.advance(Duration::from_secs(1));
+        let err = t
+            .get_or_load_refreshing("k", AFTER, |_| Err::<Term, _>("database down"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "load failed: database down");
+    }
+
+    #[test]
+    fn refresh_ahead_needs_a_table_ttl() {
+        let owner = Owner::new();
+        let t = cache(&owner);
+        let err = t
+            .get_or_load_refreshing("k", AFTER, |_| Ok::<_, String>(tuple!("k", 1)))
+            .unwrap_err();
+        assert!(matches!(err, Error::BadArgument(_)), "{err}");
+    }
+}

@@ -131,6 +131,27 @@ impl<V: Clone> Flights<V> {
         }))
     }
 
+    /// Claims a refresh of `key`, whose value is cached: the load, unless one is in flight (then
+    /// the caller keeps the cached value and does not wait). Callers that miss the key while
+    /// the refresh runs (it expired meanwhile) wait for it like for any load.
+    pub(crate) fn claim_refresh(&self, key: &[u8]) -> Option<Loading<V>> {
+        let mut map = self.shards[shard_of(key)].lock();
+        if map.contains_key(key) {
+            return None;
+        }
+        let flight = Arc::new(Flight {
+            state: Mutex::new(State::Loading { superseded: false }),
+            done: Condvar::new(),
+        });
+        map.insert(key.into(), flight.clone());
+        Some(Loading {
+            shards: self.shards.clone(),
+            key: key.into(),
+            flight,
+            finished: false,
+        })
+    }
+
     /// Detaches the load of `key` in flight, if any, before the key is written or removed: its
     /// result still goes to its waiters but is not stored, and the next claim starts a new load
     /// (which sees the write). A store already under way finishes before this returns, so the

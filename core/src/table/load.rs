@@ -275,20 +275,70 @@ impl Table {
         match self.claim_load(key)? {
             Claim::Cached(object) => Ok(object),
             Claim::Wait(ticket) => ticket.0.wait(timeout),
-            Claim::Load(ticket) => match catch_unwind(AssertUnwindSafe(|| loader(ticket.key()))) {
-                Ok(Ok(loaded)) => ticket.fill(loaded),
-                Ok(Err(error)) => Err(ticket.fail(error.to_string())),
-                Err(panic) => {
-                    let text = panic
-                        .downcast_ref::<&str>()
-                        .copied()
-                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                        .unwrap_or("(no message)");
-                    ticket.fail(format!("the loader panicked: {text}"));
-                    resume_unwind(panic)
-                }
-            },
+            Claim::Load(ticket) => run_loader(ticket, loader),
         }
+    }
+
+    /// [`Table::get_or_load`] with refresh-ahead, on a table with a `ttl`: a cached object
+    /// older than `refresh_after` is still returned at once to every caller but one, and that
+    /// one caller (the first to see it) reloads it with `loader`, stores the fresh object and
+    /// returns it, so a key read often never misses when it expires. The refresh is
+    /// single-flight: while it runs, other callers get the cached object without loading or
+    /// waiting (and, if it expires meanwhile, wait for the refresh like for any load). A failed
+    /// refresh keeps the old object until it expires and returns it; the next read past
+    /// `refresh_after` tries again.
+    ///
+    /// An object's age is the table's `ttl` minus what is left of its lifetime, so for objects
+    /// stored with a lifetime of their own it is measured as if they had the table's.
+    /// Refreshing needs write access; a caller without it gets the cached object.
+    pub fn get_or_load_refreshing<L, E>(
+        &self,
+        key: impl ToKey,
+        refresh_after: Duration,
+        loader: impl FnOnce(&Key) -> std::result::Result<L, E>,
+    ) -> Result<Object>
+    where
+        L: IntoLoaded,
+        E: fmt::Display,
+    {
+        self.check("get_or_load", Need::Read)?;
+        self.only_sets("get_or_load")?;
+        let expiry = self.inner.storage.expiry();
+        let ttl = expiry.ttl_nanos();
+        if ttl == 0 {
+            return Err(Error::BadArgument(
+                "refresh-ahead needs a table with a ttl (an object's age is measured against it)"
+                    .into(),
+            ));
+        }
+        let key = key.with_key(Key::from_canonical)?;
+        let bytes = key.as_msgpack();
+        let Some(cached) = self.cached(bytes)? else {
+            return self.get_or_load_inner(&key, None, loader);
+        };
+        if let Some(cache) = &self.inner.cache {
+            cache.count_read(true);
+        }
+        let refresh_after = u64::try_from(refresh_after.as_nanos()).unwrap_or(u64::MAX);
+        let due = match self.inner.storage.deadline_of(bytes) {
+            Some(at) if at != 0 => {
+                expiry.now().saturating_sub(at.saturating_sub(ttl)) >= refresh_after
+            }
+            _ => false,
+        };
+        if !due || self.check("get_or_load", Need::Write).is_err() {
+            return Ok(cached);
+        }
+        let Some(loading) = self.inner.flights.claim_refresh(bytes) else {
+            return Ok(cached);
+        };
+        let ticket = LoadTicket {
+            table: self.clone(),
+            key: key.clone(),
+            loading: Some(loading),
+            started: Instant::now(),
+        };
+        Ok(run_loader(ticket, loader).unwrap_or(cached))
     }
 
     /// Removes `key` (as [`Table::delete`]) and detaches any load of it in flight, whose result
@@ -311,5 +361,31 @@ impl Table {
             .inner
             .storage
             .read(key, |mut objects| objects.next().map(|o| o.to_object())))
+    }
+}
+
+/// Runs `loader` for the load `ticket` holds and finishes it with the result: filled with the
+/// loaded object, or failed with the loader's error (its `Display`) or panic, which then goes on
+/// in this thread.
+fn run_loader<L, E>(
+    ticket: LoadTicket,
+    loader: impl FnOnce(&Key) -> std::result::Result<L, E>,
+) -> Result<Object>
+where
+    L: IntoLoaded,
+    E: fmt::Display,
+{
+    match catch_unwind(AssertUnwindSafe(|| loader(ticket.key()))) {
+        Ok(Ok(loaded)) => ticket.fill(loaded),
+        Ok(Err(error)) => Err(ticket.fail(error.to_string())),
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            ticket.fail(format!("the loader panicked: {text}"));
+            resume_unwind(panic)
+        }
     }
 }
