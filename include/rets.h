@@ -211,6 +211,13 @@ typedef enum rets_claim {
      * for its result, and free it.
      */
     RETS_CLAIM_WAIT = 2,
+    /**
+     * (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
+     * the refresh age, and the caller refreshes it: use the object now, reload it, then
+     * rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
+     * until it expires), and free it.
+     */
+    RETS_CLAIM_REFRESH = 3,
 } rets_claim;
 
 /**
@@ -632,6 +639,27 @@ enum rets_status rets_table_claim_load(const struct rets_table *table,
                                        struct rets_buf *out,
                                        enum rets_claim *claim,
                                        struct rets_ticket **ticket);
+
+/**
+ * rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
+ * than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+ * load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
+ * while that refresh runs, so a key read often never misses when it expires; an event loop
+ * answers with the cached object and fills the ticket when its asynchronous reload settles. An
+ * object's age is the table's ttl minus what is left of its lifetime. A caller without write
+ * access never gets a refresh.
+ *
+ * Ownership, thread-safety: as rets_table_claim_load().
+ *
+ * Errors: as rets_table_claim_load(); `RETS_STATUS_INVALID_ARGUMENT` if the table has no ttl.
+ */
+enum rets_status rets_table_claim_load_refreshing(const struct rets_table *table,
+                                                  const uint8_t *key,
+                                                  size_t key_len,
+                                                  uint64_t refresh_after_ms,
+                                                  struct rets_buf *out,
+                                                  enum rets_claim *claim,
+                                                  struct rets_ticket **ticket);
 
 /**
  * Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it

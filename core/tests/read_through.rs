@@ -448,6 +448,32 @@ mod refresh_ahead {
     }
 
     #[test]
+    fn a_claimed_refresh_answers_at_once_and_others_see_the_cached_object() {
+        let owner = Owner::new();
+        let clock = ManualClock::new();
+        let t = table(&owner, &clock);
+        t.insert(tuple!("k", 1)).unwrap();
+        assert!(matches!(
+            t.claim_load_refreshing("k", AFTER).unwrap(),
+            Claim::Cached(_)
+        ));
+        clock.advance(Duration::from_secs(7));
+        let Claim::Refresh(cached, ticket) = t.claim_load_refreshing("k", AFTER).unwrap() else {
+            panic!("not a refresh")
+        };
+        assert_eq!(version(&cached), 1);
+        let Claim::Cached(other) = t.claim_load_refreshing("k", AFTER).unwrap() else {
+            panic!("a second refresh was claimed")
+        };
+        assert_eq!(version(&other), 1);
+        ticket.fill(tuple!("k", 2)).unwrap();
+        let Claim::Cached(fresh) = t.claim_load_refreshing("k", AFTER).unwrap() else {
+            panic!("the fresh object is young")
+        };
+        assert_eq!(version(&fresh), 2);
+    }
+
+    #[test]
     fn refresh_ahead_needs_a_table_ttl() {
         let owner = Owner::new();
         let t = cache(&owner);

@@ -31,6 +31,11 @@ pub enum rets_claim {
     /// Another caller is loading the key: rets_ticket_wait() or rets_ticket_poll() the ticket
     /// for its result, and free it.
     Wait = 2,
+    /// (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
+    /// the refresh age, and the caller refreshes it: use the object now, reload it, then
+    /// rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
+    /// until it expires), and free it.
+    Refresh = 3,
 }
 
 /// A ticket of the single-flight protocol: a load the caller claimed, or a wait on another
@@ -145,24 +150,80 @@ pub extern "C" fn rets_table_claim_load(
         let out = arg_mut(out, "out")?;
         let claim_out = Out::new(claim, "claim")?;
         let ticket_out = Out::new(ticket, "ticket")?;
-        match table.table.claim_load(Msgpack(key))? {
-            Claim::Cached(object) => {
-                write_object(out, &object);
-                claim_out.write(rets_claim::Cached);
-                ticket_out.write(std::ptr::null_mut());
-            }
-            Claim::Load(load) => {
-                claim_out.write(rets_claim::Load);
-                ticket_out.write(into_handle(ticket_for_load(load)));
-            }
-            Claim::Wait(wait) => {
-                claim_out.write(rets_claim::Wait);
-                ticket_out.write(into_handle(rets_ticket {
-                    load: Mutex::new(None),
-                    wait,
-                }));
-            }
+        write_claim(
+            table.table.claim_load(Msgpack(key))?,
+            out,
+            claim_out,
+            ticket_out,
+        );
+        Ok(())
+    })
+}
+
+/// Writes a claim's outputs.
+fn write_claim(
+    claim: Claim,
+    out: &mut rets_buf,
+    claim_out: Out<rets_claim>,
+    ticket_out: Out<*mut rets_ticket>,
+) {
+    match claim {
+        Claim::Cached(object) => {
+            write_object(out, &object);
+            claim_out.write(rets_claim::Cached);
+            ticket_out.write(std::ptr::null_mut());
         }
+        Claim::Load(load) => {
+            claim_out.write(rets_claim::Load);
+            ticket_out.write(into_handle(ticket_for_load(load)));
+        }
+        Claim::Wait(wait) => {
+            claim_out.write(rets_claim::Wait);
+            ticket_out.write(into_handle(rets_ticket {
+                load: Mutex::new(None),
+                wait,
+            }));
+        }
+        Claim::Refresh(object, load) => {
+            write_object(out, &object);
+            claim_out.write(rets_claim::Refresh);
+            ticket_out.write(into_handle(ticket_for_load(load)));
+        }
+    }
+}
+
+/// rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
+/// than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+/// load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
+/// while that refresh runs, so a key read often never misses when it expires; an event loop
+/// answers with the cached object and fills the ticket when its asynchronous reload settles. An
+/// object's age is the table's ttl minus what is left of its lifetime. A caller without write
+/// access never gets a refresh.
+///
+/// Ownership, thread-safety: as rets_table_claim_load().
+///
+/// Errors: as rets_table_claim_load(); `RETS_STATUS_INVALID_ARGUMENT` if the table has no ttl.
+#[no_mangle]
+pub extern "C" fn rets_table_claim_load_refreshing(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    refresh_after_ms: u64,
+    out: *mut rets_buf,
+    claim: *mut rets_claim,
+    ticket: *mut *mut rets_ticket,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let out = arg_mut(out, "out")?;
+        let claim_out = Out::new(claim, "claim")?;
+        let ticket_out = Out::new(ticket, "ticket")?;
+        let refresh_after = Duration::from_millis(refresh_after_ms);
+        let claimed = table
+            .table
+            .claim_load_refreshing(Msgpack(key), refresh_after)?;
+        write_claim(claimed, out, claim_out, ticket_out);
         Ok(())
     })
 }
@@ -358,7 +419,7 @@ pub extern "C" fn rets_table_get_or_load(
             ));
         };
         let object = match table.table.claim_load(Msgpack(key))? {
-            Claim::Cached(object) => object,
+            Claim::Cached(object) | Claim::Refresh(object, _) => object,
             Claim::Wait(wait) => match timeout_of(timeout_ms) {
                 None => wait.wait()?,
                 Some(timeout) => wait.wait_timeout(timeout)?,
@@ -417,6 +478,60 @@ mod tests {
         let mut out = std::ptr::null_mut();
         assert_eq!(crate::buffer::rets_buf_new(&mut out), rets_status::Ok);
         from_handle(out).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_claim_gives_the_cached_object_and_one_ticket() {
+        use rets_core::{tuple, ManualClock, ToObject};
+        let owner = Owner::new();
+        let clock = ManualClock::new();
+        let table = rets_table {
+            table: owner
+                .new_table(
+                    "r",
+                    TableOptions::new()
+                        .public()
+                        .ttl(Duration::from_secs(10))
+                        .clock(clock.clone()),
+                )
+                .unwrap(),
+        };
+        table.table.insert(tuple!("k", 1)).unwrap();
+        clock.advance(Duration::from_secs(7));
+        let mut key = Vec::new();
+        rets_core::term::encode(&Term::from("k"), &mut key).unwrap();
+        let mut out = buf();
+        let claim_at = |out: &mut rets_buf| {
+            let (mut claim, mut ticket) = (rets_claim::Load, std::ptr::null_mut());
+            let status = rets_table_claim_load_refreshing(
+                &table,
+                key.as_ptr(),
+                key.len(),
+                6000,
+                out,
+                &mut claim,
+                &mut ticket,
+            );
+            assert_eq!(status, rets_status::Ok);
+            (claim, ticket)
+        };
+        let (claim, ticket) = claim_at(&mut out);
+        assert_eq!(claim, rets_claim::Refresh);
+        let old = tuple!("k", 1).to_object(1).unwrap();
+        assert_eq!(out.data(), old.as_msgpack());
+        // Meanwhile another caller gets the cached object and no ticket.
+        let (claim, other) = claim_at(&mut out);
+        assert_eq!((claim, other.is_null()), (rets_claim::Cached, true));
+        let fresh = tuple!("k", 2).to_object(1).unwrap();
+        let bytes = fresh.as_msgpack();
+        assert_eq!(
+            rets_ticket_fill(ticket, bytes.as_ptr(), bytes.len(), 0),
+            rets_status::Ok
+        );
+        rets_ticket_free(ticket);
+        let (claim, _) = claim_at(&mut out);
+        assert_eq!(claim, rets_claim::Cached);
+        assert_eq!(out.data(), bytes);
     }
 
     #[test]

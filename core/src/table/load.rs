@@ -65,6 +65,10 @@ pub enum Claim {
     Load(LoadTicket),
     /// Another caller is loading the key: wait for its result with the ticket.
     Wait(WaitTicket),
+    /// ([`Table::claim_load_refreshing`]) The object is cached but past the refresh age, and
+    /// the caller refreshes it: use the object now, reload it, and fill or fail the ticket
+    /// (failing keeps the cached object until it expires).
+    Refresh(Object, LoadTicket),
 }
 
 /// The duty to load one key and finish its load, given to exactly one caller at a time.
@@ -272,11 +276,7 @@ impl Table {
         L: IntoLoaded,
         E: fmt::Display,
     {
-        match self.claim_load(key)? {
-            Claim::Cached(object) => Ok(object),
-            Claim::Wait(ticket) => ticket.0.wait(timeout),
-            Claim::Load(ticket) => run_loader(ticket, loader),
-        }
+        settle(self.claim_load(key)?, timeout, loader)
     }
 
     /// [`Table::get_or_load`] with refresh-ahead, on a table with a `ttl`: a cached object
@@ -301,6 +301,18 @@ impl Table {
         L: IntoLoaded,
         E: fmt::Display,
     {
+        settle(
+            self.claim_load_refreshing(key, refresh_after)?,
+            None,
+            loader,
+        )
+    }
+
+    /// [`Table::claim_load`] with refresh-ahead (see [`Table::get_or_load_refreshing`]): a
+    /// cached object past `refresh_after` is [`Claim::Refresh`] for the one caller that
+    /// refreshes it, and [`Claim::Cached`] for everyone else meanwhile. Never blocks, so an
+    /// event loop answers with the cached object and refreshes in the background.
+    pub fn claim_load_refreshing(&self, key: impl ToKey, refresh_after: Duration) -> Result<Claim> {
         self.check("get_or_load", Need::Read)?;
         self.only_sets("get_or_load")?;
         let expiry = self.inner.storage.expiry();
@@ -314,7 +326,7 @@ impl Table {
         let key = key.with_key(Key::from_canonical)?;
         let bytes = key.as_msgpack();
         let Some(cached) = self.cached(bytes)? else {
-            return self.get_or_load_inner(&key, None, loader);
+            return self.claim_load(&key);
         };
         if let Some(cache) = &self.inner.cache {
             cache.count_read(true);
@@ -327,18 +339,20 @@ impl Table {
             _ => false,
         };
         if !due || self.check("get_or_load", Need::Write).is_err() {
-            return Ok(cached);
+            return Ok(Claim::Cached(cached));
         }
-        let Some(loading) = self.inner.flights.claim_refresh(bytes) else {
-            return Ok(cached);
-        };
-        let ticket = LoadTicket {
-            table: self.clone(),
-            key: key.clone(),
-            loading: Some(loading),
-            started: Instant::now(),
-        };
-        Ok(run_loader(ticket, loader).unwrap_or(cached))
+        Ok(match self.inner.flights.claim_refresh(bytes) {
+            None => Claim::Cached(cached),
+            Some(loading) => Claim::Refresh(
+                cached,
+                LoadTicket {
+                    table: self.clone(),
+                    key: key.clone(),
+                    loading: Some(loading),
+                    started: Instant::now(),
+                },
+            ),
+        })
     }
 
     /// Removes `key` (as [`Table::delete`]) and detaches any load of it in flight, whose result
@@ -361,6 +375,25 @@ impl Table {
             .inner
             .storage
             .read(key, |mut objects| objects.next().map(|o| o.to_object())))
+    }
+}
+
+/// Turns a claim into the object: cached, waited for (at most `timeout`), loaded, or refreshed
+/// (a failed refresh gives the cached object).
+fn settle<L, E>(
+    claim: Claim,
+    timeout: Option<Duration>,
+    loader: impl FnOnce(&Key) -> std::result::Result<L, E>,
+) -> Result<Object>
+where
+    L: IntoLoaded,
+    E: fmt::Display,
+{
+    match claim {
+        Claim::Cached(object) => Ok(object),
+        Claim::Wait(ticket) => ticket.0.wait(timeout),
+        Claim::Load(ticket) => run_loader(ticket, loader),
+        Claim::Refresh(cached, ticket) => Ok(run_loader(ticket, loader).unwrap_or(cached)),
     }
 }
 

@@ -120,6 +120,10 @@ static void test_claim_fill_wait(void) {
     rets_ticket_free(loader);
     rets_ticket_free(waiter);
     EXPECT(rets_table_invalidate(table, NULL, 1), RETS_STATUS_NULL_ARGUMENT);
+    /* Refresh-ahead measures age against the table's ttl: this table has none. */
+    EXPECT(rets_table_claim_load_refreshing(table, k, kn, 100, out, &claim, &none),
+           RETS_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(rets_last_error_message(), "ttl") != NULL);
 
     /* A loader's own lifetime: filled with ttl_ms 1, the object expires (the next claim loads
      * again), while one filled with 0 lives the table's lifetime (forever here). */
