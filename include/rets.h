@@ -94,7 +94,8 @@ typedef enum rets_status {
      */
     RETS_STATUS_NOT_FOUND = 2,
     /**
-     * rets_owner_recv_transfer(): no transfer arrived within the timeout.
+     * rets_owner_recv_transfer(): no transfer arrived within the timeout; rets_ticket_wait(),
+     * rets_table_get_or_load(): another caller's load did not finish within the timeout.
      */
     RETS_STATUS_TIMEOUT = 3,
     /**
@@ -179,6 +180,11 @@ typedef enum rets_status {
      */
     RETS_STATUS_TABLE_FULL = 36,
     /**
+     * A read-through load failed: the loader called rets_ticket_fail() (the message is its
+     * message), returned without a result, or (Rust) panicked. Nothing was cached.
+     */
+    RETS_STATUS_LOAD_FAILED = 37,
+    /**
      * rets_reader_*: the next value is not of the type asked for.
      */
     RETS_STATUS_WRONG_TYPE = 40,
@@ -191,6 +197,33 @@ typedef enum rets_status {
      */
     RETS_STATUS_INTERNAL = 91,
 } rets_status;
+
+/**
+ * What rets_table_claim_load() found.
+ */
+typedef enum rets_claim {
+    /**
+     * The object is cached: it was written into `out`; no ticket.
+     */
+    RETS_CLAIM_CACHED = 0,
+    /**
+     * The caller is the loader of the key: load it, then rets_ticket_fill() or
+     * rets_ticket_fail() the ticket, and free it.
+     */
+    RETS_CLAIM_LOAD = 1,
+    /**
+     * Another caller is loading the key: rets_ticket_wait() or rets_ticket_poll() the ticket
+     * for its result, and free it.
+     */
+    RETS_CLAIM_WAIT = 2,
+    /**
+     * (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
+     * the refresh age, and the caller refreshes it: use the object now, reload it, then
+     * rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
+     * until it expires), and free it.
+     */
+    RETS_CLAIM_REFRESH = 3,
+} rets_claim;
 
 /**
  * Why a table arrived at an owner (see rets_owner_recv_transfer()).
@@ -363,6 +396,16 @@ typedef struct rets_owner rets_owner;
 typedef struct rets_table rets_table;
 
 /**
+ * A ticket of the single-flight protocol: a load the caller claimed, or a wait on another
+ * caller's load (see rets_table_claim_load()). It stays valid even if the table is deleted.
+ *
+ * Thread-safety: a ticket may be used by any number of threads at once (fill, fail, wait and
+ * poll from several threads are safe), except rets_ticket_free(), after which no call may use
+ * it.
+ */
+typedef struct rets_ticket rets_ticket;
+
+/**
  * The options of a new table. A zero-initialised struct (`rets_table_options opts = {0};`)
  * is ETS's default: a protected, unnamed set with its key at position 1 and no heir.
  *
@@ -485,6 +528,17 @@ typedef struct rets_cache_stats {
      */
     uint64_t rejected_writes;
 } rets_cache_stats;
+
+/**
+ * The signature of a loader for rets_table_get_or_load(): it loads the object with `key`
+ * (`key_len` bytes, canonical MessagePack) and then calls rets_ticket_fill() or
+ * rets_ticket_fail() on `ticket` (which belongs to rets: do not free it; it is valid until the
+ * loader returns). `user_data` is the pointer given to rets_table_get_or_load().
+ */
+typedef void (*rets_loader)(void *user_data,
+                            const uint8_t *key,
+                            size_t key_len,
+                            struct rets_ticket *ticket);
 
 /**
  * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
@@ -777,6 +831,196 @@ enum rets_status rets_table_record_load(const struct rets_table *table, uint64_t
  * `RETS_STATUS_ACCESS_DENIED`.
  */
 enum rets_status rets_table_purge_expired(const struct rets_table *table, size_t *removed);
+
+/**
+ * Claims the read-through load of `key` without blocking, on a set or ordered_set. Stores in
+ * `*claim` one of three answers:
+ * - `RETS_CLAIM_CACHED`: the object is in the table; it is written into `out` (the object
+ *   itself, a MessagePack array) and `*ticket` is set to NULL;
+ * - `RETS_CLAIM_LOAD`: nobody is loading the key and the caller now does: `*ticket` is a new
+ *   load ticket; load the object, then call rets_ticket_fill() (or rets_ticket_fail()) and
+ *   rets_ticket_free(). Until then, every other claim of the key gets `RETS_CLAIM_WAIT`;
+ * - `RETS_CLAIM_WAIT`: another caller is loading the key: `*ticket` is a new wait ticket;
+ *   get the result with rets_ticket_wait() or rets_ticket_poll(), then rets_ticket_free().
+ *
+ * `out` is written only for `RETS_CLAIM_CACHED`. At most one caller holds the load of a key at
+ * a time, so a key missing for many callers at once is loaded once (no stampede). Keys are
+ * compared by their canonical encoding (on an ordered_set, `1` and `1.0` load separately).
+ * Needs read access; becoming the loader needs write access (the result is stored).
+ *
+ * Ownership: `key` is borrowed for the call. The caller owns a returned ticket and frees it
+ * with rets_ticket_free().
+ *
+ * Thread-safety: any thread; never blocks on another caller's load.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED` (no read access, or a miss without write access);
+ * `RETS_STATUS_WRONG_TABLE_TYPE` (a bag); `RETS_STATUS_MALFORMED`;
+ * `RETS_STATUS_UNSUPPORTED_TERM`; `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_claim_load(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       struct rets_buf *out,
+                                       enum rets_claim *claim,
+                                       struct rets_ticket **ticket);
+
+/**
+ * rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
+ * than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+ * load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
+ * while that refresh runs, so a key read often never misses when it expires; an event loop
+ * answers with the cached object and fills the ticket when its asynchronous reload settles. An
+ * object's age is the table's ttl minus what is left of its lifetime. A caller without write
+ * access never gets a refresh.
+ *
+ * Ownership, thread-safety: as rets_table_claim_load().
+ *
+ * Errors: as rets_table_claim_load(); `RETS_STATUS_INVALID_ARGUMENT` if the table has no ttl.
+ */
+enum rets_status rets_table_claim_load_refreshing(const struct rets_table *table,
+                                                  const uint8_t *key,
+                                                  size_t key_len,
+                                                  uint64_t refresh_after_ms,
+                                                  struct rets_buf *out,
+                                                  enum rets_claim *claim,
+                                                  struct rets_ticket **ticket);
+
+/**
+ * Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
+ * is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
+ * milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+ * table without one).
+ *
+ * If `object` is not a valid object for the table, or its key is not the key claimed, the call
+ * fails and the ticket stays open (fill it again, or fail it). If storing fails (the table was
+ * deleted or the owner closed meanwhile), the load fails with that status for every waiter and
+ * nothing is cached.
+ *
+ * Ownership: `object` is borrowed for the call. The ticket stays the caller's to free.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the ticket is not an
+ * open load: a wait ticket, or one already filled or failed; or the key differs);
+ * `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`; `RETS_STATUS_LIMIT_EXCEEDED`;
+ * `RETS_STATUS_NOT_AN_ARRAY`; `RETS_STATUS_OBJECT_TOO_SHORT`; after a valid object, the status
+ * of a failed store (`RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`).
+ */
+enum rets_status rets_ticket_fill(struct rets_ticket *ticket,
+                                  const uint8_t *object,
+                                  size_t object_len,
+                                  uint64_t ttl_ms);
+
+/**
+ * Fails a claimed load: every caller waiting for it gets `RETS_STATUS_LOAD_FAILED` with
+ * `message` (a NUL-terminated UTF-8 string) as rets_last_error_message(); nothing is cached,
+ * and the next claim of the key loads again.
+ *
+ * Ownership: `message` is borrowed for the call (rets copies it). The ticket stays the
+ * caller's to free.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the ticket is not an
+ * open load, or `message` is not UTF-8: the load stays open then).
+ */
+enum rets_status rets_ticket_fail(struct rets_ticket *ticket, const char *message);
+
+/**
+ * Waits for the load behind `ticket` to finish, at most `timeout_ms` milliseconds (negative:
+ * no limit), and writes its object into `out` (a MessagePack array).
+ *
+ * Returns `RETS_STATUS_TIMEOUT` (an ordinary outcome; `out` is not written) if the load is
+ * still running at the timeout: it goes on, and the ticket can be waited on or polled again.
+ * A failed load gives every waiter the loader's status: `RETS_STATUS_LOAD_FAILED` (with the
+ * loader's message), or the status of a failed store.
+ *
+ * Ownership: the result belongs to `out`.
+ *
+ * Thread-safety: any thread; blocks the calling thread (an event loop should poll, or wait on
+ * a worker thread). `out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (a load ticket not yet
+ * filled or failed: waiting for one's own load would never end); `RETS_STATUS_LOAD_FAILED`;
+ * `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED` (the load's
+ * store failed).
+ */
+enum rets_status rets_ticket_wait(const struct rets_ticket *ticket,
+                                  int64_t timeout_ms,
+                                  struct rets_buf *out);
+
+/**
+ * Polls the load behind `ticket` without blocking: stores in `*ready` whether it has
+ * finished; if it finished with an object, writes the object into `out`. A load that failed
+ * gives its status, as rets_ticket_wait() does.
+ *
+ * Ownership: the result belongs to `out` (written only when `*ready` is true).
+ *
+ * Thread-safety: any thread; never blocks on the load.
+ *
+ * Errors: as rets_ticket_wait(), without `RETS_STATUS_TIMEOUT`.
+ */
+enum rets_status rets_ticket_poll(const struct rets_ticket *ticket,
+                                  struct rets_buf *out,
+                                  bool *ready);
+
+/**
+ * Frees a ticket. A load ticket that was neither filled nor failed fails its load (every
+ * waiter gets `RETS_STATUS_LOAD_FAILED`), so that no waiter waits forever. NULL is ignored.
+ *
+ * Undefined behaviour: freeing a ticket twice, using it afterwards, or freeing it while
+ * another thread uses it.
+ */
+void rets_ticket_free(struct rets_ticket *ticket);
+
+/**
+ * The object with `key`, loaded by `loader` on a miss (read-through with single-flight, on a
+ * set or ordered_set), written into `out` (a MessagePack array).
+ *
+ * On a hit the object is copied into `out`. On a miss exactly one caller runs its loader for
+ * the key (with `user_data`, the key's canonical bytes and a ticket); the loader calls
+ * rets_ticket_fill() with the object (its key must be `key`) or rets_ticket_fail(). Callers
+ * that miss the key meanwhile wait (at most `timeout_ms` milliseconds; negative: no limit) and
+ * get the same object or the same failure. The object is stored in the table. A loader that
+ * returns without filling or failing its ticket fails the load. This is
+ * rets_table_claim_load() + rets_ticket_fill()/rets_ticket_wait() in one blocking call.
+ *
+ * Ownership: `key` is borrowed for the call; `user_data` is passed through untouched; the
+ * result belongs to `out`.
+ *
+ * Thread-safety: any thread; blocks while loading or waiting. The loader runs on the calling
+ * thread and must not unwind (no C++ exception or longjmp through rets).
+ *
+ * Errors: as rets_table_claim_load(); `RETS_STATUS_TIMEOUT` (waiting for another caller's
+ * load took longer than `timeout_ms`; `out` is not written); `RETS_STATUS_LOAD_FAILED` (the
+ * loader failed: its message); the statuses of rets_ticket_fill() when the loader's object
+ * is invalid (the load then fails for every waiter with that status).
+ */
+enum rets_status rets_table_get_or_load(const struct rets_table *table,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        rets_loader loader,
+                                        void *user_data,
+                                        int64_t timeout_ms,
+                                        struct rets_buf *out);
+
+/**
+ * Removes the objects with `key` (as rets_table_delete_key()) and detaches any read-through
+ * load of `key` in flight: its result still goes to its waiters but is not cached, and the next
+ * claim loads again. Call it after changing the data source a cache reads through, so that a
+ * load that read the old data cannot cache it after the change. Needs write access.
+ *
+ * Ownership, thread-safety: as rets_table_delete_key().
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
+ * `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_invalidate(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len);
 
 /**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos

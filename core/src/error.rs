@@ -58,6 +58,13 @@ pub enum Error {
     /// Another table already has this name.
     #[error("name taken: a named table {name:?} already exists")]
     NameTaken { name: String },
+    /// A read-through load failed: its loader returned an error, panicked, or ended without a
+    /// result. Every caller waiting for that load gets this error; nothing was cached.
+    #[error("load failed: {message}")]
+    LoadFailed { message: String },
+    /// Waiting for another caller's load of the key took longer than the timeout given.
+    #[error("load timed out: the load of this key by another caller did not finish within {waited_ms} ms")]
+    LoadTimeout { waited_ms: u64 },
     /// A bounded table is full and refuses the write (`OnFull::Reject`, or a write larger
     /// than the bound); nothing changed.
     #[error("table full: table {name:?} is at its {limit}")]

@@ -49,4 +49,5 @@ pub use object::Serde;
 pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
 pub use table::{Access, CounterOp, Info, Table, TableOptions, TableType};
+pub use table::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use term::Term;

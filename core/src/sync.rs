@@ -30,13 +30,58 @@ pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
 #[cfg(rets_loom)]
 pub(crate) use self::loom_mutex::{Mutex, MutexGuard, RwLock};
 
-/// The condition variable owners wait on for transfers (parking_lot's). Under loom, waiting is
-/// not modelled (see [`loom_mutex::Condvar`]).
-#[cfg(not(rets_loom))]
-pub(crate) use parking_lot::Condvar;
+/// A condition variable whose `wait` takes and returns the guard (parking_lot's, or loom's).
+#[derive(Debug)]
+pub(crate) struct Condvar(
+    #[cfg(not(rets_loom))] parking_lot::Condvar,
+    #[cfg(rets_loom)] loom::sync::Condvar,
+);
 
-#[cfg(rets_loom)]
-pub(crate) use self::loom_mutex::Condvar;
+impl Condvar {
+    pub(crate) fn new() -> Condvar {
+        #[cfg(not(rets_loom))]
+        return Condvar(parking_lot::Condvar::new());
+        #[cfg(rets_loom)]
+        return Condvar(loom::sync::Condvar::new());
+    }
+
+    /// Blocks until notified (spurious wakeups possible: callers re-check their condition).
+    #[cfg(not(rets_loom))]
+    pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(&mut guard);
+        guard
+    }
+
+    /// Blocks until notified or until `deadline`; returns the guard and whether it timed out.
+    #[cfg(not(rets_loom))]
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        deadline: std::time::Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
+        let timed_out = self.0.wait_until(&mut guard, deadline).timed_out();
+        (guard, timed_out)
+    }
+
+    #[cfg(rets_loom)]
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0.wait(guard).expect("no panics while a lock is held")
+    }
+
+    /// loom has no time: a timed wait is an untimed one (the models use no deadline).
+    #[cfg(rets_loom)]
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        _deadline: std::time::Instant,
+    ) -> (MutexGuard<'a, T>, bool) {
+        (self.wait(guard), false)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
 
 #[cfg(rets_loom)]
 mod loom_mutex {
@@ -71,38 +116,6 @@ mod loom_mutex {
 
         pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
             self.0.write().expect("no panics while a lock is held")
-        }
-    }
-
-    /// Waiting for a transfer is not part of the loom models (a model that blocked would need
-    /// a timeout loom cannot give): under loom, `wait_until` returns at once as timed out, so
-    /// `recv_transfer` is `try_recv_transfer`. The wake-up itself is tested with real threads
-    /// (core/tests/ownership.rs).
-    #[derive(Debug, Default)]
-    pub(crate) struct Condvar;
-
-    /// parking_lot's `WaitTimeoutResult`, always timed out.
-    pub(crate) struct TimedOut;
-
-    impl TimedOut {
-        pub(crate) fn timed_out(&self) -> bool {
-            true
-        }
-    }
-
-    impl Condvar {
-        pub(crate) fn new() -> Condvar {
-            Condvar
-        }
-
-        pub(crate) fn notify_all(&self) {}
-
-        pub(crate) fn wait_until<T>(
-            &self,
-            _guard: &mut MutexGuard<'_, T>,
-            _deadline: std::time::Instant,
-        ) -> TimedOut {
-            TimedOut
         }
     }
 }

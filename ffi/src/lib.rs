@@ -13,6 +13,7 @@
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
 //! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
+//! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
@@ -23,6 +24,7 @@
 mod boundary;
 mod buffer;
 mod cache;
+mod flight;
 mod ops;
 mod owner;
 mod status;
@@ -33,6 +35,7 @@ mod traverse;
 
 pub use buffer::*;
 pub use cache::*;
+pub use flight::*;
 pub use ops::*;
 pub use owner::*;
 pub use status::*;
@@ -66,6 +69,7 @@ const _: () = {
     const fn send<T: Send>() {}
     send_sync::<rets_owner>();
     send_sync::<rets_table>();
+    send_sync::<rets_ticket>();
     send::<rets_buf>();
     send_sync::<rets_manual_clock>();
     send::<rets_builder>();

@@ -24,7 +24,8 @@ pub enum rets_status {
     EndOfTable = 1,
     /// rets_whereis() / rets_owner_whereis(): no table is registered under that name.
     NotFound = 2,
-    /// rets_owner_recv_transfer(): no transfer arrived within the timeout.
+    /// rets_owner_recv_transfer(): no transfer arrived within the timeout; rets_ticket_wait(),
+    /// rets_table_get_or_load(): another caller's load did not finish within the timeout.
     Timeout = 3,
     /// A required pointer argument was NULL.
     NullArgument = 10,
@@ -69,6 +70,9 @@ pub enum rets_status {
     /// A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
     /// (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
     TableFull = 36,
+    /// A read-through load failed: the loader called rets_ticket_fail() (the message is its
+    /// message), returned without a result, or (Rust) panicked. Nothing was cached.
+    LoadFailed = 37,
     /// rets_reader_*: the next value is not of the type asked for.
     WrongType = 40,
     /// A Rust panic was caught at the boundary: a bug in rets. The message has the panic text.
@@ -103,6 +107,7 @@ impl rets_status {
             rets_status::Overflow => "RETS_STATUS_OVERFLOW\0",
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
             rets_status::TableFull => "RETS_STATUS_TABLE_FULL\0",
+            rets_status::LoadFailed => "RETS_STATUS_LOAD_FAILED\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
             rets_status::Internal => "RETS_STATUS_INTERNAL\0",
@@ -138,6 +143,8 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
         Error::TableFull { .. } => rets_status::TableFull,
+        Error::LoadFailed { .. } => rets_status::LoadFailed,
+        Error::LoadTimeout { .. } => rets_status::Timeout,
         _ => rets_status::Internal,
     }
 }
@@ -195,7 +202,7 @@ pub extern "C" fn rets_status_name(status: u32) -> *const c_char {
     known.as_ptr().cast()
 }
 
-const STATUS_BY_CODE: [rets_status; 26] = [
+const STATUS_BY_CODE: [rets_status; 27] = [
     rets_status::Ok,
     rets_status::EndOfTable,
     rets_status::NotFound,
@@ -219,6 +226,7 @@ const STATUS_BY_CODE: [rets_status; 26] = [
     rets_status::Overflow,
     rets_status::NameTaken,
     rets_status::TableFull,
+    rets_status::LoadFailed,
     rets_status::WrongType,
     rets_status::Panic,
     rets_status::Internal,

@@ -62,6 +62,11 @@ impl Expiry {
         self.clock.now_nanos()
     }
 
+    /// The table's default lifetime in nanoseconds (0: none).
+    pub(crate) fn ttl_nanos(&self) -> u64 {
+        self.ttl
+    }
+
     /// Whether an object with deadline `at` has expired. Reads the clock only if `at != 0`.
     #[inline]
     pub(crate) fn is_expired(&self, at: u64) -> bool {

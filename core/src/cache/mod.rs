@@ -8,6 +8,8 @@
 //!   readers set); docs/CACHE.md says why, with the measured hit ratios.
 //! - [`stats`]: hits, misses, loads, evictions, expirations, rejected writes, striped per thread.
 //! - [`sweeper`]: the background thread that removes expired objects within a bounded time.
+//! - `flight`: single-flight loads (one loader per key, everyone else waits for its result),
+//!   which `Table::get_or_load` and the claim/fill protocol are built on.
 //!
 //! The table layer calls in at a few points (creation, the write paths, lookups); a table
 //! without cache options pays one branch on a lookup and a comparison with 0 per object read.
@@ -15,6 +17,7 @@
 pub(crate) mod bounds;
 mod clock;
 mod expiry;
+pub(crate) mod flight;
 mod options;
 mod stats;
 pub(crate) mod sweeper;

@@ -206,7 +206,9 @@ impl Owner {
             if let Some(transfer) = inbox.pop_front() {
                 return Some(transfer);
             }
-            if inner.arrived.wait_until(&mut inbox, deadline).timed_out() {
+            let (guard, timed_out) = inner.arrived.wait_until(inbox, deadline);
+            inbox = guard;
+            if timed_out {
                 return inbox.pop_front();
             }
         }

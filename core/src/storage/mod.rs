@@ -113,6 +113,11 @@ impl Storage {
         dispatch!(self, s => s.read(key, f))
     }
 
+    /// The deadline of the live object(s) under `key` (0: never), `None` if there are none.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        dispatch!(self, s => s.deadline_of(key))
+    }
+
     /// Runs `f` on the objects under `keys`, atomically and in isolation; `f` may only touch
     /// the keys it named.
     pub(crate) fn write<R>(&self, keys: &[&[u8]], f: impl FnOnce(&mut Txn<'_>) -> R) -> R {

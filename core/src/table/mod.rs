@@ -7,6 +7,7 @@
 
 mod cache;
 mod info;
+mod load;
 mod options;
 mod update;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::cache::flight::Flights;
 use crate::cache::{CacheState, InsertOptions};
 use crate::error::{Error, Result};
 use crate::object::{Key, Object, Objects, ToKey, ToObject};
@@ -24,6 +26,7 @@ use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::term::Term;
 
 pub use info::Info;
+pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
 pub use update::CounterOp;
 
@@ -49,6 +52,8 @@ pub(crate) struct TableInner {
     pub(crate) deleted: AtomicBool,
     pub(crate) meta: ArcSwap<Meta>,
     pub(crate) storage: Storage,
+    /// Read-through loads in flight (`Table::get_or_load`, `Table::claim_load`).
+    pub(crate) flights: Flights<Object>,
     /// The cache layer's state (stats, bounds), for tables with cache options.
     pub(crate) cache: Option<Box<CacheState>>,
 }
@@ -87,6 +92,7 @@ impl TableInner {
             }),
             storage: cache::storage(options.table_type, &options.cache)?,
             cache: None,
+            flights: Flights::new(),
         }
         .with_cache(&options.cache))
     }

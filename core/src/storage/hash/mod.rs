@@ -379,6 +379,19 @@ impl HashStorage {
         }
     }
 
+    /// The deadline of the live object(s) under `key` (0: never), or `None` if there are none.
+    /// For refresh-ahead, which needs an object's age; marks nothing as used.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        let hash = self.hash_of(key);
+        let shard = &self.shards[Self::shard_of(hash)];
+        let guard = self.collector.enter();
+        // SAFETY: the node is loaded through `guard`, which lives until this returns.
+        unsafe {
+            let node = find_visible(&guard, shard, hash, key, &self.expiry);
+            (!node.is_null()).then(|| (*node).expires_at())
+        }
+    }
+
     /// Starts a write transaction over `keys`: locks their shards in ascending order.
     pub(crate) fn begin<'a>(&'a self, keys: &[&'a [u8]]) -> Txn<'a> {
         if let [key] = keys {

@@ -174,6 +174,20 @@ impl OrderedStorage {
         f(Objects::from_option(found))
     }
 
+    /// The deadline of the live object under `key` (0: never), or `None` if there is none.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        let guard = self.collector.enter();
+        let root = reclaim::load(&guard, &self.root);
+        let norm = term::order_prefix(key);
+        // SAFETY: as in `read`: loaded under `guard`, a live leaf's slot holds a live entry.
+        unsafe {
+            find(root, norm, key)
+                .map(|slot| (*slot).load(Ordering::Acquire))
+                .filter(|&p| self.live(p))
+                .map(|p| expires_at_of(p).load(std::sync::atomic::Ordering::Relaxed))
+        }
+    }
+
     /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
     /// once (see the module documentation): atomic and isolated.
     /// If `f` panics, nothing is committed.
