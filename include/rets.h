@@ -278,9 +278,15 @@ typedef enum rets_type {
      */
     RETS_TYPE_MAP = 7,
     /**
-     * An extension type (rets does not store them; a reader can only skip them).
+     * An extension type other than the atom (rets does not store them; a reader can only
+     * skip them).
      */
     RETS_TYPE_EXT = 8,
+    /**
+     * An atom (MessagePack ext type 97); read it with rets_reader_atom(). The atoms `true`,
+     * `false` and `nil` are stored as MessagePack true, false and nil, and typed as such.
+     */
+    RETS_TYPE_ATOM = 9,
 } rets_type;
 
 /**
@@ -1087,6 +1093,15 @@ enum rets_status rets_builder_double(struct rets_builder *b, double value);
 enum rets_status rets_builder_str(struct rets_builder *b, const char *s, size_t len);
 
 /**
+ * Adds the atom whose name is the `len` bytes of UTF-8 at `name` (not necessarily
+ * NUL-terminated; NULL only with `len` 0), as the atom ext type (type 97, see the
+ * term model in docs/ARCHITECTURE.md). The names "true", "false" and "nil" add the MessagePack
+ * true, false and nil, which are those atoms. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not
+ * UTF-8), `RETS_STATUS_LIMIT_EXCEEDED` (over 255 bytes).
+ */
+enum rets_status rets_builder_atom(struct rets_builder *b, const char *name, size_t len);
+
+/**
  * Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
  * builder's own bytes), copied. Errors also:
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
@@ -1171,6 +1186,14 @@ enum rets_status rets_reader_double(struct rets_reader *r, double *out);
  * being read. Errors also: `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (not UTF-8).
  */
 enum rets_status rets_reader_str(struct rets_reader *r, const char **s, size_t *len);
+
+/**
+ * Reads an atom: stores a pointer to its name's UTF-8 bytes in `*name` and their number in
+ * `*len` (NOT NUL-terminated, pointing into the bytes being read). MessagePack true, false and
+ * nil read as the atoms "true", "false" and "nil" (static text). Errors also:
+ * `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (a name that is not UTF-8).
+ */
+enum rets_status rets_reader_atom(struct rets_reader *r, const char **name, size_t *len);
 
 /**
  * Reads a bin: stores a pointer to its bytes in `*data` and their number in `*len` (pointing
