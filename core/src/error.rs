@@ -58,6 +58,9 @@ pub enum Error {
     /// Another table already has this name.
     #[error("name taken: a named table {name:?} already exists")]
     NameTaken { name: String },
+    /// A match specification that cannot be compiled, or that select_replace cannot use.
+    #[error("bad match specification: {0}")]
+    BadMatchSpec(String),
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),

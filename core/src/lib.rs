@@ -34,6 +34,7 @@
 mod error;
 mod object;
 mod owner;
+pub mod query;
 mod storage;
 mod sync;
 mod table;
@@ -44,5 +45,5 @@ pub use error::{Error, Result};
 pub use object::Serde;
 pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
-pub use table::{Access, CounterOp, Info, Table, TableOptions, TableType};
+pub use table::{Access, Continuation, CounterOp, Info, Table, TableOptions, TableType};
 pub use term::Term;

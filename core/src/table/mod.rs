@@ -7,6 +7,7 @@
 
 mod info;
 mod options;
+mod select;
 mod update;
 
 use std::fmt;
@@ -23,6 +24,7 @@ use crate::term::Term;
 
 pub use info::Info;
 pub use options::{Access, TableOptions, TableType};
+pub use select::Continuation;
 pub use update::CounterOp;
 
 /// What may change about a table over its life; swapped whole (under the lifecycle lock).

@@ -851,6 +851,43 @@ pub fn decode(input: &[u8]) -> Result<Term, TermError> {
     build(bytes, &mut pos).ok_or(TermError::Truncated { offset: pos })
 }
 
+/// Decodes a canonical, validated term (a stored object or key) without validating it again.
+/// `None` if it is not one after all (never a panic).
+pub(crate) fn decode_canonical(canonical: &[u8]) -> Option<Term> {
+    let mut pos = 0;
+    let term = build_checked(canonical, &mut pos, 0)?;
+    (pos == canonical.len()).then_some(term)
+}
+
+/// [`build`] with a depth check, for input that was validated elsewhere.
+fn build_checked(buf: &[u8], pos: &mut usize, depth: usize) -> Option<Term> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let (head, hlen) = read_head(buf, *pos)?;
+    match head {
+        Head::Array(n) => {
+            *pos += hlen;
+            let mut items = Vec::with_capacity(n.min(buf.len()));
+            for _ in 0..n {
+                items.push(build_checked(buf, pos, depth + 1)?);
+            }
+            Some(Term::Array(items))
+        }
+        Head::Map(n) => {
+            *pos += hlen;
+            let mut pairs = Vec::with_capacity(n.min(buf.len()));
+            for _ in 0..n {
+                let k = build_checked(buf, pos, depth + 1)?;
+                let v = build_checked(buf, pos, depth + 1)?;
+                pairs.push((k, v));
+            }
+            Some(Term::Map(pairs))
+        }
+        _ => build(buf, pos),
+    }
+}
+
 /// Builds the term at `buf[*pos..]` (validated, so at most `MAX_DEPTH` deep).
 fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
     let (head, hlen) = read_head(buf, *pos)?;
@@ -867,12 +904,12 @@ fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
         Head::F32(v) => Term::Float(f64::from(v)),
         Head::F64(v) => Term::Float(v),
         Head::Str(len) => {
-            let bytes = buf.get(*pos..*pos + len)?;
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
             *pos += len;
             Term::Str(String::from_utf8(bytes.to_vec()).ok()?)
         }
         Head::Bin(len) => {
-            let bytes = buf.get(*pos..*pos + len)?;
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
             *pos += len;
             Term::Bin(bytes.to_vec())
         }
@@ -893,7 +930,7 @@ fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
             Term::Map(pairs)
         }
         Head::Ext { ty: ATOM_EXT, len } => {
-            let bytes = buf.get(*pos..*pos + len)?;
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
             *pos += len;
             Term::atom(std::str::from_utf8(bytes).ok()?)
         }

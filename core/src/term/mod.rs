@@ -43,7 +43,9 @@ pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
-pub(crate) use codec::{read_int, write_array_header, write_int_to, write_str_header_to};
+pub(crate) use codec::{
+    decode_canonical, read_int, write_array_header, write_int_to, write_str_header_to,
+};
 pub(crate) use prefix::order_prefix;
 
 /// Why a term was rejected.
