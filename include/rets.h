@@ -174,6 +174,20 @@ typedef enum rets_status {
      */
     RETS_STATUS_NAME_TAKEN = 35,
     /**
+     * A match specification (or match pattern) that cannot be compiled, or that
+     * rets_table_select_replace() cannot use (it would change keys). The message says why.
+     */
+    RETS_STATUS_BAD_MATCH_SPEC = 36,
+    /**
+     * Reading a table file: the file is not a rets table file, has a version
+     * this library does not read, is truncated, or is damaged. The message says which.
+     */
+    RETS_STATUS_BAD_FILE = 37,
+    /**
+     * The operating system refused a file operation; the message has its reason.
+     */
+    RETS_STATUS_IO = 38,
+    /**
      * rets_reader_*: the next value is not of the type asked for.
      */
     RETS_STATUS_WRONG_TYPE = 40,
@@ -317,6 +331,14 @@ typedef struct rets_buf rets_buf;
 typedef struct rets_builder rets_builder;
 
 /**
+ * A compiled match specification. Compile it once with rets_matchspec_compile() and run it on
+ * any table, any number of times, from any thread.
+ *
+ * Thread-safety: immutable; may be used by many threads at once.
+ */
+typedef struct rets_matchspec rets_matchspec;
+
+/**
  * An owner of tables: what an Erlang process is to ETS. Every table has exactly one owner;
  * closing the owner (rets_owner_close()) deletes each of its tables or hands it to its heir.
  *
@@ -324,6 +346,14 @@ typedef struct rets_builder rets_builder;
  * rets_owner_close(), which frees it: no other call may use the handle during or after it.
  */
 typedef struct rets_owner rets_owner;
+
+/**
+ * The rest of a chunked select, match or match_object (ETS's continuation). Each
+ * rets_select_cont_next() writes the next chunk and moves the continuation on.
+ *
+ * Thread-safety: may move between threads; must not be used by two threads at once.
+ */
+typedef struct rets_select_cont rets_select_cont;
 
 /**
  * A handle to a table, acting for one owner (the table's own, another, or nobody). Access is
@@ -874,6 +904,197 @@ enum rets_status rets_owner_recv_transfer(const struct rets_owner *owner,
                                           uint64_t *from_out,
                                           enum rets_transfer_reason *reason_out,
                                           struct rets_buf *gift_out);
+
+/**
+ * Compiles the match specification encoded at `spec` (`len` bytes of MessagePack: an array of
+ * clauses `[Head, [Guard...], [Body...]]`, as ETS's `[{Head, [Guard], [Body]}]`, with `'_'`,
+ * `'$1'`, `'$_'`, `'$$'` and function names as atoms) and stores it in `*out`. The language
+ * and its limits are in docs/QUERIES.md.
+ *
+ * Ownership: `spec` is borrowed for the call; the caller owns `*out` and frees it with
+ * rets_matchspec_free(). Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_LIMIT_EXCEEDED` (the bytes); `RETS_STATUS_BAD_MATCH_SPEC` (not a valid spec:
+ * the message names the clause and what is wrong).
+ */
+enum rets_status rets_matchspec_compile(const uint8_t *spec,
+                                        size_t len,
+                                        struct rets_matchspec **out);
+
+/**
+ * Frees a compiled match specification. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_matchspec_free(struct rets_matchspec *spec);
+
+/**
+ * Writes into `out` the results of `spec` on every object (ETS `select/2`), as one MessagePack
+ * array: for each object, the body of the first clause that matches it. On an ordered_set in
+ * key order. A fully bound key is one lookup; a partially bound key on an ordered_set reads
+ * only its range. Needs read access.
+ *
+ * Thread-safety: any thread; traverses as rets_table_first()/next() do (never fails because of
+ * concurrent writers, not a snapshot); `out` must not be used by another thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`, `RETS_STATUS_LIMIT_EXCEEDED` (a result nested too deep).
+ */
+enum rets_status rets_table_select(const struct rets_table *table,
+                                   const struct rets_matchspec *spec,
+                                   struct rets_buf *out);
+
+/**
+ * rets_table_select() in reverse order on an ordered_set; the same as rets_table_select() on
+ * other types (ETS `select_reverse/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_reverse(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           struct rets_buf *out);
+
+/**
+ * Stores in `*count` the number of objects for which `spec` gives `true` (ETS
+ * `select_count/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_count(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t *count);
+
+/**
+ * Deletes every object for which `spec` gives `true` and stores how many in `*deleted` (ETS
+ * `select_delete/2`). Each deletion is atomic (an object changed meanwhile is left); the call
+ * as a whole is not. Needs write access.
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_delete(const struct rets_table *table,
+                                          const struct rets_matchspec *spec,
+                                          size_t *deleted);
+
+/**
+ * Replaces every matching object with the result of `spec` on it and stores how many in
+ * `*replaced` (ETS `select_replace/2`). Each replacement is atomic: the object is replaced only
+ * if it is still there unchanged (a compare-and-swap). Only on set and ordered_set. Every
+ * clause must keep the key: its body is `'$_'`, or a tuple construction `{{...}}` with the
+ * head's key, unchanged, at the key position; otherwise nothing changes and the status is
+ * `RETS_STATUS_BAD_MATCH_SPEC`. Needs write access.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_WRONG_TABLE_TYPE` (a bag),
+ * `RETS_STATUS_BAD_MATCH_SPEC`; the errors of an object (a result that is not a valid object).
+ */
+enum rets_status rets_table_select_replace(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           size_t *replaced);
+
+/**
+ * The first chunk of rets_table_select(): up to `limit` (at least 1) results into `out`, and a
+ * continuation for the rest into `*cont_out` (ETS `select/3`). A chunk has `limit` results,
+ * fewer only at the end. Returns `RETS_STATUS_END_OF_TABLE` (and no continuation) if there is
+ * no result at all.
+ *
+ * Ownership: the caller owns `*cont_out` and frees it with rets_select_cont_free().
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_INVALID_ARGUMENT` (limit 0).
+ */
+enum rets_status rets_table_select_limit(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t limit,
+                                         struct rets_buf *out,
+                                         struct rets_select_cont **cont_out);
+
+/**
+ * rets_table_select_limit() in reverse order on an ordered_set (ETS `select_reverse/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit().
+ */
+enum rets_status rets_table_select_reverse_limit(const struct rets_table *table,
+                                                 const struct rets_matchspec *spec,
+                                                 size_t limit,
+                                                 struct rets_buf *out,
+                                                 struct rets_select_cont **cont_out);
+
+/**
+ * Writes the next chunk of a chunked select, match or match_object into `out` and moves `cont`
+ * past it (ETS `select/1`, `match/1`, `match_object/1`). Returns `RETS_STATUS_END_OF_TABLE`
+ * when nothing is left (then again on every later call; free the continuation). The walk
+ * resumes with first/next's guarantee: no key twice, whatever was written meanwhile. On
+ * failure `cont` is unchanged.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE` (the table was deleted),
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_LIMIT_EXCEEDED`.
+ */
+enum rets_status rets_select_cont_next(struct rets_select_cont *cont, struct rets_buf *out);
+
+/**
+ * Frees a continuation. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_select_cont_free(struct rets_select_cont *cont);
+
+/**
+ * Writes into `out`, as one MessagePack array, the bindings of `pattern`'s variables for every
+ * object that matches it, each an array in variable order (ETS `match/2`). `pattern` is
+ * MessagePack: a tuple pattern with `'_'` and `'$N'` atoms.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_BAD_MATCH_SPEC` (the pattern).
+ */
+enum rets_status rets_table_match(const struct rets_table *table,
+                                  const uint8_t *pattern,
+                                  size_t pattern_len,
+                                  struct rets_buf *out);
+
+/**
+ * Writes into `out`, as one MessagePack array, every object that matches `pattern` (ETS
+ * `match_object/2`).
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_object(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         struct rets_buf *out);
+
+/**
+ * The first chunk of rets_table_match() and a continuation (ETS `match/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_limit(const struct rets_table *table,
+                                        const uint8_t *pattern,
+                                        size_t pattern_len,
+                                        size_t limit,
+                                        struct rets_buf *out,
+                                        struct rets_select_cont **cont_out);
+
+/**
+ * The first chunk of rets_table_match_object() and a continuation (ETS `match_object/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_object_limit(const struct rets_table *table,
+                                               const uint8_t *pattern,
+                                               size_t pattern_len,
+                                               size_t limit,
+                                               struct rets_buf *out,
+                                               struct rets_select_cont **cont_out);
+
+/**
+ * Deletes every object that matches `pattern` and stores how many in `*deleted` (ETS
+ * `match_delete/2`). Needs write access.
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_delete(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         size_t *deleted);
 
 /**
  * The message describing the most recent call on this thread that returned a status other than

@@ -42,7 +42,10 @@ fn main() {
     let probes: Vec<i64> = (0..64).map(|n| (n * 7919) % groups).collect();
     let range_spec = |g: i64| {
         Spec::new()
-            .clause(Pat::tuple([Pat::tuple([Pat::lit(g), Pat::any()]), Pat::any()]))
+            .clause(Pat::tuple([
+                Pat::tuple([Pat::lit(g), Pat::any()]),
+                Pat::any(),
+            ]))
             .body(Expr::object())
             .compile()
             .unwrap()
@@ -87,7 +90,9 @@ fn main() {
     black_box(n);
     println!("R\trange\tselect {{G,'_'}} (100 objects)\trets\t{objects}\t1\t{range:.1}");
     println!("R\trange\t100 lookups of the same objects\trets\t{objects}\t1\t{lookups:.1}");
-    println!("R\trange\tselect with the key unbound (whole-table scan)\trets\t{objects}\t1\t{scan:.1}");
+    println!(
+        "R\trange\tselect with the key unbound (whole-table scan)\trets\t{objects}\t1\t{scan:.1}"
+    );
     eprintln!(
         "range select of 100 objects in {objects}: {range:.1} us; 100 lookups: {lookups:.1} us \
          (ratio {:.2}); whole-table scan: {scan:.0} us ({:.0}x the range)",

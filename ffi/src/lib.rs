@@ -12,7 +12,8 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
-//! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
+//! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library;
+//! - `select`: match specifications and the select/match family.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
 // in rustls-ffi: their contract (valid pointers, lengths and lifetimes) is stated in rets.h, and
@@ -23,6 +24,7 @@ mod boundary;
 mod buffer;
 mod ops;
 mod owner;
+mod select;
 mod status;
 mod table;
 mod term_builder;
@@ -32,6 +34,7 @@ mod traverse;
 pub use buffer::*;
 pub use ops::*;
 pub use owner::*;
+pub use select::*;
 pub use status::*;
 pub use table::*;
 pub use term_builder::*;
@@ -65,6 +68,8 @@ const _: () = {
     send_sync::<rets_table>();
     send::<rets_buf>();
     send::<rets_builder>();
+    send_sync::<rets_matchspec>();
+    send::<rets_select_cont>();
 };
 
 #[cfg(test)]

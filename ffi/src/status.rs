@@ -66,6 +66,14 @@ pub enum rets_status {
     Overflow = 34,
     /// Another named table already has this name.
     NameTaken = 35,
+    /// A match specification (or match pattern) that cannot be compiled, or that
+    /// rets_table_select_replace() cannot use (it would change keys). The message says why.
+    BadMatchSpec = 36,
+    /// Reading a table file: the file is not a rets table file, has a version
+    /// this library does not read, is truncated, or is damaged. The message says which.
+    BadFile = 37,
+    /// The operating system refused a file operation; the message has its reason.
+    Io = 38,
     /// rets_reader_*: the next value is not of the type asked for.
     WrongType = 40,
     /// A Rust panic was caught at the boundary: a bug in rets. The message has the panic text.
@@ -99,6 +107,9 @@ impl rets_status {
             rets_status::NotAnInteger => "RETS_STATUS_NOT_AN_INTEGER\0",
             rets_status::Overflow => "RETS_STATUS_OVERFLOW\0",
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
+            rets_status::BadMatchSpec => "RETS_STATUS_BAD_MATCH_SPEC\0",
+            rets_status::BadFile => "RETS_STATUS_BAD_FILE\0",
+            rets_status::Io => "RETS_STATUS_IO\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
             rets_status::Internal => "RETS_STATUS_INTERNAL\0",
@@ -133,6 +144,9 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::Overflow => rets_status::Overflow,
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
+        Error::BadMatchSpec(_) => rets_status::BadMatchSpec,
+        Error::BadFile { .. } => rets_status::BadFile,
+        Error::Io { .. } => rets_status::Io,
         _ => rets_status::Internal,
     }
 }
