@@ -979,7 +979,7 @@ enum rets_status rets_table_select_delete(const struct rets_table *table,
 /**
  * Replaces every matching object with the result of `spec` on it and stores how many in
  * `*replaced` (ETS `select_replace/2`). Each replacement is atomic: the object is replaced only
- * if it is still there unchanged (a compare-and-swap). Only on set and ordered_set. Every
+ * if it is still there unchanged (a compare-and-swap). Not on a bag (as ETS). Every
  * clause must keep the key: its body is `'$_'`, or a tuple construction `{{...}}` with the
  * head's key, unchanged, at the key position; otherwise nothing changes and the status is
  * `RETS_STATUS_BAD_MATCH_SPEC`. Needs write access.

@@ -32,22 +32,21 @@ impl MatchSpec {
             if !matches(&clause.head, object, &mut slots) {
                 continue;
             }
-            let env = Env {
+            let guard_env = Env {
                 object,
                 slots: &slots,
+                in_body: false,
             };
-            if !guards_pass(clause, &env) {
+            if !guards_pass(clause, &guard_env) {
                 continue;
             }
+            let env = Env {
+                in_body: true,
+                ..guard_env
+            };
             let mut result = Term::atom("EXIT");
             for expr in &clause.body {
-                match env.eval(expr) {
-                    Ok(value) => result = value,
-                    Err(Badarg) => {
-                        result = Term::atom("EXIT");
-                        break;
-                    }
-                }
+                result = env.eval(expr).unwrap_or_else(|Badarg| Term::atom("EXIT"));
             }
             return Outcome::Matched(result);
         }
@@ -67,6 +66,7 @@ impl MatchSpec {
                     &Env {
                         object,
                         slots: &slots,
+                        in_body: false,
                     },
                 )
         })
@@ -229,6 +229,9 @@ fn shift_right(x: i128, n: i128) -> i128 {
 struct Env<'a> {
     object: &'a Term,
     slots: &'a [Option<&'a Term>],
+    /// In a body, a call that fails gives the atom 'EXIT' in its place and evaluation goes on
+    /// (as in ETS: `{{'$1', {'+', a, 1}}}` gives `{X, 'EXIT'}`); in a guard it fails the guard.
+    in_body: bool,
 }
 
 impl Env<'_> {
@@ -252,7 +255,10 @@ impl Env<'_> {
                     .map(|(k, v)| Ok((k.clone(), self.eval(v)?)))
                     .collect::<Eval<_>>()?,
             ),
-            Expr::Call(fun, args) => self.call(*fun, args)?,
+            Expr::Call(fun, args) => match self.call(*fun, args) {
+                Err(Badarg) if self.in_body => Term::atom("EXIT"),
+                result => result?,
+            },
         })
     }
 
@@ -502,7 +508,11 @@ mod tests {
             s.run(&tuple!(1, "k")),
             Outcome::Matched(tuple!("k", tuple!(1, 2), 2, tuple!(1, "k")))
         );
-        assert_eq!(s.run(&tuple!("x", "k")), Outcome::Matched(a("EXIT")));
+        // A failing call in a body gives 'EXIT' in its place.
+        assert_eq!(
+            s.run(&tuple!("x", "k")),
+            Outcome::Matched(tuple!("k", tuple!(1, 2), a("EXIT"), tuple!("x", "k")))
+        );
     }
 
     #[test]

@@ -37,8 +37,9 @@
 //! - Guards are expressions that must all evaluate to the atom `true`. A guard that fails on an
 //!   object (ETS's badarg: `element` out of range, arithmetic on a non-number, ...) makes that
 //!   clause not match, and the next clause is tried.
-//! - Bodies: the value of the last expression is the clause's result. A body expression that
-//!   fails gives the atom `'EXIT'`, as in ETS.
+//! - Bodies: the value of the last expression is the clause's result. A function call that
+//!   fails in a body gives the atom `'EXIT'` in its place, as in ETS (`{{'$1', {'+', a, 1}}}`
+//!   gives `{X, 'EXIT'}`).
 //! - Expressions: `'$_'` (the object), `'$$'` (the bound variables, in variable order, as an
 //!   array), `'$N'`, `{const, X}`, `{{E1, ..., En}}` (tuple construction), maps (values are
 //!   expressions), `{Fun, Args...}` with the functions listed in [`functions`], and any other

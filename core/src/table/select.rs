@@ -444,14 +444,15 @@ impl Table {
     }
 
     /// Replaces every object with the result of `spec` on it and returns how many (ETS
-    /// `select_replace/2`). Only on set and ordered_set. The spec must keep the key: each
-    /// clause's body is `'$_'` or a tuple construction that puts the head's key, unchanged, at
-    /// the key position; otherwise the spec is rejected ([`Error::BadMatchSpec`]) before
-    /// anything changes. Each replacement is atomic (a compare-and-swap: the object is replaced
-    /// only if it is still there unchanged).
+    /// `select_replace/2`). Not on a bag (as ETS); on a set, an ordered_set and a
+    /// duplicate_bag. The spec must keep the key: each clause's body is `'$_'` or a tuple
+    /// construction that puts the head's key, unchanged, at the key position; otherwise the spec
+    /// is rejected ([`Error::BadMatchSpec`]) before anything changes. Each key's replacements
+    /// are atomic (a compare-and-swap: an object is replaced only if it is still there
+    /// unchanged).
     pub fn select_replace(&self, spec: &MatchSpec) -> Result<usize> {
         self.check("select_replace", Need::Write)?;
-        if !self.inner.table_type.is_set() {
+        if self.inner.table_type == TableType::Bag {
             return Err(Error::WrongTableType {
                 op: "select_replace",
                 table_type: self.inner.table_type,
@@ -473,8 +474,7 @@ impl Table {
                         batch.push((o.to_object(), new));
                         true
                     }
-                    // Only a body that fails ('EXIT') or a key changed by a body the check
-                    // could not see through gets here; such an object is left unchanged.
+                    // A key changed by a body the check could not see through: left unchanged.
                     Ok(_) => false,
                     Err(e) => {
                         failure.get_or_insert(e);
@@ -482,23 +482,36 @@ impl Table {
                     }
                 }
             });
-            for (old, new) in batch {
-                let key = old.key_msgpack();
-                self.write_in_place(key, |txn| {
-                    txn.update(key, |slot| {
-                        if let Some(at) = slot.iter().position(|o| *o == old) {
-                            slot[at] = new;
-                            replaced += 1;
-                        }
-                    });
-                    Ok(())
-                })?;
+            // The batch holds whole keys, each key's objects together and in order.
+            for group in batch.chunk_by(|a, b| a.0.key_msgpack() == b.0.key_msgpack()) {
+                replaced += self.replace_in_key(group)?;
             }
             if let Some(e) = failure {
                 return Err(e);
             }
         }
         Ok(replaced)
+    }
+
+    /// Replaces, in one write of their key, each `old` object still present with its `new` one
+    /// (each stored object at most once, so that copies in a duplicate_bag pair up in order).
+    fn replace_in_key(&self, pairs: &[(Object, Object)]) -> Result<usize> {
+        let key = pairs[0].0.key_msgpack();
+        self.write_in_place(key, |txn| {
+            Ok(txn.update(key, |slot| {
+                let mut done = vec![false; slot.len()];
+                let mut count = 0;
+                for (old, new) in pairs {
+                    let found = (0..slot.len()).find(|&i| !done[i] && slot[i] == *old);
+                    if let Some(i) = found {
+                        slot[i] = new.clone();
+                        done[i] = true;
+                        count += 1;
+                    }
+                }
+                count
+            }))
+        })
     }
 
     // ---- match ----
