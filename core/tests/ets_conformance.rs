@@ -451,7 +451,7 @@ fn gen_head(r: &mut Rng, keypos: usize) -> (E, Vec<u32>) {
         };
     }
     let mut vars = Vec::new();
-    let mut element = |r: &mut Rng, vars: &mut Vec<u32>| -> E {
+    let element = |r: &mut Rng, vars: &mut Vec<u32>| -> E {
         match r.below(6) {
             0 | 1 => atom("_"),
             2 | 3 => {
