@@ -202,20 +202,6 @@ typedef enum rets_status {
 } rets_status;
 
 /**
- * Why a table arrived at an owner (see rets_owner_recv_transfer()).
- */
-typedef enum rets_transfer_reason {
-    /**
-     * The previous owner closed and this owner was the table's heir.
-     */
-    RETS_TRANSFER_REASON_INHERITED = 1,
-    /**
-     * The previous owner called rets_table_give_away().
-     */
-    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
-} rets_transfer_reason;
-
-/**
  * The four ETS table types.
  */
 typedef enum rets_table_type {
@@ -254,6 +240,20 @@ typedef enum rets_access {
      */
     RETS_ACCESS_PRIVATE = 2,
 } rets_access;
+
+/**
+ * Why a table arrived at an owner (see rets_owner_recv_transfer()).
+ */
+typedef enum rets_transfer_reason {
+    /**
+     * The previous owner closed and this owner was the table's heir.
+     */
+    RETS_TRANSFER_REASON_INHERITED = 1,
+    /**
+     * The previous owner called rets_table_give_away().
+     */
+    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
+} rets_transfer_reason;
 
 /**
  * The type of a MessagePack value (see rets_reader_type()).
@@ -367,6 +367,44 @@ typedef struct rets_select_cont rets_select_cont;
  * is atomic and isolated), except rets_table_free(), after which no call may use it.
  */
 typedef struct rets_table rets_table;
+
+/**
+ * What a table file records (ETS `tabfile_info/1`), filled by rets_tabfile_info().
+ */
+typedef struct rets_fileinfo {
+    /**
+     * The format version of the file.
+     */
+    uint32_t version;
+    /**
+     * The table type.
+     */
+    enum rets_table_type table_type;
+    /**
+     * The access mode.
+     */
+    enum rets_access access;
+    /**
+     * The 1-based key position.
+     */
+    size_t keypos;
+    /**
+     * Whether the name was registered.
+     */
+    bool named;
+    /**
+     * As given at creation.
+     */
+    bool read_concurrency;
+    /**
+     * As given at creation.
+     */
+    bool write_concurrency;
+    /**
+     * The number of objects in the file (from its trailer).
+     */
+    uint64_t object_count;
+} rets_fileinfo;
 
 /**
  * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
@@ -588,6 +626,55 @@ const uint8_t *rets_buf_data(const struct rets_buf *buf);
  * `buf` is NULL).
  */
 size_t rets_buf_len(const struct rets_buf *buf);
+
+/**
+ * Saves the table to the file at `path` (a NUL-terminated UTF-8 path; ETS `tab2file/2`).
+ * Needs read access. The table is streamed with first/next's guarantee while other threads
+ * write; the file is written crash-safe (a temporary file in the same directory, synced,
+ * renamed over `path`, then the directory synced): a process killed at any moment leaves the
+ * previous file at `path` intact.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT` (path not UTF-8 or not a
+ * file path), `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`,
+ * `RETS_STATUS_IO` (the system refused; the message has its reason).
+ */
+enum rets_status rets_table_tab2file(const struct rets_table *table, const char *path);
+
+/**
+ * Recreates the table saved in the file at `path` (ETS `file2tab/2`), owned by `owner`, with
+ * the saved type, access, keypos, name and options, and stores a handle to it in `*out`. Every
+ * checksum, every object and the object count are checked; with `verify` also that every
+ * object is in canonical form and that the table ends with exactly the file's object count
+ * (ETS `{verify, true}`). On any failure no table is left.
+ *
+ * Ownership: the caller owns `*out` (free it with rets_table_free()); the table belongs to
+ * `owner`. Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`,
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_NAME_TAKEN` (a named table of that name exists),
+ * `RETS_STATUS_BAD_FILE` (not a rets table file, a future version, truncated, damaged: the
+ * message says which), `RETS_STATUS_IO`.
+ */
+enum rets_status rets_file2tab(const struct rets_owner *owner,
+                               const char *path,
+                               bool verify,
+                               struct rets_table **out);
+
+/**
+ * Reads the header and the trailer of the table file at `path` (ETS `tabfile_info/1`) into
+ * `*out`, and the table's name into `name_out` (UTF-8, NUL-terminated in the buffer). The
+ * objects are not read (rets_file2tab() checks them).
+ *
+ * Thread-safety: any thread; `name_out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`, `RETS_STATUS_BAD_FILE`,
+ * `RETS_STATUS_IO`.
+ */
+enum rets_status rets_tabfile_info(const char *path,
+                                   struct rets_fileinfo *out,
+                                   struct rets_buf *name_out);
 
 /**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos

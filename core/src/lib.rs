@@ -34,6 +34,7 @@
 mod error;
 mod object;
 mod owner;
+pub mod persist;
 pub mod query;
 mod storage;
 mod sync;

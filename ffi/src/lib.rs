@@ -13,7 +13,8 @@
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library;
-//! - `select`: match specifications and the select/match family.
+//! - `select`: match specifications and the select/match family;
+//! - `file`: tab2file, file2tab, tabfile_info.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
 // in rustls-ffi: their contract (valid pointers, lengths and lifetimes) is stated in rets.h, and
@@ -22,6 +23,7 @@
 
 mod boundary;
 mod buffer;
+mod file;
 mod ops;
 mod owner;
 mod select;
@@ -32,6 +34,7 @@ mod term_reader;
 mod traverse;
 
 pub use buffer::*;
+pub use file::*;
 pub use ops::*;
 pub use owner::*;
 pub use select::*;

@@ -5,6 +5,7 @@
 //! open, and that the table's access mode lets that owner do the operation. Handles are cheap to
 //! clone and are `Send + Sync`.
 
+mod file;
 mod info;
 mod options;
 mod select;

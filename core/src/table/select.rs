@@ -559,3 +559,40 @@ impl Table {
         })
     }
 }
+
+/// A whole-table walk in batches of owned objects, for callers that do slow work between
+/// batches (tab2file writes them out): no storage guard is held between two batches, and the
+/// walk has first/next's guarantee.
+pub(super) struct Batches<'t> {
+    table: &'t Table,
+    cursor: Cursor,
+}
+
+impl<'t> Batches<'t> {
+    pub(super) fn new(table: &'t Table) -> Batches<'t> {
+        Batches {
+            table,
+            cursor: Cursor::Walk {
+                after: None,
+                skip: 0,
+            },
+        }
+    }
+
+    /// The next batch: about `size` objects (whole keys), empty at the end.
+    pub(super) fn next_batch(&mut self, size: usize) -> Vec<Object> {
+        let mut batch = Vec::new();
+        self.table.walk(
+            &Plan::Scan,
+            &mut self.cursor,
+            Direction::Forward,
+            size,
+            true,
+            &mut |o| {
+                batch.push(o.to_object());
+                true
+            },
+        );
+        batch
+    }
+}

@@ -83,3 +83,9 @@ pub enum TermError {
         limit: usize,
     },
 }
+
+/// The end of the MessagePack value at the start of `buf` (not validated beyond finding its
+/// end), or `None` if it is cut short or holds a reserved ext type or 0xc1.
+pub(crate) fn value_end(buf: &[u8]) -> Option<usize> {
+    codec::skip_value(buf, 0)
+}
