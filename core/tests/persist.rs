@@ -288,3 +288,54 @@ fn a_writer_killed_at_any_moment_leaves_the_previous_file_intact() {
     eprintln!("{complete_new} of 8 rounds found the complete new file, the others the old one");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Writes real table files as the seed corpus of the loader's fuzz target when
+/// `RETS_FILE_SEEDS_DIR` is set (`RETS_FILE_SEEDS_DIR=fuzz/seeds/file_load cargo test -p
+/// rets-core --test persist write_fuzz_seeds`); otherwise does nothing.
+#[test]
+fn write_fuzz_seeds() {
+    let Ok(dir) = std::env::var("RETS_FILE_SEEDS_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let owner = Owner::new();
+    let save = |name: &str, options: TableOptions, objects: Vec<Term>| {
+        let table = owner.new_table(name, options).unwrap();
+        for o in objects {
+            table.insert(o).unwrap();
+        }
+        table.tab2file(dir.join(format!("{name}.rets"))).unwrap();
+        table.delete_table().unwrap();
+    };
+    save("empty", TableOptions::new(), vec![]);
+    save(
+        "set_atoms",
+        TableOptions::new(),
+        (0..8)
+            .map(|k| tuple!(k, Term::atom("ok"), 1.5, Term::bin(vec![1, 2])))
+            .collect(),
+    );
+    save(
+        "ordered_keypos2_named",
+        TableOptions::new().ordered_set().keypos(2).named().private(),
+        (0..6)
+            .map(|k| tuple!("v", tuple!("k", k), Term::map([("m", k)])))
+            .collect(),
+    );
+    save(
+        "bag",
+        TableOptions::new().bag().public(),
+        vec![tuple!(1, 1), tuple!(1, 2), tuple!(2, Term::Nil)],
+    );
+    save(
+        "duplicate_bag",
+        TableOptions::new().duplicate_bag().write_concurrency(true),
+        vec![tuple!("d", 1), tuple!("d", 1), tuple!("e", true)],
+    );
+    save(
+        "two_blocks",
+        TableOptions::new(),
+        (0..3).map(|k| tuple!(k, Term::bin(vec![7; 30_000]))).collect(),
+    );
+}
