@@ -331,13 +331,13 @@ fn gen_atom(r: &mut Rng) -> E {
 }
 
 fn gen_key(r: &mut Rng) -> E {
-    match r.below(11) {
+    match r.below(13) {
         0..=4 => E::Int(r.range(0, 5)),
         5 => gen_atom(r),
         6 => E::Float(r.pick(&[1.0, 2.0, 2.5])),
         7 => E::Bin(vec![r.range(0, 1) as u8]),
         8 => E::Tuple(vec![E::Int(r.range(0, 1))]),
-        9 => E::Tuple(vec![E::Int(r.range(0, 1)), gen_atom(r)]),
+        9..=11 => E::Tuple(vec![E::Int(r.range(0, 1)), gen_atom(r)]),
         _ => E::Tuple(vec![E::Float(1.0)]),
     }
 }
@@ -471,11 +471,22 @@ fn gen_head(r: &mut Rng, keypos: usize) -> (E, Vec<u32>) {
             if p != keypos {
                 return element(r, &mut vars);
             }
-            match r.below(6) {
+            match r.below(7) {
                 0 => gen_key(r),
                 // A partially bound tuple key: a range on an ordered_set.
                 1 => E::Tuple(vec![element(r, &mut vars)]),
-                2 => E::Tuple(vec![E::Int(r.range(0, 1)), element(r, &mut vars)]),
+                2 | 3 => {
+                    let rest = if r.chance(1, 2) {
+                        atom("_")
+                    } else {
+                        let n = r.range(1, 3) as u32;
+                        if !vars.contains(&n) {
+                            vars.push(n);
+                        }
+                        var(n)
+                    };
+                    E::Tuple(vec![E::Int(r.range(0, 1)), rest])
+                }
                 _ => element(r, &mut vars),
             }
         })

@@ -318,7 +318,11 @@ fn write_fuzz_seeds() {
     );
     save(
         "ordered_keypos2_named",
-        TableOptions::new().ordered_set().keypos(2).named().private(),
+        TableOptions::new()
+            .ordered_set()
+            .keypos(2)
+            .named()
+            .private(),
         (0..6)
             .map(|k| tuple!("v", tuple!("k", k), Term::map([("m", k)])))
             .collect(),
@@ -336,6 +340,8 @@ fn write_fuzz_seeds() {
     save(
         "two_blocks",
         TableOptions::new(),
-        (0..3).map(|k| tuple!(k, Term::bin(vec![7; 30_000]))).collect(),
+        (0..3)
+            .map(|k| tuple!(k, Term::bin(vec![7; 30_000])))
+            .collect(),
     );
 }
