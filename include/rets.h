@@ -185,6 +185,20 @@ typedef enum rets_status {
      */
     RETS_STATUS_LOAD_FAILED = 37,
     /**
+     * A match specification (or match pattern) that cannot be compiled, or that
+     * rets_table_select_replace() cannot use (it would change keys). The message says why.
+     */
+    RETS_STATUS_BAD_MATCH_SPEC = 38,
+    /**
+     * Reading a table file: the file is not a rets table file, has a version
+     * this library does not read, is truncated, or is damaged. The message says which.
+     */
+    RETS_STATUS_BAD_FILE = 39,
+    /**
+     * The operating system refused a file operation; the message has its reason.
+     */
+    RETS_STATUS_IO = 41,
+    /**
      * rets_reader_*: the next value is not of the type asked for.
      */
     RETS_STATUS_WRONG_TYPE = 40,
@@ -224,20 +238,6 @@ typedef enum rets_claim {
      */
     RETS_CLAIM_REFRESH = 3,
 } rets_claim;
-
-/**
- * Why a table arrived at an owner (see rets_owner_recv_transfer()).
- */
-typedef enum rets_transfer_reason {
-    /**
-     * The previous owner closed and this owner was the table's heir.
-     */
-    RETS_TRANSFER_REASON_INHERITED = 1,
-    /**
-     * The previous owner called rets_table_give_away().
-     */
-    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
-} rets_transfer_reason;
 
 /**
  * The four ETS table types.
@@ -280,6 +280,20 @@ typedef enum rets_access {
 } rets_access;
 
 /**
+ * Why a table arrived at an owner (see rets_owner_recv_transfer()).
+ */
+typedef enum rets_transfer_reason {
+    /**
+     * The previous owner closed and this owner was the table's heir.
+     */
+    RETS_TRANSFER_REASON_INHERITED = 1,
+    /**
+     * The previous owner called rets_table_give_away().
+     */
+    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
+} rets_transfer_reason;
+
+/**
  * The type of a MessagePack value (see rets_reader_type()).
  */
 typedef enum rets_type {
@@ -316,9 +330,15 @@ typedef enum rets_type {
      */
     RETS_TYPE_MAP = 7,
     /**
-     * An extension type (rets does not store them; a reader can only skip them).
+     * An extension type other than the atom (rets does not store them; a reader can only
+     * skip them).
      */
     RETS_TYPE_EXT = 8,
+    /**
+     * An atom (MessagePack ext type 97); read it with rets_reader_atom(). The atoms `true`,
+     * `false` and `nil` are stored as MessagePack true, false and nil, and typed as such.
+     */
+    RETS_TYPE_ATOM = 9,
 } rets_type;
 
 /**
@@ -374,6 +394,14 @@ typedef struct rets_builder rets_builder;
 typedef struct rets_manual_clock rets_manual_clock;
 
 /**
+ * A compiled match specification. Compile it once with rets_matchspec_compile() and run it on
+ * any table, any number of times, from any thread.
+ *
+ * Thread-safety: immutable; may be used by many threads at once.
+ */
+typedef struct rets_matchspec rets_matchspec;
+
+/**
  * An owner of tables: what an Erlang process is to ETS. Every table has exactly one owner;
  * closing the owner (rets_owner_close()) deletes each of its tables or hands it to its heir.
  *
@@ -381,6 +409,14 @@ typedef struct rets_manual_clock rets_manual_clock;
  * rets_owner_close(), which frees it: no other call may use the handle during or after it.
  */
 typedef struct rets_owner rets_owner;
+
+/**
+ * The rest of a chunked select, match or match_object (ETS's continuation). Each
+ * rets_select_cont_next() writes the next chunk and moves the continuation on.
+ *
+ * Thread-safety: may move between threads; must not be used by two threads at once.
+ */
+typedef struct rets_select_cont rets_select_cont;
 
 /**
  * A handle to a table, acting for one owner (the table's own, another, or nobody). Access is
@@ -539,6 +575,44 @@ typedef void (*rets_loader)(void *user_data,
                             const uint8_t *key,
                             size_t key_len,
                             struct rets_ticket *ticket);
+
+/**
+ * What a table file records (ETS `tabfile_info/1`), filled by rets_tabfile_info().
+ */
+typedef struct rets_fileinfo {
+    /**
+     * The format version of the file.
+     */
+    uint32_t version;
+    /**
+     * The table type.
+     */
+    enum rets_table_type table_type;
+    /**
+     * The access mode.
+     */
+    enum rets_access access;
+    /**
+     * The 1-based key position.
+     */
+    size_t keypos;
+    /**
+     * Whether the name was registered.
+     */
+    bool named;
+    /**
+     * As given at creation.
+     */
+    bool read_concurrency;
+    /**
+     * As given at creation.
+     */
+    bool write_concurrency;
+    /**
+     * The number of objects in the file (from its trailer).
+     */
+    uint64_t object_count;
+} rets_fileinfo;
 
 /**
  * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
@@ -1023,6 +1097,55 @@ enum rets_status rets_table_invalidate(const struct rets_table *table,
                                        size_t key_len);
 
 /**
+ * Saves the table to the file at `path` (a NUL-terminated UTF-8 path; ETS `tab2file/2`).
+ * Needs read access. The table is streamed with first/next's guarantee while other threads
+ * write; the file is written crash-safe (a temporary file in the same directory, synced,
+ * renamed over `path`, then the directory synced): a process killed at any moment leaves the
+ * previous file at `path` intact.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT` (path not UTF-8 or not a
+ * file path), `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`,
+ * `RETS_STATUS_IO` (the system refused; the message has its reason).
+ */
+enum rets_status rets_table_tab2file(const struct rets_table *table, const char *path);
+
+/**
+ * Recreates the table saved in the file at `path` (ETS `file2tab/2`), owned by `owner`, with
+ * the saved type, access, keypos, name and options, and stores a handle to it in `*out`. Every
+ * checksum, every object and the object count are checked; with `verify` also that every
+ * object is in canonical form and that the table ends with exactly the file's object count
+ * (ETS `{verify, true}`). On any failure no table is left.
+ *
+ * Ownership: the caller owns `*out` (free it with rets_table_free()); the table belongs to
+ * `owner`. Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`,
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_NAME_TAKEN` (a named table of that name exists),
+ * `RETS_STATUS_BAD_FILE` (not a rets table file, a future version, truncated, damaged: the
+ * message says which), `RETS_STATUS_IO`.
+ */
+enum rets_status rets_file2tab(const struct rets_owner *owner,
+                               const char *path,
+                               bool verify,
+                               struct rets_table **out);
+
+/**
+ * Reads the header and the trailer of the table file at `path` (ETS `tabfile_info/1`) into
+ * `*out`, and the table's name into `name_out` (UTF-8, NUL-terminated in the buffer). The
+ * objects are not read (rets_file2tab() checks them).
+ *
+ * Thread-safety: any thread; `name_out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`, `RETS_STATUS_BAD_FILE`,
+ * `RETS_STATUS_IO`.
+ */
+enum rets_status rets_tabfile_info(const char *path,
+                                   struct rets_fileinfo *out,
+                                   struct rets_buf *name_out);
+
+/**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos
  * is its key. On a set it replaces the object with the same key; on a bag an identical object
  * is not added twice; a duplicate_bag keeps copies. Needs write access.
@@ -1354,6 +1477,197 @@ enum rets_status rets_owner_recv_transfer(const struct rets_owner *owner,
                                           struct rets_buf *gift_out);
 
 /**
+ * Compiles the match specification encoded at `spec` (`len` bytes of MessagePack: an array of
+ * clauses `[Head, [Guard...], [Body...]]`, as ETS's `[{Head, [Guard], [Body]}]`, with `'_'`,
+ * `'$1'`, `'$_'`, `'$$'` and function names as atoms) and stores it in `*out`. The language
+ * and its limits are in docs/QUERIES.md.
+ *
+ * Ownership: `spec` is borrowed for the call; the caller owns `*out` and frees it with
+ * rets_matchspec_free(). Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_LIMIT_EXCEEDED` (the bytes); `RETS_STATUS_BAD_MATCH_SPEC` (not a valid spec:
+ * the message names the clause and what is wrong).
+ */
+enum rets_status rets_matchspec_compile(const uint8_t *spec,
+                                        size_t len,
+                                        struct rets_matchspec **out);
+
+/**
+ * Frees a compiled match specification. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_matchspec_free(struct rets_matchspec *spec);
+
+/**
+ * Writes into `out` the results of `spec` on every object (ETS `select/2`), as one MessagePack
+ * array: for each object, the body of the first clause that matches it. On an ordered_set in
+ * key order. A fully bound key is one lookup; a partially bound key on an ordered_set reads
+ * only its range. Needs read access.
+ *
+ * Thread-safety: any thread; traverses as rets_table_first()/next() do (never fails because of
+ * concurrent writers, not a snapshot); `out` must not be used by another thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`, `RETS_STATUS_LIMIT_EXCEEDED` (a result nested too deep).
+ */
+enum rets_status rets_table_select(const struct rets_table *table,
+                                   const struct rets_matchspec *spec,
+                                   struct rets_buf *out);
+
+/**
+ * rets_table_select() in reverse order on an ordered_set; the same as rets_table_select() on
+ * other types (ETS `select_reverse/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_reverse(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           struct rets_buf *out);
+
+/**
+ * Stores in `*count` the number of objects for which `spec` gives `true` (ETS
+ * `select_count/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_count(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t *count);
+
+/**
+ * Deletes every object for which `spec` gives `true` and stores how many in `*deleted` (ETS
+ * `select_delete/2`). Each deletion is atomic (an object changed meanwhile is left); the call
+ * as a whole is not. Needs write access.
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_delete(const struct rets_table *table,
+                                          const struct rets_matchspec *spec,
+                                          size_t *deleted);
+
+/**
+ * Replaces every matching object with the result of `spec` on it and stores how many in
+ * `*replaced` (ETS `select_replace/2`). Each replacement is atomic: the object is replaced only
+ * if it is still there unchanged (a compare-and-swap). Not on a bag (as ETS). Every
+ * clause must keep the key: its body is `'$_'`, or a tuple construction `{{...}}` with the
+ * head's key, unchanged, at the key position; otherwise nothing changes and the status is
+ * `RETS_STATUS_BAD_MATCH_SPEC`. Needs write access.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_WRONG_TABLE_TYPE` (a bag),
+ * `RETS_STATUS_BAD_MATCH_SPEC`; the errors of an object (a result that is not a valid object).
+ */
+enum rets_status rets_table_select_replace(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           size_t *replaced);
+
+/**
+ * The first chunk of rets_table_select(): up to `limit` (at least 1) results into `out`, and a
+ * continuation for the rest into `*cont_out` (ETS `select/3`). A chunk has `limit` results,
+ * fewer only at the end. Returns `RETS_STATUS_END_OF_TABLE` (and no continuation) if there is
+ * no result at all.
+ *
+ * Ownership: the caller owns `*cont_out` and frees it with rets_select_cont_free().
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_INVALID_ARGUMENT` (limit 0).
+ */
+enum rets_status rets_table_select_limit(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t limit,
+                                         struct rets_buf *out,
+                                         struct rets_select_cont **cont_out);
+
+/**
+ * rets_table_select_limit() in reverse order on an ordered_set (ETS `select_reverse/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit().
+ */
+enum rets_status rets_table_select_reverse_limit(const struct rets_table *table,
+                                                 const struct rets_matchspec *spec,
+                                                 size_t limit,
+                                                 struct rets_buf *out,
+                                                 struct rets_select_cont **cont_out);
+
+/**
+ * Writes the next chunk of a chunked select, match or match_object into `out` and moves `cont`
+ * past it (ETS `select/1`, `match/1`, `match_object/1`). Returns `RETS_STATUS_END_OF_TABLE`
+ * when nothing is left (then again on every later call; free the continuation). The walk
+ * resumes with first/next's guarantee: no key twice, whatever was written meanwhile. On
+ * failure `cont` is unchanged.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE` (the table was deleted),
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_LIMIT_EXCEEDED`.
+ */
+enum rets_status rets_select_cont_next(struct rets_select_cont *cont, struct rets_buf *out);
+
+/**
+ * Frees a continuation. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_select_cont_free(struct rets_select_cont *cont);
+
+/**
+ * Writes into `out`, as one MessagePack array, the bindings of `pattern`'s variables for every
+ * object that matches it, each an array in variable order (ETS `match/2`). `pattern` is
+ * MessagePack: a tuple pattern with `'_'` and `'$N'` atoms.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_BAD_MATCH_SPEC` (the pattern).
+ */
+enum rets_status rets_table_match(const struct rets_table *table,
+                                  const uint8_t *pattern,
+                                  size_t pattern_len,
+                                  struct rets_buf *out);
+
+/**
+ * Writes into `out`, as one MessagePack array, every object that matches `pattern` (ETS
+ * `match_object/2`).
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_object(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         struct rets_buf *out);
+
+/**
+ * The first chunk of rets_table_match() and a continuation (ETS `match/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_limit(const struct rets_table *table,
+                                        const uint8_t *pattern,
+                                        size_t pattern_len,
+                                        size_t limit,
+                                        struct rets_buf *out,
+                                        struct rets_select_cont **cont_out);
+
+/**
+ * The first chunk of rets_table_match_object() and a continuation (ETS `match_object/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_object_limit(const struct rets_table *table,
+                                               const uint8_t *pattern,
+                                               size_t pattern_len,
+                                               size_t limit,
+                                               struct rets_buf *out,
+                                               struct rets_select_cont **cont_out);
+
+/**
+ * Deletes every object that matches `pattern` and stores how many in `*deleted` (ETS
+ * `match_delete/2`). Needs write access.
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_delete(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         size_t *deleted);
+
+/**
  * The message describing the most recent call on this thread that returned a status other than
  * `RETS_STATUS_OK`, as a NUL-terminated UTF-8 string (`"no error"` if there has been none).
  *
@@ -1571,6 +1885,15 @@ enum rets_status rets_builder_double(struct rets_builder *b, double value);
 enum rets_status rets_builder_str(struct rets_builder *b, const char *s, size_t len);
 
 /**
+ * Adds the atom whose name is the `len` bytes of UTF-8 at `name` (not necessarily
+ * NUL-terminated; NULL only with `len` 0), as the atom ext type (type 97, see the
+ * term model in docs/ARCHITECTURE.md). The names "true", "false" and "nil" add the MessagePack
+ * true, false and nil, which are those atoms. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not
+ * UTF-8), `RETS_STATUS_LIMIT_EXCEEDED` (over 255 bytes).
+ */
+enum rets_status rets_builder_atom(struct rets_builder *b, const char *name, size_t len);
+
+/**
  * Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
  * builder's own bytes), copied. Errors also:
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
@@ -1655,6 +1978,14 @@ enum rets_status rets_reader_double(struct rets_reader *r, double *out);
  * being read. Errors also: `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (not UTF-8).
  */
 enum rets_status rets_reader_str(struct rets_reader *r, const char **s, size_t *len);
+
+/**
+ * Reads an atom: stores a pointer to its name's UTF-8 bytes in `*name` and their number in
+ * `*len` (NOT NUL-terminated, pointing into the bytes being read). MessagePack true, false and
+ * nil read as the atoms "true", "false" and "nil" (static text). Errors also:
+ * `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (a name that is not UTF-8).
+ */
+enum rets_status rets_reader_atom(struct rets_reader *r, const char **name, size_t *len);
 
 /**
  * Reads a bin: stores a pointer to its bytes in `*data` and their number in `*len` (pointing

@@ -69,6 +69,16 @@ pub enum Error {
     /// than the bound); nothing changed.
     #[error("table full: table {name:?} is at its {limit}")]
     TableFull { name: String, limit: String },
+    /// A match specification that cannot be compiled, or that select_replace cannot use.
+    #[error("bad match specification: {0}")]
+    BadMatchSpec(String),
+    /// A table file that cannot be read as one: not a rets table file, a version this library
+    /// does not read, truncated, or damaged (a checksum or count that does not match).
+    #[error("bad table file {path:?}: {reason}")]
+    BadFile { path: String, reason: String },
+    /// The operating system refused a file operation (tab2file, file2tab, tabfile_info).
+    #[error("file error on {path:?}: {reason}")]
+    Io { path: String, reason: String },
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),

@@ -14,6 +14,8 @@
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
 //! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
 //! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
+//! - `select`: match specifications and the select/match family;
+//! - `file`: tab2file, file2tab, tabfile_info;
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
@@ -24,9 +26,11 @@
 mod boundary;
 mod buffer;
 mod cache;
+mod file;
 mod flight;
 mod ops;
 mod owner;
+mod select;
 mod status;
 mod table;
 mod term_builder;
@@ -35,9 +39,11 @@ mod traverse;
 
 pub use buffer::*;
 pub use cache::*;
+pub use file::*;
 pub use flight::*;
 pub use ops::*;
 pub use owner::*;
+pub use select::*;
 pub use status::*;
 pub use table::*;
 pub use term_builder::*;
@@ -73,6 +79,8 @@ const _: () = {
     send::<rets_buf>();
     send_sync::<rets_manual_clock>();
     send::<rets_builder>();
+    send_sync::<rets_matchspec>();
+    send::<rets_select_cont>();
 };
 
 #[cfg(test)]

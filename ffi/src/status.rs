@@ -73,6 +73,14 @@ pub enum rets_status {
     /// A read-through load failed: the loader called rets_ticket_fail() (the message is its
     /// message), returned without a result, or (Rust) panicked. Nothing was cached.
     LoadFailed = 37,
+    /// A match specification (or match pattern) that cannot be compiled, or that
+    /// rets_table_select_replace() cannot use (it would change keys). The message says why.
+    BadMatchSpec = 38,
+    /// Reading a table file: the file is not a rets table file, has a version
+    /// this library does not read, is truncated, or is damaged. The message says which.
+    BadFile = 39,
+    /// The operating system refused a file operation; the message has its reason.
+    Io = 41,
     /// rets_reader_*: the next value is not of the type asked for.
     WrongType = 40,
     /// A Rust panic was caught at the boundary: a bug in rets. The message has the panic text.
@@ -108,6 +116,9 @@ impl rets_status {
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
             rets_status::TableFull => "RETS_STATUS_TABLE_FULL\0",
             rets_status::LoadFailed => "RETS_STATUS_LOAD_FAILED\0",
+            rets_status::BadMatchSpec => "RETS_STATUS_BAD_MATCH_SPEC\0",
+            rets_status::BadFile => "RETS_STATUS_BAD_FILE\0",
+            rets_status::Io => "RETS_STATUS_IO\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
             rets_status::Internal => "RETS_STATUS_INTERNAL\0",
@@ -145,6 +156,9 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::TableFull { .. } => rets_status::TableFull,
         Error::LoadFailed { .. } => rets_status::LoadFailed,
         Error::LoadTimeout { .. } => rets_status::Timeout,
+        Error::BadMatchSpec(_) => rets_status::BadMatchSpec,
+        Error::BadFile { .. } => rets_status::BadFile,
+        Error::Io { .. } => rets_status::Io,
         _ => rets_status::Internal,
     }
 }
@@ -202,7 +216,7 @@ pub extern "C" fn rets_status_name(status: u32) -> *const c_char {
     known.as_ptr().cast()
 }
 
-const STATUS_BY_CODE: [rets_status; 27] = [
+const STATUS_BY_CODE: [rets_status; 30] = [
     rets_status::Ok,
     rets_status::EndOfTable,
     rets_status::NotFound,
@@ -227,7 +241,10 @@ const STATUS_BY_CODE: [rets_status; 27] = [
     rets_status::NameTaken,
     rets_status::TableFull,
     rets_status::LoadFailed,
+    rets_status::BadMatchSpec,
+    rets_status::BadFile,
     rets_status::WrongType,
+    rets_status::Io,
     rets_status::Panic,
     rets_status::Internal,
 ];
@@ -247,6 +264,17 @@ mod tests {
             assert!(name.starts_with("RETS_STATUS_"));
             assert!(names.insert(name.to_owned()), "duplicate name {name}");
         }
+        // Every status the header declares is in the table (a status missing from it would be
+        // named RETS_STATUS_UNKNOWN).
+        let declared = include_str!("../../include/rets.h")
+            .lines()
+            .filter(|l| l.trim_start().starts_with("RETS_STATUS_") && l.contains(" = "))
+            .count();
+        assert_eq!(
+            declared,
+            STATUS_BY_CODE.len(),
+            "rets.h declares {declared} statuses"
+        );
         // SAFETY: as above.
         let unknown = unsafe { CStr::from_ptr(rets_status_name(12345)) };
         assert_eq!(unknown.to_str().unwrap(), "RETS_STATUS_UNKNOWN");

@@ -80,6 +80,7 @@ fn kind_name(t: &Term) -> &'static str {
         Term::Map(_) => "a map",
         Term::Nil => "nil",
         Term::Bool(_) => "a boolean",
+        Term::Atom(_) => "an atom",
     }
 }
 

@@ -6,9 +6,11 @@
 //! clone and are `Send + Sync`.
 
 mod cache;
+mod file;
 mod info;
 mod load;
 mod options;
+mod select;
 mod update;
 
 use std::fmt;
@@ -28,6 +30,7 @@ use crate::term::Term;
 pub use info::Info;
 pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
+pub use select::Continuation;
 pub use update::CounterOp;
 
 /// What may change about a table over its life; swapped whole (under the lifecycle lock).
