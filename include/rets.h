@@ -213,33 +213,6 @@ typedef enum rets_status {
 } rets_status;
 
 /**
- * What rets_table_claim_load() found.
- */
-typedef enum rets_claim {
-    /**
-     * The object is cached: it was written into `out`; no ticket.
-     */
-    RETS_CLAIM_CACHED = 0,
-    /**
-     * The caller is the loader of the key: load it, then rets_ticket_fill() or
-     * rets_ticket_fail() the ticket, and free it.
-     */
-    RETS_CLAIM_LOAD = 1,
-    /**
-     * Another caller is loading the key: rets_ticket_wait() or rets_ticket_poll() the ticket
-     * for its result, and free it.
-     */
-    RETS_CLAIM_WAIT = 2,
-    /**
-     * (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
-     * the refresh age, and the caller refreshes it: use the object now, reload it, then
-     * rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
-     * until it expires), and free it.
-     */
-    RETS_CLAIM_REFRESH = 3,
-} rets_claim;
-
-/**
  * The four ETS table types.
  */
 typedef enum rets_table_type {
@@ -278,6 +251,33 @@ typedef enum rets_access {
      */
     RETS_ACCESS_PRIVATE = 2,
 } rets_access;
+
+/**
+ * What rets_table_claim_load() found.
+ */
+typedef enum rets_claim {
+    /**
+     * The object is cached: it was written into `out`; no ticket.
+     */
+    RETS_CLAIM_CACHED = 0,
+    /**
+     * The caller is the loader of the key: load it, then rets_ticket_fill() or
+     * rets_ticket_fail() the ticket, and free it.
+     */
+    RETS_CLAIM_LOAD = 1,
+    /**
+     * Another caller is loading the key: rets_ticket_wait() or rets_ticket_poll() the ticket
+     * for its result, and free it.
+     */
+    RETS_CLAIM_WAIT = 2,
+    /**
+     * (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
+     * the refresh age, and the caller refreshes it: use the object now, reload it, then
+     * rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
+     * until it expires), and free it.
+     */
+    RETS_CLAIM_REFRESH = 3,
+} rets_claim;
 
 /**
  * Why a table arrived at an owner (see rets_owner_recv_transfer()).
@@ -566,17 +566,6 @@ typedef struct rets_cache_stats {
 } rets_cache_stats;
 
 /**
- * The signature of a loader for rets_table_get_or_load(): it loads the object with `key`
- * (`key_len` bytes, canonical MessagePack) and then calls rets_ticket_fill() or
- * rets_ticket_fail() on `ticket` (which belongs to rets: do not free it; it is valid until the
- * loader returns). `user_data` is the pointer given to rets_table_get_or_load().
- */
-typedef void (*rets_loader)(void *user_data,
-                            const uint8_t *key,
-                            size_t key_len,
-                            struct rets_ticket *ticket);
-
-/**
  * What a table file records (ETS `tabfile_info/1`), filled by rets_tabfile_info().
  */
 typedef struct rets_fileinfo {
@@ -613,6 +602,17 @@ typedef struct rets_fileinfo {
      */
     uint64_t object_count;
 } rets_fileinfo;
+
+/**
+ * The signature of a loader for rets_table_get_or_load(): it loads the object with `key`
+ * (`key_len` bytes, canonical MessagePack) and then calls rets_ticket_fill() or
+ * rets_ticket_fail() on `ticket` (which belongs to rets: do not free it; it is valid until the
+ * loader returns). `user_data` is the pointer given to rets_table_get_or_load().
+ */
+typedef void (*rets_loader)(void *user_data,
+                            const uint8_t *key,
+                            size_t key_len,
+                            struct rets_ticket *ticket);
 
 /**
  * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
@@ -907,6 +907,55 @@ enum rets_status rets_table_record_load(const struct rets_table *table, uint64_t
 enum rets_status rets_table_purge_expired(const struct rets_table *table, size_t *removed);
 
 /**
+ * Saves the table to the file at `path` (a NUL-terminated UTF-8 path; ETS `tab2file/2`).
+ * Needs read access. The table is streamed with first/next's guarantee while other threads
+ * write; the file is written crash-safe (a temporary file in the same directory, synced,
+ * renamed over `path`, then the directory synced): a process killed at any moment leaves the
+ * previous file at `path` intact.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT` (path not UTF-8 or not a
+ * file path), `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`,
+ * `RETS_STATUS_IO` (the system refused; the message has its reason).
+ */
+enum rets_status rets_table_tab2file(const struct rets_table *table, const char *path);
+
+/**
+ * Recreates the table saved in the file at `path` (ETS `file2tab/2`), owned by `owner`, with
+ * the saved type, access, keypos, name and options, and stores a handle to it in `*out`. Every
+ * checksum, every object and the object count are checked; with `verify` also that every
+ * object is in canonical form and that the table ends with exactly the file's object count
+ * (ETS `{verify, true}`). On any failure no table is left.
+ *
+ * Ownership: the caller owns `*out` (free it with rets_table_free()); the table belongs to
+ * `owner`. Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`,
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_NAME_TAKEN` (a named table of that name exists),
+ * `RETS_STATUS_BAD_FILE` (not a rets table file, a future version, truncated, damaged: the
+ * message says which), `RETS_STATUS_IO`.
+ */
+enum rets_status rets_file2tab(const struct rets_owner *owner,
+                               const char *path,
+                               bool verify,
+                               struct rets_table **out);
+
+/**
+ * Reads the header and the trailer of the table file at `path` (ETS `tabfile_info/1`) into
+ * `*out`, and the table's name into `name_out` (UTF-8, NUL-terminated in the buffer). The
+ * objects are not read (rets_file2tab() checks them).
+ *
+ * Thread-safety: any thread; `name_out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`, `RETS_STATUS_BAD_FILE`,
+ * `RETS_STATUS_IO`.
+ */
+enum rets_status rets_tabfile_info(const char *path,
+                                   struct rets_fileinfo *out,
+                                   struct rets_buf *name_out);
+
+/**
  * Claims the read-through load of `key` without blocking, on a set or ordered_set. Stores in
  * `*claim` one of three answers:
  * - `RETS_CLAIM_CACHED`: the object is in the table; it is written into `out` (the object
@@ -1095,55 +1144,6 @@ enum rets_status rets_table_get_or_load(const struct rets_table *table,
 enum rets_status rets_table_invalidate(const struct rets_table *table,
                                        const uint8_t *key,
                                        size_t key_len);
-
-/**
- * Saves the table to the file at `path` (a NUL-terminated UTF-8 path; ETS `tab2file/2`).
- * Needs read access. The table is streamed with first/next's guarantee while other threads
- * write; the file is written crash-safe (a temporary file in the same directory, synced,
- * renamed over `path`, then the directory synced): a process killed at any moment leaves the
- * previous file at `path` intact.
- *
- * Thread-safety: any thread.
- *
- * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT` (path not UTF-8 or not a
- * file path), `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`,
- * `RETS_STATUS_IO` (the system refused; the message has its reason).
- */
-enum rets_status rets_table_tab2file(const struct rets_table *table, const char *path);
-
-/**
- * Recreates the table saved in the file at `path` (ETS `file2tab/2`), owned by `owner`, with
- * the saved type, access, keypos, name and options, and stores a handle to it in `*out`. Every
- * checksum, every object and the object count are checked; with `verify` also that every
- * object is in canonical form and that the table ends with exactly the file's object count
- * (ETS `{verify, true}`). On any failure no table is left.
- *
- * Ownership: the caller owns `*out` (free it with rets_table_free()); the table belongs to
- * `owner`. Thread-safety: any thread.
- *
- * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`,
- * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_NAME_TAKEN` (a named table of that name exists),
- * `RETS_STATUS_BAD_FILE` (not a rets table file, a future version, truncated, damaged: the
- * message says which), `RETS_STATUS_IO`.
- */
-enum rets_status rets_file2tab(const struct rets_owner *owner,
-                               const char *path,
-                               bool verify,
-                               struct rets_table **out);
-
-/**
- * Reads the header and the trailer of the table file at `path` (ETS `tabfile_info/1`) into
- * `*out`, and the table's name into `name_out` (UTF-8, NUL-terminated in the buffer). The
- * objects are not read (rets_file2tab() checks them).
- *
- * Thread-safety: any thread; `name_out` must not be used by another thread during the call.
- *
- * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`, `RETS_STATUS_BAD_FILE`,
- * `RETS_STATUS_IO`.
- */
-enum rets_status rets_tabfile_info(const char *path,
-                                   struct rets_fileinfo *out,
-                                   struct rets_buf *name_out);
 
 /**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos
