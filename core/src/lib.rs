@@ -23,6 +23,8 @@
 //! - [`Object`], [`Key`] ([`ToObject`], [`ToKey`]): terms validated for a table.
 //! - [`Table`]: ETS's operations and their semantics, with access checks.
 //! - [`Owner`]: ownership, heirs, transfers, names.
+//! - [`query`]: match specifications, for [`Table::select`] and the rest of the family.
+//! - [`persist`]: [`Table::tab2file`], [`persist::file2tab`], [`persist::tabfile_info`].
 //! - storage (internal): where objects live; replaceable without touching semantics.
 //!
 //! # Guarantees
