@@ -1593,8 +1593,9 @@ enum rets_status rets_table_select_reverse_limit(const struct rets_table *table,
  * Writes the next chunk of a chunked select, match or match_object into `out` and moves `cont`
  * past it (ETS `select/1`, `match/1`, `match_object/1`). Returns `RETS_STATUS_END_OF_TABLE`
  * when nothing is left (then again on every later call; free the continuation). The walk
- * resumes with first/next's guarantee: no key twice, whatever was written meanwhile. On
- * failure `cont` is unchanged.
+ * resumes with first/next's guarantee: no key twice, whatever was written meanwhile. When the
+ * table is gone or access is denied, `cont` is unchanged; a chunk whose results cannot be
+ * encoded (`RETS_STATUS_LIMIT_EXCEEDED`: a result nested too deep) is passed over.
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE` (the table was deleted),
  * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_LIMIT_EXCEEDED`.

@@ -25,6 +25,8 @@
 //! - [`Owner`]: ownership, heirs, transfers, names.
 //! - [`cache`]: lifetimes, bounds with eviction, stats ([`TableOptions::ttl`],
 //!   [`TableOptions::max_size`], [`Table::insert_with`], [`Table::cache_stats`]).
+//! - [`query`]: match specifications, for [`Table::select`] and the rest of the family.
+//! - [`persist`]: [`Table::tab2file`], [`persist::file2tab`], [`persist::tabfile_info`].
 //! - storage (internal): where objects live; replaceable without touching semantics.
 //!
 //! # Guarantees

@@ -261,8 +261,9 @@ pub extern "C" fn rets_table_select_reverse_limit(
 /// Writes the next chunk of a chunked select, match or match_object into `out` and moves `cont`
 /// past it (ETS `select/1`, `match/1`, `match_object/1`). Returns `RETS_STATUS_END_OF_TABLE`
 /// when nothing is left (then again on every later call; free the continuation). The walk
-/// resumes with first/next's guarantee: no key twice, whatever was written meanwhile. On
-/// failure `cont` is unchanged.
+/// resumes with first/next's guarantee: no key twice, whatever was written meanwhile. When the
+/// table is gone or access is denied, `cont` is unchanged; a chunk whose results cannot be
+/// encoded (`RETS_STATUS_LIMIT_EXCEEDED`: a result nested too deep) is passed over.
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE` (the table was deleted),
 /// `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_LIMIT_EXCEEDED`.
@@ -274,26 +275,25 @@ pub extern "C" fn rets_select_cont_next(
     boundary(|| {
         let cont = arg_mut(cont, "cont")?;
         let out = arg_mut(out, "out")?;
-        let next = match &cont.state {
-            ContState::Done => return Err(end_of_table()),
-            ContState::Terms(c) => match c.clone().next()? {
-                None => ContState::Done,
-                Some((results, c)) => {
+        let more = match &mut cont.state {
+            ContState::Done => false,
+            ContState::Terms(c) => match c.next_chunk()? {
+                None => false,
+                Some(results) => {
                     write_terms(out, &results)?;
-                    ContState::Terms(c)
+                    true
                 }
             },
-            ContState::Objects(c) => match c.clone().next()? {
-                None => ContState::Done,
-                Some((objects, c)) => {
+            ContState::Objects(c) => match c.next_chunk()? {
+                None => false,
+                Some(objects) => {
                     write_owned_objects(out, &objects);
-                    ContState::Objects(c)
+                    true
                 }
             },
         };
-        let done = matches!(next, ContState::Done);
-        cont.state = next;
-        if done {
+        if !more {
+            cont.state = ContState::Done;
             return Err(end_of_table());
         }
         Ok(())

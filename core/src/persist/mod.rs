@@ -1,6 +1,6 @@
 //! Saving a table to a file and loading it back: [`crate::Table::tab2file`], [`file2tab`],
 //! [`tabfile_info`] (ETS's functions of the same names). The format is documented in
-//! docs/FILE-FORMAT.md and [`format`].
+//! docs/FILE-FORMAT.md and [`mod@format`].
 //!
 //! Writing streams the table in batches under first/next's traversal guarantee while writers
 //! run (memory bounded by a batch, not by the table), into a temporary file in the target's

@@ -91,8 +91,15 @@ impl<T: Hit> Continuation<T> {
     /// when the select started (fewer only at the end) and the continuation after it, or
     /// `None` when nothing is left (`'$end_of_table'`).
     pub fn next(mut self) -> Result<Option<(Vec<T>, Continuation<T>)>> {
+        Ok(self.next_chunk()?.map(|found| (found, self)))
+    }
+
+    /// [`Continuation::next`] in place: the next chunk, this continuation moved past it;
+    /// `None` at the end. On an error (the table deleted, access) the continuation is
+    /// unchanged.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<T>>> {
         let table = self.table.clone();
-        table.chunk(&mut self).map(|found| found.map(|f| (f, self)))
+        table.chunk(self)
     }
 
     /// Whether the walk has ended (the next call gives `None`).
