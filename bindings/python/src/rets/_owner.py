@@ -1,0 +1,255 @@
+"""rets.Owner: an owner of tables (ETS: a process), and the lookup of tables by name.
+
+An owner handle must not be used while, or after, it is closed (the C ABI leaves that
+undefined). Owner therefore counts the calls in flight that use its handle; close() marks it
+closed at once (new calls raise OwnerClosedError) and the last call in flight, or close()
+itself when there is none, calls rets_owner_close.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any, NamedTuple, Optional
+
+from . import _bufs
+from ._errors import ArgumentError, OwnerClosedError, fail
+from ._rets_cffi import ffi, lib
+from ._table import ACCESS_MODES, TABLE_TYPES, Table, name_arg, size_arg
+from ._terms import Term, pack, unpack
+
+_REASONS = {
+    lib.RETS_TRANSFER_REASON_INHERITED: "inherited",
+    lib.RETS_TRANSFER_REASON_GIVEN_AWAY: "given_away",
+}
+
+
+class Transfer(NamedTuple):
+    """A table received by recv_transfer() (ETS's {'ETS-TRANSFER', Tab, From, Gift})."""
+
+    table: Table
+    from_owner: int
+    reason: str  # "inherited" or "given_away"
+    gift: Term
+
+
+class Owner:
+    """An owner of tables. Use it as a context manager, or close() it: closing deletes its
+    tables, or hands each to its heir. An owner that is collected while open is closed then
+    (with a ResourceWarning if it still owned tables)."""
+
+    def __init__(self) -> None:
+        out = ffi.new("rets_owner **")
+        status = lib.rets_owner_new(out)
+        if status:
+            fail(status)
+        self._ptr: Any = out[0]
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._closed = False
+        # One handle of our own to each table this owner made or received: at collection time
+        # they tell whether the owner still owns tables (worth a ResourceWarning).
+        self._watched: list[Any] = []
+        id_out = ffi.new("uint64_t *")
+        status = lib.rets_owner_id(self._ptr, id_out)
+        if status:
+            fail(status)
+        self._id = int(id_out[0])
+
+    @property
+    def id(self) -> int:
+        """The owner's id, as Table.info().owner and .heir report it."""
+        return self._id
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _acquire(self) -> Any:
+        with self._lock:
+            if self._closed:
+                raise OwnerClosedError("this rets.Owner is closed", lib.RETS_STATUS_OWNER_CLOSED)
+            self._in_flight += 1
+            return self._ptr
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            last = self._closed and self._in_flight == 0 and self._ptr is not None
+        if last:
+            self._finish_close()
+
+    def close(self) -> None:
+        """Closes the owner: its tables go to their heirs or are deleted; handles acting for
+        it raise OwnerClosedError from then on. Closing twice does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            now = self._in_flight == 0
+        if now:
+            self._finish_close()
+
+    def _finish_close(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        for handle in self._watched:
+            lib.rets_table_free(handle)
+        self._watched.clear()
+        lib.rets_owner_close(ptr)
+
+    def __enter__(self) -> "Owner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        owned = self._owned_table_names()
+        if owned:
+            warnings.warn(
+                f"rets.Owner {self._id} was collected while open and owning tables {owned}; "
+                "closing it now (close owners explicitly, or use `with`)",
+                ResourceWarning,
+                source=self,
+            )
+        self.close()
+
+    def _owned_table_names(self) -> list[str]:
+        names = []
+        info = ffi.new("rets_info *")
+        for handle in self._watched:
+            if lib.rets_table_info(handle, info) == 0 and info.owner == self._id:
+                if lib.rets_table_name(handle, _bufs.buf()) == 0:
+                    names.append(bytes(_bufs.view(_bufs.buf())).rstrip(b"\0").decode())
+        return names
+
+    def _watch(self, table: Any) -> None:
+        out = ffi.new("rets_table **")
+        if lib.rets_table_with_owner(table, self._ptr, out) == 0:
+            self._watched.append(out[0])
+        if len(self._watched) > 64 and (len(self._watched) & (len(self._watched) - 1)) == 0:
+            self._forget_gone_tables()
+
+    def _forget_gone_tables(self) -> None:
+        info = ffi.new("rets_info *")
+        kept = []
+        for handle in self._watched:
+            if lib.rets_table_info(handle, info) == 0 and info.owner == self._id:
+                kept.append(handle)
+            else:
+                lib.rets_table_free(handle)
+        self._watched = kept
+
+    def new_table(
+        self,
+        name: str,
+        *,
+        type: str = "set",
+        access: str = "protected",
+        keypos: int = 1,
+        named: bool = False,
+        read_concurrency: bool = False,
+        write_concurrency: bool = False,
+        heir: Optional["Owner"] = None,
+        heir_data: Term = None,
+    ) -> Table:
+        """Creates a table owned by this owner (ets:new/2); the options are ETS's."""
+        if type not in TABLE_TYPES:
+            raise ArgumentError(f"type must be one of {sorted(TABLE_TYPES)}, not {type!r:.80}")
+        if access not in ACCESS_MODES:
+            raise ArgumentError(f"access must be one of {sorted(ACCESS_MODES)}, not {access!r:.80}")
+        if keypos == 0:
+            raise ArgumentError("keypos is 1-based: 0 is not a position")
+        for flag, value in (("named", named), ("read_concurrency", read_concurrency),
+                            ("write_concurrency", write_concurrency)):
+            if not isinstance(value, bool):
+                raise ArgumentError(f"{flag} must be a bool, not {value!r:.80}")
+        c_name = name_arg(name)
+        options = ffi.new("rets_table_options *")
+        options.table_type = TABLE_TYPES[type]
+        options.access = ACCESS_MODES[access]
+        options.keypos = size_arg("keypos", keypos)
+        options.named = named
+        options.read_concurrency = read_concurrency
+        options.write_concurrency = write_concurrency
+        gift = pack(heir_data)
+        options.heir_data = ffi.from_buffer("uint8_t[]", gift)
+        options.heir_data_len = len(gift)
+        out = ffi.new("rets_table **")
+        ptr = self._acquire()
+        try:
+            options.heir = heir._acquire() if heir is not None else ffi.NULL
+            try:
+                status = lib.rets_table_new(ptr, c_name, options, out)
+            finally:
+                if heir is not None:
+                    heir._release()
+            if status:
+                fail(status)
+            self._watch(out[0])
+        finally:
+            self._release()
+        return Table(out[0], self)
+
+    def whereis(self, name: str) -> Optional[Table]:
+        """The table registered under `name`, as a handle acting for this owner; or None."""
+        out = ffi.new("rets_table **")
+        ptr = self._acquire()
+        try:
+            status = lib.rets_owner_whereis(ptr, name_arg(name), out)
+        finally:
+            self._release()
+        if status == lib.RETS_STATUS_NOT_FOUND:
+            return None
+        if status:
+            fail(status)
+        return Table(out[0], self)
+
+    def recv_transfer(self, timeout: Optional[float] = 0) -> Optional[Transfer]:
+        """Takes the next table given to this owner (by give_away, or as an heir), waiting up
+        to `timeout` seconds (0: do not wait; None: wait as long as the C ABI allows, about 49
+        days). Returns None if nothing arrived. The GIL is released while it waits."""
+        if timeout is None:
+            ms = 0xFFFFFFFF
+        elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout >= 0:
+            ms = min(int(timeout * 1000), 0xFFFFFFFF)
+        else:
+            raise ArgumentError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r:.80}")
+        table_out = ffi.new("rets_table **")
+        from_out = ffi.new("uint64_t *")
+        reason_out = ffi.new("rets_transfer_reason *")
+        gift = _bufs.buf()
+        ptr = self._acquire()
+        try:
+            status = lib.rets_owner_recv_transfer(ptr, ms, table_out, from_out, reason_out, gift)
+            if status == 0:
+                self._watch(table_out[0])
+        finally:
+            self._release()
+        if status == lib.RETS_STATUS_TIMEOUT:
+            return None
+        if status:
+            fail(status)
+        return Transfer(
+            Table(table_out[0], self),
+            int(from_out[0]),
+            _REASONS.get(reason_out[0], str(reason_out[0])),
+            unpack(_bufs.view(gift)),
+        )
+
+    def __repr__(self) -> str:
+        return f"<rets.Owner {self._id}{' closed' if self._closed else ''}>"
+
+
+def whereis(name: str) -> Optional[Table]:
+    """The table registered under `name`, as a handle acting for nobody (it reads public and
+    protected tables and writes public ones); or None."""
+    out = ffi.new("rets_table **")
+    status = lib.rets_whereis(name_arg(name), out)
+    if status == lib.RETS_STATUS_NOT_FOUND:
+        return None
+    if status:
+        fail(status)
+    return Table(out[0], None)
