@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, Optional
 from . import _bufs
 from ._errors import ArgumentError, OwnerClosedError, fail
 from ._rets_cffi import ffi, lib
-from ._table import ACCESS_MODES, TABLE_TYPES, Table, name_arg, size_arg
+from ._table import ACCESS_MODES, TABLE_TYPES, Table, name_arg, owner_arg, size_arg
 from ._terms import Term, pack, unpack
 
 _REASONS = {
@@ -166,6 +166,8 @@ class Owner:
                             ("write_concurrency", write_concurrency)):
             if not isinstance(value, bool):
                 raise ArgumentError(f"{flag} must be a bool, not {value!r:.80}")
+        if heir is not None:
+            owner_arg("heir", heir)
         c_name = name_arg(name)
         options = ffi.new("rets_table_options *")
         options.table_type = TABLE_TYPES[type]

@@ -110,6 +110,14 @@ def name_arg(name: object) -> bytes:
     return encoded
 
 
+def owner_arg(what: str, owner: object) -> "Owner":
+    from ._owner import Owner
+
+    if not isinstance(owner, Owner):
+        raise ArgumentError(f"{what} must be a rets.Owner, not {type(owner).__name__}")
+    return owner
+
+
 def object_arg(obj: object) -> bytes:
     if not isinstance(obj, tuple):
         raise ArgumentError(
@@ -147,13 +155,14 @@ class Table:
     its owner closes. As a context manager, a Table deletes its table on exit.
     """
 
-    __slots__ = ("_ptr", "_owner", "__weakref__")
+    __slots__ = ("_ptr", "_owner", "_keypos", "__weakref__")
 
     def __init__(self, ptr: Any, owner: Optional["Owner"]) -> None:
         self._ptr = ffi.gc(ptr, lib.rets_table_free)
         # A Table keeps its owner alive: the owner closes (and its tables go) only when closed
         # explicitly or when no handle acting for it is left.
         self._owner = owner
+        self._keypos = 0  # fixed for the table's life; read from the engine on first need
 
     @property
     def owner(self) -> Optional["Owner"]:
@@ -163,7 +172,7 @@ class Table:
     def with_owner(self, owner: "Owner") -> "Table":
         """A new handle to this table acting for `owner` (rets_table_with_owner)."""
         out = ffi.new("rets_table **")
-        status = lib.rets_table_with_owner(self._ptr, owner._acquire(), out)
+        status = lib.rets_table_with_owner(self._ptr, owner_arg("owner", owner)._acquire(), out)
         owner._release()
         if status:
             fail(status)
@@ -265,7 +274,7 @@ class Table:
         after_key = 0  # ETS's default position: the element after the key
         for c_op, spec in zip(c_ops, ops):
             if isinstance(spec, int) and not after_key:
-                after_key = self.info().keypos + 1
+                after_key = self._key_position() + 1
             fill_counter_op(c_op, spec, after_key)
         default_data = ffi.NULL if default is None else object_arg(default)
         values = ffi.new("int64_t[]", len(ops))
@@ -386,6 +395,8 @@ class Table:
         return self._fold(lib.rets_table_foldr, fn, acc)
 
     def _fold(self, c_fold: Any, fn: Callable[[Object, A], A], acc: A) -> A:
+        if not callable(fn):
+            raise ArgumentError(f"fold takes a function (object, acc) -> acc, not {fn!r:.80}")
         state = _Fold(fn, acc)
         handle = ffi.new_handle(state)
         status = c_fold(self._ptr, lib._rets_fold_callback, handle)
@@ -395,6 +406,15 @@ class Table:
             fail(status)
         acc_out: A = state.acc
         return acc_out
+
+    def _key_position(self) -> int:
+        if not self._keypos:
+            c_info = ffi.new("rets_info *")
+            status = lib.rets_table_info(self._ptr, c_info)
+            if status:
+                fail(status)
+            self._keypos = int(c_info.keypos)
+        return self._keypos
 
     # ---- traversal ----
 
@@ -495,7 +515,7 @@ class Table:
     def give_away(self, to: "Owner", gift: Term = None) -> None:
         """Hands the table to `to`, which receives it (with `gift`) from recv_transfer()."""
         g = pack(gift)
-        status = lib.rets_table_give_away(self._ptr, to._acquire(), g, len(g))
+        status = lib.rets_table_give_away(self._ptr, owner_arg("to", to)._acquire(), g, len(g))
         to._release()
         if status:
             fail(status)
@@ -506,7 +526,7 @@ class Table:
         if heir is None:
             status = lib.rets_table_set_heir(self._ptr, ffi.NULL, d, len(d))
         else:
-            status = lib.rets_table_set_heir(self._ptr, heir._acquire(), d, len(d))
+            status = lib.rets_table_set_heir(self._ptr, owner_arg("heir", heir)._acquire(), d, len(d))
             heir._release()
         if status:
             fail(status)

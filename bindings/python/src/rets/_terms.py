@@ -11,6 +11,7 @@ Arrays come back as tuples at every depth, so whatever comes back can be used ag
 
 from __future__ import annotations
 
+import reprlib
 import threading
 from typing import Any, Callable
 
@@ -41,12 +42,14 @@ def pack(value: Term) -> bytes:
         return packed
     except OverflowError:
         raise EncodeError(
-            f"int {value!r} is outside the 64-bit range a term can hold"
+            f"int {value!r} is outside the 64-bit range of a term"
             if isinstance(value, int)
-            else f"an int inside {type(value).__name__} {value!r:.80} is outside the 64-bit range"
+            else f"an int in {reprlib.repr(value)} is outside the 64-bit range of a term"
         ) from None
     except (TypeError, ValueError) as e:
-        raise EncodeError(f"cannot make a term of {type(value).__name__} {value!r:.80}: {e}") from None
+        # msgpack's message names the innermost value it could not encode ("can not serialize
+        # 'set' object", "recursion limit exceeded").
+        raise EncodeError(f"no term for {type(value).__name__} {reprlib.repr(value)}: {e}") from None
 
 
 def unpack(data: Any) -> Term:
