@@ -10,6 +10,7 @@ one) and prints it. Run through bindings/python/bench/run, which ci/bench calls.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import random
@@ -36,6 +37,7 @@ END = "<!-- python-binding-bench: end -->"
 KEYS = 10_000
 VALUE = {"name": "Alice", "tier": "pro", "visits": 3}
 REPO = Path(__file__).resolve().parents[3]
+PEERS = ["cachetools", "cachebox", "moka-py", "msgpack", "cffi"]
 
 
 def per_op_ns(get: Callable[[Any], Any], keys: list[str], rounds: int) -> float:
@@ -179,9 +181,7 @@ def main() -> None:
 
 Made by `{args.command}` (the Python part: `bindings/python/bench/run{' --quick' if args.quick else ''}`)
 on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, rets
-{rets.__version__}, cachetools {cachetools.__version__ if hasattr(cachetools, '__version__') else '?'},
-cachebox {getattr(cachebox, '__version__', '?')}, moka-py {getattr(moka_py, '__version__', '?')},
-msgpack {'.'.join(map(str, msgpack.version))}. 1-min load average {load_before:.1f} before, {load_after:.1f} after
+{rets.__version__}, {', '.join(f'{p} {importlib.metadata.version(p)}' for p in PEERS)}. 1-min load average {load_before:.1f} before, {load_after:.1f} after
 (2 cores shared with other work: compare ratios within this run).
 {'A quick smoke run (3 rounds): not the reported figures.' if args.quick else ''}
 
