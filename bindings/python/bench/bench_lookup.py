@@ -104,7 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds")
     parser.add_argument("--markdown", help="the file to write the section into")
-    parser.add_argument("--command", default="ci/bench", help="the command to cite")
+    parser.add_argument("--command", default="bindings/python/bench/run",
+                        help="the command to cite as the one that made the results")
     args = parser.parse_args()
     rounds = 3 if args.quick else 15
     load_before = os.getloadavg()[0]
@@ -179,8 +180,7 @@ def main() -> None:
     md = f"""{BEGIN}
 ## Python binding: hit lookups against Python caches
 
-Made by `{args.command}` (the Python part: `bindings/python/bench/run{' --quick' if args.quick else ''}`)
-on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, rets
+Made by `{args.command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; Python {platform.python_version()}, rets
 {rets.__version__}, {', '.join(f'{p} {importlib.metadata.version(p)}' for p in PEERS)}. 1-min load average {load_before:.1f} before, {load_after:.1f} after
 (2 cores shared with other work: compare ratios within this run).
 {'A quick smoke run (3 rounds): not the reported figures.' if args.quick else ''}

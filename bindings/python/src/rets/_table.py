@@ -21,6 +21,8 @@ from typing import (
     overload,
 )
 
+import msgpack
+
 from . import _bufs
 from ._errors import ArgumentError, KeyNotFoundError, NoTableError, fail
 from ._rets_cffi import ffi, lib
@@ -65,6 +67,12 @@ class _EndOfTable:
 
 
 END_OF_TABLE = _EndOfTable()
+
+# The hot path (get, lookup) calls these directly: each module-level name saves an attribute
+# lookup or a Python call per lookup (_terms.unpack is the same msgpack call).
+_lookup = lib.pyrets_table_lookup
+_copy = ffi.unpack
+_unpackb = msgpack.unpackb
 _MISSING: Any = object()
 
 # update_counter's operations: an increment, (pos, incr), or (pos, incr, threshold, set_value).
@@ -321,18 +329,18 @@ class Table:
     def lookup(self, key: Term) -> list[Object]:
         """The objects with `key` (an empty list if none), as ets:lookup/2."""
         k = pack(key)
-        r = lib.pyrets_table_lookup(self._ptr, k, len(k))
+        r = _lookup(self._ptr, k, len(k))  # rets_table_lookup; see glue.h
         if r.status:
             fail(r.status)
-        return list(unpack(ffi.unpack(r.data, r.len)))
+        return list(_unpackb(_copy(r.data, r.len), use_list=False, strict_map_key=False))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
         k = pack(key)
-        r = lib.pyrets_table_lookup(self._ptr, k, len(k))  # rets_table_lookup; see glue.h
+        r = _lookup(self._ptr, k, len(k))  # rets_table_lookup; see glue.h
         if r.status:
             fail(r.status)
-        objects = unpack(ffi.unpack(r.data, r.len))
+        objects = _unpackb(_copy(r.data, r.len), use_list=False, strict_map_key=False)
         return objects[0] if objects else default
 
     def __getitem__(self, key: Term) -> list[Object]:
