@@ -106,7 +106,10 @@ class Owner:
     def __del__(self) -> None:
         if getattr(self, "_closed", True):
             return
-        owned = self._owned_table_names()
+        try:
+            owned = self._owned_table_names()
+        except Exception:  # at interpreter shutdown, the modules may be half torn down
+            owned = ["?"]
         if owned:
             warnings.warn(
                 f"rets.Owner {self._id} was collected while open and owning tables {owned}; "
@@ -121,8 +124,9 @@ class Owner:
         info = ffi.new("rets_info *")
         for handle in self._watched:
             if lib.rets_table_info(handle, info) == 0 and info.owner == self._id:
-                if lib.rets_table_name(handle, _bufs.buf()) == 0:
-                    names.append(bytes(_bufs.view(_bufs.buf())).rstrip(b"\0").decode())
+                b = _bufs.borrow()
+                if lib.rets_table_name(handle, b) == 0:
+                    names.append(_bufs.take(b).rstrip(b"\0").decode("utf-8", "replace"))
         return names
 
     def _watch(self, table: Any) -> None:
@@ -222,7 +226,7 @@ class Owner:
         table_out = ffi.new("rets_table **")
         from_out = ffi.new("uint64_t *")
         reason_out = ffi.new("rets_transfer_reason *")
-        gift = _bufs.buf()
+        gift = _bufs.borrow()
         ptr = self._acquire()
         try:
             status = lib.rets_owner_recv_transfer(ptr, ms, table_out, from_out, reason_out, gift)
@@ -231,14 +235,15 @@ class Owner:
         finally:
             self._release()
         if status == lib.RETS_STATUS_TIMEOUT:
+            _bufs.give_back(gift)
             return None
         if status:
-            fail(status)
+            _bufs.fail_with(status, gift)
         return Transfer(
             Table(table_out[0], self),
             int(from_out[0]),
             _REASONS.get(reason_out[0], str(reason_out[0])),
-            unpack(_bufs.view(gift)),
+            unpack(_bufs.take(gift)),
         )
 
     def __repr__(self) -> str:

@@ -72,6 +72,8 @@ END_OF_TABLE = _EndOfTable()
 # lookup or a Python call per lookup (_terms.unpack is the same msgpack call).
 _lookup = lib.pyrets_table_lookup
 _copy = ffi.unpack
+_borrow = _bufs.borrow
+_give_back = _bufs.give_back
 _unpackb = msgpack.unpackb
 _MISSING: Any = object()
 
@@ -245,11 +247,11 @@ class Table:
     def take(self, key: Term) -> list[Object]:
         """Removes and returns the objects with `key`."""
         k = pack(key)
-        b = _bufs.buf()
+        b = _bufs.borrow()
         status = lib.rets_table_take(self._ptr, k, len(k), b)
         if status:
-            fail(status)
-        return list(unpack(_bufs.view(b)))
+            _bufs.fail_with(status, b)
+        return list(unpack(_bufs.take(b)))
 
     @overload
     def update_counter(
@@ -329,18 +331,24 @@ class Table:
     def lookup(self, key: Term) -> list[Object]:
         """The objects with `key` (an empty list if none), as ets:lookup/2."""
         k = pack(key)
-        r = _lookup(self._ptr, k, len(k))  # rets_table_lookup; see glue.h
+        b = _borrow()
+        r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
         if r.status:
-            fail(r.status)
-        return list(_unpackb(_copy(r.data, r.len), use_list=False, strict_map_key=False))
+            _bufs.fail_with(r.status, b)
+        data = _copy(r.data, r.len)
+        _give_back(b)
+        return list(_unpackb(data, use_list=False, strict_map_key=False))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
         k = pack(key)
-        r = _lookup(self._ptr, k, len(k))  # rets_table_lookup; see glue.h
+        b = _borrow()
+        r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
         if r.status:
-            fail(r.status)
-        objects = _unpackb(_copy(r.data, r.len), use_list=False, strict_map_key=False)
+            _bufs.fail_with(r.status, b)
+        data = _copy(r.data, r.len)
+        _give_back(b)
+        objects = _unpackb(data, use_list=False, strict_map_key=False)
         return objects[0] if objects else default
 
     def __getitem__(self, key: Term) -> list[Object]:
@@ -355,13 +363,14 @@ class Table:
         An absent key gives `default`, or KeyNotFoundError without one."""
         k = pack(key)
         default_data, default_len = optional_term(default)
-        b = _bufs.buf()
+        position = size_arg("pos", pos)
+        b = _bufs.borrow()
         status = lib.rets_table_lookup_element(
-            self._ptr, k, len(k), size_arg("pos", pos), default_data, default_len, b
+            self._ptr, k, len(k), position, default_data, default_len, b
         )
         if status:
-            fail(status)
-        return unpack(_bufs.view(b))
+            _bufs.fail_with(status, b)
+        return unpack(_bufs.take(b))
 
     def member(self, key: Term) -> bool:
         """Whether any object has `key`."""
@@ -375,15 +384,15 @@ class Table:
     __contains__ = member
 
     def __len__(self) -> int:
-        return self.info().size
+        return int(self._c_info().size)
 
     def tab2list(self) -> list[Object]:
         """Every object, in traversal order (not a snapshot under concurrent writers)."""
-        b = _bufs.buf()
+        b = _bufs.borrow()
         status = lib.rets_table_tab2list(self._ptr, b)
         if status:
-            fail(status)
-        return list(unpack(_bufs.view(b)))
+            _bufs.fail_with(status, b)
+        return list(unpack(_bufs.take(b)))
 
     def __iter__(self) -> Iterator[Object]:
         """The objects, key by key (first_lookup/next_lookup): safe under concurrent writers,
@@ -415,81 +424,71 @@ class Table:
         acc_out: A = state.acc
         return acc_out
 
+    def _c_info(self) -> Any:
+        c_info = ffi.new("rets_info *")
+        status = lib.rets_table_info(self._ptr, c_info)
+        if status:
+            fail(status)
+        return c_info
+
     def _key_position(self) -> int:
         if not self._keypos:
-            c_info = ffi.new("rets_info *")
-            status = lib.rets_table_info(self._ptr, c_info)
-            if status:
-                fail(status)
-            self._keypos = int(c_info.keypos)
+            self._keypos = int(self._c_info().keypos)
         return self._keypos
 
     # ---- traversal ----
 
     def first(self) -> Any:
         """The first key in traversal order, or END_OF_TABLE."""
-        return self._key_step(lib.rets_table_first(self._ptr, _bufs.buf()))
+        b = _bufs.borrow()
+        return _key_step(lib.rets_table_first(self._ptr, b), b)
 
     def last(self) -> Any:
         """The last key (the first one on an unordered table), or END_OF_TABLE."""
-        return self._key_step(lib.rets_table_last(self._ptr, _bufs.buf()))
+        b = _bufs.borrow()
+        return _key_step(lib.rets_table_last(self._ptr, b), b)
 
     def next(self, key: Term) -> Any:
         """The key after `key` (which need not be in the table), or END_OF_TABLE."""
         k = pack(key)
-        return self._key_step(lib.rets_table_next(self._ptr, k, len(k), _bufs.buf()))
+        b = _bufs.borrow()
+        return _key_step(lib.rets_table_next(self._ptr, k, len(k), b), b)
 
     def prev(self, key: Term) -> Any:
         """The key before `key`, or END_OF_TABLE."""
         k = pack(key)
-        return self._key_step(lib.rets_table_prev(self._ptr, k, len(k), _bufs.buf()))
+        b = _bufs.borrow()
+        return _key_step(lib.rets_table_prev(self._ptr, k, len(k), b), b)
 
     def first_lookup(self) -> Any:
         """(first key, its objects), or END_OF_TABLE."""
-        return self._pair_step(lib.rets_table_first_lookup(self._ptr, _bufs.buf(), _bufs.buf2()))
+        k_out, o_out = _bufs.borrow(), _bufs.borrow()
+        return _pair_step(lib.rets_table_first_lookup(self._ptr, k_out, o_out), k_out, o_out)
 
     def last_lookup(self) -> Any:
         """(last key, its objects), or END_OF_TABLE."""
-        return self._pair_step(lib.rets_table_last_lookup(self._ptr, _bufs.buf(), _bufs.buf2()))
+        k_out, o_out = _bufs.borrow(), _bufs.borrow()
+        return _pair_step(lib.rets_table_last_lookup(self._ptr, k_out, o_out), k_out, o_out)
 
     def next_lookup(self, key: Term) -> Any:
         """(the key after `key`, its objects), or END_OF_TABLE."""
         k = pack(key)
-        return self._pair_step(
-            lib.rets_table_next_lookup(self._ptr, k, len(k), _bufs.buf(), _bufs.buf2())
-        )
+        k_out, o_out = _bufs.borrow(), _bufs.borrow()
+        status = lib.rets_table_next_lookup(self._ptr, k, len(k), k_out, o_out)
+        return _pair_step(status, k_out, o_out)
 
     def prev_lookup(self, key: Term) -> Any:
         """(the key before `key`, its objects), or END_OF_TABLE."""
         k = pack(key)
-        return self._pair_step(
-            lib.rets_table_prev_lookup(self._ptr, k, len(k), _bufs.buf(), _bufs.buf2())
-        )
-
-    @staticmethod
-    def _key_step(status: int) -> Any:
-        if status == lib.RETS_STATUS_END_OF_TABLE:
-            return END_OF_TABLE
-        if status:
-            fail(status)
-        return unpack(_bufs.view(_bufs.buf()))
-
-    @staticmethod
-    def _pair_step(status: int) -> Any:
-        if status == lib.RETS_STATUS_END_OF_TABLE:
-            return END_OF_TABLE
-        if status:
-            fail(status)
-        return unpack(_bufs.view(_bufs.buf())), list(unpack(_bufs.view(_bufs.buf2())))
+        k_out, o_out = _bufs.borrow(), _bufs.borrow()
+        status = lib.rets_table_prev_lookup(self._ptr, k, len(k), k_out, o_out)
+        return _pair_step(status, k_out, o_out)
 
     # ---- the table itself ----
 
     def info(self) -> Info:
         """ets:info/1: type, access, keypos, owner and heir ids, size, memory..."""
-        c_info = ffi.new("rets_info *")
-        status = lib.rets_table_info(self._ptr, c_info)
-        if status:
-            fail(status)
+        c_info = self._c_info()
         return Info(
             id=int(c_info.id),
             name=self.name,
@@ -508,11 +507,11 @@ class Table:
     @property
     def name(self) -> str:
         """The table's current name."""
-        b = _bufs.buf()
+        b = _bufs.borrow()
         status = lib.rets_table_name(self._ptr, b)
         if status:
-            fail(status)
-        return bytes(_bufs.view(b)).rstrip(b"\0").decode("utf-8", "surrogatepass")
+            _bufs.fail_with(status, b)
+        return _bufs.take(b).rstrip(b"\0").decode("utf-8", "surrogatepass")
 
     def rename(self, new_name: str) -> None:
         """Renames the table (and its registration, for a named table)."""
@@ -559,6 +558,25 @@ class Table:
             return f"<rets.Table {self.name!r}>"
         except NoTableError:
             return "<rets.Table (deleted)>"
+
+
+def _key_step(status: int, b: Any) -> Any:
+    if status == lib.RETS_STATUS_END_OF_TABLE:
+        _bufs.give_back(b)
+        return END_OF_TABLE
+    if status:
+        _bufs.fail_with(status, b)
+    return unpack(_bufs.take(b))
+
+
+def _pair_step(status: int, k_out: Any, o_out: Any) -> Any:
+    if status == lib.RETS_STATUS_END_OF_TABLE:
+        _bufs.give_back(k_out)
+        _bufs.give_back(o_out)
+        return END_OF_TABLE
+    if status:
+        _bufs.fail_with(status, k_out, o_out)
+    return unpack(_bufs.take(k_out)), list(unpack(_bufs.take(o_out)))
 
 
 def fill_counter_op(c_op: Any, spec: Any, after_key: int) -> None:
