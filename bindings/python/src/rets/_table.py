@@ -72,8 +72,7 @@ END_OF_TABLE = _EndOfTable()
 # lookup or a Python call per lookup (_terms.unpack is the same msgpack call).
 _lookup = lib.pyrets_table_lookup
 _copy = ffi.unpack
-_borrow = _bufs.borrow
-_give_back = _bufs.give_back
+_pool = _bufs.pool
 _unpackb = msgpack.unpackb
 _MISSING: Any = object()
 
@@ -331,23 +330,29 @@ class Table:
     def lookup(self, key: Term) -> list[Object]:
         """The objects with `key` (an empty list if none), as ets:lookup/2."""
         k = pack(key)
-        b = _borrow()
+        try:
+            b = _pool.pop()  # see _bufs: this call's own buffer
+        except IndexError:
+            b = _bufs.new_buf()
         r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
         if r.status:
             _bufs.fail_with(r.status, b)
         data = _copy(r.data, r.len)
-        _give_back(b)
+        _pool.append(b)
         return list(_unpackb(data, use_list=False, strict_map_key=False))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
         k = pack(key)
-        b = _borrow()
+        try:
+            b = _pool.pop()  # see _bufs: this call's own buffer
+        except IndexError:
+            b = _bufs.new_buf()
         r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
         if r.status:
             _bufs.fail_with(r.status, b)
         data = _copy(r.data, r.len)
-        _give_back(b)
+        _pool.append(b)
         objects = _unpackb(data, use_list=False, strict_map_key=False)
         return objects[0] if objects else default
 
