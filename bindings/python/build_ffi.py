@@ -23,8 +23,6 @@ from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 
-# The Python callback that rets_table_foldl/foldr call (cffi "extern Python": no C stubs).
-CALLBACKS = 'extern "Python" bool _rets_fold_callback(void *, const uint8_t *, size_t);\n'
 
 # The declarations of glue.h (helpers for the hot path; see there) for cdef.
 GLUE_CDEF = """
@@ -76,6 +74,14 @@ def header_to_cdef(header: str) -> str:
     return "\n".join(lines)
 
 
+def python_callbacks(cdef: str) -> str:
+    """One cffi `extern "Python"` function per callback type of the header: for
+    `typedef R (*rets_x)(A...)`, `extern "Python" R py_rets_x(A...)`, which the package defines
+    with @ffi.def_extern() and passes wherever the C ABI takes a rets_x."""
+    found = re.findall(r"typedef\s+([\w\s\*]+?)\s*\(\s*\*\s*(rets_\w+)\s*\)\s*\(([^)]*)\)\s*;", cdef)
+    return "".join(f'extern "Python" {ret} py_{name}({args});\n' for ret, name, args in found)
+
+
 def build_librets(root: Path) -> Path:
     cargo = os.environ.get("CARGO", "cargo")
     try:
@@ -101,7 +107,8 @@ def build_librets(root: Path) -> Path:
 
 ROOT = repository()
 ffibuilder = FFI()
-ffibuilder.cdef(header_to_cdef((ROOT / "include" / "rets.h").read_text()) + CALLBACKS + GLUE_CDEF)
+CDEF = header_to_cdef((ROOT / "include" / "rets.h").read_text())
+ffibuilder.cdef(CDEF + python_callbacks(CDEF) + GLUE_CDEF)
 ffibuilder.set_source(
     "rets._rets_cffi",
     '#include "glue.h"\n',

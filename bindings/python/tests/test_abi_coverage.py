@@ -36,3 +36,13 @@ def test_the_extension_has_every_header_function() -> None:
 
     assert sorted(f for f in header_functions() if not hasattr(lib, f)) == []
     assert rets.engine_version().count(".") == 2
+
+
+def test_every_failure_status_has_an_exception_family() -> None:
+    from rets._errors import _FAMILY_OF_STATUS
+
+    statuses = set(re.findall(r"^\s+(RETS_STATUS_\w+) = \d+,", HEADER.read_text(), re.M))
+    ordinary = {"RETS_STATUS_OK", "RETS_STATUS_END_OF_TABLE", "RETS_STATUS_NOT_FOUND",
+                "RETS_STATUS_TIMEOUT", "RETS_STATUS_WRONG_TYPE"}  # WRONG_TYPE: readers only
+    assert len(statuses) > 20
+    assert sorted(statuses - ordinary - set(_FAMILY_OF_STATUS)) == []

@@ -73,27 +73,33 @@ class InternalError(Error):
     """A bug in rets (a caught panic, an unknown engine error)."""
 
 
-_FAMILIES: dict[int, type[Error]] = {
-    lib.RETS_STATUS_NULL_ARGUMENT: ArgumentError,
-    lib.RETS_STATUS_INVALID_ARGUMENT: ArgumentError,
-    lib.RETS_STATUS_NO_TABLE: NoTableError,
-    lib.RETS_STATUS_OWNER_CLOSED: OwnerClosedError,
-    lib.RETS_STATUS_ACCESS_DENIED: AccessDeniedError,
-    lib.RETS_STATUS_NOT_OWNER: NotOwnerError,
-    lib.RETS_STATUS_NAME_TAKEN: NameTakenError,
-    lib.RETS_STATUS_MALFORMED: TermError,
-    lib.RETS_STATUS_UNSUPPORTED_TERM: TermError,
-    lib.RETS_STATUS_LIMIT_EXCEEDED: TermError,
-    lib.RETS_STATUS_NOT_AN_ARRAY: TermError,
-    lib.RETS_STATUS_OBJECT_TOO_SHORT: TermError,
-    lib.RETS_STATUS_KEY_NOT_FOUND: KeyNotFoundError,
-    lib.RETS_STATUS_BAD_POSITION: OperationError,
-    lib.RETS_STATUS_KEY_POSITION: OperationError,
-    lib.RETS_STATUS_WRONG_TABLE_TYPE: OperationError,
-    lib.RETS_STATUS_NOT_AN_INTEGER: OperationError,
-    lib.RETS_STATUS_OVERFLOW: OperationError,
-    lib.RETS_STATUS_PANIC: InternalError,
-    lib.RETS_STATUS_INTERNAL: InternalError,
+_FAMILY_OF_STATUS: dict[str, type[Error]] = {
+    "RETS_STATUS_NULL_ARGUMENT": ArgumentError,
+    "RETS_STATUS_INVALID_ARGUMENT": ArgumentError,
+    "RETS_STATUS_NO_TABLE": NoTableError,
+    "RETS_STATUS_OWNER_CLOSED": OwnerClosedError,
+    "RETS_STATUS_ACCESS_DENIED": AccessDeniedError,
+    "RETS_STATUS_NOT_OWNER": NotOwnerError,
+    "RETS_STATUS_NAME_TAKEN": NameTakenError,
+    "RETS_STATUS_MALFORMED": TermError,
+    "RETS_STATUS_UNSUPPORTED_TERM": TermError,
+    "RETS_STATUS_LIMIT_EXCEEDED": TermError,
+    "RETS_STATUS_NOT_AN_ARRAY": TermError,
+    "RETS_STATUS_OBJECT_TOO_SHORT": TermError,
+    "RETS_STATUS_KEY_NOT_FOUND": KeyNotFoundError,
+    "RETS_STATUS_BAD_POSITION": OperationError,
+    "RETS_STATUS_KEY_POSITION": OperationError,
+    "RETS_STATUS_WRONG_TABLE_TYPE": OperationError,
+    "RETS_STATUS_NOT_AN_INTEGER": OperationError,
+    "RETS_STATUS_OVERFLOW": OperationError,
+    "RETS_STATUS_PANIC": InternalError,
+    "RETS_STATUS_INTERNAL": InternalError,
+}
+
+
+# By name, so that the mapping follows the header: a status this header lacks is skipped.
+_FAMILIES = {
+    getattr(lib, name): family for name, family in _FAMILY_OF_STATUS.items() if hasattr(lib, name)
 }
 
 

@@ -421,7 +421,7 @@ class Table:
             raise ArgumentError(f"fold takes a function (object, acc) -> acc, not {fn!r:.80}")
         state = _Fold(fn, acc)
         handle = ffi.new_handle(state)
-        status = c_fold(self._ptr, lib._rets_fold_callback, handle)
+        status = c_fold(self._ptr, lib.py_rets_fold_fn, handle)
         if state.error is not None:
             raise state.error
         if status:
@@ -614,7 +614,7 @@ class _Fold:
 
 
 @ffi.def_extern()  # type: ignore[untyped-decorator]
-def _rets_fold_callback(ctx: Any, data: Any, length: int) -> bool:
+def py_rets_fold_fn(ctx: Any, data: Any, length: int) -> bool:
     state: _Fold = ffi.from_handle(ctx)
     try:
         state.acc = state.fn(unpack(ffi.buffer(data, length)), state.acc)
