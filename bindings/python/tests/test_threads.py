@@ -202,3 +202,15 @@ def test_threads_with_their_own_owners_and_named_tables(name: str) -> None:
             assert t.foldl(lambda obj, acc: acc + obj[1], 0) == 200 * i
 
     run_threads(THREADS, work)
+
+
+def test_threads_making_tables_on_one_owner(owner: rets.Owner, name: str) -> None:
+    def work(i: int) -> None:
+        for j in range(100):
+            t = owner.new_table(f"{name}-{i}-{j}")
+            t.insert((j, i))
+            if j % 2:
+                t.delete()
+
+    run_threads(THREADS, work)
+    assert 400 <= len(owner._watched) <= 800  # gone tables were let go, the others kept

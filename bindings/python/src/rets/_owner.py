@@ -131,10 +131,12 @@ class Owner:
 
     def _watch(self, table: Any) -> None:
         out = ffi.new("rets_table **")
-        if lib.rets_table_with_owner(table, self._ptr, out) == 0:
+        if lib.rets_table_with_owner(table, self._ptr, out) != 0:
+            return
+        with self._lock:  # two threads making tables must not prune (free) the same handles
             self._watched.append(out[0])
-        if len(self._watched) > 64 and (len(self._watched) & (len(self._watched) - 1)) == 0:
-            self._forget_gone_tables()
+            if len(self._watched) > 64 and (len(self._watched) & (len(self._watched) - 1)) == 0:
+                self._forget_gone_tables()
 
     def _forget_gone_tables(self) -> None:
         info = ffi.new("rets_info *")
