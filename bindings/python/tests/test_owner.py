@@ -143,3 +143,44 @@ def test_name_taken(owner: rets.Owner, name: str) -> None:
 def test_heir_that_is_the_owner_means_none(owner: rets.Owner, name: str) -> None:
     t = owner.new_table(name, heir=owner)
     assert t.info().heir is None
+
+
+def test_closed_owner_as_an_argument(owner: rets.Owner, name: str) -> None:
+    t = owner.new_table(name)
+    closed = rets.Owner()
+    closed.close()
+    for call in (lambda: t.give_away(closed), lambda: t.set_heir(closed),
+                 lambda: t.with_owner(closed)):
+        with pytest.raises(rets.OwnerClosedError):
+            call()
+    assert t.info().owner == owner.id and t.info().heir is None
+
+
+def test_access_modes_by_handle(owner: rets.Owner, name: str) -> None:
+    public = owner.new_table(name + "pub", access="public", named=True)
+    private = owner.new_table(name + "priv", access="private", named=True)
+    anon_public = rets.whereis(name + "pub")
+    anon_private = rets.whereis(name + "priv")
+    assert anon_public is not None and anon_private is not None
+    anon_public.insert(("k", "anyone writes a public table"))
+    assert public.get("k") == ("k", "anyone writes a public table")
+    with pytest.raises(rets.AccessDeniedError):
+        anon_private.lookup("k")
+    with pytest.raises(rets.AccessDeniedError):
+        anon_private.member("k")
+    with pytest.raises(rets.AccessDeniedError):
+        list(anon_private)
+    protected = owner.new_table(name + "prot", named=True)
+    anon_protected = rets.whereis(name + "prot")
+    assert anon_protected is not None
+    with pytest.raises(rets.AccessDeniedError):
+        anon_protected.rename(name + "x")  # renaming and deleting need write access
+    with pytest.raises(rets.AccessDeniedError):
+        anon_protected.delete()
+    anon_public.rename(name + "pub2")  # which a public table gives everyone
+    assert public.name == name + "pub2"
+    protected.delete()
+    with pytest.raises(rets.NotOwnerError):
+        anon_public.give_away(owner)
+    private.insert(("k", 1))
+    assert private.lookup("k") == [("k", 1)]
