@@ -27,9 +27,7 @@ HERE = Path(__file__).resolve().parent
 # The declarations of glue.h (helpers for the hot path; see there) for cdef.
 GLUE_CDEF = """
 typedef struct pyrets_bytes { const char *data; size_t len; } pyrets_bytes;
-typedef struct pyrets_result { rets_status status; const char *data; size_t len; } pyrets_result;
 pyrets_bytes pyrets_buf_bytes(const rets_buf *buf);
-pyrets_result pyrets_table_lookup(const rets_table *table, const uint8_t *key, size_t key_len, rets_buf *out);
 """
 
 # What the Rust standard library inside librets.a needs from the system when linked statically

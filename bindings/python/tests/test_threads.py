@@ -214,3 +214,31 @@ def test_threads_making_tables_on_one_owner(owner: rets.Owner, name: str) -> Non
 
     run_threads(THREADS, work)
     assert 400 <= len(owner._watched) <= 800  # gone tables were let go, the others kept
+
+
+def test_lookups_from_many_threads_get_their_own_results(owner: rets.Owner, name: str) -> None:
+    """get/lookup share one pool of result buffers (fastpath.c): no thread sees another's."""
+    table = owner.new_table(name, access="public")
+    table.insert_many([(i, "x" * (i % 97), i) for i in range(2000)])
+
+    def work(i: int) -> None:
+        for r in range(3000):
+            k = (r * 7 + i) % 2000
+            assert table.get(k) == (k, "x" * (k % 97), k)
+            assert table.lookup(k + 5000) == []
+
+    run_threads(THREADS, work)
+
+
+def test_fastpath_checks_its_arguments() -> None:
+    from rets import _fastpath
+
+    bad_calls: list[tuple[Any, ...]] = [(), (0,), (0, "not bytes"), ("x", b"\x01")]
+    lookup: Any = _fastpath.lookup
+    for bad in bad_calls:
+        try:
+            lookup(*bad)
+        except TypeError:
+            continue
+        raise AssertionError(f"accepted {bad!r}")
+    assert _fastpath.lookup(0, b"\xa1k") == 10  # a NULL table: RETS_STATUS_NULL_ARGUMENT

@@ -23,7 +23,7 @@ from typing import (
 
 import msgpack
 
-from . import _bufs
+from . import _bufs, _fastpath
 from ._errors import ArgumentError, KeyNotFoundError, NoTableError, fail
 from ._rets_cffi import ffi, lib
 from ._terms import Term, pack, unpack
@@ -68,12 +68,15 @@ class _EndOfTable:
 
 END_OF_TABLE = _EndOfTable()
 
-# The hot path (get, lookup) calls these directly: each module-level name saves an attribute
-# lookup or a Python call per lookup (_terms.unpack is the same msgpack call).
-_lookup = lib.pyrets_table_lookup
-_copy = ffi.unpack
-_pool = _bufs.pool
-_unpackb = msgpack.unpackb
+# The hot path (get, lookup) goes through fastpath.c, which calls rets_table_lookup with the
+# CPython API (no cffi objects per call); it calls the functions of this module's librets.
+_fastpath.init(*(
+    int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+    for name in ("rets_table_lookup", "rets_buf_new", "rets_buf_data", "rets_buf_len",
+                 "rets_buf_free")
+))
+_fast_lookup = _fastpath.lookup
+_unpackb = msgpack.unpackb  # the same call as _terms.unpack, without a Python frame
 _MISSING: Any = object()
 
 # update_counter's operations: an increment, (pos, incr), or (pos, incr, threshold, set_value).
@@ -164,10 +167,11 @@ class Table:
     its owner closes. As a context manager, a Table deletes its table on exit.
     """
 
-    __slots__ = ("_ptr", "_owner", "_keypos", "__weakref__")
+    __slots__ = ("_ptr", "_addr", "_owner", "_keypos", "__weakref__")
 
     def __init__(self, ptr: Any, owner: Optional["Owner"]) -> None:
         self._ptr = ffi.gc(ptr, lib.rets_table_free)
+        self._addr = int(ffi.cast("uintptr_t", ptr))  # for fastpath.c; valid while self lives
         # A Table keeps its owner alive: the owner closes (and its tables go) only when closed
         # explicitly or when no handle acting for it is left.
         self._owner = owner
@@ -329,31 +333,17 @@ class Table:
 
     def lookup(self, key: Term) -> list[Object]:
         """The objects with `key` (an empty list if none), as ets:lookup/2."""
-        k = pack(key)
-        try:
-            b = _pool.pop()  # see _bufs: this call's own buffer
-        except IndexError:
-            b = _bufs.new_buf()
-        r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
-        if r.status:
-            _bufs.fail_with(r.status, b)
-        data = _copy(r.data, r.len)
-        _pool.append(b)
-        return list(_unpackb(data, use_list=False, strict_map_key=False))
+        result = _fast_lookup(self._addr, pack(key))  # rets_table_lookup: bytes or a status
+        if type(result) is int:
+            fail(result)
+        return list(_unpackb(result, use_list=False, strict_map_key=False))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
-        k = pack(key)
-        try:
-            b = _pool.pop()  # see _bufs: this call's own buffer
-        except IndexError:
-            b = _bufs.new_buf()
-        r = _lookup(self._ptr, k, len(k), b)  # rets_table_lookup; see glue.h
-        if r.status:
-            _bufs.fail_with(r.status, b)
-        data = _copy(r.data, r.len)
-        _pool.append(b)
-        objects = _unpackb(data, use_list=False, strict_map_key=False)
+        result = _fast_lookup(self._addr, pack(key))  # rets_table_lookup: bytes or a status
+        if type(result) is int:
+            fail(result)
+        objects = _unpackb(result, use_list=False, strict_map_key=False)
         return objects[0] if objects else default
 
     def __getitem__(self, key: Term) -> list[Object]:
