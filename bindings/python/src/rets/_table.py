@@ -27,6 +27,7 @@ from . import _bufs, _fastpath
 from ._errors import ArgumentError, KeyNotFoundError, NoTableError, fail
 from ._rets_cffi import ffi, lib
 from ._terms import Term, pack, unpack
+from ._terms import _local as _thread_state
 
 if TYPE_CHECKING:
     from ._owner import Owner
@@ -333,14 +334,22 @@ class Table:
 
     def lookup(self, key: Term) -> list[Object]:
         """The objects with `key` (an empty list if none), as ets:lookup/2."""
-        result = _fast_lookup(self._addr, pack(key))  # rets_table_lookup: bytes or a status
+        try:
+            k = _thread_state.pack(key)  # this thread's msgpack Packer (see _terms)
+        except Exception:
+            k = pack(key)  # makes the thread's Packer, or raises EncodeError
+        result = _fast_lookup(self._addr, k)  # rets_table_lookup: bytes or a status
         if type(result) is int:
             fail(result)
         return list(_unpackb(result, use_list=False, strict_map_key=False))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
-        result = _fast_lookup(self._addr, pack(key))  # rets_table_lookup: bytes or a status
+        try:
+            k = _thread_state.pack(key)  # this thread's msgpack Packer (see _terms)
+        except Exception:
+            k = pack(key)  # makes the thread's Packer, or raises EncodeError
+        result = _fast_lookup(self._addr, k)  # rets_table_lookup: bytes or a status
         if type(result) is int:
             fail(result)
         objects = _unpackb(result, use_list=False, strict_map_key=False)
