@@ -201,8 +201,12 @@ fastest of {rounds} rounds of {SLICE:,} lookups, the bare loop's cost subtracted
 of {thread_rounds} rounds. rets returns a copy of the object
 decoded from MessagePack (the engine holds terms, not Python objects); the Python caches return a
 reference to the stored object. Threads: each does a shuffled pass over all keys; Mops/s is the
-total over all threads from a barrier to the last one's end (the GIL is released inside the
-engine call only; encoding and decoding hold it).
+total over all threads from a barrier to the last one's end. With the GIL (and 2 cores), no
+Python cache scales with threads. rets releases the GIL inside the engine call only (encoding and
+decoding hold it): around a lookup of about 60 ns, the threads hand the GIL to each other at every
+call, which costs throughput (in one experiment, holding the GIL through the lookup gave about 25%
+more with 4 threads); it is released anyway, so that a long call (a large result, a wait) never
+stops the other threads.
 
 | lookup | ns per hit (1 thread) | / dict.get | Mops/s, 1 thread | Mops/s, 4 threads | 4T / 1T |
 |---|---|---|---|---|---|
