@@ -113,9 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds")
     parser.add_argument("--markdown", help="the file to write the section into")
-    parser.add_argument("--command", default="bindings/python/bench/run",
-                        help="the command to cite as the one that made the results")
+    parser.add_argument("--command", help="the command to cite as the one that made the "
+                        "results (default: bindings/python/bench/run with these arguments)")
     args = parser.parse_args()
+    if args.command is None:
+        args.command = " ".join(["bindings/python/bench/run", *sys.argv[1:]])
     rounds = 20 if args.quick else 300  # single-thread rounds of SLICE lookups
     load_before = os.getloadavg()[0]
 

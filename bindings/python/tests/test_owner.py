@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 import warnings
 
 import pytest
@@ -43,6 +44,9 @@ def test_lesson_scenario(name: str) -> None:
         inherited.insert(("u2", {"name": "Bob"}))  # the heir now writes it
         assert len(inherited) == 2
         assert heir.recv_transfer(timeout=0) is None
+        started = time.monotonic()
+        assert heir.recv_transfer(timeout=0.25) is None  # waits its timeout, in slices
+        assert time.monotonic() - started >= 0.25
 
 
 def test_give_away_and_set_heir(name: str) -> None:
@@ -184,3 +188,25 @@ def test_access_modes_by_handle(owner: rets.Owner, name: str) -> None:
         anon_public.give_away(owner)
     private.insert(("k", 1))
     assert private.lookup("k") == [("k", 1)]
+
+
+def test_signal_handlers_run_during_a_long_wait(owner: rets.Owner) -> None:
+    import signal
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        started = time.monotonic()
+        with pytest.raises(Interrupted):
+            owner.recv_transfer(timeout=None)  # as Ctrl-C would interrupt it
+        assert time.monotonic() - started < 5
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert owner.recv_transfer(timeout=0) is None  # the owner is still usable

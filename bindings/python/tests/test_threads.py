@@ -172,13 +172,22 @@ def test_each_transfer_goes_to_one_waiter() -> None:
 def test_close_while_another_thread_waits_on_the_owner() -> None:
     owner = rets.Owner()
     result: list[Any] = []
-    waiter = threading.Thread(target=lambda: result.append(owner.recv_transfer(timeout=0.5)))
+
+    def wait() -> None:
+        try:
+            result.append(owner.recv_transfer(timeout=None))  # no limit
+        except rets.OwnerClosedError as e:
+            result.append(e)
+
+    waiter = threading.Thread(target=wait)
     waiter.start()
     time.sleep(0.1)
-    owner.close()  # returns at once; the handle is closed when the waiting call returns
+    start = time.monotonic()
+    owner.close()  # returns at once; the waiting call ends at its next slice
     assert owner.closed
     waiter.join(timeout=10)
-    assert result == [None]
+    assert not waiter.is_alive() and time.monotonic() - start < 5
+    assert len(result) == 1 and isinstance(result[0], rets.OwnerClosedError)
     try:
         owner.recv_transfer(0)
         raise AssertionError("a closed owner was used")

@@ -9,6 +9,7 @@ itself when there is none, calls rets_owner_close.
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from typing import Any, NamedTuple, Optional
 
@@ -22,6 +23,10 @@ _REASONS = {
     lib.RETS_TRANSFER_REASON_INHERITED: "inherited",
     lib.RETS_TRANSFER_REASON_GIVEN_AWAY: "given_away",
 }
+
+
+# The longest single wait of recv_transfer (seconds): see there.
+WAIT_SLICE_S = 0.1
 
 
 class Transfer(NamedTuple):
@@ -217,28 +222,35 @@ class Owner:
 
     def recv_transfer(self, timeout: Optional[float] = 0) -> Optional[Transfer]:
         """Takes the next table given to this owner (by give_away, or as an heir), waiting up
-        to `timeout` seconds (0: do not wait; None: wait as long as the C ABI allows, about 49
-        days). Returns None if nothing arrived. The GIL is released while it waits."""
+        to `timeout` seconds (0: do not wait; None: no limit). Returns None if nothing arrived.
+        The GIL is released while it waits. A long wait is made of waits of at most
+        WAIT_SLICE_S, so that signal handlers (Ctrl-C) run meanwhile and a close() from another
+        thread ends it (with OwnerClosedError)."""
         if timeout is None:
-            ms = 0xFFFFFFFF
+            deadline = None
         elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout >= 0:
-            ms = min(int(timeout * 1000), 0xFFFFFFFF)
+            deadline = time.monotonic() + timeout
         else:
             raise ArgumentError(f"timeout must be a number of seconds >= 0 or None, not {timeout!r:.80}")
         table_out = ffi.new("rets_table **")
         from_out = ffi.new("uint64_t *")
         reason_out = ffi.new("rets_transfer_reason *")
         gift = _bufs.borrow()
-        ptr = self._acquire()
-        try:
-            status = lib.rets_owner_recv_transfer(ptr, ms, table_out, from_out, reason_out, gift)
-            if status == 0:
-                self._watch(table_out[0])
-        finally:
-            self._release()
-        if status == lib.RETS_STATUS_TIMEOUT:
-            _bufs.give_back(gift)
-            return None
+        while True:
+            left = WAIT_SLICE_S if deadline is None else max(0.0, deadline - time.monotonic())
+            ms = int(min(left, WAIT_SLICE_S) * 1000)
+            ptr = self._acquire()
+            try:
+                status = lib.rets_owner_recv_transfer(ptr, ms, table_out, from_out, reason_out, gift)
+                if status == 0:
+                    self._watch(table_out[0])
+            finally:
+                self._release()
+            if status != lib.RETS_STATUS_TIMEOUT:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                _bufs.give_back(gift)
+                return None
         if status:
             _bufs.fail_with(status, gift)
         return Transfer(
