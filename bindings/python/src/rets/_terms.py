@@ -1,9 +1,10 @@
 """Python values <-> terms (MessagePack bytes), through the msgpack library.
 
-msgpack was chosen over ormsgpack by measurement (bindings/python/bench/codec.py): the engine
-returns objects as tuples, which msgpack decodes natively (use_list=False) while ormsgpack
-decodes only lists, and a reused msgpack Packer encodes a key faster than ormsgpack.packb.
-ormsgpack also cannot decode a map whose keys are arrays.
+msgpack was chosen over ormsgpack by measurement (bindings/python/bench/codec.py): objects
+come back as tuples at every depth, which msgpack decodes natively (use_list=False) while
+ormsgpack decodes only lists (making tuples of them, recursively, costs more in Python than
+ormsgpack saves), and a reused msgpack Packer encodes a key in about half the time of
+ormsgpack.packb.
 
 Arrays come back as tuples at every depth, so whatever comes back can be used again as a key
 (a tuple inside a key round-trips; a list given as a key is the same term as that tuple).
