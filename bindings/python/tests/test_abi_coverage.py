@@ -46,3 +46,12 @@ def test_every_failure_status_has_an_exception_family() -> None:
                 "RETS_STATUS_TIMEOUT", "RETS_STATUS_WRONG_TYPE"}  # WRONG_TYPE: readers only
     assert len(statuses) > 20
     assert sorted(statuses - ordinary - set(_FAMILY_OF_STATUS)) == []
+
+
+def test_the_library_names_every_status_of_the_header() -> None:
+    from rets._rets_cffi import ffi, lib
+
+    statuses = re.findall(r"^\s+(RETS_STATUS_\w+) = (\d+),", HEADER.read_text(), re.M)
+    assert len(statuses) > 20
+    named = {name: ffi.string(lib.rets_status_name(int(code))).decode() for name, code in statuses}
+    assert {name: got for name, got in named.items() if got != name} == {}
