@@ -7,22 +7,30 @@ table operation is one engine call, and the GIL is released inside each engine c
 from ._errors import (
     AccessDeniedError,
     ArgumentError,
+    BadFileError,
     EncodeError,
     Error,
     InternalError,
+    FileError,
     KeyNotFoundError,
+    LoadFailedError,
+    MatchSpecError,
     NameTakenError,
     NoTableError,
     NotOwnerError,
     OperationError,
     OwnerClosedError,
+    TableFullError,
     TermError,
 )
+from ._cache import CacheStats, ManualClock
+from ._flight import LoadTimeoutError, Ticket
 from ._owner import Owner, Transfer, whereis
 from ._rets_cffi import ffi as _ffi
 from ._rets_cffi import lib as _lib
 from ._table import END_OF_TABLE, Info, Object, Table
-from ._terms import Term
+from ._query import Continuation, FileInfo, MatchSpec, tabfile_info
+from ._terms import Atom, Term
 
 __version__ = "0.1.0"
 
@@ -36,11 +44,22 @@ __all__ = [
     "END_OF_TABLE",
     "AccessDeniedError",
     "ArgumentError",
+    "Atom",
+    "BadFileError",
+    "CacheStats",
+    "Continuation",
     "EncodeError",
     "Error",
+    "FileError",
+    "FileInfo",
     "Info",
     "InternalError",
     "KeyNotFoundError",
+    "LoadFailedError",
+    "LoadTimeoutError",
+    "ManualClock",
+    "MatchSpec",
+    "MatchSpecError",
     "NameTakenError",
     "NoTableError",
     "NotOwnerError",
@@ -49,9 +68,12 @@ __all__ = [
     "Owner",
     "OwnerClosedError",
     "Table",
+    "TableFullError",
     "Term",
     "TermError",
+    "Ticket",
     "Transfer",
     "engine_version",
+    "tabfile_info",
     "whereis",
 ]

@@ -69,6 +69,26 @@ class KeyNotFoundError(OperationError, KeyError):
         return self.message
 
 
+class TableFullError(Error):
+    """A bounded table that rejects when full is full (or the object exceeds its bound)."""
+
+
+class LoadFailedError(Error):
+    """A read-through load failed: the loader raised (its message), or its object was refused."""
+
+
+class MatchSpecError(Error, ValueError):
+    """A match specification or pattern that is not valid (the message names the clause)."""
+
+
+class BadFileError(Error, ValueError):
+    """Not a rets table file, a future version, truncated or damaged (the message says which)."""
+
+
+class FileError(Error, OSError):
+    """The operating system refused a file operation (the message has its reason)."""
+
+
 class InternalError(Error):
     """A bug in rets (a caught panic, an unknown engine error)."""
 
@@ -92,6 +112,11 @@ _FAMILY_OF_STATUS: dict[str, type[Error]] = {
     "RETS_STATUS_WRONG_TABLE_TYPE": OperationError,
     "RETS_STATUS_NOT_AN_INTEGER": OperationError,
     "RETS_STATUS_OVERFLOW": OperationError,
+    "RETS_STATUS_TABLE_FULL": TableFullError,
+    "RETS_STATUS_LOAD_FAILED": LoadFailedError,
+    "RETS_STATUS_BAD_MATCH_SPEC": MatchSpecError,
+    "RETS_STATUS_BAD_FILE": BadFileError,
+    "RETS_STATUS_IO": FileError,
     "RETS_STATUS_PANIC": InternalError,
     "RETS_STATUS_INTERNAL": InternalError,
 }

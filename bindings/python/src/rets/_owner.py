@@ -8,12 +8,13 @@ itself when there is none, calls rets_owner_close.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
 from typing import Any, NamedTuple, Optional
 
-from . import _bufs
+from . import _bufs, _cache, _query
 from ._errors import ArgumentError, OwnerClosedError, fail
 from ._rets_cffi import ffi, lib
 from ._table import ACCESS_MODES, TABLE_TYPES, Table, name_arg, owner_arg, size_arg
@@ -165,8 +166,21 @@ class Owner:
         write_concurrency: bool = False,
         heir: Optional["Owner"] = None,
         heir_data: Term = None,
+        ttl: Optional[float] = None,
+        time_to_idle: Optional[float] = None,
+        max_size: int = 0,
+        max_memory: int = 0,
+        on_full: str = "evict",
+        record_stats: bool = False,
+        clock: Optional[_cache.ManualClock] = None,
     ) -> Table:
-        """Creates a table owned by this owner (ets:new/2); the options are ETS's."""
+        """Creates a table owned by this owner (ets:new/2); the options are ETS's. The cache
+        options make it a cache: `ttl` (seconds from each write) or `time_to_idle` (seconds
+        from each write or read), `max_size` objects and `max_memory` bytes (0: no bound),
+        `on_full` ("evict" or "reject", as TableFullError), `record_stats` (cache_stats()),
+        and a ManualClock for tests."""
+        cache = _cache.cache_options(ttl, time_to_idle, max_size, max_memory, on_full,
+                                     record_stats, clock)
         if type not in TABLE_TYPES:
             raise ArgumentError(f"type must be one of {sorted(TABLE_TYPES)}, not {type!r:.80}")
         if access not in ACCESS_MODES:
@@ -195,7 +209,10 @@ class Owner:
         try:
             options.heir = heir._acquire() if heir is not None else ffi.NULL
             try:
-                status = lib.rets_table_new(ptr, c_name, options, out)
+                if cache is None:
+                    status = lib.rets_table_new(ptr, c_name, options, out)
+                else:
+                    status = lib.rets_table_new_cache(ptr, c_name, options, cache, out)
             finally:
                 if heir is not None:
                     heir._release()
@@ -259,6 +276,12 @@ class Owner:
             _REASONS.get(reason_out[0], str(reason_out[0])),
             unpack(_bufs.take(gift)),
         )
+
+    def file2tab(self, path: "str | os.PathLike[str]", *, verify: bool = False) -> Table:
+        """Recreates the table saved in the file at `path`, owned by this owner, with its
+        name, type and options (ets:file2tab/2); `verify` also checks every object's encoding
+        and the object count. On any failure no table is left."""
+        return _query.file2tab(self, path, verify)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<rets.Owner {self._id}{' closed' if self._closed else ''}>"

@@ -6,10 +6,12 @@ status, decode the result. The engine does the work; nothing here keeps table st
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
+    Awaitable,
     Callable,
     Iterable,
     Iterator,
@@ -23,10 +25,10 @@ from typing import (
 
 import msgpack
 
-from . import _bufs, _fastpath
+from . import _bufs, _cache, _fastpath, _flight, _query
 from ._errors import ArgumentError, KeyNotFoundError, NoTableError, fail
 from ._rets_cffi import ffi, lib
-from ._terms import Term, pack, unpack
+from ._terms import Term, _decode_ext, pack, unpack
 from ._terms import _local as _thread_state
 
 if TYPE_CHECKING:
@@ -194,25 +196,40 @@ class Table:
 
     # ---- writing ----
 
-    def insert(self, obj: Object) -> None:
-        """Inserts one object (a tuple), replacing the object with its key on a set."""
+    def insert(self, obj: Object, *, ttl: Optional[float] = None) -> None:
+        """Inserts one object (a tuple), replacing the object with its key on a set. `ttl`:
+        its own lifetime in seconds (None: the table's)."""
         data = object_arg(obj)
-        status = lib.rets_table_insert(self._ptr, data, len(data))
+        if ttl is not None:
+            status = lib.rets_table_insert_ttl(self._ptr, data, len(data),
+                                               _cache.seconds_to_ns("ttl", ttl))
+        else:
+            status = lib.rets_table_insert(self._ptr, data, len(data))
         if status:
             fail(status)
 
-    def insert_many(self, objects: Iterable[Object]) -> None:
-        """Inserts several objects at once, atomically (ets:insert/2 with a list)."""
+    def insert_many(self, objects: Iterable[Object], *, ttl: Optional[float] = None) -> None:
+        """Inserts several objects at once, atomically (ets:insert/2 with a list); `ttl` as
+        for insert()."""
         data = objects_arg(objects)
-        status = lib.rets_table_insert_many(self._ptr, data, len(data))
+        if ttl is not None:
+            status = lib.rets_table_insert_many_ttl(self._ptr, data, len(data),
+                                                    _cache.seconds_to_ns("ttl", ttl))
+        else:
+            status = lib.rets_table_insert_many(self._ptr, data, len(data))
         if status:
             fail(status)
 
-    def insert_new(self, obj: Object) -> bool:
-        """Inserts `obj` if its key is absent; returns whether it did."""
+    def insert_new(self, obj: Object, *, ttl: Optional[float] = None) -> bool:
+        """Inserts `obj` if its key is absent (an expired object counts as absent); returns
+        whether it did. `ttl` as for insert()."""
         data = object_arg(obj)
         inserted = ffi.new("bool *")
-        status = lib.rets_table_insert_new(self._ptr, data, len(data), inserted)
+        if ttl is not None:
+            status = lib.rets_table_insert_new_ttl(self._ptr, data, len(data),
+                                                   _cache.seconds_to_ns("ttl", ttl), inserted)
+        else:
+            status = lib.rets_table_insert_new(self._ptr, data, len(data), inserted)
         if status:
             fail(status)
         return bool(inserted[0])
@@ -341,7 +358,7 @@ class Table:
         result = _fast_lookup(self._addr, k)  # rets_table_lookup: bytes or a status
         if type(result) is int:
             fail(result)
-        return list(_unpackb(result, use_list=False, strict_map_key=False))
+        return list(_unpackb(result, use_list=False, strict_map_key=False, ext_hook=_decode_ext))
 
     def get(self, key: Term, default: Any = None) -> Any:
         """The object with `key` (the first one on a bag), or `default` if there is none."""
@@ -352,8 +369,47 @@ class Table:
         result = _fast_lookup(self._addr, k)  # rets_table_lookup: bytes or a status
         if type(result) is int:
             fail(result)
-        objects = _unpackb(result, use_list=False, strict_map_key=False)
+        objects = _unpackb(result, use_list=False, strict_map_key=False, ext_hook=_decode_ext)
         return objects[0] if objects else default
+
+    def get_or_load(
+        self, key: Term, loader: Callable[[Term], Object], *, timeout: Optional[float] = None
+    ) -> Object:
+        """The object with `key`; on a miss, `loader(key)` makes it (an object with that key)
+        and it is stored (read-through). Single-flight: while one caller loads a key, the
+        others (threads, tasks, C callers) wait for its result, up to `timeout` seconds
+        (LoadTimeoutError); if the loader raises, its caller gets that exception and the
+        waiters a LoadFailedError with its message. Sets and ordered_sets only."""
+        return _flight.get_or_load(self, key, loader, timeout)
+
+    def claim_load(
+        self, key: Term, *, refresh_after: Optional[float] = None
+    ) -> Tuple[Optional[Object], Optional["_flight.Ticket"]]:
+        """The non-blocking read-through protocol (rets_table_claim_load): (object, None) if
+        `key` is cached, else (None, ticket): a Ticket to fill() or fail() if
+        ticket.loading, else to wait() or poll() for another caller's load. With
+        `refresh_after` seconds (a table with a ttl; rets_table_claim_load_refreshing), one
+        caller of a cached object older than that gets (object, load ticket) to refresh it."""
+        return _flight.claim_load(self, key, refresh_after)
+
+    def invalidate(self, key: Term) -> None:
+        """Deletes `key`'s objects and detaches a load of `key` in flight (its result goes to
+        its waiters but is not cached): call it after changing the data source."""
+        k = pack(key)
+        status = lib.rets_table_invalidate(self._ptr, k, len(k))
+        if status:
+            fail(status)
+
+    async def get_or_load_async(
+        self, key: Term, loader: Callable[[Term], Awaitable[Object]], *,
+        timeout: Optional[float] = None, refresh_after: Optional[float] = None,
+    ) -> Object:
+        """get_or_load for asyncio: `loader` is a coroutine function, awaited by the task that
+        claims the load; tasks that find the key being loaded poll for the result without
+        blocking the event loop. Cancelling the loading task fails the load for its waiters.
+        With `refresh_after` seconds (a table with a ttl), a cached object older than that is
+        returned at once and reloaded in the background by one caller (refresh-ahead)."""
+        return await _flight.get_or_load_async(self, key, loader, timeout, refresh_after)
 
     def __getitem__(self, key: Term) -> list[Object]:
         """The objects with `key`; KeyError if there are none."""
@@ -439,6 +495,108 @@ class Table:
         if not self._keypos:
             self._keypos = int(self._c_info().keypos)
         return self._keypos
+
+    # ---- the cache layer (see _cache) ----
+
+    def cache_stats(self) -> "_cache.CacheStats":
+        """The table's cache counters (all zero for a table made without cache options)."""
+        c = ffi.new("rets_cache_stats *")
+        status = lib.rets_table_cache_stats(self._ptr, c)
+        if status:
+            fail(status)
+        return _cache.stats_of(c)
+
+    def reset_cache_stats(self) -> None:
+        status = lib.rets_table_cache_stats_reset(self._ptr)
+        if status:
+            fail(status)
+
+    def record_load(self, seconds: float, ok: bool = True) -> None:
+        """Counts one load from the data source behind the cache in the statistics."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ArgumentError(f"seconds must be a number >= 0, not {seconds!r:.80}")
+        if not isinstance(ok, bool):
+            raise ArgumentError(f"ok must be a bool, not {ok!r:.80}")
+        status = lib.rets_table_record_load(self._ptr, int(seconds * 1e9), ok)
+        if status:
+            fail(status)
+
+    def purge_expired(self) -> int:
+        """Removes the expired objects now (the engine also does it every second); how many."""
+        removed = ffi.new("size_t *")
+        status = lib.rets_table_purge_expired(self._ptr, removed)
+        if status:
+            fail(status)
+        return int(removed[0])
+
+    # ---- match specifications and patterns (see _query) ----
+
+    def select(self, spec: "_query.SpecArg") -> list[Any]:
+        """The results of the match specification on every matching object (ets:select/2).
+        `spec` is a MatchSpec, or the specification itself (compiled for this call)."""
+        return _query.list_call(lib.rets_table_select, self, (_query.compiled(spec)._ptr,))
+
+    def select_reverse(self, spec: "_query.SpecArg") -> list[Any]:
+        """select() in reverse traversal order (ets:select_reverse/2)."""
+        return _query.list_call(lib.rets_table_select_reverse, self, (_query.compiled(spec)._ptr,))
+
+    def select_count(self, spec: "_query.SpecArg") -> int:
+        """How many objects the specification returns true for (ets:select_count/2)."""
+        return _query.count_call(lib.rets_table_select_count, self, spec)
+
+    def select_delete(self, spec: "_query.SpecArg") -> int:
+        """Deletes the objects the specification returns true for; how many (ets:select_delete/2)."""
+        return _query.count_call(lib.rets_table_select_delete, self, spec)
+
+    def select_replace(self, spec: "_query.SpecArg") -> int:
+        """Replaces each matching object with the specification's result, keeping its key;
+        how many (ets:select_replace/2). Not on a bag."""
+        return _query.count_call(lib.rets_table_select_replace, self, spec)
+
+    def select_limit(self, spec: "_query.SpecArg", limit: int) -> Any:
+        """The first `limit` results and a Continuation for the rest, or None if there is no
+        result (ets:select/3)."""
+        return _query.chunk_call(lib.rets_table_select_limit, self, (_query.compiled(spec)._ptr,),
+                                 limit)
+
+    def select_reverse_limit(self, spec: "_query.SpecArg", limit: int) -> Any:
+        """select_limit() in reverse traversal order (ets:select_reverse/3)."""
+        return _query.chunk_call(lib.rets_table_select_reverse_limit, self,
+                                 (_query.compiled(spec)._ptr,), limit)
+
+    def match(self, pattern: Term) -> list[Any]:
+        """The bindings of the pattern's '$N' variables for every matching object, each a
+        tuple in variable order (ets:match/2)."""
+        return _query.list_call(lib.rets_table_match, self, _query.pattern_arg(pattern))
+
+    def match_object(self, pattern: Term) -> list[Object]:
+        """The objects that match the pattern (ets:match_object/2)."""
+        return _query.list_call(lib.rets_table_match_object, self, _query.pattern_arg(pattern))
+
+    def match_limit(self, pattern: Term, limit: int) -> Any:
+        """match() in chunks: (first chunk, Continuation), or None (ets:match/3)."""
+        return _query.chunk_call(lib.rets_table_match_limit, self, _query.pattern_arg(pattern),
+                                 limit)
+
+    def match_object_limit(self, pattern: Term, limit: int) -> Any:
+        """match_object() in chunks: (first chunk, Continuation), or None (ets:match_object/3)."""
+        return _query.chunk_call(lib.rets_table_match_object_limit, self,
+                                 _query.pattern_arg(pattern), limit)
+
+    def match_delete(self, pattern: Term) -> int:
+        """Deletes every object that matches the pattern; how many (ets:match_delete/2)."""
+        data, length = _query.pattern_arg(pattern)
+        deleted = ffi.new("size_t *")
+        status = lib.rets_table_match_delete(self._ptr, data, length, deleted)
+        if status:
+            fail(status)
+        return int(deleted[0])
+
+    def tab2file(self, path: "str | os.PathLike[str]") -> None:
+        """Saves the table to the file at `path`, crash-safe (ets:tab2file/2)."""
+        status = lib.rets_table_tab2file(self._ptr, _query.path_arg(path))
+        if status:
+            fail(status)
 
     # ---- traversal ----
 

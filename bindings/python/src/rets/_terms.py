@@ -20,14 +20,60 @@ import msgpack
 
 from ._errors import EncodeError
 
-# A term: None, bool, int (64-bit), float, str, bytes, tuple/list (arrays), dict (maps).
+# A term: None, bool, int (64-bit), float, str, bytes, tuple/list (arrays), dict (maps), Atom.
 Term = Any
+
+# The MessagePack extension type of an atom in rets (include/rets.h, RETS_TYPE_ATOM).
+ATOM_EXT_TYPE = 97
 
 _local = threading.local()
 
 
+class Atom:
+    """An Erlang atom: a name (at most 255 bytes of UTF-8), distinct from the str of the same
+    text. Match specifications use them ('_', '$1', '$_', '>', ...). The atoms true, false and
+    nil are stored as True, False and None, and come back as those."""
+
+    __slots__ = ("name",)
+    name: str
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise EncodeError(f"an atom's name is a str, not {type(name).__name__}")
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        raise AttributeError("atoms are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Atom) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((Atom, self.name))
+
+    def __repr__(self) -> str:
+        return f"Atom({self.name!r})"
+
+
+def _encode_other(value: Any) -> Any:
+    """msgpack's hook for the types it does not know: atoms; anything else has no term."""
+    if type(value) is Atom:
+        return msgpack.ExtType(ATOM_EXT_TYPE, value.name.encode("utf-8"))
+    if isinstance(value, int):  # msgpack hands over the ints outside 64 bits
+        raise OverflowError(f"int {value} is outside the 64-bit range")
+    raise TypeError(f"can not serialize {type(value).__name__!r} object")
+
+
+def _decode_ext(code: int, data: bytes) -> Any:
+    if code == ATOM_EXT_TYPE:
+        return Atom(data.decode("utf-8"))
+    return msgpack.ExtType(code, data)
+
+
 def _new_packer() -> Callable[[Any], bytes]:
-    pack: Callable[[Any], bytes] = msgpack.Packer(use_bin_type=True, strict_types=False).pack
+    pack: Callable[[Any], bytes] = msgpack.Packer(
+        use_bin_type=True, strict_types=False, default=_encode_other
+    ).pack
     _local.pack = pack
     return pack
 
@@ -55,4 +101,4 @@ def pack(value: Term) -> bytes:
 
 def unpack(data: Any) -> Term:
     """The value of MessagePack bytes (any buffer) written by the engine; arrays are tuples."""
-    return msgpack.unpackb(data, use_list=False, strict_map_key=False)
+    return msgpack.unpackb(data, use_list=False, strict_map_key=False, ext_hook=_decode_ext)
