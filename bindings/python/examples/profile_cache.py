@@ -2,9 +2,9 @@
 
 - The cache is a named, protected set owned by a rets.Owner (the lesson's "supervised
   process"): the owner writes, any thread reads it by name with rets.whereis().
-- get_profile / put_profile / delete_profile; a miss reads the database and writes back.
-- TTL by stored insertion time: objects are (user_id, name, plan, inserted_at); an entry older
-  than the TTL counts as a miss and is refreshed.
+- The table is a cache (ttl, max_size): get_profile reads through with get_or_load, so a miss
+  is one query however many threads miss the key at once (single-flight); put_profile and
+  delete_profile write the database and invalidate the cached copy.
 - Request counters in a public table (update_counter with a default object), written from
   several threads at once.
 - Lookup latency (p50, p99) from the database alone, then through the cache, cold and warm.
@@ -24,7 +24,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import rets
 
@@ -38,6 +38,7 @@ class ProfileDatabase:
     def __init__(self, path: str, users: int, latency_s: float) -> None:
         self.path = path
         self.latency_s = latency_s
+        self.queries = 0  # fetches (a bare counter: approximate under threads, exact alone)
         self._local = threading.local()
         db = self._db()
         db.execute("CREATE TABLE IF NOT EXISTS profiles (id INTEGER PRIMARY KEY, name, plan)")
@@ -53,7 +54,18 @@ class ProfileDatabase:
         db: sqlite3.Connection = self._local.db
         return db
 
+    def store(self, profile: Profile) -> None:
+        db = self._db()
+        db.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?, ?)", profile)
+        db.commit()
+
+    def delete(self, user_id: int) -> None:
+        db = self._db()
+        db.execute("DELETE FROM profiles WHERE id = ?", (user_id,))
+        db.commit()
+
     def fetch(self, user_id: int) -> Optional[Profile]:
+        self.queries += 1
         if self.latency_s:
             time.sleep(self.latency_s)
         row = self._db().execute(
@@ -63,38 +75,41 @@ class ProfileDatabase:
 
 
 class ProfileCache:
-    """Profiles cached in a protected rets table: this object (the owner) writes, everyone
-    reads. Closing the cache closes the owner, which deletes its tables."""
+    """Profiles cached in a protected rets table with a TTL and a size bound: this object (the
+    owner) writes, everyone reads. A miss reads through with get_or_load: one query per key
+    however many threads miss it at once (single-flight). Closing the cache closes the owner,
+    which deletes its tables."""
 
-    def __init__(self, db: ProfileDatabase, name: str = "profiles") -> None:
+    def __init__(self, db: ProfileDatabase, name: str = "profiles", max_size: int = 100_000) -> None:
         self.db = db
         self.owner = rets.Owner()
         self.table = self.owner.new_table(name, named=True, access="protected",
-                                          read_concurrency=True)
+                                          read_concurrency=True, ttl=TTL_SECONDS,
+                                          max_size=max_size)
         self.requests = self.owner.new_table(name + "_requests", named=True, access="public",
                                              write_concurrency=True)
-        self.hits = self.misses = self.expired = 0
+
+    def _load(self, user_id: int) -> Tuple[Any, ...]:
+        profile = self.db.fetch(user_id)  # the engine counts the load and its time
+        if profile is None:
+            raise KeyError(user_id)
+        return profile
 
     def get_profile(self, user_id: int) -> Optional[Profile]:
         self.requests.update_counter("get_profile", 1, default=("get_profile", 0))
-        found = self.table.get(user_id)
-        if found is not None:
-            uid, name, plan, inserted_at = found
-            if time.monotonic() - inserted_at < TTL_SECONDS:
-                self.hits += 1
-                return (uid, name, plan)
-            self.expired += 1
-        self.misses += 1
-        profile = self.db.fetch(user_id)
-        if profile is not None:
-            self.put_profile(profile)
-        return profile
+        try:
+            uid, name, plan = self.table.get_or_load(user_id, self._load)
+        except KeyError:
+            return None  # no such user (nothing cached)
+        return (uid, name, plan)
 
     def put_profile(self, profile: Profile) -> None:
-        self.table.insert((*profile, time.monotonic()))
+        self.db.store(profile)
+        self.table.invalidate(profile[0])  # a load in flight cannot cache the old row
 
     def delete_profile(self, user_id: int) -> None:
-        self.table.delete_key(user_id)
+        self.db.delete(user_id)
+        self.table.invalidate(user_id)
 
     def close(self) -> None:
         self.owner.close()
@@ -132,7 +147,27 @@ def main() -> None:
         measure(f"sqlite3 (+{args.db_latency_us:g} us)", db.fetch, ids)
         measure("through the cache (cold)", cache.get_profile, ids)
         measure("through the cache (warm)", cache.get_profile, ids)
-        print(f"hits {cache.hits}, misses {cache.misses}, expired {cache.expired}")
+        stats = cache.table.cache_stats()
+        print(f"hits {stats.hits}, misses {stats.misses}, loads {stats.loads} "
+              f"({stats.load_seconds:.2f} s), expirations {stats.expirations}, "
+              f"evictions {stats.evictions}")
+
+        # Many threads missing one key at once: one query (single-flight).
+        queries_before = db.queries
+        cold = args.users + 1
+        db.store((cold, "new user", "free"))
+        barrier = threading.Barrier(16)
+
+        def ask(_: int) -> None:
+            barrier.wait()
+            assert cache.get_profile(cold) == (cold, "new user", "free")
+
+        askers = [threading.Thread(target=ask, args=(i,)) for i in range(16)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join()
+        print("queries for one key asked by 16 threads at once:", db.queries - queries_before)
 
         # Other threads read the protected table by name and count their requests in the
         # public one; writes to the protected table are the owner's alone.
@@ -156,8 +191,10 @@ def main() -> None:
             t.join()
         print("requests:", sorted(cache.requests.tab2list()))
 
+        cache.put_profile((ids[0], "renamed", "pro"))
+        assert cache.get_profile(ids[0]) == (ids[0], "renamed", "pro")
         cache.delete_profile(ids[0])
-        assert cache.table.get(ids[0]) is None
+        assert cache.table.get(ids[0]) is None and cache.get_profile(ids[0]) is None
         cache.close()
         assert rets.whereis("profiles") is None  # the owner closed: its tables are gone
 
