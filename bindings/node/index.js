@@ -1,0 +1,14 @@
+'use strict';
+// rets: ETS (Erlang Term Storage) for Node, over the C ABI (include/rets.h) through an N-API
+// addon (C, node_api.h, N-API version 8). See README.md and index.d.ts.
+const { native } = require('./lib/native.js');
+const { RetsError, codes } = require('./lib/errors.js');
+const { Owner, whereis } = require('./lib/owner.js');
+const { Table } = require('./lib/table.js');
+
+/** The version of librets this addon is linked with. */
+function version() {
+  return native.version();
+}
+
+module.exports = { Owner, Table, RetsError, codes, whereis, version };
