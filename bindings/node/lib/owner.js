@@ -23,7 +23,10 @@ function makeTransfer([tableHandle, from, reason, gift]) {
 class Owner extends EventEmitter {
   constructor() {
     super();
-    Object.defineProperty(this, HANDLE, { value: native.ownerNew() });
+    const handle = native.ownerNew();
+    Object.defineProperty(this, HANDLE, { value: handle });
+    // Not sendable by postMessage (a DataCloneError): an owner belongs to its thread.
+    Object.defineProperty(this, '_native', { value: handle, enumerable: true });
     this.on('newListener', (event) => {
       if (event === 'transfer' && this.listenerCount('transfer') === 0 && !this.closed) {
         native.ownerWatch(this[HANDLE], (t) => this.emit('transfer', makeTransfer(t)));
@@ -65,12 +68,21 @@ class Owner extends EventEmitter {
     const queue = [];
     const waiting = [];
     let done = false;
-    const onTransfer = (t) => (waiting.length ? waiting.shift()({ value: t, done: false }) : queue.push(t));
+    // While a next() waits, the watcher keeps the event loop alive (as a pending read would).
+    const keepAlive = (on) => {
+      if (!this.closed) native.ownerKeepAlive(this[HANDLE], on);
+    };
+    const onTransfer = (t) => {
+      if (!waiting.length) return queue.push(t);
+      waiting.shift()({ value: t, done: false });
+      if (!waiting.length) keepAlive(false);
+    };
     const finish = () => {
       if (done) return;
       done = true;
       this.off('transfer', onTransfer);
       this.off('close', finish);
+      if (waiting.length) keepAlive(false);
       for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
     };
     this.on('transfer', onTransfer);
@@ -79,6 +91,7 @@ class Owner extends EventEmitter {
       next: () => {
         if (queue.length) return Promise.resolve({ value: queue.shift(), done: false });
         if (done) return Promise.resolve({ value: undefined, done: true });
+        if (!waiting.length) keepAlive(true);
         return new Promise((resolve) => waiting.push(resolve));
       },
       return: () => {

@@ -1,6 +1,7 @@
 'use strict';
 // Table: every table operation of the C ABI, the JavaScript way. A thin translation: argument
 // checks and term encoding here, semantics in the engine.
+const { inspect } = require('node:util');
 const { native } = require('./native.js');
 const { encode, encodeObject, encodeKey, decode } = require('./terms.js');
 const { HANDLE, CONSTRUCT } = require('./handles.js');
@@ -54,6 +55,17 @@ class Table {
     }
     this.#h = handle;
     Object.defineProperty(this, HANDLE, { value: handle });
+    // An enumerable native handle makes postMessage(table) fail with a DataCloneError instead of
+    // sending an empty object: workers share a table by its name (whereis).
+    Object.defineProperty(this, '_native', { value: handle, enumerable: true });
+  }
+
+  [inspect.custom]() {
+    try {
+      return `Table <${this.name}>`;
+    } catch {
+      return 'Table <deleted>';
+    }
   }
 
   // ---- writes

@@ -1,11 +1,13 @@
 'use strict';
 // JavaScript values <-> rets terms, through msgpackr.
 //
-// Numbers: a safe integer (Number.isSafeInteger) is an integer term, any other number a float
-// (msgpackr writes integers beyond 32 bits as float64, so those are handed to it as BigInt).
-// BigInt: a 64-bit integer (int64, or uint64 above the int64 range). Reading back, integers
-// are Numbers when safe and BigInts otherwise; a float with an integral value (2.0) reads back
-// as the Number 2, which JavaScript cannot tell from the integer 2.
+// Numbers: an integral Number with |n| <= 2^53 (the safe integers and +-2^53, exact in a double)
+// is an integer term, any other number a float (msgpackr alone writes integers beyond 32 bits
+// as float64, so those are handed to it as BigInt). BigInt: a 64-bit integer (int64, or uint64
+// above the int64 range). Reading back (msgpackr's int64AsType 'auto'), integers with
+// |n| <= 2^53 are Numbers and larger ones BigInts, so every integer read writes back as the same
+// integer. A float with an integral value (2.0) reads back as the Number 2, which JavaScript
+// cannot tell from the integer 2 (written back, it is the integer 2).
 // Strings, booleans, null, Uint8Array/Buffer (binary; read back as Buffer), arrays, plain
 // objects and Maps (maps; read back as plain objects) are stored; anything else (undefined,
 // functions, symbols, Dates, class instances, ...) is a TypeError naming it and where it is.
@@ -25,6 +27,7 @@ const unpackr = new Unpackr({
   copyBuffers: true, // binaries must not point into the reused result area
 });
 
+const TWO_53 = 2 ** 53;
 const INT64_MIN = -(2n ** 63n);
 const UINT64_MAX = 2n ** 64n - 1n;
 
@@ -50,7 +53,10 @@ function prepare(value, where) {
     case 'boolean':
       return value;
     case 'number':
-      if (Number.isSafeInteger(value) && (value > 0xffffffff || value < -0x80000000)) {
+      if (Number.isNaN(value)) {
+        throw new TypeError(`rets: cannot store NaN${where ? ` (at ${where})` : ''}: rets has no NaN term`);
+      }
+      if (Number.isInteger(value) && Math.abs(value) <= TWO_53 && (value > 0xffffffff || value < -0x80000000)) {
         return BigInt(value);
       }
       return value;
@@ -113,7 +119,8 @@ function encodeObject(object, what = 'object') {
  * ABI's rets_builder); all others are packed here. */
 function encodeKey(key) {
   const t = typeof key;
-  return t === 'string' || t === 'number' ? key : encode(key, 'key');
+  if (t === 'string' || (t === 'number' && key === key)) return key;
+  return encode(key, 'key');
 }
 
 /** Decodes a result: a length in the shared area, or a Buffer of its own. */

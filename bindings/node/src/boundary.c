@@ -142,8 +142,9 @@ bool arg_key(napi_env env, env_state *st, napi_value v, term_arg *out) {
     } else if (t == napi_number) {
         double d = 0;
         napi_get_value_double(env, v, &d);
-        /* Safe integers are integers (as msgpackr and lib/terms.js encode them); others floats. */
-        if (d == (double)(int64_t)d && d >= -9007199254740991.0 && d <= 9007199254740991.0)
+        /* Integral numbers with |d| <= 2^53 are integers (as lib/terms.js encodes them, and as
+         * msgpackr decodes them); others floats. */
+        if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(int64_t)d)
             s = rets_builder_int(st->builder, (int64_t)d);
         else
             s = rets_builder_double(st->builder, d);

@@ -329,6 +329,23 @@ static napi_value owner_unwatch(napi_env env, napi_callback_info info) {
     return ret_undefined(env, RETS_STATUS_OK);
 }
 
+/* (owner, keepAlive): whether delivering transfers keeps the event loop alive (while an async
+ * iterator waits for one), or not (the default, like an unref'd timer). */
+static napi_value owner_keep_alive(napi_env env, napi_callback_info info) {
+    napi_value argv[2];
+    bool keep = false;
+    if (!get_args(env, info, 2, argv) || !arg_bool(env, argv[1], &keep)) return NULL;
+    owner_box *box = owner_box_of(env, argv[0]);
+    if (box == NULL) return NULL;
+    if (box->watching) {
+        if (keep)
+            napi_ref_threadsafe_function(env, box->tsfn);
+        else
+            napi_unref_threadsafe_function(env, box->tsfn);
+    }
+    return ret_undefined(env, RETS_STATUS_OK);
+}
+
 static napi_value table_new(napi_env env, napi_callback_info info) {
     /* (owner, name, type, access, keypos, named, readConcurrency, writeConcurrency, heir,
      *  heirData) */
@@ -395,6 +412,7 @@ bool register_owner(napi_env env, napi_value exports) {
         {"ownerTakeTransfer", owner_take_transfer},
         {"ownerWatch", owner_watch},
         {"ownerUnwatch", owner_unwatch},
+        {"ownerKeepAlive", owner_keep_alive},
         {"whereis", whereis},
         {"tableNew", table_new},
         {"tableWithOwner", table_with_owner},
