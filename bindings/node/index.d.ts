@@ -1,0 +1,212 @@
+// Type declarations of the `rets` package: ETS (Erlang Term Storage) for Node.
+/// <reference types="node" />
+import { EventEmitter } from 'node:events';
+
+/**
+ * A term: what a table stores. Objects are arrays (ETS's tuples) whose element at the table's
+ * keypos is the key.
+ *
+ * - numbers: an integral Number with |n| <= 2^53 is an integer, any other a float (NaN is refused);
+ * - bigint: a 64-bit integer (int64, or uint64 above the int64 range); read back as a Number
+ *   when |n| <= 2^53;
+ * - Uint8Array (Buffer): binary, read back as a Buffer;
+ * - plain objects and Maps: maps, read back as plain objects.
+ */
+export type Term =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | readonly Term[]
+  | { readonly [key: string]: Term }
+  | ReadonlyMap<Term, Term>;
+
+/** An object stored in a table: an array whose element at keypos is the key. */
+export type TableObject = readonly Term[];
+
+/** A term as read back from a table (Buffers for binaries, plain objects for maps). */
+export type Value = null | boolean | number | bigint | string | Buffer | Value[] | { [key: string]: Value };
+
+export type TableType = 'set' | 'ordered_set' | 'bag' | 'duplicate_bag';
+export type Access = 'protected' | 'public' | 'private';
+
+export interface TableOptions {
+  /** Default 'set'. */
+  type?: TableType;
+  /** Default 'protected': the owner writes, everyone reads. */
+  access?: Access;
+  /** The 1-based position of the key in every object. Default 1. */
+  keypos?: number;
+  /** Register the name so that whereis() finds the table (ETS named_table). */
+  named?: boolean;
+  /** The owner that inherits the table when its owner closes. */
+  heir?: Owner | null;
+  /** The heir's gift, delivered with the transfer. */
+  heirData?: Term;
+  /** Accepted for ETS parity and reported by info(). */
+  readConcurrency?: boolean;
+  writeConcurrency?: boolean;
+}
+
+export interface TableInfo {
+  id: bigint;
+  name: string;
+  type: TableType;
+  access: Access;
+  keypos: number;
+  named: boolean;
+  /** The owner's id (Owner#id). */
+  owner: bigint;
+  /** The heir's id, or null. */
+  heir: bigint | null;
+  size: number;
+  /** Bytes held by the table. */
+  memory: number;
+  readConcurrency: boolean;
+  writeConcurrency: boolean;
+}
+
+/** A counter update: [pos, incr] or [pos, incr, threshold, setValue] (ETS's tuples). */
+export type CounterOp =
+  | readonly [pos: number, incr: number | bigint]
+  | readonly [pos: number, incr: number | bigint, threshold: number | bigint, setValue: number | bigint];
+
+/** An element update: [pos, value]. */
+export type ElementUpdate = readonly [pos: number, value: Term];
+
+/** A table arriving at an owner (ETS's 'ETS-TRANSFER' message). */
+export interface Transfer {
+  /** A handle acting for the receiving owner, which now owns the table. */
+  table: Table;
+  /** The id of the previous owner. */
+  from: bigint;
+  reason: 'inherited' | 'given_away';
+  /** The heir data or the give_away gift. */
+  gift: Value;
+}
+
+/**
+ * A handle to a table, acting for one owner (or, from whereis(), for nobody). Tables are made by
+ * Owner#newTable, found by whereis / Owner#whereis, or received as transfers; a handle cannot be
+ * sent by postMessage: workers share a table by its name. Every failure is a RetsError.
+ */
+export class Table implements Iterable<Value[]> {
+  private constructor();
+  insert(object: TableObject): void;
+  insertMany(objects: readonly TableObject[]): void;
+  insertNew(object: TableObject): boolean;
+  insertNewMany(objects: readonly TableObject[]): boolean;
+  /** The objects with `key`: [] when absent. */
+  lookup(key: Term): Value[][];
+  member(key: Term): boolean;
+  /** ERR_RETS_KEY_NOT_FOUND when the key is absent and no default is given. */
+  lookupElement(key: Term, pos: number, defaultValue?: Term): Value;
+  take(key: Term): Value[][];
+  /** Removes the objects with `key` (ETS delete/2). */
+  delete(key: Term): void;
+  deleteObject(object: TableObject): void;
+  deleteAllObjects(): void;
+  updateCounter(key: Term, incr: number | bigint, defaultObject?: TableObject): number | bigint;
+  updateCounter(key: Term, op: CounterOp, defaultObject?: TableObject): number | bigint;
+  updateCounter(key: Term, ops: readonly CounterOp[], defaultObject?: TableObject): (number | bigint)[];
+  updateElement(key: Term, update: ElementUpdate | readonly ElementUpdate[], defaultObject?: TableObject): boolean;
+  /** Keys in traversal order; undefined at the end. */
+  first(): Value | undefined;
+  next(key: Term): Value | undefined;
+  last(): Value | undefined;
+  prev(key: Term): Value | undefined;
+  firstLookup(): [key: Value, objects: Value[][]] | undefined;
+  nextLookup(key: Term): [key: Value, objects: Value[][]] | undefined;
+  lastLookup(): [key: Value, objects: Value[][]] | undefined;
+  prevLookup(key: Term): [key: Value, objects: Value[][]] | undefined;
+  tab2list(): Value[][];
+  foldl<A>(fn: (object: Value[], acc: A) => A, acc: A): A;
+  foldr<A>(fn: (object: Value[], acc: A) => A, acc: A): A;
+  /** Every object, safe under concurrent writers (not a snapshot). */
+  [Symbol.iterator](): Iterator<Value[]>;
+  info(): TableInfo;
+  readonly size: number;
+  readonly memory: number;
+  readonly name: string;
+  rename(name: string): void;
+  /** Deletes the table (ETS delete/1). */
+  deleteTable(): void;
+  giveAway(owner: Owner, gift?: Term): void;
+  setHeir(heir: Owner | null, heirData?: Term): void;
+  /** Another handle to this table, acting for `owner`. */
+  withOwner(owner: Owner): Table;
+}
+
+/**
+ * An owner of tables (ETS: a process). Closing it (close(), `using`, or the end of the thread
+ * that made it, a worker that exits or is terminated) deletes its tables or hands them to their
+ * heirs. Transfers arrive as 'transfer' events and through transfers().
+ */
+export class Owner extends EventEmitter implements Disposable {
+  constructor();
+  readonly id: bigint;
+  readonly closed: boolean;
+  newTable(name: string, options?: TableOptions): Table;
+  /** The named table, with a handle acting for this owner; undefined if none. */
+  whereis(name: string): Table | undefined;
+  /** A transfer that has already arrived, or undefined; never waits. */
+  takeTransfer(): Transfer | undefined;
+  /** The transfers to come; ends when the owner closes. */
+  transfers(): AsyncIterableIterator<Transfer>;
+  close(): void;
+  [Symbol.dispose](): void;
+  on(event: 'transfer', listener: (transfer: Transfer) => void): this;
+  on(event: 'close', listener: () => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'transfer', listener: (transfer: Transfer) => void): this;
+  once(event: 'close', listener: () => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** The named table, with a handle acting for nobody (reads public and protected tables, writes
+ * public ones); undefined if no table has that name. */
+export function whereis(name: string): Table | undefined;
+
+/** The version of librets the addon is linked with. */
+export function version(): string;
+
+export type RetsErrorCode =
+  | 'ERR_RETS_NULL_ARGUMENT' | 'ERR_RETS_INVALID_ARGUMENT' | 'ERR_RETS_NO_TABLE'
+  | 'ERR_RETS_OWNER_CLOSED' | 'ERR_RETS_ACCESS_DENIED' | 'ERR_RETS_NOT_OWNER'
+  | 'ERR_RETS_MALFORMED' | 'ERR_RETS_UNSUPPORTED_TERM' | 'ERR_RETS_LIMIT_EXCEEDED'
+  | 'ERR_RETS_NOT_AN_ARRAY' | 'ERR_RETS_OBJECT_TOO_SHORT' | 'ERR_RETS_KEY_NOT_FOUND'
+  | 'ERR_RETS_BAD_POSITION' | 'ERR_RETS_KEY_POSITION' | 'ERR_RETS_WRONG_TABLE_TYPE'
+  | 'ERR_RETS_NOT_AN_INTEGER' | 'ERR_RETS_OVERFLOW' | 'ERR_RETS_NAME_TAKEN'
+  | 'ERR_RETS_PANIC' | 'ERR_RETS_INTERNAL';
+
+/** An error reported by the engine, with its message and a stable code. */
+export class RetsError extends Error {
+  readonly code: RetsErrorCode;
+  /** The C ABI's rets_status value. */
+  readonly status: number;
+}
+
+export const codes: Readonly<{
+  NULL_ARGUMENT: 'ERR_RETS_NULL_ARGUMENT';
+  INVALID_ARGUMENT: 'ERR_RETS_INVALID_ARGUMENT';
+  NO_TABLE: 'ERR_RETS_NO_TABLE';
+  OWNER_CLOSED: 'ERR_RETS_OWNER_CLOSED';
+  ACCESS_DENIED: 'ERR_RETS_ACCESS_DENIED';
+  NOT_OWNER: 'ERR_RETS_NOT_OWNER';
+  MALFORMED: 'ERR_RETS_MALFORMED';
+  UNSUPPORTED_TERM: 'ERR_RETS_UNSUPPORTED_TERM';
+  LIMIT_EXCEEDED: 'ERR_RETS_LIMIT_EXCEEDED';
+  NOT_AN_ARRAY: 'ERR_RETS_NOT_AN_ARRAY';
+  OBJECT_TOO_SHORT: 'ERR_RETS_OBJECT_TOO_SHORT';
+  KEY_NOT_FOUND: 'ERR_RETS_KEY_NOT_FOUND';
+  BAD_POSITION: 'ERR_RETS_BAD_POSITION';
+  KEY_POSITION: 'ERR_RETS_KEY_POSITION';
+  WRONG_TABLE_TYPE: 'ERR_RETS_WRONG_TABLE_TYPE';
+  NOT_AN_INTEGER: 'ERR_RETS_NOT_AN_INTEGER';
+  OVERFLOW: 'ERR_RETS_OVERFLOW';
+  NAME_TAKEN: 'ERR_RETS_NAME_TAKEN';
+  PANIC: 'ERR_RETS_PANIC';
+  INTERNAL: 'ERR_RETS_INTERNAL';
+}>;
