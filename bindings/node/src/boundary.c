@@ -6,7 +6,14 @@
 
 #include "rets_node.h"
 
-static const napi_type_tag TABLE_TAG = {0x7265747374626c31ULL, 0x9a1c6e0f43d2b857ULL};
+/* A table handle as JavaScript sees it: an external pointing to this box. The magic number
+ * (rather than napi_type_tag_object, which costs a property lookup on every call of the hot
+ * path) tells a table external from the addon's other externals. */
+#define TABLE_MAGIC 0x7265747374626c31ULL
+typedef struct table_box {
+    uint64_t magic;
+    rets_table *table;
+} table_box;
 
 env_state *state_of(napi_env env) {
     void *data = NULL;
@@ -64,28 +71,36 @@ napi_value throw_status_message(napi_env env, rets_status status, const char *me
 static void free_table(napi_env env, void *data, void *hint) {
     (void)env;
     (void)hint;
-    rets_table_free(data);
+    table_box *box = data;
+    rets_table_free(box->table);
+    box->magic = 0;
+    free(box);
 }
 
 napi_value wrap_table(napi_env env, rets_table *table) {
     napi_value v;
-    if (napi_create_external(env, table, free_table, NULL, &v) != napi_ok) {
+    table_box *box = malloc(sizeof *box);
+    if (box == NULL) {
         rets_table_free(table);
+        return throw_type(env, "rets: out of memory");
+    }
+    box->magic = TABLE_MAGIC;
+    box->table = table;
+    if (napi_create_external(env, box, free_table, NULL, &v) != napi_ok) {
+        free_table(env, box, NULL);
         return NULL;
     }
-    napi_type_tag_object(env, v, &TABLE_TAG);
     return v;
 }
 
 bool arg_table(napi_env env, napi_value v, rets_table **out) {
-    bool tagged = false;
     void *data = NULL;
-    if (napi_check_object_type_tag(env, v, &TABLE_TAG, &tagged) != napi_ok || !tagged ||
-        napi_get_value_external(env, v, &data) != napi_ok) {
+    if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL ||
+        ((table_box *)data)->magic != TABLE_MAGIC) {
         throw_type(env, "rets: a table handle was expected");
         return false;
     }
-    *out = data;
+    *out = ((table_box *)data)->table;
     return true;
 }
 
