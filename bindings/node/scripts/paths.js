@@ -1,13 +1,15 @@
 'use strict';
 // Where librets's sources, header and static library are, for scripts/build.js and binding.gyp.
 // In this repository: the repository root (two levels up). In a packed tarball: the copy that
-// `npm pack` put in rust/ (scripts/vendor-rust.js).
+// `npm pack` put in rust/ (scripts/vendor-rust.js). RETS_SOURCE_DIR overrides both (another rets
+// checkout).
 const fs = require('node:fs');
 const path = require('node:path');
 
 const here = path.resolve(__dirname, '..');
 
 function rustRoot() {
+  if (process.env.RETS_SOURCE_DIR) return path.resolve(process.env.RETS_SOURCE_DIR);
   const vendored = path.join(here, 'rust');
   if (fs.existsSync(path.join(vendored, 'Cargo.toml'))) return vendored;
   const repo = path.resolve(here, '..', '..');
