@@ -151,3 +151,33 @@ test('many workers created and terminated with live owners leak no table', async
   }
   for (const n of names) assert.equal(whereis(n), undefined);
 });
+
+test('terminated workers\' tables are freed: memory does not grow with the tables they made', async () => {
+  // Each worker fills a 2 MiB table (and starts a transfer watcher), then is terminated. If the
+  // tables (or owners) of terminated workers were leaked, resident memory would grow by 2 MiB a
+  // round; it must grow by less than a quarter of that over 20 rounds.
+  const rss = () => process.memoryUsage().rss;
+  const round = async (i) => {
+    const name = uniqueName(`freed${i}`);
+    const w = worker(`async (rets, { name }, port) => {
+      const owner = new rets.Owner();
+      const t = owner.newTable(name, { named: true, access: 'public' });
+      const blob = Buffer.alloc(1024, 1);
+      for (let i = 0; i < 2048; i++) t.insert([i, blob]);
+      owner.on('transfer', () => {});
+      port.postMessage({ ready: true });
+      await new Promise(() => {});
+    }`, { name });
+    await once(w, 'message');
+    assert.equal(whereis(name).size, 2048);
+    await w.terminate();
+    await w.exited;
+    assert.equal(whereis(name), undefined);
+  };
+  for (let i = 0; i < 5; i++) await round(i); // warm up: allocator arenas, worker startup
+  const before = rss();
+  const ROUNDS = 20;
+  for (let i = 0; i < ROUNDS; i++) await round(i + 5);
+  const grown = rss() - before;
+  assert.ok(grown < (ROUNDS * 2 * 1024 * 1024) / 4, `resident memory grew by ${(grown / 1048576).toFixed(1)} MiB`);
+});
