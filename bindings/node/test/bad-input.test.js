@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Owner, Table, whereis } = require('..');
 const { native } = require('../lib/native.js');
-const { owned } = require('./helpers.js');
+const { owned } = require('./support.js');
 
 const NOT_TERMS = [undefined, () => 0, Symbol('x'), new Date(0), new Set(), NaN, 2n ** 64n];
 const NOT_POSITIONS = [0, -1, 1.5, '2', null, undefined, 2n, NaN, Infinity];

@@ -6,7 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { Owner, whereis, codes } = require('..');
-const { uniqueName, throwsRets, owned } = require('./helpers.js');
+const { uniqueName, throwsRets, owned } = require('./support.js');
 
 test('the lesson: tables, lookups as lists, counters, access, ownership and heirs', async () => {
   const tables = owned(new Owner()); // "create tables in a dedicated long-lived process"

@@ -4,7 +4,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { Owner, whereis, codes } = require('..');
-const { uniqueName, throwsRets, owned } = require('./helpers.js');
+const { uniqueName, throwsRets, owned } = require('./support.js');
 
 test('closing an owner deletes its tables; its handles then fail with OWNER_CLOSED', () => {
   const owner = new Owner();

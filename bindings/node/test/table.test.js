@@ -3,7 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Owner, Table, whereis, codes, version } = require('..');
-const { uniqueName, throwsRets, owned } = require('./helpers.js');
+const { uniqueName, throwsRets, owned } = require('./support.js');
 
 test('version is librets\'s', () => {
   assert.match(version(), /^\d+\.\d+\.\d+/);

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const { Worker } = require('node:worker_threads');
 const { once } = require('node:events');
 const { Owner, whereis, codes } = require('..');
-const { uniqueName, throwsRets, owned } = require('./helpers.js');
+const { uniqueName, throwsRets, owned } = require('./support.js');
 
 const INDEX = require.resolve('..');
 
