@@ -2,7 +2,9 @@
 // Owner: what an Erlang process is to ETS. Closing it (close(), `using`, or the end of the
 // thread that made it: a worker that exits or is terminated) deletes its tables or hands them
 // to their heirs. Transfers (ETS-TRANSFER) arrive as 'transfer' events and through the async
-// iterator transfers(), delivered by a watcher thread that never blocks the event loop.
+// iterator transfers(), delivered by a watcher thread that never blocks the event loop. While
+// an owner has 'transfer' listeners (an iterator is one), it keeps the event loop alive, as a
+// MessagePort with 'message' listeners does: remove them, end the iterator or close the owner.
 const { EventEmitter } = require('node:events');
 const { native } = require('./native.js');
 const { decode } = require('./terms.js');
@@ -68,21 +70,12 @@ class Owner extends EventEmitter {
     const queue = [];
     const waiting = [];
     let done = false;
-    // While a next() waits, the watcher keeps the event loop alive (as a pending read would).
-    const keepAlive = (on) => {
-      if (!this.closed) native.ownerKeepAlive(this[HANDLE], on);
-    };
-    const onTransfer = (t) => {
-      if (!waiting.length) return queue.push(t);
-      waiting.shift()({ value: t, done: false });
-      if (!waiting.length) keepAlive(false);
-    };
+    const onTransfer = (t) => (waiting.length ? waiting.shift()({ value: t, done: false }) : queue.push(t));
     const finish = () => {
       if (done) return;
       done = true;
       this.off('transfer', onTransfer);
       this.off('close', finish);
-      if (waiting.length) keepAlive(false);
       for (const resolve of waiting.splice(0)) resolve({ value: undefined, done: true });
     };
     this.on('transfer', onTransfer);
@@ -91,7 +84,6 @@ class Owner extends EventEmitter {
       next: () => {
         if (queue.length) return Promise.resolve({ value: queue.shift(), done: false });
         if (done) return Promise.resolve({ value: undefined, done: true });
-        if (!waiting.length) keepAlive(true);
         return new Promise((resolve) => waiting.push(resolve));
       },
       return: () => {

@@ -289,8 +289,8 @@ static void *watch(void *arg) {
     return NULL;
 }
 
-/* Starts delivering transfers to `callback(transfer)`; the watcher does not keep the event loop
- * alive by itself. */
+/* Starts delivering transfers to `callback(transfer)`. Like a MessagePort with a 'message'
+ * listener, a watching owner keeps the event loop alive (until unwatched or closed). */
 static napi_value owner_watch(napi_env env, napi_callback_info info) {
     napi_value argv[2], name;
     if (!get_args(env, info, 2, argv)) return NULL;
@@ -304,7 +304,6 @@ static napi_value owner_watch(napi_env env, napi_callback_info info) {
     if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, deliver,
                                         &box->tsfn) != napi_ok)
         return NULL;
-    napi_unref_threadsafe_function(env, box->tsfn);
     atomic_store(&box->stop, false);
     if (pthread_create(&box->thread, NULL, watch, box) != 0) {
         napi_release_threadsafe_function(box->tsfn, napi_tsfn_abort);
@@ -326,23 +325,6 @@ static napi_value owner_unwatch(napi_env env, napi_callback_info info) {
     owner_box *box = owner_box_of(env, argv[0]);
     if (box == NULL) return NULL;
     stop_watcher(box);
-    return ret_undefined(env, RETS_STATUS_OK);
-}
-
-/* (owner, keepAlive): whether delivering transfers keeps the event loop alive (while an async
- * iterator waits for one), or not (the default, like an unref'd timer). */
-static napi_value owner_keep_alive(napi_env env, napi_callback_info info) {
-    napi_value argv[2];
-    bool keep = false;
-    if (!get_args(env, info, 2, argv) || !arg_bool(env, argv[1], &keep)) return NULL;
-    owner_box *box = owner_box_of(env, argv[0]);
-    if (box == NULL) return NULL;
-    if (box->watching) {
-        if (keep)
-            napi_ref_threadsafe_function(env, box->tsfn);
-        else
-            napi_unref_threadsafe_function(env, box->tsfn);
-    }
     return ret_undefined(env, RETS_STATUS_OK);
 }
 
@@ -412,7 +394,6 @@ bool register_owner(napi_env env, napi_value exports) {
         {"ownerTakeTransfer", owner_take_transfer},
         {"ownerWatch", owner_watch},
         {"ownerUnwatch", owner_unwatch},
-        {"ownerKeepAlive", owner_keep_alive},
         {"whereis", whereis},
         {"tableNew", table_new},
         {"tableWithOwner", table_with_owner},

@@ -144,6 +144,7 @@ test('many workers created and terminated with live owners leak no table', async
       owner.newTable(name, { named: true }).insert(['k', 'v'.repeat(1000)]);
       owner.on('transfer', () => {}); // a watcher thread too
       port.postMessage({ ready: true });
+      setInterval(() => {}, 1000); // stays alive until terminated
       await new Promise(() => {});
     }`, { name });
     await once(w, 'message');
@@ -166,9 +167,11 @@ test('terminated workers\' tables are freed: memory does not grow with the table
       for (let i = 0; i < 2048; i++) t.insert([i, blob]);
       owner.on('transfer', () => {});
       port.postMessage({ ready: true });
+      setInterval(() => {}, 1000); // stays alive until terminated
       await new Promise(() => {});
     }`, { name });
-    await once(w, 'message');
+    const [msg] = await once(w, 'message');
+    assert.deepEqual(msg, { ready: true });
     assert.equal(whereis(name).size, 2048);
     await w.terminate();
     await w.exited;
