@@ -291,6 +291,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", nargs="+", required=True)
     ap.add_argument("--abi", help="output of the C ABI overhead bench, if it ran")
+    ap.add_argument("--read-through", help="output of the read-through (get_or_load) bench, if it ran")
     ap.add_argument("--command", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--markdown", required=True)
@@ -331,6 +332,9 @@ def main():
     abi = ""
     if args.abi and os.path.exists(args.abi):
         abi = open(args.abi, encoding="utf-8").read().strip()
+    read_through = ""
+    if args.read_through and os.path.exists(args.read_through):
+        read_through = open(args.read_through, encoding="utf-8").read().strip()
 
     md = f"""# Benchmarks
 
@@ -408,6 +412,13 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
 ## C ABI overhead
 
 {("```" + chr(10) + abi + chr(10) + "```") if abi else "Not measured in this run (`ffi/benches/abi_overhead.rs` was not present)."}
+
+## Read-through: get_or_load miss cost
+
+`core/benches/read_through.rs` (`cargo bench -p rets-core --bench read_through`): the cache's own
+work per call on a miss (the loader returns at once) and on a hit, beside moka and quick_cache.
+
+{("```" + chr(10) + read_through + chr(10) + "```") if read_through else "Not measured in this run."}
 """
     if not plotted:
         md = md.replace(f"![ratios]({args.plot_link})\n", "(matplotlib was not available: no plot.)\n")

@@ -94,7 +94,8 @@ typedef enum rets_status {
      */
     RETS_STATUS_NOT_FOUND = 2,
     /**
-     * rets_owner_recv_transfer(): no transfer arrived within the timeout.
+     * rets_owner_recv_transfer(): no transfer arrived within the timeout; rets_ticket_wait(),
+     * rets_table_get_or_load(): another caller's load did not finish within the timeout.
      */
     RETS_STATUS_TIMEOUT = 3,
     /**
@@ -174,6 +175,30 @@ typedef enum rets_status {
      */
     RETS_STATUS_NAME_TAKEN = 35,
     /**
+     * A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
+     * (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
+     */
+    RETS_STATUS_TABLE_FULL = 36,
+    /**
+     * A read-through load failed: the loader called rets_ticket_fail() (the message is its
+     * message), returned without a result, or (Rust) panicked. Nothing was cached.
+     */
+    RETS_STATUS_LOAD_FAILED = 37,
+    /**
+     * A match specification (or match pattern) that cannot be compiled, or that
+     * rets_table_select_replace() cannot use (it would change keys). The message says why.
+     */
+    RETS_STATUS_BAD_MATCH_SPEC = 38,
+    /**
+     * Reading a table file: the file is not a rets table file, has a version
+     * this library does not read, is truncated, or is damaged. The message says which.
+     */
+    RETS_STATUS_BAD_FILE = 39,
+    /**
+     * The operating system refused a file operation; the message has its reason.
+     */
+    RETS_STATUS_IO = 41,
+    /**
      * rets_reader_*: the next value is not of the type asked for.
      */
     RETS_STATUS_WRONG_TYPE = 40,
@@ -186,20 +211,6 @@ typedef enum rets_status {
      */
     RETS_STATUS_INTERNAL = 91,
 } rets_status;
-
-/**
- * Why a table arrived at an owner (see rets_owner_recv_transfer()).
- */
-typedef enum rets_transfer_reason {
-    /**
-     * The previous owner closed and this owner was the table's heir.
-     */
-    RETS_TRANSFER_REASON_INHERITED = 1,
-    /**
-     * The previous owner called rets_table_give_away().
-     */
-    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
-} rets_transfer_reason;
 
 /**
  * The four ETS table types.
@@ -242,6 +253,47 @@ typedef enum rets_access {
 } rets_access;
 
 /**
+ * What rets_table_claim_load() found.
+ */
+typedef enum rets_claim {
+    /**
+     * The object is cached: it was written into `out`; no ticket.
+     */
+    RETS_CLAIM_CACHED = 0,
+    /**
+     * The caller is the loader of the key: load it, then rets_ticket_fill() or
+     * rets_ticket_fail() the ticket, and free it.
+     */
+    RETS_CLAIM_LOAD = 1,
+    /**
+     * Another caller is loading the key: rets_ticket_wait() or rets_ticket_poll() the ticket
+     * for its result, and free it.
+     */
+    RETS_CLAIM_WAIT = 2,
+    /**
+     * (rets_table_claim_load_refreshing()) The object is cached (written into `out`) but past
+     * the refresh age, and the caller refreshes it: use the object now, reload it, then
+     * rets_ticket_fill() or rets_ticket_fail() the ticket (failing keeps the cached object
+     * until it expires), and free it.
+     */
+    RETS_CLAIM_REFRESH = 3,
+} rets_claim;
+
+/**
+ * Why a table arrived at an owner (see rets_owner_recv_transfer()).
+ */
+typedef enum rets_transfer_reason {
+    /**
+     * The previous owner closed and this owner was the table's heir.
+     */
+    RETS_TRANSFER_REASON_INHERITED = 1,
+    /**
+     * The previous owner called rets_table_give_away().
+     */
+    RETS_TRANSFER_REASON_GIVEN_AWAY = 2,
+} rets_transfer_reason;
+
+/**
  * The type of a MessagePack value (see rets_reader_type()).
  */
 typedef enum rets_type {
@@ -278,10 +330,30 @@ typedef enum rets_type {
      */
     RETS_TYPE_MAP = 7,
     /**
-     * An extension type (rets does not store them; a reader can only skip them).
+     * An extension type other than the atom (rets does not store them; a reader can only
+     * skip them).
      */
     RETS_TYPE_EXT = 8,
+    /**
+     * An atom (MessagePack ext type 97); read it with rets_reader_atom(). The atoms `true`,
+     * `false` and `nil` are stored as MessagePack true, false and nil, and typed as such.
+     */
+    RETS_TYPE_ATOM = 9,
 } rets_type;
+
+/**
+ * What a write to a full bounded table does.
+ */
+typedef enum rets_on_full {
+    /**
+     * Evict objects not used recently until the write fits (the default).
+     */
+    RETS_ON_FULL_EVICT = 0,
+    /**
+     * Refuse the write with `RETS_STATUS_TABLE_FULL`; nothing changes.
+     */
+    RETS_ON_FULL_REJECT = 1,
+} rets_on_full;
 
 /**
  * A growable byte buffer that rets writes results into (objects, keys, names, gifts). Reuse one
@@ -311,6 +383,25 @@ typedef struct rets_buf rets_buf;
 typedef struct rets_builder rets_builder;
 
 /**
+ * A clock that moves only when told to (rets_manual_clock_advance()), for tests: give it to
+ * a cache table in `rets_cache_options.clock` and advance it to make objects expire without
+ * waiting.
+ *
+ * Thread-safety: any number of threads may use a clock at once, except rets_manual_clock_free().
+ * Tables keep their own reference: freeing the handle does not stop the tables' clocks (they
+ * then stand still).
+ */
+typedef struct rets_manual_clock rets_manual_clock;
+
+/**
+ * A compiled match specification. Compile it once with rets_matchspec_compile() and run it on
+ * any table, any number of times, from any thread.
+ *
+ * Thread-safety: immutable; may be used by many threads at once.
+ */
+typedef struct rets_matchspec rets_matchspec;
+
+/**
  * An owner of tables: what an Erlang process is to ETS. Every table has exactly one owner;
  * closing the owner (rets_owner_close()) deletes each of its tables or hands it to its heir.
  *
@@ -318,6 +409,14 @@ typedef struct rets_builder rets_builder;
  * rets_owner_close(), which frees it: no other call may use the handle during or after it.
  */
 typedef struct rets_owner rets_owner;
+
+/**
+ * The rest of a chunked select, match or match_object (ETS's continuation). Each
+ * rets_select_cont_next() writes the next chunk and moves the continuation on.
+ *
+ * Thread-safety: may move between threads; must not be used by two threads at once.
+ */
+typedef struct rets_select_cont rets_select_cont;
 
 /**
  * A handle to a table, acting for one owner (the table's own, another, or nobody). Access is
@@ -333,51 +432,14 @@ typedef struct rets_owner rets_owner;
 typedef struct rets_table rets_table;
 
 /**
- * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
- * `has_threshold` is true (if `incr >= 0` and the result is above `threshold`, or `incr < 0`
- * and it is below, the counter becomes `set_value`).
+ * A ticket of the single-flight protocol: a load the caller claimed, or a wait on another
+ * caller's load (see rets_table_claim_load()). It stays valid even if the table is deleted.
+ *
+ * Thread-safety: a ticket may be used by any number of threads at once (fill, fail, wait and
+ * poll from several threads are safe), except rets_ticket_free(), after which no call may use
+ * it.
  */
-typedef struct rets_counter_op {
-    /**
-     * The 1-based position of the counter (not the key's).
-     */
-    size_t pos;
-    /**
-     * What to add (may be negative).
-     */
-    int64_t incr;
-    /**
-     * Whether `threshold` and `set_value` apply.
-     */
-    bool has_threshold;
-    /**
-     * See above.
-     */
-    int64_t threshold;
-    /**
-     * See above.
-     */
-    int64_t set_value;
-} rets_counter_op;
-
-/**
- * One element update for rets_table_update_element(): the 1-based position and the new value
- * (one MessagePack value of `value_len` bytes).
- */
-typedef struct rets_element {
-    /**
-     * The 1-based position (not the key's).
-     */
-    size_t pos;
-    /**
-     * The new value: one MessagePack value.
-     */
-    const uint8_t *value;
-    /**
-     * Its length in bytes.
-     */
-    size_t value_len;
-} rets_element;
+typedef struct rets_ticket rets_ticket;
 
 /**
  * The options of a new table. A zero-initialised struct (`rets_table_options opts = {0};`)
@@ -425,6 +487,179 @@ typedef struct rets_table_options {
      */
     size_t heir_data_len;
 } rets_table_options;
+
+/**
+ * The cache options of a new table (rets_table_new_cache()). A zero-initialised struct
+ * (`rets_cache_options c = {0};`) sets none of them.
+ *
+ * Ownership: rets_table_new_cache() only reads the struct during the call; the table keeps
+ * its own reference to `clock`.
+ */
+typedef struct rets_cache_options {
+    /**
+     * The default lifetime of an object in nanoseconds, from when it is written (0: none).
+     */
+    uint64_t ttl_ns;
+    /**
+     * The idle lifetime in nanoseconds: an object expires this long after it was last written
+     * or read by lookup, member or lookup_element (0: none). Not together with `ttl_ns`.
+     */
+    uint64_t time_to_idle_ns;
+    /**
+     * The most objects the table holds (0: no bound).
+     */
+    size_t max_size;
+    /**
+     * The most bytes the table holds, as rets_table_info() counts `memory` (0: no bound).
+     */
+    size_t max_memory;
+    /**
+     * A `rets_on_full` value.
+     */
+    uint32_t on_full;
+    /**
+     * Keep statistics even without the other options (any option keeps them anyway).
+     */
+    bool record_stats;
+    /**
+     * The table's clock, or NULL for the monotonic clock.
+     */
+    const struct rets_manual_clock *clock;
+} rets_cache_options;
+
+/**
+ * A table's cache statistics (rets_table_cache_stats()), since creation or the last reset.
+ */
+typedef struct rets_cache_stats {
+    /**
+     * Reads (lookup, member, lookup_element) that found their key.
+     */
+    uint64_t hits;
+    /**
+     * Reads that did not (absent or expired).
+     */
+    uint64_t misses;
+    /**
+     * Successful loads recorded with rets_table_record_load().
+     */
+    uint64_t loads;
+    /**
+     * Failed loads recorded with rets_table_record_load().
+     */
+    uint64_t load_failures;
+    /**
+     * Time spent in recorded loads, in nanoseconds.
+     */
+    uint64_t load_ns;
+    /**
+     * Objects removed to respect `max_size` / `max_memory`.
+     */
+    uint64_t evictions;
+    /**
+     * Objects removed because their lifetime ended.
+     */
+    uint64_t expirations;
+    /**
+     * Writes refused with `RETS_STATUS_TABLE_FULL`.
+     */
+    uint64_t rejected_writes;
+} rets_cache_stats;
+
+/**
+ * What a table file records (ETS `tabfile_info/1`), filled by rets_tabfile_info().
+ */
+typedef struct rets_fileinfo {
+    /**
+     * The format version of the file.
+     */
+    uint32_t version;
+    /**
+     * The table type.
+     */
+    enum rets_table_type table_type;
+    /**
+     * The access mode.
+     */
+    enum rets_access access;
+    /**
+     * The 1-based key position.
+     */
+    size_t keypos;
+    /**
+     * Whether the name was registered.
+     */
+    bool named;
+    /**
+     * As given at creation.
+     */
+    bool read_concurrency;
+    /**
+     * As given at creation.
+     */
+    bool write_concurrency;
+    /**
+     * The number of objects in the file (from its trailer).
+     */
+    uint64_t object_count;
+} rets_fileinfo;
+
+/**
+ * The signature of a loader for rets_table_get_or_load(): it loads the object with `key`
+ * (`key_len` bytes, canonical MessagePack) and then calls rets_ticket_fill() or
+ * rets_ticket_fail() on `ticket` (which belongs to rets: do not free it; it is valid until the
+ * loader returns). `user_data` is the pointer given to rets_table_get_or_load().
+ */
+typedef void (*rets_loader)(void *user_data,
+                            const uint8_t *key,
+                            size_t key_len,
+                            struct rets_ticket *ticket);
+
+/**
+ * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
+ * `has_threshold` is true (if `incr >= 0` and the result is above `threshold`, or `incr < 0`
+ * and it is below, the counter becomes `set_value`).
+ */
+typedef struct rets_counter_op {
+    /**
+     * The 1-based position of the counter (not the key's).
+     */
+    size_t pos;
+    /**
+     * What to add (may be negative).
+     */
+    int64_t incr;
+    /**
+     * Whether `threshold` and `set_value` apply.
+     */
+    bool has_threshold;
+    /**
+     * See above.
+     */
+    int64_t threshold;
+    /**
+     * See above.
+     */
+    int64_t set_value;
+} rets_counter_op;
+
+/**
+ * One element update for rets_table_update_element(): the 1-based position and the new value
+ * (one MessagePack value of `value_len` bytes).
+ */
+typedef struct rets_element {
+    /**
+     * The 1-based position (not the key's).
+     */
+    size_t pos;
+    /**
+     * The new value: one MessagePack value.
+     */
+    const uint8_t *value;
+    /**
+     * Its length in bytes.
+     */
+    size_t value_len;
+} rets_element;
 
 /**
  * Facts about a table (ETS `info/1`), filled by rets_table_info().
@@ -554,6 +789,363 @@ const uint8_t *rets_buf_data(const struct rets_buf *buf);
 size_t rets_buf_len(const struct rets_buf *buf);
 
 /**
+ * Creates a manual clock standing at 1 ns and stores it in `*out`.
+ *
+ * Ownership: the caller owns the clock and frees it with rets_manual_clock_free().
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`.
+ */
+enum rets_status rets_manual_clock_new(struct rets_manual_clock **out);
+
+/**
+ * Frees a manual clock handle (tables that use the clock keep it). NULL is ignored.
+ *
+ * Undefined behaviour: freeing a handle twice, or using it afterwards.
+ */
+void rets_manual_clock_free(struct rets_manual_clock *clock);
+
+/**
+ * Moves the clock forward by `nanos` nanoseconds.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`.
+ */
+enum rets_status rets_manual_clock_advance(const struct rets_manual_clock *clock, uint64_t nanos);
+
+/**
+ * rets_table_new() with cache options: lifetimes, bounds, statistics, a clock. `options`
+ * may be NULL for ETS's defaults, `cache` NULL for none (then this is rets_table_new()).
+ *
+ * An expired object is never returned or counted by any call; the library removes expired
+ * objects in the background at least once a second (docs/CACHE.md). A bounded table never
+ * holds more than `max_size` objects, and `memory` stays within `max_memory` up to the
+ * tolerance docs/CACHE.md states.
+ *
+ * Ownership, thread-safety: as rets_table_new().
+ *
+ * Errors: as rets_table_new(); `RETS_STATUS_INVALID_ARGUMENT` also for an unknown `on_full`
+ * or both lifetimes set.
+ */
+enum rets_status rets_table_new_cache(const struct rets_owner *owner,
+                                      const char *name,
+                                      const struct rets_table_options *options,
+                                      const struct rets_cache_options *cache,
+                                      struct rets_table **out);
+
+/**
+ * rets_table_insert() with the object's own lifetime: it expires `ttl_ns` nanoseconds from
+ * now (0: the table's default lifetime; none if the table has none).
+ *
+ * Ownership, thread-safety: as rets_table_insert().
+ *
+ * Errors: as rets_table_insert(); `RETS_STATUS_TABLE_FULL` on a full bounded table that
+ * rejects, or an object larger than the bound.
+ */
+enum rets_status rets_table_insert_ttl(const struct rets_table *table,
+                                       const uint8_t *object,
+                                       size_t object_len,
+                                       uint64_t ttl_ns);
+
+/**
+ * rets_table_insert_many() with one lifetime for every object (`ttl_ns`, 0: the table's
+ * default).
+ *
+ * Ownership, thread-safety: as rets_table_insert_many(). Errors: as rets_table_insert_ttl().
+ */
+enum rets_status rets_table_insert_many_ttl(const struct rets_table *table,
+                                            const uint8_t *objects,
+                                            size_t objects_len,
+                                            uint64_t ttl_ns);
+
+/**
+ * rets_table_insert_new() with the object's own lifetime (`ttl_ns`, 0: the table's default).
+ * A key whose object has expired counts as absent.
+ *
+ * Ownership, thread-safety: as rets_table_insert_new(). Errors: as rets_table_insert_ttl().
+ */
+enum rets_status rets_table_insert_new_ttl(const struct rets_table *table,
+                                           const uint8_t *object,
+                                           size_t object_len,
+                                           uint64_t ttl_ns,
+                                           bool *inserted);
+
+/**
+ * Fills `*out` with the table's cache statistics (all zero for a table created without
+ * cache options). Anyone may ask, whatever the access mode.
+ *
+ * Thread-safety: any thread; the counters are summed without stopping writers, so counts
+ * racing the call may or may not be in it.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_cache_stats(const struct rets_table *table,
+                                        struct rets_cache_stats *out);
+
+/**
+ * Sets the table's cache statistics back to zero.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_cache_stats_reset(const struct rets_table *table);
+
+/**
+ * Records one load from the data source behind the cache: how long it took (`nanos`) and
+ * whether it succeeded (`ok`); counted in `loads` or `load_failures`, and `load_ns`.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_record_load(const struct rets_table *table, uint64_t nanos, bool ok);
+
+/**
+ * Removes the table's expired objects now (the library also does it in the background at
+ * least once a second) and stores how many it removed in `*removed`. Needs write access.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`.
+ */
+enum rets_status rets_table_purge_expired(const struct rets_table *table, size_t *removed);
+
+/**
+ * Saves the table to the file at `path` (a NUL-terminated UTF-8 path; ETS `tab2file/2`).
+ * Needs read access. The table is streamed with first/next's guarantee while other threads
+ * write; the file is written crash-safe (a temporary file in the same directory, synced,
+ * renamed over `path`, then the directory synced): a process killed at any moment leaves the
+ * previous file at `path` intact.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT` (path not UTF-8 or not a
+ * file path), `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`,
+ * `RETS_STATUS_IO` (the system refused; the message has its reason).
+ */
+enum rets_status rets_table_tab2file(const struct rets_table *table, const char *path);
+
+/**
+ * Recreates the table saved in the file at `path` (ETS `file2tab/2`), owned by `owner`, with
+ * the saved type, access, keypos, name and options, and stores a handle to it in `*out`. Every
+ * checksum, every object and the object count are checked; with `verify` also that every
+ * object is in canonical form and that the table ends with exactly the file's object count
+ * (ETS `{verify, true}`). On any failure no table is left.
+ *
+ * Ownership: the caller owns `*out` (free it with rets_table_free()); the table belongs to
+ * `owner`. Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`,
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_NAME_TAKEN` (a named table of that name exists),
+ * `RETS_STATUS_BAD_FILE` (not a rets table file, a future version, truncated, damaged: the
+ * message says which), `RETS_STATUS_IO`.
+ */
+enum rets_status rets_file2tab(const struct rets_owner *owner,
+                               const char *path,
+                               bool verify,
+                               struct rets_table **out);
+
+/**
+ * Reads the header and the trailer of the table file at `path` (ETS `tabfile_info/1`) into
+ * `*out`, and the table's name into `name_out` (UTF-8, NUL-terminated in the buffer). The
+ * objects are not read (rets_file2tab() checks them).
+ *
+ * Thread-safety: any thread; `name_out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_INVALID_ARGUMENT`, `RETS_STATUS_BAD_FILE`,
+ * `RETS_STATUS_IO`.
+ */
+enum rets_status rets_tabfile_info(const char *path,
+                                   struct rets_fileinfo *out,
+                                   struct rets_buf *name_out);
+
+/**
+ * Claims the read-through load of `key` without blocking, on a set or ordered_set. Stores in
+ * `*claim` one of three answers:
+ * - `RETS_CLAIM_CACHED`: the object is in the table; it is written into `out` (the object
+ *   itself, a MessagePack array) and `*ticket` is set to NULL;
+ * - `RETS_CLAIM_LOAD`: nobody is loading the key and the caller now does: `*ticket` is a new
+ *   load ticket; load the object, then call rets_ticket_fill() (or rets_ticket_fail()) and
+ *   rets_ticket_free(). Until then, every other claim of the key gets `RETS_CLAIM_WAIT`;
+ * - `RETS_CLAIM_WAIT`: another caller is loading the key: `*ticket` is a new wait ticket;
+ *   get the result with rets_ticket_wait() or rets_ticket_poll(), then rets_ticket_free().
+ *
+ * `out` is written only for `RETS_CLAIM_CACHED`. At most one caller holds the load of a key at
+ * a time, so a key missing for many callers at once is loaded once (no stampede). Keys are
+ * compared by their canonical encoding (on an ordered_set, `1` and `1.0` load separately).
+ * Needs read access; becoming the loader needs write access (the result is stored).
+ *
+ * Ownership: `key` is borrowed for the call. The caller owns a returned ticket and frees it
+ * with rets_ticket_free().
+ *
+ * Thread-safety: any thread; never blocks on another caller's load.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED` (no read access, or a miss without write access);
+ * `RETS_STATUS_WRONG_TABLE_TYPE` (a bag); `RETS_STATUS_MALFORMED`;
+ * `RETS_STATUS_UNSUPPORTED_TERM`; `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_claim_load(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       struct rets_buf *out,
+                                       enum rets_claim *claim,
+                                       struct rets_ticket **ticket);
+
+/**
+ * rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
+ * than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+ * load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
+ * while that refresh runs, so a key read often never misses when it expires; an event loop
+ * answers with the cached object and fills the ticket when its asynchronous reload settles. An
+ * object's age is the table's ttl minus what is left of its lifetime. A caller without write
+ * access never gets a refresh.
+ *
+ * Ownership, thread-safety: as rets_table_claim_load().
+ *
+ * Errors: as rets_table_claim_load(); `RETS_STATUS_INVALID_ARGUMENT` if the table has no ttl.
+ */
+enum rets_status rets_table_claim_load_refreshing(const struct rets_table *table,
+                                                  const uint8_t *key,
+                                                  size_t key_len,
+                                                  uint64_t refresh_after_ms,
+                                                  struct rets_buf *out,
+                                                  enum rets_claim *claim,
+                                                  struct rets_ticket **ticket);
+
+/**
+ * Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
+ * is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
+ * milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+ * table without one).
+ *
+ * If `object` is not a valid object for the table, or its key is not the key claimed, the call
+ * fails and the ticket stays open (fill it again, or fail it). If storing fails (the table was
+ * deleted or the owner closed meanwhile), the load fails with that status for every waiter and
+ * nothing is cached.
+ *
+ * Ownership: `object` is borrowed for the call. The ticket stays the caller's to free.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the ticket is not an
+ * open load: a wait ticket, or one already filled or failed; or the key differs);
+ * `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`; `RETS_STATUS_LIMIT_EXCEEDED`;
+ * `RETS_STATUS_NOT_AN_ARRAY`; `RETS_STATUS_OBJECT_TOO_SHORT`; after a valid object, the status
+ * of a failed store (`RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`).
+ */
+enum rets_status rets_ticket_fill(struct rets_ticket *ticket,
+                                  const uint8_t *object,
+                                  size_t object_len,
+                                  uint64_t ttl_ms);
+
+/**
+ * Fails a claimed load: every caller waiting for it gets `RETS_STATUS_LOAD_FAILED` with
+ * `message` (a NUL-terminated UTF-8 string) as rets_last_error_message(); nothing is cached,
+ * and the next claim of the key loads again.
+ *
+ * Ownership: `message` is borrowed for the call (rets copies it). The ticket stays the
+ * caller's to free.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (the ticket is not an
+ * open load, or `message` is not UTF-8: the load stays open then).
+ */
+enum rets_status rets_ticket_fail(struct rets_ticket *ticket, const char *message);
+
+/**
+ * Waits for the load behind `ticket` to finish, at most `timeout_ms` milliseconds (negative:
+ * no limit), and writes its object into `out` (a MessagePack array).
+ *
+ * Returns `RETS_STATUS_TIMEOUT` (an ordinary outcome; `out` is not written) if the load is
+ * still running at the timeout: it goes on, and the ticket can be waited on or polled again.
+ * A failed load gives every waiter the loader's status: `RETS_STATUS_LOAD_FAILED` (with the
+ * loader's message), or the status of a failed store.
+ *
+ * Ownership: the result belongs to `out`.
+ *
+ * Thread-safety: any thread; blocks the calling thread (an event loop should poll, or wait on
+ * a worker thread). `out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_INVALID_ARGUMENT` (a load ticket not yet
+ * filled or failed: waiting for one's own load would never end); `RETS_STATUS_LOAD_FAILED`;
+ * `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED` (the load's
+ * store failed).
+ */
+enum rets_status rets_ticket_wait(const struct rets_ticket *ticket,
+                                  int64_t timeout_ms,
+                                  struct rets_buf *out);
+
+/**
+ * Polls the load behind `ticket` without blocking: stores in `*ready` whether it has
+ * finished; if it finished with an object, writes the object into `out`. A load that failed
+ * gives its status, as rets_ticket_wait() does.
+ *
+ * Ownership: the result belongs to `out` (written only when `*ready` is true).
+ *
+ * Thread-safety: any thread; never blocks on the load.
+ *
+ * Errors: as rets_ticket_wait(), without `RETS_STATUS_TIMEOUT`.
+ */
+enum rets_status rets_ticket_poll(const struct rets_ticket *ticket,
+                                  struct rets_buf *out,
+                                  bool *ready);
+
+/**
+ * Frees a ticket. A load ticket that was neither filled nor failed fails its load (every
+ * waiter gets `RETS_STATUS_LOAD_FAILED`), so that no waiter waits forever. NULL is ignored.
+ *
+ * Undefined behaviour: freeing a ticket twice, using it afterwards, or freeing it while
+ * another thread uses it.
+ */
+void rets_ticket_free(struct rets_ticket *ticket);
+
+/**
+ * The object with `key`, loaded by `loader` on a miss (read-through with single-flight, on a
+ * set or ordered_set), written into `out` (a MessagePack array).
+ *
+ * On a hit the object is copied into `out`. On a miss exactly one caller runs its loader for
+ * the key (with `user_data`, the key's canonical bytes and a ticket); the loader calls
+ * rets_ticket_fill() with the object (its key must be `key`) or rets_ticket_fail(). Callers
+ * that miss the key meanwhile wait (at most `timeout_ms` milliseconds; negative: no limit) and
+ * get the same object or the same failure. The object is stored in the table. A loader that
+ * returns without filling or failing its ticket fails the load. This is
+ * rets_table_claim_load() + rets_ticket_fill()/rets_ticket_wait() in one blocking call.
+ *
+ * Ownership: `key` is borrowed for the call; `user_data` is passed through untouched; the
+ * result belongs to `out`.
+ *
+ * Thread-safety: any thread; blocks while loading or waiting. The loader runs on the calling
+ * thread and must not unwind (no C++ exception or longjmp through rets).
+ *
+ * Errors: as rets_table_claim_load(); `RETS_STATUS_TIMEOUT` (waiting for another caller's
+ * load took longer than `timeout_ms`; `out` is not written); `RETS_STATUS_LOAD_FAILED` (the
+ * loader failed: its message); the statuses of rets_ticket_fill() when the loader's object
+ * is invalid (the load then fails for every waiter with that status).
+ */
+enum rets_status rets_table_get_or_load(const struct rets_table *table,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        rets_loader loader,
+                                        void *user_data,
+                                        int64_t timeout_ms,
+                                        struct rets_buf *out);
+
+/**
+ * Removes the objects with `key` (as rets_table_delete_key()) and detaches any read-through
+ * load of `key` in flight: its result still goes to its waiters but is not cached, and the next
+ * claim loads again. Call it after changing the data source a cache reads through, so that a
+ * load that read the old data cannot cache it after the change. Needs write access.
+ *
+ * Ownership, thread-safety: as rets_table_delete_key().
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`;
+ * `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_invalidate(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len);
+
+/**
  * Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos
  * is its key. On a set it replaces the object with the same key; on a bag an identical object
  * is not added twice; a duplicate_bag keeps copies. Needs write access.
@@ -575,8 +1167,9 @@ enum rets_status rets_table_insert(const struct rets_table *table,
 /**
  * Inserts a list of objects (`objects`: one MessagePack array of objects) atomically and in
  * isolation: a reader sees all of them or none. On a set, the last of several objects with one
- * key wins. If any object is invalid, nothing is inserted. The list counts as one level of
- * nesting towards the depth limit.
+ * key wins. If any object is invalid, nothing is inserted. Each object is checked against the
+ * limits on its own, as by rets_table_insert() (64 MiB, nesting depth): the list itself has no
+ * size limit.
  *
  * Ownership, thread-safety, errors: as rets_table_insert(); `RETS_STATUS_NOT_AN_ARRAY` also
  * if `objects` is not an array.
@@ -793,13 +1386,27 @@ enum rets_status rets_owner_new(struct rets_owner **out);
 /**
  * Closes the owner and frees its handle. Each table it owns goes to its heir, if the table has
  * one that is still open (the heir then receives a transfer: see rets_owner_recv_transfer()),
- * and is deleted otherwise. Table handles acting for this owner stay valid as handles (free
- * them with rets_table_free()), but every operation through them then fails with
- * `RETS_STATUS_OWNER_CLOSED`. NULL is ignored.
+ * and is deleted otherwise. Transfers it had not taken are dropped (their tables were its own,
+ * so they went to their heirs or were deleted too). NULL is ignored.
+ *
+ * Table handles acting for this owner stay valid as handles (free them with
+ * rets_table_free()), but every operation through them then fails: with
+ * `RETS_STATUS_NO_TABLE` if the table was deleted (by this close or otherwise), since a call
+ * checks that the table exists before anything else, and with `RETS_STATUS_OWNER_CLOSED`
+ * otherwise (a table that went to its heir, or one this owner never owned).
  *
  * Thread-safety: no other call may use `owner` during or after this call. Other threads may
- * keep using tables of this owner through their own handles: they see the table deleted
- * (`RETS_STATUS_NO_TABLE`) or owned by the heir.
+ * keep using tables of this owner through their own handles while it closes. What a call
+ * racing the close may return, besides the result it would have had before the close:
+ * - through a handle acting for this owner: `RETS_STATUS_OWNER_CLOSED`, or
+ *   `RETS_STATUS_NO_TABLE` for a table the close deletes;
+ * - through a handle acting for another owner or nobody: `RETS_STATUS_NO_TABLE` for a table
+ *   the close deletes, never `RETS_STATUS_OWNER_CLOSED`; a table that goes to the heir is
+ *   never deleted, and the heir's own handles gain the owner's access (before the transfer
+ *   they get `RETS_STATUS_ACCESS_DENIED` where a stranger would).
+ *
+ * A call that succeeds saw the table whole; none sees part of a close. (Modelled with loom in
+ * core/src/owner/loom_tests.rs.)
  *
  * Undefined behaviour: closing an owner twice, or using its handle afterwards.
  */
@@ -868,6 +1475,197 @@ enum rets_status rets_owner_recv_transfer(const struct rets_owner *owner,
                                           uint64_t *from_out,
                                           enum rets_transfer_reason *reason_out,
                                           struct rets_buf *gift_out);
+
+/**
+ * Compiles the match specification encoded at `spec` (`len` bytes of MessagePack: an array of
+ * clauses `[Head, [Guard...], [Body...]]`, as ETS's `[{Head, [Guard], [Body]}]`, with `'_'`,
+ * `'$1'`, `'$_'`, `'$$'` and function names as atoms) and stores it in `*out`. The language
+ * and its limits are in docs/QUERIES.md.
+ *
+ * Ownership: `spec` is borrowed for the call; the caller owns `*out` and frees it with
+ * rets_matchspec_free(). Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_LIMIT_EXCEEDED` (the bytes); `RETS_STATUS_BAD_MATCH_SPEC` (not a valid spec:
+ * the message names the clause and what is wrong).
+ */
+enum rets_status rets_matchspec_compile(const uint8_t *spec,
+                                        size_t len,
+                                        struct rets_matchspec **out);
+
+/**
+ * Frees a compiled match specification. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_matchspec_free(struct rets_matchspec *spec);
+
+/**
+ * Writes into `out` the results of `spec` on every object (ETS `select/2`), as one MessagePack
+ * array: for each object, the body of the first clause that matches it. On an ordered_set in
+ * key order. A fully bound key is one lookup; a partially bound key on an ordered_set reads
+ * only its range. Needs read access.
+ *
+ * Thread-safety: any thread; traverses as rets_table_first()/next() do (never fails because of
+ * concurrent writers, not a snapshot); `out` must not be used by another thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`, `RETS_STATUS_LIMIT_EXCEEDED` (a result nested too deep).
+ */
+enum rets_status rets_table_select(const struct rets_table *table,
+                                   const struct rets_matchspec *spec,
+                                   struct rets_buf *out);
+
+/**
+ * rets_table_select() in reverse order on an ordered_set; the same as rets_table_select() on
+ * other types (ETS `select_reverse/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_reverse(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           struct rets_buf *out);
+
+/**
+ * Stores in `*count` the number of objects for which `spec` gives `true` (ETS
+ * `select_count/2`).
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_count(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t *count);
+
+/**
+ * Deletes every object for which `spec` gives `true` and stores how many in `*deleted` (ETS
+ * `select_delete/2`). Each deletion is atomic (an object changed meanwhile is left); the call
+ * as a whole is not. Needs write access.
+ *
+ * Thread-safety and errors: as rets_table_select().
+ */
+enum rets_status rets_table_select_delete(const struct rets_table *table,
+                                          const struct rets_matchspec *spec,
+                                          size_t *deleted);
+
+/**
+ * Replaces every matching object with the result of `spec` on it and stores how many in
+ * `*replaced` (ETS `select_replace/2`). Each replacement is atomic: the object is replaced only
+ * if it is still there unchanged (a compare-and-swap). Not on a bag (as ETS). Every
+ * clause must keep the key: its body is `'$_'`, or a tuple construction `{{...}}` with the
+ * head's key, unchanged, at the key position; otherwise nothing changes and the status is
+ * `RETS_STATUS_BAD_MATCH_SPEC`. Needs write access.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_WRONG_TABLE_TYPE` (a bag),
+ * `RETS_STATUS_BAD_MATCH_SPEC`; the errors of an object (a result that is not a valid object).
+ */
+enum rets_status rets_table_select_replace(const struct rets_table *table,
+                                           const struct rets_matchspec *spec,
+                                           size_t *replaced);
+
+/**
+ * The first chunk of rets_table_select(): up to `limit` (at least 1) results into `out`, and a
+ * continuation for the rest into `*cont_out` (ETS `select/3`). A chunk has `limit` results,
+ * fewer only at the end. Returns `RETS_STATUS_END_OF_TABLE` (and no continuation) if there is
+ * no result at all.
+ *
+ * Ownership: the caller owns `*cont_out` and frees it with rets_select_cont_free().
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_INVALID_ARGUMENT` (limit 0).
+ */
+enum rets_status rets_table_select_limit(const struct rets_table *table,
+                                         const struct rets_matchspec *spec,
+                                         size_t limit,
+                                         struct rets_buf *out,
+                                         struct rets_select_cont **cont_out);
+
+/**
+ * rets_table_select_limit() in reverse order on an ordered_set (ETS `select_reverse/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit().
+ */
+enum rets_status rets_table_select_reverse_limit(const struct rets_table *table,
+                                                 const struct rets_matchspec *spec,
+                                                 size_t limit,
+                                                 struct rets_buf *out,
+                                                 struct rets_select_cont **cont_out);
+
+/**
+ * Writes the next chunk of a chunked select, match or match_object into `out` and moves `cont`
+ * past it (ETS `select/1`, `match/1`, `match_object/1`). Returns `RETS_STATUS_END_OF_TABLE`
+ * when nothing is left (then again on every later call; free the continuation). The walk
+ * resumes with first/next's guarantee: no key twice, whatever was written meanwhile. On
+ * failure `cont` is unchanged.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE` (the table was deleted),
+ * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_LIMIT_EXCEEDED`.
+ */
+enum rets_status rets_select_cont_next(struct rets_select_cont *cont, struct rets_buf *out);
+
+/**
+ * Frees a continuation. NULL is ignored.
+ *
+ * Undefined behaviour: freeing it twice, or while another thread uses it.
+ */
+void rets_select_cont_free(struct rets_select_cont *cont);
+
+/**
+ * Writes into `out`, as one MessagePack array, the bindings of `pattern`'s variables for every
+ * object that matches it, each an array in variable order (ETS `match/2`). `pattern` is
+ * MessagePack: a tuple pattern with `'_'` and `'$N'` atoms.
+ *
+ * Errors: as rets_table_select(); `RETS_STATUS_MALFORMED`, `RETS_STATUS_UNSUPPORTED_TERM`,
+ * `RETS_STATUS_BAD_MATCH_SPEC` (the pattern).
+ */
+enum rets_status rets_table_match(const struct rets_table *table,
+                                  const uint8_t *pattern,
+                                  size_t pattern_len,
+                                  struct rets_buf *out);
+
+/**
+ * Writes into `out`, as one MessagePack array, every object that matches `pattern` (ETS
+ * `match_object/2`).
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_object(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         struct rets_buf *out);
+
+/**
+ * The first chunk of rets_table_match() and a continuation (ETS `match/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_limit(const struct rets_table *table,
+                                        const uint8_t *pattern,
+                                        size_t pattern_len,
+                                        size_t limit,
+                                        struct rets_buf *out,
+                                        struct rets_select_cont **cont_out);
+
+/**
+ * The first chunk of rets_table_match_object() and a continuation (ETS `match_object/3`).
+ *
+ * Ownership and errors: as rets_table_select_limit() and rets_table_match().
+ */
+enum rets_status rets_table_match_object_limit(const struct rets_table *table,
+                                               const uint8_t *pattern,
+                                               size_t pattern_len,
+                                               size_t limit,
+                                               struct rets_buf *out,
+                                               struct rets_select_cont **cont_out);
+
+/**
+ * Deletes every object that matches `pattern` and stores how many in `*deleted` (ETS
+ * `match_delete/2`). Needs write access.
+ *
+ * Errors: as rets_table_match().
+ */
+enum rets_status rets_table_match_delete(const struct rets_table *table,
+                                         const uint8_t *pattern,
+                                         size_t pattern_len,
+                                         size_t *deleted);
 
 /**
  * The message describing the most recent call on this thread that returned a status other than
@@ -971,7 +1769,7 @@ enum rets_status rets_table_rename(const struct rets_table *table, const char *n
  * itself stays valid: free it with rets_table_free().
  *
  * Thread-safety: any thread. Calls running concurrently on other threads either complete
- * before the deletion or fail with `RETS_STATUS_NO_TABLE`.
+ * before the deletion (and see the table whole) or fail with `RETS_STATUS_NO_TABLE`.
  *
  * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE` (already deleted),
  * `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`.
@@ -1087,6 +1885,15 @@ enum rets_status rets_builder_double(struct rets_builder *b, double value);
 enum rets_status rets_builder_str(struct rets_builder *b, const char *s, size_t len);
 
 /**
+ * Adds the atom whose name is the `len` bytes of UTF-8 at `name` (not necessarily
+ * NUL-terminated; NULL only with `len` 0), as the atom ext type (type 97, see the
+ * term model in docs/ARCHITECTURE.md). The names "true", "false" and "nil" add the MessagePack
+ * true, false and nil, which are those atoms. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not
+ * UTF-8), `RETS_STATUS_LIMIT_EXCEEDED` (over 255 bytes).
+ */
+enum rets_status rets_builder_atom(struct rets_builder *b, const char *name, size_t len);
+
+/**
  * Adds a bin of `len` bytes at `data` (NULL only with `len` 0; it may point into this
  * builder's own bytes), copied. Errors also:
  * `RETS_STATUS_LIMIT_EXCEEDED` (4 GiB or more).
@@ -1171,6 +1978,14 @@ enum rets_status rets_reader_double(struct rets_reader *r, double *out);
  * being read. Errors also: `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (not UTF-8).
  */
 enum rets_status rets_reader_str(struct rets_reader *r, const char **s, size_t *len);
+
+/**
+ * Reads an atom: stores a pointer to its name's UTF-8 bytes in `*name` and their number in
+ * `*len` (NOT NUL-terminated, pointing into the bytes being read). MessagePack true, false and
+ * nil read as the atoms "true", "false" and "nil" (static text). Errors also:
+ * `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (a name that is not UTF-8).
+ */
+enum rets_status rets_reader_atom(struct rets_reader *r, const char **name, size_t *len);
 
 /**
  * Reads a bin: stores a pointer to its bytes in `*data` and their number in `*len` (pointing

@@ -37,8 +37,8 @@ pub enum Error {
     /// The key does not exist (lookup_element without default, update_counter without default).
     #[error("key not found")]
     KeyNotFound,
-    /// A position outside the object.
-    #[error("bad position: {pos} is outside the object (arity {arity})")]
+    /// A position outside the object (or 0: positions start at 1).
+    #[error("bad position: {}", bad_position(*.pos, *.arity))]
     BadPosition { pos: usize, arity: usize },
     /// An update that would change the key.
     #[error("bad position: position {pos} is the key, which cannot be updated")]
@@ -58,9 +58,39 @@ pub enum Error {
     /// Another table already has this name.
     #[error("name taken: a named table {name:?} already exists")]
     NameTaken { name: String },
+    /// A read-through load failed: its loader returned an error, panicked, or ended without a
+    /// result. Every caller waiting for that load gets this error; nothing was cached.
+    #[error("load failed: {message}")]
+    LoadFailed { message: String },
+    /// Waiting for another caller's load of the key took longer than the timeout given.
+    #[error("load timed out: the load of this key by another caller did not finish within {waited_ms} ms")]
+    LoadTimeout { waited_ms: u64 },
+    /// A bounded table is full and refuses the write (`OnFull::Reject`, or a write larger
+    /// than the bound); nothing changed.
+    #[error("table full: table {name:?} is at its {limit}")]
+    TableFull { name: String, limit: String },
+    /// A match specification that cannot be compiled, or that select_replace cannot use.
+    #[error("bad match specification: {0}")]
+    BadMatchSpec(String),
+    /// A table file that cannot be read as one: not a rets table file, a version this library
+    /// does not read, truncated, or damaged (a checksum or count that does not match).
+    #[error("bad table file {path:?}: {reason}")]
+    BadFile { path: String, reason: String },
+    /// The operating system refused a file operation (tab2file, file2tab, tabfile_info).
+    #[error("file error on {path:?}: {reason}")]
+    Io { path: String, reason: String },
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),
+}
+
+/// The text of [`Error::BadPosition`]: position 0 is outside every object, whatever its arity.
+fn bad_position(pos: usize, arity: usize) -> String {
+    if pos == 0 {
+        "0 is not a position (positions start at 1)".into()
+    } else {
+        format!("{pos} is outside the object (arity {arity})")
+    }
 }
 
 /// The result type of the engine.

@@ -23,6 +23,8 @@
 //! - [`Object`], [`Key`] ([`ToObject`], [`ToKey`]): terms validated for a table.
 //! - [`Table`]: ETS's operations and their semantics, with access checks.
 //! - [`Owner`]: ownership, heirs, transfers, names.
+//! - [`cache`]: lifetimes, bounds with eviction, stats ([`TableOptions::ttl`],
+//!   [`TableOptions::max_size`], [`Table::insert_with`], [`Table::cache_stats`]).
 //! - storage (internal): where objects live; replaceable without touching semantics.
 //!
 //! # Guarantees
@@ -31,18 +33,23 @@
 //! nothing. Traversals (`first`/`next`, folds) never fail because of concurrent writers and never
 //! return a key twice; they are not snapshots.
 
+pub mod cache;
 mod error;
 mod object;
 mod owner;
+pub mod persist;
+pub mod query;
 mod storage;
 mod sync;
 mod table;
 pub mod term;
 
+pub use cache::{CacheStats, Clock, InsertOptions, ManualClock, MonotonicClock, OnFull};
 pub use error::{Error, Result};
 #[cfg(feature = "serde")]
 pub use object::Serde;
 pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
-pub use table::{Access, CounterOp, Info, Table, TableOptions, TableType};
+pub use table::{Access, Continuation, CounterOp, Info, Table, TableOptions, TableType};
+pub use table::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use term::Term;

@@ -126,9 +126,10 @@ fn bad_objects_are_rejected_and_change_nothing() {
         vec![tuple!("value", "key")]
     );
     assert!(
-        owner
-            .new_table("bad", TableOptions::new().keypos(0))
-            .is_err(),
+        matches!(
+            owner.new_table("bad", TableOptions::new().keypos(0)),
+            Err(Error::BadArgument(_))
+        ),
         "keypos 0 is rejected"
     );
 }
@@ -204,8 +205,14 @@ fn lookup_element_with_and_without_default() {
             Err(Error::BadPosition { pos: 9, .. })
         ));
         // The default is for a missing key, not for a bad position.
-        assert!(tab.lookup_element_or("k", 9, 0).is_err());
-        assert!(tab.lookup_element("k", 0).is_err());
+        assert!(matches!(
+            tab.lookup_element_or("k", 9, 0),
+            Err(Error::BadPosition { pos: 9, .. })
+        ));
+        assert!(matches!(
+            tab.lookup_element("k", 0),
+            Err(Error::BadPosition { pos: 0, .. })
+        ));
     }
 }
 
@@ -414,9 +421,10 @@ fn update_counter_with_default_object() {
             .unwrap();
         assert_eq!(values, vec![2]);
         // A bad default fails and inserts nothing.
-        assert!(tab
-            .update_counters_or("new", &[CounterOp::new(2, 1)], tuple!("x", "no"))
-            .is_err());
+        assert!(matches!(
+            tab.update_counters_or("new", &[CounterOp::new(2, 1)], tuple!("x", "no")),
+            Err(Error::NotAnInteger { pos: 2 })
+        ));
         assert!(!tab.member("new").unwrap());
     }
     // On an ordered_set, 1.0 finds the object stored under 1.

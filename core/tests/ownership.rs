@@ -44,11 +44,17 @@ fn access_modes_follow_the_handle() {
             }
             // Every writing operation is checked, not only insert.
             if access != Access::Public {
-                assert!(handle.delete("k").is_err());
-                assert!(handle.update_element("k", &[(2, 0.into())]).is_err());
-                assert!(handle.delete_all_objects().is_err());
-                assert!(handle.delete_table().is_err());
-                assert!(handle.rename("x").is_err());
+                let denied = |r: Result<(), Error>| {
+                    assert!(
+                        matches!(r, Err(Error::Access { need: "write", .. })),
+                        "{access}: {r:?}"
+                    )
+                };
+                denied(handle.delete("k"));
+                denied(handle.update_element("k", &[(2, 0.into())]).map(drop));
+                denied(handle.delete_all_objects());
+                denied(handle.delete_table());
+                denied(handle.rename("x"));
             }
             // Info is for everyone.
             assert_eq!(handle.info().unwrap().access, access);
@@ -228,7 +234,10 @@ fn give_away_and_set_heir() {
     assert!(matches!(for_b.give_away(&b, 0), Err(Error::BadArgument(_))));
     let closed = Owner::new();
     closed.close();
-    assert!(for_b.give_away(&closed, 0).is_err());
+    assert!(matches!(
+        for_b.give_away(&closed, 0),
+        Err(Error::BadArgument(_))
+    ));
     // set_heir: change, clear.
     for_b.set_heir(Some((&a, "back-to-a".into()))).unwrap();
     assert_eq!(for_b.info().unwrap().heir, Some(a.id()));
@@ -243,7 +252,7 @@ fn give_away_and_set_heir() {
 }
 
 #[test]
-fn deleted_table_errors_everywhere_and_frees_objects() {
+fn deleted_table_errors_everywhere_and_leaves_its_owner() {
     let owner = Owner::new();
     let tab = owner
         .new_table("deleted", TableOptions::new().public())
@@ -269,4 +278,47 @@ fn deleted_table_errors_everywhere_and_frees_objects() {
         );
     }
     assert!(owner.tables().is_empty());
+}
+
+/// A waiter already blocked in `recv_transfer` is woken by the transfer (give_away, then an
+/// inheritance): it does not sit out its timeout. The waiter's timeout is an hour and the test
+/// gives it 30 s to report, so only a missing wake-up fails it; the waiter starts waiting well
+/// before the transfer (it signals, then the test sleeps before transferring).
+#[test]
+fn a_blocked_waiter_is_woken_by_the_transfer() {
+    use std::sync::mpsc;
+    for inherit in [false, true] {
+        let owner = Owner::new();
+        let receiver = Owner::new();
+        let options = if inherit {
+            TableOptions::new().heir(&receiver, "inherited")
+        } else {
+            TableOptions::new()
+        };
+        let tab = owner.new_table(&name("woken"), options).unwrap();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (got_tx, got_rx) = mpsc::channel();
+        let waiter = receiver.clone();
+        std::thread::spawn(move || {
+            ready_tx.send(()).unwrap();
+            let transfer = waiter.recv_transfer(Duration::from_secs(3600));
+            let _ = got_tx.send(transfer.map(|t| (t.reason, t.gift)));
+        });
+        ready_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        if inherit {
+            owner.close();
+        } else {
+            tab.give_away(&receiver, "given").unwrap();
+        }
+        let got = got_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the blocked waiter was not woken by the transfer");
+        let expected = if inherit {
+            (TransferReason::Inherited, Term::from("inherited"))
+        } else {
+            (TransferReason::GivenAway, Term::from("given"))
+        };
+        assert_eq!(got, Some(expected));
+    }
 }

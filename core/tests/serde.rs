@@ -16,5 +16,8 @@ fn serde_values_are_objects_and_keys() {
     assert_eq!(found[0].to_term(), tuple!("u_1", "Alice", 3));
     assert_eq!(tab.lookup_element("u_2", 3).unwrap().as_i64(), Some(4));
     // A value that is not an array is not an object.
-    assert!(tab.insert(Serde(&5)).is_err());
+    assert!(matches!(
+        tab.insert(Serde(&5)),
+        Err(rets_core::Error::NotAnArray { .. })
+    ));
 }

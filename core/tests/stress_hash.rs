@@ -3,7 +3,7 @@
 //! drop tombstones. Each test checks invariants while it runs and totals at the end.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 
@@ -31,6 +31,30 @@ fn table(owner: &Owner, t: TableType) -> Table {
         .unwrap()
 }
 
+/// The keys of group `n` of writer `w`: four keys one list insert writes together, never
+/// deleted, outside the churn keys.
+fn group(w: usize, n: usize) -> [i64; 4] {
+    let base = 3_000_000 + ((w * 1_000_000 + n) * 4) as i64;
+    [base, base + 1, base + 2, base + 3]
+}
+
+/// Reads the keys of a group one by one, in list order or in reverse: once one is present,
+/// every key read after it must be (the group was written by one list insert and is never
+/// deleted). A list insert that wrote its objects one at a time, in either order, fails one of
+/// the two orders.
+fn check_group_whole(tab: &Table, keys: [i64; 4], reverse: bool) {
+    let mut seen = false;
+    for i in 0..4 {
+        let k = keys[if reverse { 3 - i } else { i }];
+        let present = tab.member(k).unwrap();
+        assert!(
+            !seen || present,
+            "half a list insert: key {k} missing after an earlier one"
+        );
+        seen |= present;
+    }
+}
+
 /// Churn keys hold `(k, k * 7, writer)`: any object a reader finds must say so.
 fn check_churn_object(k: i64, o: &rets_core::ObjectRef<'_>) {
     assert_eq!(o.element(1).unwrap().as_i64(), Some(k), "wrong key");
@@ -49,14 +73,17 @@ fn mixed_operations_keep_their_invariants_under_contention() {
     let increments = AtomicI64::new(0);
     let barrier = Barrier::new(THREADS);
     let churn_keys = 4_000u64;
+    // The group each writer is writing now (or wrote last), for readers to check.
+    let writing: Vec<AtomicUsize> = (0..THREADS).map(|_| AtomicUsize::new(0)).collect();
     thread::scope(|s| {
         for id in 0..THREADS {
-            let (tab, stable, counters, increments, barrier) = (
+            let (tab, stable, counters, increments, barrier, writing) = (
                 &tab,
                 stable.clone(),
                 counters.clone(),
                 &increments,
                 &barrier,
+                &writing,
             );
             s.spawn(move || {
                 let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((id as u64 + 1) * 0x1234_5678));
@@ -66,12 +93,17 @@ fn mixed_operations_keep_their_invariants_under_contention() {
                     match rng.below(100) {
                         0..=29 => tab.insert(tuple!(k, k * 7, id as i64)).unwrap(),
                         30..=49 => tab.delete(k).unwrap(),
-                        50..=84 => tab
-                            .lookup_with(k, |objects| {
+                        50..=84 => {
+                            tab.lookup_with(k, |objects| {
                                 assert!(objects.len() <= 1, "a set key has one object");
                                 objects.for_each(|o| check_churn_object(k, &o));
                             })
-                            .unwrap(),
+                            .unwrap();
+                            // The group another writer is writing: all or nothing.
+                            let w = rng.below(THREADS as u64) as usize;
+                            let keys = group(w, writing[w].load(Ordering::Acquire));
+                            check_group_whole(tab, keys, round % 2 == 0);
+                        }
                         85..=94 => {
                             let c =
                                 counters.start + rng.below((counters.end - counters.start) as u64);
@@ -80,8 +112,14 @@ fn mixed_operations_keep_their_invariants_under_contention() {
                             increments.fetch_add(1, Ordering::Relaxed);
                         }
                         95..=97 => {
-                            // A list insert of neighbours: all or nothing for readers.
+                            // A list insert of neighbours (churn keys: deleted one by one
+                            // meanwhile, so only the objects' integrity is checked), and one
+                            // of a new group, which readers check is seen whole.
                             tab.insert_many((k..k + 8).map(|j| tuple!(j, j * 7, id as i64)))
+                                .unwrap();
+                            let n = writing[id].load(Ordering::Relaxed) + 1;
+                            writing[id].store(n, Ordering::Release);
+                            tab.insert_many(group(id, n).map(|j| tuple!(j, "group")))
                                 .unwrap();
                         }
                         _ if round % 8 == 0 => {
@@ -186,6 +224,19 @@ fn bags_under_list_inserts_deletes_and_clears() {
                                 if w[0].0 == w[1].0 {
                                     assert!(w[0].1 < w[1].1, "{t}: list order");
                                 }
+                            }
+                            // Together: a generation is seen with all four objects, or with
+                            // the three delete_object leaves (it removes `(k, g, 0)`); a key's
+                            // delete and a clear remove the whole generation.
+                            let mut generations: Vec<i64> = all.iter().map(|o| o.0).collect();
+                            generations.dedup();
+                            for g in generations {
+                                let items: Vec<i64> =
+                                    all.iter().filter(|o| o.0 == g).map(|o| o.1).collect();
+                                assert!(
+                                    items == [0, 1, 2, 3] || items == [1, 2, 3],
+                                    "{t}: generation {g} seen in part: {items:?}"
+                                );
                             }
                         })
                         .unwrap();

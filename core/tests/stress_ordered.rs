@@ -9,7 +9,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cmp::Ordering as Cmp;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
 
@@ -149,21 +149,40 @@ fn run(pool: &Pool) {
     }
     let barrier = Arc::new(Barrier::new(WRITERS + READERS));
     let done = Arc::new(AtomicBool::new(false));
+    // The pair each writer is writing now (or wrote last): the one a reader can catch in part.
+    let writing: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..WRITERS).map(|_| AtomicUsize::new(0)).collect());
     let readers: Vec<_> = (0..READERS)
         .map(|r| {
-            let (t, barrier, done) = (t.clone(), barrier.clone(), done.clone());
+            let (t, barrier, done, writing) =
+                (t.clone(), barrier.clone(), done.clone(), writing.clone());
             pool.spawn(r, move || {
                 barrier.wait();
                 let mut rounds = 0;
                 while !done.load(Ordering::Relaxed) || rounds < 2 {
                     traverse(&t, (rounds + r) % 2 == 1);
-                    // A pair is seen whole or not at all (its second key checked first).
+                    // A pair is seen whole or not at all: one key read, then the other, in
+                    // both orders (a list insert that wrote its objects one at a time, in
+                    // either order, is caught by one of them). Pairs are never deleted, so once
+                    // one key is seen the other must be there when it is read after it. The
+                    // pair each writer is writing now is checked most, older ones sampled.
+                    let whole = |w: usize, p: usize, first_a: bool| {
+                        let [a, b] = pair(w, p);
+                        let (x, y) = if first_a { (a, b) } else { (b, a) };
+                        if t.member(x).unwrap() {
+                            assert!(t.member(y).unwrap(), "half a pair (writer {w}, pair {p})");
+                        }
+                    };
+                    for _ in 0..20 {
+                        for w in 0..WRITERS {
+                            let p = writing[w].load(Ordering::Acquire);
+                            whole(w, p, true);
+                            whole(w, p, false);
+                        }
+                    }
                     for w in 0..WRITERS {
                         for p in (0..ROUNDS / 50).step_by(7) {
-                            let [a, b] = pair(w, p);
-                            if t.member(b).unwrap() {
-                                assert!(t.member(a).unwrap(), "half a pair");
-                            }
+                            whole(w, p, rounds % 2 == 0);
                         }
                     }
                     rounds += 1;
@@ -174,7 +193,7 @@ fn run(pool: &Pool) {
         .collect();
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let (t, barrier) = (t.clone(), barrier.clone());
+            let (t, barrier, writing) = (t.clone(), barrier.clone(), writing.clone());
             pool.spawn(READERS + w, move || {
                 barrier.wait();
                 // Churn keys of writer w: i * 10 + w + 1, never a stable key.
@@ -205,6 +224,7 @@ fn run(pool: &Pool) {
                     }
                     if round % 50 == 0 {
                         let [a, b] = pair(w, round / 50);
+                        writing[w].store(round / 50, Ordering::Release);
                         t.insert_many([
                             Term::Array(vec![a, Term::Nil]),
                             Term::Array(vec![b, Term::Nil]),

@@ -1,20 +1,24 @@
 /*
- * The lesson's exercise in C: a read-optimised profile cache.
+ * The lesson's exercise in C, on rets's cache layer: a read-optimised profile cache.
  *
  * - The cache is a table owned by an owner (the "supervised process" of the lesson): a named,
  *   protected set, so the owner writes and any other part of the program reads by name.
- * - get_profile / put_profile / delete_profile.
- * - A miss fetches from the data source (simulated: about 200 microseconds per query, like a
- *   round trip to a database) and writes the profile back.
- * - TTL by stored insertion time: objects are {user_id, name, plan, inserted_at_ms}; an entry
- *   older than the TTL counts as a miss and is refreshed.
+ * - get_profile reads through the cache with rets_table_get_or_load: on a miss, a loader
+ *   callback fetches the profile from the data source (simulated: about 200 microseconds per
+ *   query, like a round trip to a database) and fills the ticket; rets writes it back. Threads
+ *   that miss the same profile at once wait for that one query (single-flight).
+ * - put_profile / delete_profile change the data source, then rets_table_invalidate the cached
+ *   copy (a load that read the old data meanwhile is not cached).
  * - Lookup latency (p50, p99) is measured from the data source alone, then through the cache
- *   with a cold and a warm cache.
+ *   with a cold and a warm cache; then 16 threads ask for one missing profile at once.
  *
- * Build: cc -std=c99 -O2 profile_cache.c $(pkg-config --cflags --libs rets) -o profile_cache
+ * Build: cc -std=c99 -O2 profile_cache.c $(pkg-config --cflags --libs rets) \
+ *           -Wl,-rpath,"$(pkg-config --variable=libdir rets)" -lpthread -o profile_cache
+ *        (the rpath lets the program find librets.so outside the linker's default paths)
  * Run:   ./profile_cache [users] [lookups]
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +27,7 @@
 
 #include <rets.h>
 
-#define TTL_MS 1000
+#define STAMPEDE_THREADS 16
 
 typedef struct profile {
     int64_t user_id;
@@ -31,13 +35,20 @@ typedef struct profile {
     char plan[16];
 } profile;
 
-/* What every rets call needs, allocated once and reused: no allocation per lookup. */
+/* The data source: a query costs about 200 microseconds. `queries` counts them (atomically:
+ * loaders run on several threads). */
+typedef struct source {
+    pthread_mutex_t lock;
+    long queries;
+    char deleted[1 << 16]; /* users removed by delete_profile */
+} source;
+
+/* What a thread needs for rets calls, allocated once and reused: no allocation per lookup. */
 typedef struct cache {
-    rets_owner *owner;
     rets_table *table;
     rets_builder *builder;
     rets_buf *buf;
-    long hits, misses, expired;
+    source *src;
 } cache;
 
 static void die(const char *what, enum rets_status s) {
@@ -57,42 +68,35 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t now_ms(void) { return now_ns() / 1000000; }
-
-/* The slow data source: a query costs about 200 microseconds. */
-static void fetch_from_source(int64_t user_id, profile *p) {
+/* The slow data source. Returns 0 if the user does not exist. */
+static int fetch_from_source(source *src, int64_t user_id, profile *p) {
     struct timespec delay = {0, 200000};
+    int exists;
+    pthread_mutex_lock(&src->lock);
+    src->queries++;
+    exists = user_id >= 0 && user_id < (int64_t)sizeof src->deleted && !src->deleted[user_id];
+    pthread_mutex_unlock(&src->lock);
     nanosleep(&delay, NULL);
     p->user_id = user_id;
     snprintf(p->name, sizeof p->name, "user-%lld", (long long)user_id);
     snprintf(p->plan, sizeof p->plan, "%s", user_id % 10 == 0 ? "pro" : "free");
+    return exists;
 }
 
-static void build_key(cache *c, int64_t user_id, const uint8_t **key, size_t *len) {
-    TRY(rets_builder_reset(c->builder));
-    TRY(rets_builder_int(c->builder, user_id));
-    TRY(rets_builder_finish(c->builder, key, len));
+static void build_key(rets_builder *b, int64_t user_id, const uint8_t **key, size_t *len) {
+    TRY(rets_builder_reset(b));
+    TRY(rets_builder_int(b, user_id));
+    TRY(rets_builder_finish(b, key, len));
 }
 
-/* put_profile: {user_id, name, plan, inserted_at_ms}. */
-static void put_profile(cache *c, const profile *p) {
-    const uint8_t *object;
-    size_t len;
-    TRY(rets_builder_reset(c->builder));
-    TRY(rets_builder_array(c->builder, 4));
-    TRY(rets_builder_int(c->builder, p->user_id));
-    TRY(rets_builder_str(c->builder, p->name, strlen(p->name)));
-    TRY(rets_builder_str(c->builder, p->plan, strlen(p->plan)));
-    TRY(rets_builder_int(c->builder, now_ms()));
-    TRY(rets_builder_finish(c->builder, &object, &len));
-    TRY(rets_table_insert(c->table, object, len));
-}
-
-static void delete_profile(cache *c, int64_t user_id) {
-    const uint8_t *key;
-    size_t len;
-    build_key(c, user_id, &key, &len);
-    TRY(rets_table_delete_key(c->table, key, len));
+/* The object {user_id, name, plan}. */
+static void build_profile(rets_builder *b, const profile *p, const uint8_t **obj, size_t *len) {
+    TRY(rets_builder_reset(b));
+    TRY(rets_builder_array(b, 3));
+    TRY(rets_builder_int(b, p->user_id));
+    TRY(rets_builder_str(b, p->name, strlen(p->name)));
+    TRY(rets_builder_str(b, p->plan, strlen(p->plan)));
+    TRY(rets_builder_finish(b, obj, len));
 }
 
 static void copy_str(rets_reader *r, char *dst, size_t cap) {
@@ -104,38 +108,73 @@ static void copy_str(rets_reader *r, char *dst, size_t cap) {
     dst[len] = 0;
 }
 
-/* The cached profile if present and fresh (returns 1), else 0. */
-static int cached_profile(cache *c, int64_t user_id, profile *p) {
-    const uint8_t *key;
-    size_t key_len, count, arity;
-    int64_t inserted_at;
+/* The loader rets calls on a miss (on the thread that missed first): fetch, then fill the
+ * ticket with the profile (rets stores it and hands it to every thread waiting for it), or fail
+ * it. `user_data` is the calling thread's cache struct. */
+static void load_profile(void *user_data, const uint8_t *key, size_t key_len,
+                         rets_ticket *ticket) {
+    cache *c = (cache *)user_data;
     rets_reader r;
-    build_key(c, user_id, &key, &key_len);
-    TRY(rets_table_lookup(c->table, key, key_len, c->buf));
+    int64_t user_id;
+    profile p;
+    const uint8_t *obj;
+    size_t len;
+    rets_builder *b;
+
+    TRY(rets_reader_init(&r, key, key_len));
+    TRY(rets_reader_int(&r, &user_id));
+    if (!fetch_from_source(c->src, user_id, &p)) {
+        TRY(rets_ticket_fail(ticket, "no such user"));
+        return;
+    }
+    /* The key bytes may point into c->builder: build the object in a builder of its own. */
+    TRY(rets_builder_new(&b));
+    build_profile(b, &p, &obj, &len);
+    TRY(rets_ticket_fill(ticket, obj, len, 0));
+    rets_builder_free(b);
+}
+
+/* get_profile: from the cache, or from the data source on a miss (written back). Returns 0 if
+ * the user does not exist. */
+static int get_profile(cache *c, int64_t user_id, profile *p) {
+    const uint8_t *key;
+    size_t key_len, arity;
+    rets_reader r;
+    enum rets_status s;
+
+    build_key(c->builder, user_id, &key, &key_len);
+    s = rets_table_get_or_load(c->table, key, key_len, load_profile, c, -1, c->buf);
+    if (s == RETS_STATUS_LOAD_FAILED) return 0;
+    if (s != RETS_STATUS_OK) die("rets_table_get_or_load", s);
     TRY(rets_reader_init(&r, rets_buf_data(c->buf), rets_buf_len(c->buf)));
-    TRY(rets_reader_array(&r, &count));
-    if (count == 0) return 0;
     TRY(rets_reader_array(&r, &arity));
     TRY(rets_reader_int(&r, &p->user_id));
     copy_str(&r, p->name, sizeof p->name);
     copy_str(&r, p->plan, sizeof p->plan);
-    TRY(rets_reader_int(&r, &inserted_at));
-    if (now_ms() - inserted_at >= TTL_MS) {
-        c->expired++;
-        return 0;
-    }
     return 1;
 }
 
-/* get_profile: the cache, or the data source on a miss (written back). */
-static void get_profile(cache *c, int64_t user_id, profile *p) {
-    if (cached_profile(c, user_id, p)) {
-        c->hits++;
-        return;
-    }
-    c->misses++;
-    fetch_from_source(user_id, p);
-    put_profile(c, p);
+/* delete_profile: remove from the data source, then invalidate the cached copy. */
+static void delete_profile(cache *c, int64_t user_id) {
+    const uint8_t *key;
+    size_t len;
+    pthread_mutex_lock(&c->src->lock);
+    c->src->deleted[user_id] = 1;
+    pthread_mutex_unlock(&c->src->lock);
+    build_key(c->builder, user_id, &key, &len);
+    TRY(rets_table_invalidate(c->table, key, len));
+}
+
+static void cache_init(cache *c, rets_table *table, source *src) {
+    c->table = table;
+    c->src = src;
+    TRY(rets_builder_new(&c->builder));
+    TRY(rets_buf_new(&c->buf));
+}
+
+static void cache_free(cache *c) {
+    rets_builder_free(c->builder);
+    rets_buf_free(c->buf);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -149,56 +188,82 @@ static void report(const char *label, int64_t *ns, int n) {
            ns[(int)(n * 0.99)] / 1000.0);
 }
 
+/* The stampede: threads released together ask for one profile nobody has read. */
+typedef struct stampede {
+    rets_table *table;
+    source *src;
+    pthread_barrier_t barrier;
+    int64_t user_id;
+} stampede;
+
+static void *stampede_thread(void *arg) {
+    stampede *st = (stampede *)arg;
+    cache c;
+    profile p;
+    cache_init(&c, st->table, st->src);
+    pthread_barrier_wait(&st->barrier);
+    if (!get_profile(&c, st->user_id, &p) || p.user_id != st->user_id) {
+        fprintf(stderr, "stampede: wrong profile\n");
+        exit(1);
+    }
+    cache_free(&c);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     int users = argc > 1 ? atoi(argv[1]) : 500;
     int lookups = argc > 2 ? atoi(argv[2]) : 5000;
+    rets_owner *owner;
+    rets_table *table;
     rets_table_options opts;
+    static source src;
     cache c;
     profile p;
     int64_t *ns;
+    long before;
     int i;
 
-    if (users <= 0 || lookups <= 0) {
-        fprintf(stderr, "usage: %s [users > 0] [lookups > 0]\n", argv[0]);
+    if (users <= 0 || users >= (int)sizeof src.deleted || lookups <= 0) {
+        fprintf(stderr, "usage: %s [users: 1..65535] [lookups > 0]\n", argv[0]);
         return 2;
     }
     ns = (int64_t *)malloc(sizeof *ns * (size_t)(lookups > users ? lookups : users));
     if (ns == NULL) return 1;
-    memset(&c, 0, sizeof c);
-    printf("rets %s: profile cache, %d users, %d lookups, TTL %d ms\n", rets_version(), users,
-           lookups, TTL_MS);
+    pthread_mutex_init(&src.lock, NULL);
+    printf("rets %s: profile cache, %d users, %d lookups\n", rets_version(), users, lookups);
 
     /* The owner and its table: a named, protected set keyed by user id. */
-    TRY(rets_owner_new(&c.owner));
+    TRY(rets_owner_new(&owner));
     memset(&opts, 0, sizeof opts);
     opts.table_type = RETS_TABLE_TYPE_SET;
     opts.access = RETS_ACCESS_PROTECTED;
     opts.named = true;
     opts.read_concurrency = true;
-    TRY(rets_table_new(c.owner, "profiles", &opts, &c.table));
-    TRY(rets_builder_new(&c.builder));
-    TRY(rets_buf_new(&c.buf));
+    TRY(rets_table_new(owner, "profiles", &opts, &table));
+    cache_init(&c, table, &src);
 
     printf("lookup latency:\n");
     /* Before caching: every lookup queries the data source. */
     for (i = 0; i < users; i++) {
         int64_t t0 = now_ns();
-        fetch_from_source(i, &p);
+        fetch_from_source(&src, i, &p);
         ns[i] = now_ns() - t0;
     }
     report("data source only (no cache)", ns, users);
 
     /* Through the cache, cold: every first lookup misses and writes back. */
+    before = src.queries;
     for (i = 0; i < users; i++) {
         int64_t t0 = now_ns();
         get_profile(&c, i, &p);
         ns[i] = now_ns() - t0;
     }
     report("get_profile, cold cache (misses)", ns, users);
-    c.hits = c.misses = 0;
+    printf("  cold: %ld queries for %d lookups\n", src.queries - before, users);
 
     /* Warm: lookups spread over the users hit the cache. */
     srand(42);
+    before = src.queries;
     for (i = 0; i < lookups; i++) {
         int64_t id = rand() % users, t0 = now_ns();
         get_profile(&c, id, &p);
@@ -210,35 +275,42 @@ int main(int argc, char **argv) {
         }
     }
     report("get_profile, warm cache (hits)", ns, lookups);
-    printf("warm phase: %ld hits, %ld misses\n", c.hits, c.misses);
+    printf("  warm: %ld queries for %d lookups\n", src.queries - before, lookups);
 
-    /* delete_profile: the next get is a miss again. */
+    /* delete_profile: the next get queries the source, which no longer has the user. */
     delete_profile(&c, 7);
-    c.hits = c.misses = 0;
-    get_profile(&c, 7, &p);
-    printf("after delete_profile(7): get_profile(7) was a %s\n", c.misses ? "miss" : "hit");
+    before = src.queries;
+    i = get_profile(&c, 7, &p);
+    printf("after delete_profile(7): get_profile(7) -> %s (%ld query)\n",
+           i ? "found" : "no such user", src.queries - before);
 
-    /* TTL: once entries are older than the TTL they count as misses and are refreshed. */
+    /* The stampede: STAMPEDE_THREADS threads miss one profile at once; one query serves all. */
     {
-        struct timespec wait = {TTL_MS / 1000, (TTL_MS % 1000) * 1000000L + 50000000L};
-        nanosleep(&wait, NULL);
-        c.hits = c.misses = c.expired = 0;
-        for (i = 0; i < 10; i++) get_profile(&c, i, &p);
-        printf("after the TTL: 10 lookups -> %ld expired misses, %ld hits\n", c.expired, c.hits);
-        for (i = 0; i < 10; i++) get_profile(&c, i, &p);
-        printf("after refreshing: 10 lookups -> %ld hits\n", c.hits);
+        stampede st;
+        pthread_t threads[STAMPEDE_THREADS];
+        st.table = table;
+        st.src = &src;
+        st.user_id = users; /* never read */
+        pthread_barrier_init(&st.barrier, NULL, STAMPEDE_THREADS);
+        before = src.queries;
+        for (i = 0; i < STAMPEDE_THREADS; i++)
+            if (pthread_create(&threads[i], NULL, stampede_thread, &st) != 0) return 1;
+        for (i = 0; i < STAMPEDE_THREADS; i++) pthread_join(threads[i], NULL);
+        pthread_barrier_destroy(&st.barrier);
+        printf("%d threads ask at once for one missing profile: %ld query (single-flight)\n",
+               STAMPEDE_THREADS, src.queries - before);
     }
 
     /* Closing the owner deletes its table (it has no heir). */
-    rets_table_free(c.table);
-    rets_owner_close(c.owner);
+    cache_free(&c);
+    rets_table_free(table);
+    rets_owner_close(owner);
     {
         rets_table *gone = NULL;
         enum rets_status s = rets_whereis("profiles", &gone);
         printf("after closing the owner: whereis(\"profiles\") -> %s\n", rets_status_name(s));
     }
-    rets_buf_free(c.buf);
-    rets_builder_free(c.builder);
+    pthread_mutex_destroy(&src.lock);
     free(ns);
     return 0;
 }

@@ -12,6 +12,10 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
+//! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
+//! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
+//! - `select`: match specifications and the select/match family;
+//! - `file`: tab2file, file2tab, tabfile_info;
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
 // The exported functions take raw pointers from C and are safe Rust functions in signature, as
@@ -21,8 +25,12 @@
 
 mod boundary;
 mod buffer;
+mod cache;
+mod file;
+mod flight;
 mod ops;
 mod owner;
+mod select;
 mod status;
 mod table;
 mod term_builder;
@@ -30,8 +38,12 @@ mod term_reader;
 mod traverse;
 
 pub use buffer::*;
+pub use cache::*;
+pub use file::*;
+pub use flight::*;
 pub use ops::*;
 pub use owner::*;
+pub use select::*;
 pub use status::*;
 pub use table::*;
 pub use term_builder::*;
@@ -63,8 +75,12 @@ const _: () = {
     const fn send<T: Send>() {}
     send_sync::<rets_owner>();
     send_sync::<rets_table>();
+    send_sync::<rets_ticket>();
     send::<rets_buf>();
+    send_sync::<rets_manual_clock>();
     send::<rets_builder>();
+    send_sync::<rets_matchspec>();
+    send::<rets_select_cont>();
 };
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! Keys and objects cross the boundary as MessagePack bytes from any conforming encoder (or the
 //! rets_builder); results are written into a `rets_buf` as MessagePack.
 
-use rets_core::term::{to_canonical, ArrayElements};
 use rets_core::{CounterOp, Msgpack, Object, Term};
 
 use crate::boundary::{arg_bytes, arg_mut, arg_opt_bytes, arg_ref, arg_slice, boundary};
@@ -13,6 +12,7 @@ use crate::owner::write_term;
 use crate::status::rets_status;
 use crate::table::rets_table;
 use crate::term_builder::write_array_header;
+use crate::term_reader::{self, Head};
 
 /// Writes `objects` (canonical encodings) into `buf` as one MessagePack array.
 pub(crate) fn write_objects<'a>(
@@ -31,16 +31,36 @@ pub(crate) fn write_owned_objects(buf: &mut rets_buf, objects: &[Object]) {
     write_objects(buf, objects.iter().map(Object::as_msgpack));
 }
 
-/// The elements of a MessagePack array argument holding a list of objects.
-fn object_list(bytes: &[u8]) -> Outcome<Vec<Vec<u8>>> {
-    let list = to_canonical(bytes).map_err(rets_core::Error::from)?;
-    let Some(elements) = ArrayElements::new(&list) else {
+/// The objects of a MessagePack array argument holding a list of objects, as slices of it.
+///
+/// Only the list's structure is read here; each object is validated (and canonicalised) on its
+/// own by the insert, so the limits apply to each object as to rets_table_insert(), not to the
+/// list as a whole: a list of many objects may exceed the 64 MiB a single object may not.
+pub(crate) fn object_list(bytes: &[u8]) -> Outcome<Vec<&[u8]>> {
+    let (head, mut at) = term_reader::head(bytes, 0)?;
+    let Head::Array(n) = head else {
         return Err(Failure::new(
             rets_status::NotAnArray,
             "bad object list: `objects` must be a MessagePack array of objects",
         ));
     };
-    Ok(elements.map(<[u8]>::to_vec).collect())
+    // `head` checked the count against the bytes that follow, so this capacity is bounded.
+    let mut objects = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let end = term_reader::skip(bytes, at)?;
+        objects.push(&bytes[at..end]);
+        at = end;
+    }
+    if at != bytes.len() {
+        return Err(Failure::new(
+            rets_status::Malformed,
+            format!(
+                "malformed MessagePack: {} bytes after the object list",
+                bytes.len() - at
+            ),
+        ));
+    }
+    Ok(objects)
 }
 
 /// Inserts one object (ETS `insert/2`): a MessagePack array whose element at the table's keypos
@@ -71,8 +91,9 @@ pub extern "C" fn rets_table_insert(
 
 /// Inserts a list of objects (`objects`: one MessagePack array of objects) atomically and in
 /// isolation: a reader sees all of them or none. On a set, the last of several objects with one
-/// key wins. If any object is invalid, nothing is inserted. The list counts as one level of
-/// nesting towards the depth limit.
+/// key wins. If any object is invalid, nothing is inserted. Each object is checked against the
+/// limits on its own, as by rets_table_insert() (64 MiB, nesting depth): the list itself has no
+/// size limit.
 ///
 /// Ownership, thread-safety, errors: as rets_table_insert(); `RETS_STATUS_NOT_AN_ARRAY` also
 /// if `objects` is not an array.

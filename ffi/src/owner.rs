@@ -52,13 +52,27 @@ pub extern "C" fn rets_owner_new(out: *mut *mut rets_owner) -> rets_status {
 
 /// Closes the owner and frees its handle. Each table it owns goes to its heir, if the table has
 /// one that is still open (the heir then receives a transfer: see rets_owner_recv_transfer()),
-/// and is deleted otherwise. Table handles acting for this owner stay valid as handles (free
-/// them with rets_table_free()), but every operation through them then fails with
-/// `RETS_STATUS_OWNER_CLOSED`. NULL is ignored.
+/// and is deleted otherwise. Transfers it had not taken are dropped (their tables were its own,
+/// so they went to their heirs or were deleted too). NULL is ignored.
+///
+/// Table handles acting for this owner stay valid as handles (free them with
+/// rets_table_free()), but every operation through them then fails: with
+/// `RETS_STATUS_NO_TABLE` if the table was deleted (by this close or otherwise), since a call
+/// checks that the table exists before anything else, and with `RETS_STATUS_OWNER_CLOSED`
+/// otherwise (a table that went to its heir, or one this owner never owned).
 ///
 /// Thread-safety: no other call may use `owner` during or after this call. Other threads may
-/// keep using tables of this owner through their own handles: they see the table deleted
-/// (`RETS_STATUS_NO_TABLE`) or owned by the heir.
+/// keep using tables of this owner through their own handles while it closes. What a call
+/// racing the close may return, besides the result it would have had before the close:
+/// - through a handle acting for this owner: `RETS_STATUS_OWNER_CLOSED`, or
+///   `RETS_STATUS_NO_TABLE` for a table the close deletes;
+/// - through a handle acting for another owner or nobody: `RETS_STATUS_NO_TABLE` for a table
+///   the close deletes, never `RETS_STATUS_OWNER_CLOSED`; a table that goes to the heir is
+///   never deleted, and the heir's own handles gain the owner's access (before the transfer
+///   they get `RETS_STATUS_ACCESS_DENIED` where a stranger would).
+///
+/// A call that succeeds saw the table whole; none sees part of a close. (Modelled with loom in
+/// core/src/owner/loom_tests.rs.)
 ///
 /// Undefined behaviour: closing an owner twice, or using its handle afterwards.
 #[no_mangle]

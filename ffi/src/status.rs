@@ -24,7 +24,8 @@ pub enum rets_status {
     EndOfTable = 1,
     /// rets_whereis() / rets_owner_whereis(): no table is registered under that name.
     NotFound = 2,
-    /// rets_owner_recv_transfer(): no transfer arrived within the timeout.
+    /// rets_owner_recv_transfer(): no transfer arrived within the timeout; rets_ticket_wait(),
+    /// rets_table_get_or_load(): another caller's load did not finish within the timeout.
     Timeout = 3,
     /// A required pointer argument was NULL.
     NullArgument = 10,
@@ -66,6 +67,20 @@ pub enum rets_status {
     Overflow = 34,
     /// Another named table already has this name.
     NameTaken = 35,
+    /// A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
+    /// (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
+    TableFull = 36,
+    /// A read-through load failed: the loader called rets_ticket_fail() (the message is its
+    /// message), returned without a result, or (Rust) panicked. Nothing was cached.
+    LoadFailed = 37,
+    /// A match specification (or match pattern) that cannot be compiled, or that
+    /// rets_table_select_replace() cannot use (it would change keys). The message says why.
+    BadMatchSpec = 38,
+    /// Reading a table file: the file is not a rets table file, has a version
+    /// this library does not read, is truncated, or is damaged. The message says which.
+    BadFile = 39,
+    /// The operating system refused a file operation; the message has its reason.
+    Io = 41,
     /// rets_reader_*: the next value is not of the type asked for.
     WrongType = 40,
     /// A Rust panic was caught at the boundary: a bug in rets. The message has the panic text.
@@ -99,6 +114,11 @@ impl rets_status {
             rets_status::NotAnInteger => "RETS_STATUS_NOT_AN_INTEGER\0",
             rets_status::Overflow => "RETS_STATUS_OVERFLOW\0",
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
+            rets_status::TableFull => "RETS_STATUS_TABLE_FULL\0",
+            rets_status::LoadFailed => "RETS_STATUS_LOAD_FAILED\0",
+            rets_status::BadMatchSpec => "RETS_STATUS_BAD_MATCH_SPEC\0",
+            rets_status::BadFile => "RETS_STATUS_BAD_FILE\0",
+            rets_status::Io => "RETS_STATUS_IO\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
             rets_status::Internal => "RETS_STATUS_INTERNAL\0",
@@ -133,6 +153,12 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::Overflow => rets_status::Overflow,
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
+        Error::TableFull { .. } => rets_status::TableFull,
+        Error::LoadFailed { .. } => rets_status::LoadFailed,
+        Error::LoadTimeout { .. } => rets_status::Timeout,
+        Error::BadMatchSpec(_) => rets_status::BadMatchSpec,
+        Error::BadFile { .. } => rets_status::BadFile,
+        Error::Io { .. } => rets_status::Io,
         _ => rets_status::Internal,
     }
 }
@@ -190,7 +216,7 @@ pub extern "C" fn rets_status_name(status: u32) -> *const c_char {
     known.as_ptr().cast()
 }
 
-const STATUS_BY_CODE: [rets_status; 25] = [
+const STATUS_BY_CODE: [rets_status; 30] = [
     rets_status::Ok,
     rets_status::EndOfTable,
     rets_status::NotFound,
@@ -213,7 +239,12 @@ const STATUS_BY_CODE: [rets_status; 25] = [
     rets_status::NotAnInteger,
     rets_status::Overflow,
     rets_status::NameTaken,
+    rets_status::TableFull,
+    rets_status::LoadFailed,
+    rets_status::BadMatchSpec,
+    rets_status::BadFile,
     rets_status::WrongType,
+    rets_status::Io,
     rets_status::Panic,
     rets_status::Internal,
 ];
@@ -233,6 +264,17 @@ mod tests {
             assert!(name.starts_with("RETS_STATUS_"));
             assert!(names.insert(name.to_owned()), "duplicate name {name}");
         }
+        // Every status the header declares is in the table (a status missing from it would be
+        // named RETS_STATUS_UNKNOWN).
+        let declared = include_str!("../../include/rets.h")
+            .lines()
+            .filter(|l| l.trim_start().starts_with("RETS_STATUS_") && l.contains(" = "))
+            .count();
+        assert_eq!(
+            declared,
+            STATUS_BY_CODE.len(),
+            "rets.h declares {declared} statuses"
+        );
         // SAFETY: as above.
         let unknown = unsafe { CStr::from_ptr(rets_status_name(12345)) };
         assert_eq!(unknown.to_str().unwrap(), "RETS_STATUS_UNKNOWN");

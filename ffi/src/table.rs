@@ -127,7 +127,7 @@ pub(crate) fn arg_term(ptr: *const u8, len: usize, name: &'static str) -> Outcom
     }
 }
 
-fn options(opts: &rets_table_options) -> Outcome<TableOptions> {
+pub(crate) fn options(opts: &rets_table_options) -> Outcome<TableOptions> {
     let table_type = match opts.table_type {
         0 => TableType::Set,
         1 => TableType::OrderedSet,
@@ -306,7 +306,7 @@ pub extern "C" fn rets_table_rename(
 /// itself stays valid: free it with rets_table_free().
 ///
 /// Thread-safety: any thread. Calls running concurrently on other threads either complete
-/// before the deletion or fail with `RETS_STATUS_NO_TABLE`.
+/// before the deletion (and see the table whole) or fail with `RETS_STATUS_NO_TABLE`.
 ///
 /// Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE` (already deleted),
 /// `RETS_STATUS_OWNER_CLOSED`, `RETS_STATUS_ACCESS_DENIED`.

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::ffi::c_char;
 
-use rets_core::term::{limits, to_canonical};
+use rets_core::term::{atom, limits, to_canonical};
 
 use crate::boundary::{arg_bytes, arg_mut, boundary, from_handle, into_handle, release};
 use crate::boundary::{Failure, Out, Outcome};
@@ -310,6 +310,37 @@ pub extern "C" fn rets_builder_str(
         b.scalar(|out| {
             write_len(len as u64, 0xa0, 31, Some(0xd9), 0xda, 0xdb, out);
             out.extend_from_slice(&bytes);
+        })
+    })
+}
+
+/// Adds the atom whose name is the `len` bytes of UTF-8 at `name` (not necessarily
+/// NUL-terminated; NULL only with `len` 0), as the atom ext type (type 97, see the
+/// term model in docs/ARCHITECTURE.md). The names "true", "false" and "nil" add the MessagePack
+/// true, false and nil, which are those atoms. Errors also: `RETS_STATUS_INVALID_ARGUMENT` (not
+/// UTF-8), `RETS_STATUS_LIMIT_EXCEEDED` (over 255 bytes).
+#[no_mangle]
+pub extern "C" fn rets_builder_atom(
+    b: *mut rets_builder,
+    name: *const c_char,
+    len: usize,
+) -> rets_status {
+    with_builder(b, |b| {
+        let bytes = b.detach(arg_bytes(name.cast(), len, "name")?);
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return Err(Failure::invalid("the argument `name` is not valid UTF-8"));
+        };
+        if len > atom::MAX_ATOM_BYTES {
+            return Err(Failure::new(
+                rets_status::LimitExceeded,
+                format!(
+                    "atom too long: {len} bytes, over the limit of {}",
+                    atom::MAX_ATOM_BYTES
+                ),
+            ));
+        }
+        b.scalar(|out| {
+            atom::encode_atom(text, out).expect("the length was checked");
         })
     })
 }

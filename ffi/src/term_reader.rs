@@ -48,13 +48,17 @@ pub enum rets_type {
     Array = 6,
     /// A map.
     Map = 7,
-    /// An extension type (rets does not store them; a reader can only skip them).
+    /// An extension type other than the atom (rets does not store them; a reader can only
+    /// skip them).
     Ext = 8,
+    /// An atom (MessagePack ext type 97); read it with rets_reader_atom(). The atoms `true`,
+    /// `false` and `nil` are stored as MessagePack true, false and nil, and typed as such.
+    Atom = 9,
 }
 
 /// One value's head: what it is and where its payload ends.
 #[derive(Clone, Copy)]
-enum Head {
+pub(crate) enum Head {
     Nil,
     Bool(bool),
     UInt(u64),
@@ -66,6 +70,8 @@ enum Head {
     Array(u64),
     Map(u64),
     Ext,
+    /// An atom's name at `[start, end)`.
+    Atom(usize, usize),
 }
 
 impl Head {
@@ -80,6 +86,7 @@ impl Head {
             Head::Array(_) => rets_type::Array,
             Head::Map(_) => rets_type::Map,
             Head::Ext => rets_type::Ext,
+            Head::Atom(..) => rets_type::Atom,
         }
     }
 }
@@ -104,9 +111,26 @@ fn be(buf: &[u8], at: usize, n: usize) -> Outcome<u64> {
         .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
+/// Checks a container header's claim of `items` items against the bytes left after it (`from`):
+/// every item takes at least one byte, as the decoder checks too. Without this an array32
+/// header claiming 4,294,967,295 elements in a few bytes would be reported as such.
+fn claimed(buf: &[u8], at: usize, from: usize, items: u64) -> Outcome {
+    let left = buf.len().saturating_sub(from);
+    if items > left as u64 {
+        return Err(Failure::new(
+            rets_status::Malformed,
+            format!(
+                "malformed MessagePack: the container at byte {at} claims {items} items \
+                 but only {left} bytes follow"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the head of the value at `at`: the head and the offset just after the whole value
 /// (for arrays and maps: just after the header).
-fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
+pub(crate) fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
     let Some(&marker) = buf.get(at) else {
         return Err(Failure::new(
             rets_status::Malformed,
@@ -120,8 +144,11 @@ fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
         Ok((after, after + len))
     };
     let ext = |len: u64, after: usize| -> Outcome<(Head, usize)> {
-        let (_, end) = payload(len + 1, after)?;
-        Ok((Head::Ext, end))
+        let (start, end) = payload(len + 1, after)?;
+        match buf[start] as i8 {
+            rets_core::term::atom::ATOM_EXT => Ok((Head::Atom(start + 1, end), end)),
+            _ => Ok((Head::Ext, end)),
+        }
     };
     Ok(match marker {
         0x00..=0x7f => (Head::UInt(u64::from(marker)), p),
@@ -174,18 +201,22 @@ fn head(buf: &[u8], at: usize) -> Outcome<(Head, usize)> {
         }
         0xdc | 0xdd => {
             let n = if marker == 0xdc { 2 } else { 4 };
-            (Head::Array(be(buf, p, n)?), p + n)
+            let count = be(buf, p, n)?;
+            claimed(buf, at, p + n, count)?;
+            (Head::Array(count), p + n)
         }
         0xde | 0xdf => {
             let n = if marker == 0xde { 2 } else { 4 };
-            (Head::Map(be(buf, p, n)?), p + n)
+            let count = be(buf, p, n)?;
+            claimed(buf, at, p + n, count.saturating_mul(2))?;
+            (Head::Map(count), p + n)
         }
         0xe0..=0xff => (Head::Int(i64::from(marker as i8)), p),
     })
 }
 
 /// The offset just after the whole value at `at` (containers included), without recursion.
-fn skip(buf: &[u8], mut at: usize) -> Outcome<usize> {
+pub(crate) fn skip(buf: &[u8], mut at: usize) -> Outcome<usize> {
     let mut left: u64 = 1;
     while left > 0 {
         let (h, next) = head(buf, at)?;
@@ -369,6 +400,42 @@ pub extern "C" fn rets_reader_str(
             }
         })?;
         s.write(span.0);
+        len.write(span.1);
+        Ok(())
+    })
+}
+
+/// Reads an atom: stores a pointer to its name's UTF-8 bytes in `*name` and their number in
+/// `*len` (NOT NUL-terminated, pointing into the bytes being read). MessagePack true, false and
+/// nil read as the atoms "true", "false" and "nil" (static text). Errors also:
+/// `RETS_STATUS_WRONG_TYPE`; `RETS_STATUS_MALFORMED` (a name that is not UTF-8).
+#[no_mangle]
+pub extern "C" fn rets_reader_atom(
+    r: *mut rets_reader,
+    name: *mut *const c_char,
+    len: *mut usize,
+) -> rets_status {
+    boundary(|| {
+        let (name, len) = (Out::new(name, "name")?, Out::new(len, "len")?);
+        let mut span = (std::ptr::null(), 0usize);
+        read(r, Out::new(&mut span, "span")?, |buf, at| {
+            let (h, next) = head(buf, at)?;
+            let text: &[u8] = match h {
+                Head::Atom(start, end) => &buf[start..end],
+                Head::Bool(true) => b"true",
+                Head::Bool(false) => b"false",
+                Head::Nil => b"nil",
+                h => return Err(wrong_type("an atom", h)),
+            };
+            if std::str::from_utf8(text).is_err() {
+                return Err(Failure::new(
+                    rets_status::Malformed,
+                    format!("malformed MessagePack: atom name is not valid UTF-8 at byte {at}"),
+                ));
+            }
+            Ok(((text.as_ptr().cast::<c_char>(), text.len()), next))
+        })?;
+        name.write(span.0);
         len.write(span.1);
         Ok(())
     })

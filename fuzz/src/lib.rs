@@ -5,11 +5,13 @@
 //! - [`differential`]: one table type against the model, every result compared.
 //! - [`concurrent`]: two threads on one public table, checked against invariants.
 //! - [`decode`]: raw bytes into the term decoder, validator and canonicaliser.
+//! - [`file_load`]: raw bytes as a table file into the loader.
 //! - [`c_abi`]: C ABI call sequences with NULL, stale and closed handles and access violations.
 
 pub mod c_abi;
 pub mod concurrent;
 pub mod decode;
 pub mod differential;
+pub mod file_load;
 pub mod gen;
 pub mod model;

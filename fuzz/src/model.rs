@@ -80,6 +80,7 @@ fn kind_name(t: &Term) -> &'static str {
         Term::Map(_) => "a map",
         Term::Nil => "nil",
         Term::Bool(_) => "a boolean",
+        Term::Atom(_) => "an atom",
     }
 }
 
@@ -259,41 +260,6 @@ impl Model {
         self.entries.clear();
     }
 
-    fn wrong_type(&self, op: &'static str) -> MResult<()> {
-        if self.is_set() {
-            Ok(())
-        } else {
-            Err(Error::WrongTableType {
-                op,
-                table_type: self.table_type,
-            })
-        }
-    }
-
-    /// The object an update starts from: the stored one, or the default with its key replaced.
-    fn current_or_default(
-        &self,
-        key: &Enc,
-        default: Option<&MObject>,
-    ) -> Option<(Vec<Term>, bool)> {
-        if let Some(i) = self.find(key) {
-            return Some((self.entries[i].objects[0].elements().to_vec(), false));
-        }
-        let mut elements = default?.elements().to_vec();
-        elements[self.keypos - 1] = key.term.clone();
-        Some((elements, true))
-    }
-
-    fn check_position(&self, pos: usize, arity: usize) -> MResult<()> {
-        if pos == self.keypos {
-            return Err(Error::KeyPosition { pos });
-        }
-        if pos == 0 || pos > arity {
-            return Err(Error::BadPosition { pos, arity });
-        }
-        Ok(())
-    }
-
     /// Stores the updated object under `key` (a new entry if the default was used).
     fn store_update(&mut self, key: &Enc, elements: Vec<Term>) {
         let object = Enc::new(Term::Array(elements));
@@ -313,69 +279,146 @@ impl Model {
         }
     }
 
-    /// update_counter in all its forms: `ops` applied in order, each seeing the earlier results.
+    /// update_counter in all its forms, written from the ETS documentation of
+    /// `ets:update_counter/3,4` rather than from rets's code:
+    ///
+    /// - "The function fails with reason badarg if: the table type is not set or ordered_set;
+    ///   no object with the correct key exists and no default object was supplied; the object
+    ///   has the wrong arity; the default object arity is smaller than <keypos>; any field from
+    ///   the default object that is updated is not an integer; the element to update is not an
+    ///   integer; the element to update is also the key". rets reports each cause as its own
+    ///   error kind, checked in this order: the default object, the table type, the key, then
+    ///   each operation in list order (the key position, the arity, the integer, the overflow).
+    /// - "If a default object Default is specified, it is used as the object to be updated if
+    ///   the key is missing from the table. The value in place of the key is ignored and
+    ///   replaced by the proper key value."
+    /// - "The operations are carried out in the order specified in the list. If the same
+    ///   counter position occurs more than once in the list, the corresponding counter is thus
+    ///   updated many times, each time based on the previous result."
+    /// - Threshold: "If Incr is not negative (>= 0) and the result would be greater than (>)
+    ///   Threshold, the counter is set to SetValue. If Incr is negative (< 0) and the result
+    ///   would be less than (<) Threshold, the counter is set to SetValue."
+    /// - rets's documented limit: counters are 64-bit; a result outside i64 is `Overflow`.
     pub fn update_counters(
         &mut self,
         key: &Enc,
         ops: &[CounterOp],
         default: Option<&Term>,
     ) -> MResult<Vec<i64>> {
-        let default = default.map(|d| self.object(d)).transpose()?;
-        self.wrong_type("update_counter")?;
-        let (mut elements, _) = self
-            .current_or_default(key, default.as_ref())
-            .ok_or(Error::KeyNotFound)?;
-        let mut values = Vec::new();
+        let default = match default {
+            Some(d) => Some(self.object(d)?),
+            None => None,
+        };
+        if !self.is_set() {
+            return Err(Error::WrongTableType {
+                op: "update_counter",
+                table_type: self.table_type,
+            });
+        }
+        // The tuple being updated, as a list of terms; every op reads and writes it in turn.
+        let mut tuple: Vec<Term> = match (self.find(key), &default) {
+            (Some(i), _) => self.entries[i].objects[0].elements().to_vec(),
+            (None, Some(d)) => {
+                let mut t = d.elements().to_vec();
+                t[self.keypos - 1] = key.term.clone();
+                t
+            }
+            (None, None) => return Err(Error::KeyNotFound),
+        };
+        let mut results = Vec::with_capacity(ops.len());
         for op in ops {
-            self.check_position(op.pos, elements.len())?;
-            let value: i128 = match elements[op.pos - 1] {
-                Term::Int(i) => i.into(),
-                Term::UInt(u) => u.into(),
+            if op.pos == self.keypos {
+                return Err(Error::KeyPosition { pos: op.pos });
+            }
+            let Some(slot) = op.pos.checked_sub(1).and_then(|i| tuple.get_mut(i)) else {
+                return Err(Error::BadPosition {
+                    pos: op.pos,
+                    arity: tuple.len(),
+                });
+            };
+            let counter: i128 = match *slot {
+                Term::Int(v) => i128::from(v),
+                Term::UInt(v) => i128::from(v),
                 _ => return Err(Error::NotAnInteger { pos: op.pos }),
             };
-            let incr = i128::from(op.incr);
-            let mut result = value + incr;
-            if let Some((threshold, set_value)) = op.threshold {
-                let threshold = i128::from(threshold);
-                if (incr >= 0 && result > threshold) || (incr < 0 && result < threshold) {
-                    result = set_value.into();
+            let sum = counter + i128::from(op.incr);
+            let new = match op.threshold {
+                Some((threshold, set_value)) => {
+                    let crossed = if op.incr < 0 {
+                        sum < i128::from(threshold)
+                    } else {
+                        sum > i128::from(threshold)
+                    };
+                    if crossed {
+                        i128::from(set_value)
+                    } else {
+                        sum
+                    }
                 }
+                None => sum,
+            };
+            if new < i128::from(i64::MIN) || new > i128::from(i64::MAX) {
+                return Err(Error::Overflow);
             }
-            let result = i64::try_from(result).map_err(|_| Error::Overflow)?;
-            elements[op.pos - 1] = Term::Int(result);
-            values.push(result);
+            *slot = Term::Int(new as i64);
+            results.push(new as i64);
         }
-        self.store_update(key, elements);
-        Ok(values)
+        self.store_update(key, tuple);
+        Ok(results)
     }
 
-    /// update_element, with `default` for update_element/4.
+    /// update_element, written from the ETS documentation of `ets:update_element/3,4`:
+    ///
+    /// - "This function provides an efficient way to update one or more elements within an
+    ///   object... The list of {Pos, Value} pairs... the last one is used if several pairs have
+    ///   the same position" (each pair is applied in order, so the last wins).
+    /// - "Returns true if an object with key Key is found, otherwise false" (without a default;
+    ///   with one, the default, its key replaced, is updated and stored: true).
+    /// - "The function fails with reason badarg if: the table type is not set or ordered_set;
+    ///   Pos < 1; Pos > object arity; the default object arity is smaller than <keypos>; the
+    ///   element to update is also the key." rets checks the default object, the table type,
+    ///   then the positions that need no object (the key, 0: even when the key is absent),
+    ///   then the object's arity.
     pub fn update_element(
         &mut self,
         key: &Enc,
         updates: &[(usize, Term)],
         default: Option<&Term>,
     ) -> MResult<bool> {
-        let default = default.map(|d| self.object(d)).transpose()?;
-        self.wrong_type("update_element")?;
-        for (pos, _) in updates {
-            if *pos == self.keypos {
-                return Err(Error::KeyPosition { pos: *pos });
-            }
-            if *pos == 0 {
-                return Err(Error::BadPosition { pos: 0, arity: 0 });
-            }
-        }
-        let Some((mut elements, _)) = self.current_or_default(key, default.as_ref()) else {
-            return Ok(false);
+        let default = match default {
+            Some(d) => Some(self.object(d)?),
+            None => None,
         };
-        for (pos, _) in updates {
-            self.check_position(*pos, elements.len())?;
+        if !self.is_set() {
+            return Err(Error::WrongTableType {
+                op: "update_element",
+                table_type: self.table_type,
+            });
+        }
+        if let Some((pos, _)) = updates.iter().find(|(p, _)| *p == self.keypos || *p == 0) {
+            return Err(if *pos == self.keypos {
+                Error::KeyPosition { pos: *pos }
+            } else {
+                Error::BadPosition { pos: 0, arity: 0 }
+            });
+        }
+        let mut tuple: Vec<Term> = match (self.find(key), &default) {
+            (Some(i), _) => self.entries[i].objects[0].elements().to_vec(),
+            (None, Some(d)) => {
+                let mut t = d.elements().to_vec();
+                t[self.keypos - 1] = key.term.clone();
+                t
+            }
+            (None, None) => return Ok(false),
+        };
+        let arity = tuple.len();
+        if let Some((pos, _)) = updates.iter().find(|(p, _)| *p > arity) {
+            return Err(Error::BadPosition { pos: *pos, arity });
         }
         for (pos, value) in updates {
-            elements[pos - 1] = value.clone();
+            tuple[pos - 1] = value.clone();
         }
-        self.store_update(key, elements);
+        self.store_update(key, tuple);
         Ok(true)
     }
 

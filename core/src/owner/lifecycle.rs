@@ -3,17 +3,22 @@
 //! keeps owner lists, table metadata and the registry consistent with each other. Transfer
 //! notices are delivered after the lock is released.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use super::{registry, OwnerInner, Transfer, TransferReason};
 use crate::error::{Error, Result};
+use crate::sync::{Mutex, Ordering};
 use crate::table::{Meta, Table, TableInner, TableOptions};
 use crate::term::Term;
 
+#[cfg(not(rets_loom))]
 static LIFECYCLE: Mutex<()> = Mutex::new(());
+
+// Under loom, one lock per model execution (loom's objects live in one execution).
+#[cfg(rets_loom)]
+loom::lazy_static! {
+    static ref LIFECYCLE: Mutex<()> = Mutex::new(());
+}
 
 pub(super) fn create_table(
     owner: &Arc<OwnerInner>,
@@ -87,6 +92,9 @@ pub(super) fn close_owner(owner: &Arc<OwnerInner>) {
             }
         }
     }
+    // Its own inbox: the tables of the transfers it had not taken were among its tables
+    // (deleted or inherited above); `closed` is set, so `deliver` adds nothing after this.
+    owner.drop_transfers();
     for (heir, notice) in notices {
         heir.deliver(notice);
     }

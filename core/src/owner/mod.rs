@@ -6,15 +6,16 @@
 //! either given to the table's heir — which then finds a [`Transfer`] in its inbox — or deleted.
 
 mod lifecycle;
+#[cfg(all(test, rets_loom))]
+mod loom_tests;
 mod registry;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 use crate::error::Result;
 use crate::table::{Table, TableInner, TableOptions};
@@ -75,9 +76,23 @@ impl OwnerInner {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Queues a transfer and wakes the waiters. A closed owner takes none: a queued transfer
+    /// holds a handle acting for this owner, so one left in a closed owner's inbox would keep
+    /// the owner (and the transfer) alive forever.
     pub(crate) fn deliver(&self, transfer: Transfer) {
-        self.inbox.lock().push_back(transfer);
+        let mut inbox = self.inbox.lock();
+        if self.is_closed() {
+            return;
+        }
+        inbox.push_back(transfer);
+        drop(inbox);
         self.arrived.notify_all();
+    }
+
+    /// Drops the transfers still queued (on close; see [`OwnerInner::deliver`]).
+    fn drop_transfers(&self) {
+        let transfers = std::mem::take(&mut *self.inbox.lock());
+        drop(transfers);
     }
 }
 
@@ -121,7 +136,8 @@ impl Default for Owner {
 impl Owner {
     /// A new owner, owning nothing yet.
     pub fn new() -> Owner {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        // An id counter, not part of any protocol (std's atomic: loom's cannot be a static).
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let inner = Arc::new(OwnerInner {
             id: OwnerId(NEXT_ID.fetch_add(1, Ordering::Relaxed)),
             closed: AtomicBool::new(false),
@@ -190,7 +206,9 @@ impl Owner {
             if let Some(transfer) = inbox.pop_front() {
                 return Some(transfer);
             }
-            if inner.arrived.wait_until(&mut inbox, deadline).timed_out() {
+            let (guard, timed_out) = inner.arrived.wait_until(inbox, deadline);
+            inbox = guard;
+            if timed_out {
                 return inbox.pop_front();
             }
         }

@@ -16,6 +16,7 @@ mod hash;
 mod ordered;
 pub(crate) mod reclaim;
 
+use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 
 /// Which way a traversal goes.
@@ -31,6 +32,12 @@ pub(crate) enum Direction {
 pub(crate) enum Storage {
     Hash(hash::HashStorage),
     Ordered(ordered::OrderedStorage),
+}
+
+/// Where an eviction hand stands (see [`Storage::evict`]).
+pub(crate) enum Hand {
+    Hash(hash::Hand),
+    Ordered(ordered::Hand),
 }
 
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
@@ -59,9 +66,56 @@ impl Storage {
         Storage::Ordered(ordered::new())
     }
 
+    /// Gives the storage the cache layer's lifetimes (every read filters expired objects
+    /// through them) and, if `track_use`, makes readers mark what they use for eviction.
+    pub(crate) fn with_cache(self, expiry: Expiry, track_use: bool) -> Storage {
+        match self {
+            Storage::Hash(s) => Storage::Hash(s.with_cache(expiry, track_use)),
+            Storage::Ordered(s) => Storage::Ordered(s.with_cache(expiry, track_use)),
+        }
+    }
+
+    /// The storage's lifetimes.
+    pub(crate) fn expiry(&self) -> &Expiry {
+        dispatch!(self, s => s.expiry())
+    }
+
+    /// Objects removed so far because they had expired.
+    pub(crate) fn expired_count(&self) -> u64 {
+        dispatch!(self, s => s.expired_count())
+    }
+
+    /// Removes every expired object; returns how many.
+    pub(crate) fn purge_expired(&self) -> usize {
+        dispatch!(self, s => s.purge_expired())
+    }
+
+    /// Evicts objects by the storage's policy (see `crate::cache::policy`) while `full()`;
+    /// returns `(evicted, expired)` object counts.
+    pub(crate) fn evict(&self, hand: &mut Hand, full: impl FnMut() -> bool) -> (usize, usize) {
+        match (self, hand) {
+            (Storage::Hash(s), Hand::Hash(h)) => s.evict(h, full),
+            (Storage::Ordered(s), Hand::Ordered(h)) => s.evict(h, full),
+            _ => unreachable!("a hand is made for its storage"),
+        }
+    }
+
+    /// A new eviction hand for this storage.
+    pub(crate) fn new_hand(&self) -> Hand {
+        match self {
+            Storage::Hash(_) => Hand::Hash(Default::default()),
+            Storage::Ordered(_) => Hand::Ordered(Default::default()),
+        }
+    }
+
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         dispatch!(self, s => s.read(key, f))
+    }
+
+    /// The deadline of the live object(s) under `key` (0: never), `None` if there are none.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        dispatch!(self, s => s.deadline_of(key))
     }
 
     /// Runs `f` on the objects under `keys`, atomically and in isolation; `f` may only touch
@@ -113,12 +167,22 @@ impl Storage {
         direction: Direction,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
-        dispatch!(self, s => s.step(from, direction, f))
+        match self {
+            // Hash tables traverse forward only: `Table::direction` never asks them backward.
+            Storage::Hash(s) => s.step(from, f),
+            Storage::Ordered(s) => s.step(from, direction, f),
+        }
     }
 
     /// Calls `f` on every object in traversal order; not a snapshot.
     pub(crate) fn for_each(&self, direction: Direction, f: impl FnMut(ObjectRef<'_>)) {
-        dispatch!(self, s => s.for_each(direction, f))
+        match self {
+            Storage::Hash(s) => {
+                debug_assert_eq!(direction, Direction::Forward, "hash tables go forward only");
+                s.for_each(f)
+            }
+            Storage::Ordered(s) => s.for_each(direction, f),
+        }
     }
 }
 
@@ -145,6 +209,15 @@ impl Txn<'_> {
         match self {
             Txn::Hash(t) => t.remove(key),
             Txn::Ordered(t) => t.remove(key),
+        }
+    }
+
+    /// Sets the deadline (0: never) the objects under `key` get if the transaction changes them;
+    /// without it, changed objects keep their old deadline.
+    pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
+        match self {
+            Txn::Hash(t) => t.set_expires_at(key, at),
+            Txn::Ordered(t) => t.set_expires_at(key, at),
         }
     }
 

@@ -16,6 +16,30 @@
 
 use crate::sync::AtomicPtr;
 
+/// Under loom, a cell that readers touch on every visit to a node or object: loom then checks
+/// that the node's creation happened before the visit (that publication orders are right),
+/// and a visit to a freed node reads a poisoned cell (see [`poison`]). Zero-sized and free
+/// otherwise.
+#[cfg(rets_loom)]
+pub(crate) struct Canary(loom::cell::UnsafeCell<()>);
+#[cfg(not(rets_loom))]
+pub(crate) struct Canary;
+
+impl Canary {
+    pub(crate) fn new() -> Canary {
+        #[cfg(rets_loom)]
+        return Canary(loom::cell::UnsafeCell::new(()));
+        #[cfg(not(rets_loom))]
+        Canary
+    }
+
+    #[inline(always)]
+    pub(crate) fn visit(&self) {
+        #[cfg(rets_loom)]
+        self.0.with(|_| ());
+    }
+}
+
 /// How a retired pointer is freed.
 pub(crate) trait Retire {
     /// Frees the object.
@@ -68,6 +92,13 @@ mod imp {
         pub(crate) unsafe fn retire<T: Retire>(&self, ptr: *mut T) {
             // SAFETY: forwarded from this function's contract.
             unsafe { self.0.retire(ptr, reclaim::<T>) }
+        }
+
+        /// Starts freeing what this thread retired, without waiting for a full batch: the
+        /// cache layer's background removals call it so that their memory does not wait for
+        /// further retirements of this thread.
+        pub(crate) fn flush(&self) {
+            seize::Guard::flush(&self.0.enter());
         }
     }
 
@@ -146,6 +177,9 @@ mod imp {
                 state.retired.push(entry);
             }
         }
+
+        /// Nothing to do: this reclaimer frees as soon as no guard is active.
+        pub(crate) fn flush(&self) {}
     }
 
     impl Drop for Collector {
@@ -182,4 +216,82 @@ pub(crate) use imp::{Collector, Guard};
 #[inline]
 pub(crate) fn load<T>(guard: &Guard<'_>, ptr: &AtomicPtr<T>) -> *mut T {
     guard.protect(ptr)
+}
+
+/// The loom test build's allocator: every freed block is filled with `0xA5` and quarantined
+/// (kept from reuse) until 65,536 more blocks have been freed, so a model's read of memory its
+/// reclaimer freed finds poison, whatever the system allocator would have done with the block:
+/// a pointer of `0xA5A5…` (not a canonical address: the read faults), a length of 2.7e9, a key
+/// that matches nothing. Only the `--cfg rets_loom` unit-test binary uses it.
+#[cfg(all(test, rets_loom))]
+mod poison {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::UnsafeCell;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const QUARANTINE: usize = 1 << 16;
+    const POISON: u8 = 0xA5;
+
+    struct Quarantine {
+        blocks: [(usize, usize, usize); QUARANTINE],
+        next: usize,
+    }
+
+    pub(super) struct Poison {
+        busy: AtomicBool,
+        quarantine: UnsafeCell<Quarantine>,
+    }
+
+    // SAFETY: `quarantine` is only touched while `busy` is held (a spin lock).
+    unsafe impl Sync for Poison {}
+
+    #[global_allocator]
+    static ALLOCATOR: Poison = Poison {
+        busy: AtomicBool::new(false),
+        quarantine: UnsafeCell::new(Quarantine {
+            blocks: [(0, 0, 0); QUARANTINE],
+            next: 0,
+        }),
+    };
+
+    // SAFETY: allocation is the system allocator's; a freed block is poisoned, then handed back
+    // to the system allocator (with the layout it was allocated with) when it leaves the
+    // quarantine, once.
+    unsafe impl GlobalAlloc for Poison {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller frees a block of `layout.size()` bytes it owns.
+            unsafe { std::ptr::write_bytes(ptr, POISON, layout.size()) };
+            while self
+                .busy
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                std::hint::spin_loop();
+            }
+            // SAFETY: the spin lock is held.
+            let q = unsafe { &mut *self.quarantine.get() };
+            let evicted = std::mem::replace(
+                &mut q.blocks[q.next],
+                (ptr as usize, layout.size(), layout.align()),
+            );
+            q.next = (q.next + 1) % QUARANTINE;
+            self.busy.store(false, Ordering::Release);
+            let (old, size, align) = evicted;
+            if old != 0 {
+                // SAFETY: `old` was freed by its owner with this size and alignment and has
+                // been in quarantine since; this is its one real free.
+                unsafe {
+                    System.dealloc(
+                        old as *mut u8,
+                        Layout::from_size_align_unchecked(size, align),
+                    )
+                };
+            }
+        }
+    }
 }

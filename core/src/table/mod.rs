@@ -5,24 +5,32 @@
 //! open, and that the table's access mode lets that owner do the operation. Handles are cheap to
 //! clone and are `Send + Sync`.
 
+mod cache;
+mod file;
 mod info;
+mod load;
 mod options;
+mod select;
 mod update;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::cache::flight::Flights;
+use crate::cache::{CacheState, InsertOptions};
 use crate::error::{Error, Result};
 use crate::object::{Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
 use crate::storage::{Direction, Storage, Txn};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::term::Term;
 
 pub use info::Info;
+pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
+pub use select::Continuation;
 pub use update::CounterOp;
 
 /// What may change about a table over its life; swapped whole (under the lifecycle lock).
@@ -47,6 +55,10 @@ pub(crate) struct TableInner {
     pub(crate) deleted: AtomicBool,
     pub(crate) meta: ArcSwap<Meta>,
     pub(crate) storage: Storage,
+    /// Read-through loads in flight (`Table::get_or_load`, `Table::claim_load`).
+    pub(crate) flights: Flights<Object>,
+    /// The cache layer's state (stats, bounds), for tables with cache options.
+    pub(crate) cache: Option<Box<CacheState>>,
 }
 
 impl TableInner {
@@ -55,11 +67,13 @@ impl TableInner {
         name: &str,
         options: TableOptions,
     ) -> Result<TableInner> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        // An id counter, not part of any protocol (std's atomic: loom's cannot be a static).
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let keypos = options.keypos.unwrap_or(1);
         if keypos == 0 {
             return Err(Error::BadArgument("keypos must be at least 1".into()));
         }
+        cache::check(&options.cache)?;
         let heir = options
             .heir
             .filter(|(heir, _)| heir.id != owner.id)
@@ -79,11 +93,11 @@ impl TableInner {
                 owner: Arc::downgrade(owner),
                 heir,
             }),
-            storage: match options.table_type {
-                TableType::OrderedSet => Storage::ordered(),
-                _ => Storage::hash(),
-            },
-        })
+            storage: cache::storage(options.table_type, &options.cache)?,
+            cache: None,
+            flights: Flights::new(),
+        }
+        .with_cache(&options.cache))
     }
 
     #[inline]
@@ -95,7 +109,7 @@ impl TableInner {
     }
 
     /// Bytes held by the table: its storage and this struct.
-    fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         std::mem::size_of::<TableInner>() + self.storage.memory()
     }
 
@@ -136,6 +150,12 @@ impl fmt::Debug for Table {
 impl Table {
     pub(crate) fn new(inner: Arc<TableInner>, caller: Option<Arc<OwnerInner>>) -> Table {
         Table { inner, caller }
+    }
+
+    /// The table itself (for the lifecycle layer's loom models).
+    #[cfg(all(test, rets_loom))]
+    pub(crate) fn inner(&self) -> &Arc<TableInner> {
+        &self.inner
     }
 
     /// A handle to the same table acting for `owner`.
@@ -259,8 +279,15 @@ impl Table {
     /// (exact match; compare-equal on an ordered_set); on a bag an identical object is not
     /// added twice; a duplicate_bag keeps copies.
     pub fn insert(&self, object: impl ToObject) -> Result<()> {
+        self.insert_with(object, InsertOptions::default())
+    }
+
+    /// [`Table::insert`] with per-object options (a lifetime: [`InsertOptions::ttl`]).
+    pub fn insert_with(&self, object: impl ToObject, options: InsertOptions) -> Result<()> {
         self.check("insert", Need::Write)?;
         let object = self.object(object)?;
+        let at = self.deadline(options.ttl);
+        let _room = self.make_room(&[&object])?;
         // The object moves into the transaction, so the key is copied first: onto the stack
         // when it is short, as keys mostly are.
         let mut short = [0u8; 64];
@@ -277,11 +304,13 @@ impl Table {
             // Nothing to read: the object replaces whatever is there.
             return self.write_in_place(key, |txn| {
                 txn.replace(key, object);
+                txn.set_expires_at(key, at);
                 Ok(())
             });
         }
         self.write(&[key], |txn| {
             txn.update(key, |slot| self.put(slot, object));
+            txn.set_expires_at(key, at);
             Ok(())
         })
     }
@@ -294,15 +323,27 @@ impl Table {
         I: IntoIterator,
         I::Item: ToObject,
     {
+        self.insert_many_with(objects, InsertOptions::default())
+    }
+
+    /// [`Table::insert_many`] with per-object options (one lifetime for every object).
+    pub fn insert_many_with<I>(&self, objects: I, options: InsertOptions) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: ToObject,
+    {
         self.check("insert", Need::Write)?;
         let objects = objects
             .into_iter()
             .map(|o| self.object(o))
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
+        let at = self.deadline(options.ttl);
+        let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
         self.write(&keys, |txn| {
             for object in &objects {
                 txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+                txn.set_expires_at(object.key_msgpack(), at);
             }
             Ok(())
         })
@@ -313,9 +354,23 @@ impl Table {
         self.insert_new_many([object])
     }
 
+    /// [`Table::insert_new`] with per-object options.
+    pub fn insert_new_with(&self, object: impl ToObject, options: InsertOptions) -> Result<bool> {
+        self.insert_new_many_with([object], options)
+    }
+
     /// Inserts every object only if none of their keys is present, atomically; returns whether
     /// it inserted them.
     pub fn insert_new_many<I>(&self, objects: I) -> Result<bool>
+    where
+        I: IntoIterator,
+        I::Item: ToObject,
+    {
+        self.insert_new_many_with(objects, InsertOptions::default())
+    }
+
+    /// [`Table::insert_new_many`] with per-object options (one lifetime for every object).
+    pub fn insert_new_many_with<I>(&self, objects: I, options: InsertOptions) -> Result<bool>
     where
         I: IntoIterator,
         I::Item: ToObject,
@@ -326,12 +381,15 @@ impl Table {
             .map(|o| self.object(o))
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
+        let at = self.deadline(options.ttl);
+        let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
         self.write(&keys, |txn| {
             if keys.iter().any(|k| txn.get(k).len() > 0) {
                 return Ok(false);
             }
             for object in &objects {
                 txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+                txn.set_expires_at(object.key_msgpack(), at);
             }
             Ok(true)
         })
@@ -350,7 +408,27 @@ impl Table {
     /// back into this table.
     pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup", Need::Read)?;
-        key.with_key(|key| self.inner.storage.read(key, f))
+        let result = match &self.inner.cache {
+            None => key.with_key(|key| self.inner.storage.read(key, f))?,
+            Some(cache) => key.with_key(|key| {
+                self.inner.storage.read(key, |objects| {
+                    cache.count_read(objects.len() > 0);
+                    f(objects)
+                })
+            })?,
+        };
+        self.still_alive(result)
+    }
+
+    /// A read's result, unless the table was deleted while it ran: deletion sets the flag and
+    /// then clears the storage, so a read that passed the first check may find the storage
+    /// already cleared: an empty table that never existed. Seeing the clear means seeing the
+    /// flag (it was stored before the clear published its empty storage), so checking again
+    /// after the read turns that into `NoTable` (found by the lifecycle loom models).
+    #[inline]
+    fn still_alive<R>(&self, result: R) -> Result<R> {
+        self.inner.check_alive()?;
+        Ok(result)
     }
 
     /// Whether an object with `key` exists (ETS `member/2`).
@@ -468,9 +546,21 @@ impl Table {
         ops: &[CounterOp],
         default: impl ToObject,
     ) -> Result<Vec<i64>> {
+        self.update_counters_or_with(key, ops, default, InsertOptions::default())
+    }
+
+    /// [`Table::update_counters_or`] with options: a lifetime for the default object if it is
+    /// inserted (and, if given, a new lifetime for an existing object).
+    pub fn update_counters_or_with(
+        &self,
+        key: impl ToKey,
+        ops: &[CounterOp],
+        default: impl ToObject,
+        options: InsertOptions,
+    ) -> Result<Vec<i64>> {
         let default = self.object(default)?;
         let mut values = vec![0; ops.len()];
-        self.update_counters_inner(key, ops, Some(default), &mut values)?;
+        self.update_counters_inner(key, ops, Some((default, options)), &mut values)?;
         Ok(values)
     }
 
@@ -479,21 +569,34 @@ impl Table {
         &self,
         key: impl ToKey,
         ops: &[CounterOp],
-        default: Option<Object>,
+        default: Option<(Object, InsertOptions)>,
         values: &mut [i64],
     ) -> Result<()> {
         self.check("update_counter", Need::Write)?;
         self.only_sets("update_counter")?;
         let keypos = self.inner.keypos;
         key.with_key(|key| {
-            let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
+            let (default, options) = self.with_default(default, key)?;
+            let at = self.deadline(options.ttl);
+            let _room = match &default {
+                Some(d) => self.make_room(&[d])?,
+                None => None,
+            };
             self.write_in_place(key, |txn| {
-                let updated = {
-                    let current = txn.get(key).next().or(default.as_ref().map(Object::view));
+                let (updated, inserted) = {
+                    let stored = txn.get(key).next();
+                    let inserted = stored.is_none();
+                    let current = stored.or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
-                    update::apply_counters(current, ops, keypos, values)?
+                    (
+                        update::apply_counters(current, ops, keypos, values)?,
+                        inserted,
+                    )
                 };
                 txn.replace(key, updated);
+                if inserted || options.ttl.is_some() {
+                    txn.set_expires_at(key, at);
+                }
                 Ok(())
             })
         })?
@@ -514,31 +617,53 @@ impl Table {
         elements: &[(usize, Term)],
         default: impl ToObject,
     ) -> Result<bool> {
+        self.update_element_or_with(key, elements, default, InsertOptions::default())
+    }
+
+    /// [`Table::update_element_or`] with options: a lifetime for the default object if it is
+    /// inserted (and, if given, a new lifetime for an existing object).
+    pub fn update_element_or_with(
+        &self,
+        key: impl ToKey,
+        elements: &[(usize, Term)],
+        default: impl ToObject,
+        options: InsertOptions,
+    ) -> Result<bool> {
         let default = self.object(default)?;
-        self.update_element_inner(key, elements, Some(default))
+        self.update_element_inner(key, elements, Some((default, options)))
     }
 
     fn update_element_inner(
         &self,
         key: impl ToKey,
         elements: &[(usize, Term)],
-        default: Option<Object>,
+        default: Option<(Object, InsertOptions)>,
     ) -> Result<bool> {
         self.check("update_element", Need::Write)?;
         self.only_sets("update_element")?;
         let keypos = self.inner.keypos;
         let encoded = update::encode_elements(elements, keypos)?;
         key.with_key(|key| {
-            let default = default.map(|d| d.with_key(key, keypos)).transpose()?;
+            let (default, options) = self.with_default(default, key)?;
+            let at = self.deadline(options.ttl);
+            let _room = match &default {
+                Some(d) => self.make_room(&[d])?,
+                None => None,
+            };
             self.write_in_place(key, |txn| {
-                let updated = {
-                    let current = txn.get(key).next().or(default.as_ref().map(Object::view));
+                let (updated, inserted) = {
+                    let stored = txn.get(key).next();
+                    let inserted = stored.is_none();
+                    let current = stored.or(default.as_ref().map(Object::view));
                     let Some(current) = current else {
                         return Ok(false);
                     };
-                    update::apply_elements(current, &encoded, keypos)?
+                    (update::apply_elements(current, &encoded, keypos)?, inserted)
                 };
                 txn.replace(key, updated);
+                if inserted || options.ttl.is_some() {
+                    txn.set_expires_at(key, at);
+                }
                 Ok(true)
             })
         })?
@@ -563,10 +688,11 @@ impl Table {
     ) -> Result<Option<(Key, R)>> {
         self.check("traverse", Need::Read)?;
         let (storage, direction) = (&self.inner.storage, self.direction(backward));
-        match from {
-            None => Ok(storage.step(None, direction, f)),
-            Some(key) => key.with_key(|key| storage.step(Some(key), direction, f)),
-        }
+        let result = match from {
+            None => storage.step(None, direction, f),
+            Some(key) => key.with_key(|key| storage.step(Some(key), direction, f))?,
+        };
+        self.still_alive(result)
     }
 
     /// The first key in traversal order (ETS `first/1`): term order on an ordered_set, the
@@ -622,7 +748,7 @@ impl Table {
         self.inner
             .storage
             .for_each(Direction::Forward, |o| all.push(o.to_object()));
-        Ok(all)
+        self.still_alive(all)
     }
 
     /// Folds over every object in traversal order (ETS `foldl/3`). `f` runs with no lock held,
@@ -668,7 +794,7 @@ impl Table {
                 .and_then(|(h, _)| h.upgrade())
                 .filter(|h| !h.is_closed())
                 .map(|h| h.id),
-            size: table.storage.size(),
+            size: table.live_size(),
             memory: table.memory_bytes(),
             read_concurrency: table.read_concurrency,
             write_concurrency: table.write_concurrency,
@@ -680,7 +806,7 @@ impl Table {
     pub fn size(&self) -> Result<usize> {
         let table = &*self.inner;
         table.check_alive()?;
-        Ok(table.storage.size())
+        Ok(table.live_size())
     }
 
     /// Bytes held by the table (ETS `info(T, memory)`, in bytes rather than words):

@@ -90,6 +90,8 @@ pub struct TableOptions {
     pub(crate) heir: Option<(Arc<OwnerInner>, Term)>,
     pub(crate) read_concurrency: bool,
     pub(crate) write_concurrency: bool,
+    /// TTL, bounds, clock: see `crate::cache::options`.
+    pub(crate) cache: crate::cache::CacheOptions,
 }
 
 impl TableOptions {

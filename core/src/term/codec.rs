@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::atom::{self, ATOM_EXT};
 use super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
 use super::order::compare_map_keys;
 use super::{Term, TermError};
@@ -28,6 +29,7 @@ const BIN8: u8 = 0xc4;
 const BIN16: u8 = 0xc5;
 const BIN32: u8 = 0xc6;
 const EXT8: u8 = 0xc7;
+const EXT16: u8 = 0xc8;
 const EXT32: u8 = 0xc9;
 const FLOAT32: u8 = 0xca;
 const FLOAT64: u8 = 0xcb;
@@ -76,8 +78,12 @@ pub(super) enum Head {
     Array(usize),
     /// A map header with this many entries.
     Map(usize),
-    /// An ext or fixext marker (its fields are not read).
-    Ext,
+    /// An ext or fixext header of this ext type; `len` payload bytes follow. Only
+    /// [`ATOM_EXT`] is a term; every other type is rejected.
+    Ext {
+        ty: i8,
+        len: usize,
+    },
     /// The never-used marker 0xc1.
     Never,
 }
@@ -105,7 +111,36 @@ pub(super) fn read_head(buf: &[u8], pos: usize) -> Option<(Head, usize)> {
         BIN8 => (Head::Bin(usize::from(be::<1>(buf, p)?[0])), 2),
         BIN16 => (Head::Bin(usize::from(u16::from_be_bytes(be(buf, p)?))), 3),
         BIN32 => (Head::Bin(u32_len(u32::from_be_bytes(be(buf, p)?))), 5),
-        EXT8..=EXT32 | FIXEXT1..=FIXEXT16 => (Head::Ext, 1),
+        EXT8 => {
+            let [len, ty] = be::<2>(buf, p)?;
+            (
+                Head::Ext {
+                    ty: ty as i8,
+                    len: usize::from(len),
+                },
+                3,
+            )
+        }
+        EXT16 => {
+            let [l0, l1, ty] = be::<3>(buf, p)?;
+            let len = usize::from(u16::from_be_bytes([l0, l1]));
+            (Head::Ext { ty: ty as i8, len }, 4)
+        }
+        EXT32 => {
+            let [l0, l1, l2, l3, ty] = be::<5>(buf, p)?;
+            let len = u32_len(u32::from_be_bytes([l0, l1, l2, l3]));
+            (Head::Ext { ty: ty as i8, len }, 6)
+        }
+        FIXEXT1..=FIXEXT16 => {
+            let ty = be::<1>(buf, p)?[0] as i8;
+            (
+                Head::Ext {
+                    ty,
+                    len: 1 << (m - FIXEXT1),
+                },
+                2,
+            )
+        }
         FLOAT32 => (Head::F32(f32::from_be_bytes(be(buf, p)?)), 5),
         FLOAT64 => (Head::F64(f64::from_be_bytes(be(buf, p)?)), 9),
         UINT8 => (Head::UInt(u64::from(be::<1>(buf, p)?[0])), 2),
@@ -142,7 +177,7 @@ pub(super) fn skip_value(buf: &[u8], mut pos: usize) -> Option<usize> {
         pos += hlen;
         pending -= 1;
         match head {
-            Head::Str(len) | Head::Bin(len) => {
+            Head::Str(len) | Head::Bin(len) | Head::Ext { ty: ATOM_EXT, len } => {
                 pos = pos.checked_add(len)?;
                 if pos > buf.len() {
                     return None;
@@ -150,7 +185,7 @@ pub(super) fn skip_value(buf: &[u8], mut pos: usize) -> Option<usize> {
             }
             Head::Array(n) => pending = pending.checked_add(n)?,
             Head::Map(n) => pending = pending.checked_add(n.checked_mul(2)?)?,
-            Head::Ext | Head::Never => return None,
+            Head::Ext { .. } | Head::Never => return None,
             _ => {}
         }
     }
@@ -411,6 +446,10 @@ fn encode_at(term: &Term, out: &mut Vec<u8>, depth: usize, base: usize) -> Resul
             write_bin_header(b.len(), out);
             out.extend_from_slice(b);
         }
+        Term::Atom(name) => {
+            atom::check_name(name.len())?;
+            atom::write(name.as_bytes(), out);
+        }
         Term::Array(items) => {
             if depth >= MAX_DEPTH {
                 return Err(TermError::TooDeep { limit: MAX_DEPTH });
@@ -552,7 +591,26 @@ fn scan(input: &[u8]) -> Result<ScanInfo, TermError> {
                     offset: start,
                 })
             }
-            Head::Ext => return Err(TermError::ExtUnsupported { offset: start }),
+            Head::Ext { ty: ATOM_EXT, len } => {
+                if len > avail {
+                    return Err(TermError::Truncated { offset: start });
+                }
+                atom::check_name(len)?;
+                let name = &input[pos..pos + len];
+                if std::str::from_utf8(name).is_err() {
+                    return Err(TermError::InvalidUtf8 { offset: start });
+                }
+                if atom::special_marker(name).is_some() {
+                    canonical = false;
+                    size += 1;
+                } else {
+                    let c = atom::header_len(len);
+                    canonical &= c == hlen;
+                    size += c + len;
+                }
+                pos += len;
+            }
+            Head::Ext { .. } => return Err(TermError::ExtUnsupported { offset: start }),
             Head::UInt(v) => {
                 let c = uint_len(v);
                 canonical &= c == hlen;
@@ -715,7 +773,11 @@ fn rewrite(input: &[u8], pos: usize, out: &mut Vec<u8>) -> Result<usize, TermErr
             sort_entries(out, &mut entries)
                 .map_err(|offset| TermError::DuplicateMapKey { offset })?;
         }
-        Head::Ext => return Err(TermError::ExtUnsupported { offset: pos }),
+        Head::Ext { ty: ATOM_EXT, len } => {
+            atom::write(&input[p..p + len], out);
+            p += len;
+        }
+        Head::Ext { .. } => return Err(TermError::ExtUnsupported { offset: pos }),
         Head::Never => {
             return Err(TermError::InvalidMarker {
                 byte: NEVER_USED,
@@ -789,6 +851,43 @@ pub fn decode(input: &[u8]) -> Result<Term, TermError> {
     build(bytes, &mut pos).ok_or(TermError::Truncated { offset: pos })
 }
 
+/// Decodes a canonical, validated term (a stored object or key) without validating it again.
+/// `None` if it is not one after all (never a panic).
+pub(crate) fn decode_canonical(canonical: &[u8]) -> Option<Term> {
+    let mut pos = 0;
+    let term = build_checked(canonical, &mut pos, 0)?;
+    (pos == canonical.len()).then_some(term)
+}
+
+/// [`build`] with a depth check, for input that was validated elsewhere.
+fn build_checked(buf: &[u8], pos: &mut usize, depth: usize) -> Option<Term> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let (head, hlen) = read_head(buf, *pos)?;
+    match head {
+        Head::Array(n) => {
+            *pos += hlen;
+            let mut items = Vec::with_capacity(n.min(buf.len()));
+            for _ in 0..n {
+                items.push(build_checked(buf, pos, depth + 1)?);
+            }
+            Some(Term::Array(items))
+        }
+        Head::Map(n) => {
+            *pos += hlen;
+            let mut pairs = Vec::with_capacity(n.min(buf.len()));
+            for _ in 0..n {
+                let k = build_checked(buf, pos, depth + 1)?;
+                let v = build_checked(buf, pos, depth + 1)?;
+                pairs.push((k, v));
+            }
+            Some(Term::Map(pairs))
+        }
+        _ => build(buf, pos),
+    }
+}
+
 /// Builds the term at `buf[*pos..]` (validated, so at most `MAX_DEPTH` deep).
 fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
     let (head, hlen) = read_head(buf, *pos)?;
@@ -805,12 +904,12 @@ fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
         Head::F32(v) => Term::Float(f64::from(v)),
         Head::F64(v) => Term::Float(v),
         Head::Str(len) => {
-            let bytes = buf.get(*pos..*pos + len)?;
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
             *pos += len;
             Term::Str(String::from_utf8(bytes.to_vec()).ok()?)
         }
         Head::Bin(len) => {
-            let bytes = buf.get(*pos..*pos + len)?;
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
             *pos += len;
             Term::Bin(bytes.to_vec())
         }
@@ -830,7 +929,12 @@ fn build(buf: &[u8], pos: &mut usize) -> Option<Term> {
             }
             Term::Map(pairs)
         }
-        Head::Ext | Head::Never => return None,
+        Head::Ext { ty: ATOM_EXT, len } => {
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
+            *pos += len;
+            Term::atom(std::str::from_utf8(bytes).ok()?)
+        }
+        Head::Ext { .. } | Head::Never => return None,
     })
 }
 

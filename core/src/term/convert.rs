@@ -132,7 +132,7 @@ impl Term {
     }
 
     /// The name of this term's kind, for messages: `"nil"`, `"bool"`, `"int"`, `"float"`,
-    /// `"str"`, `"bin"`, `"array"` or `"map"`.
+    /// `"str"`, `"bin"`, `"atom"`, `"array"` or `"map"`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Term::Nil => "nil",
@@ -141,6 +141,7 @@ impl Term {
             Term::Float(_) => "float",
             Term::Str(_) => "str",
             Term::Bin(_) => "bin",
+            Term::Atom(_) => "atom",
             Term::Array(_) => "array",
             Term::Map(_) => "map",
         }

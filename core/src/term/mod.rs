@@ -1,7 +1,8 @@
 //! The term model: MessagePack values with Erlang's equality and order.
 //!
-//! A *term* is one MessagePack value: integer, float, str, bin, array, map, true, false or nil.
-//! Extension types are reserved (for atoms, later) and rejected today.
+//! A *term* is one MessagePack value: integer, float, str, bin, array, map, true, false, nil or
+//! an atom (one ext type, see [`atom`]; `false`, `nil` and `true` are atoms too). Every other
+//! extension type is rejected.
 //!
 //! # Canonical form
 //! Every term stored in a table is kept in one canonical encoding, so that two terms equal in the
@@ -11,12 +12,14 @@
 //!   int 8/16/32/64);
 //! - floats are always float 64 (a float 32 input is widened exactly); NaN is rejected;
 //! - str, bin, array and map headers use the shortest form;
+//! - atoms use the shortest ext header, and the atoms `false`, `nil`, `true` are the one-byte
+//!   MessagePack markers (see [`atom`]);
 //! - map entries are sorted by key in *map-key order* (term order, except that every integer
 //!   sorts before every float, as Erlang orders map keys); two exactly equal keys in one map are an error.
 //!
 //! # Order and equality
-//! [`compare`] is Erlang's term order on the shared subset: numbers < atoms (false < nil < true)
-//! < tuples (arrays) < maps < binaries (str < bin). Numbers compare by value, so `1` and `1.0`
+//! [`compare`] is Erlang's term order on the shared subset: numbers < atoms (by name, so
+//! `false < foo < nil < ok < true`) < tuples (arrays) < maps < binaries (str < bin). Numbers compare by value, so `1` and `1.0`
 //! compare equal (Erlang's `==`). Arrays compare by size, then element by element. Maps compare by
 //! size, then keys in map-key order, then values in key order. str and bin are both binaries: every
 //! str sorts before every bin, and within each kind bytes compare lexicographically.
@@ -25,6 +28,7 @@
 //! # Limits
 //! See [`limits`]: nesting depth and encoded size are bounded, and exceeding a limit is an error.
 
+pub mod atom;
 mod codec;
 mod convert;
 pub mod limits;
@@ -39,7 +43,9 @@ pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
-pub(crate) use codec::{read_int, write_array_header, write_int_to, write_str_header_to};
+pub(crate) use codec::{
+    decode_canonical, read_int, write_array_header, write_int_to, write_str_header_to,
+};
 pub(crate) use prefix::order_prefix;
 
 /// Why a term was rejected.
@@ -54,8 +60,8 @@ pub enum TermError {
     /// 0xc1 (never used) at the given offset.
     #[error("malformed MessagePack: invalid marker byte 0x{byte:02x} at byte {offset}")]
     InvalidMarker { byte: u8, offset: usize },
-    /// An ext or fixext value (reserved).
-    #[error("unsupported term: MessagePack extension types are reserved (byte {offset})")]
+    /// An ext or fixext value of a type other than the atom type.
+    #[error("unsupported term: the only MessagePack extension type is 97 (atom) (byte {offset})")]
     ExtUnsupported { offset: usize },
     /// A float that is NaN (it has no place in term order).
     #[error("unsupported term: NaN is not a valid float term (byte {offset})")]
@@ -76,4 +82,10 @@ pub enum TermError {
         size: usize,
         limit: usize,
     },
+}
+
+/// The end of the MessagePack value at the start of `buf` (not validated beyond finding its
+/// end), or `None` if it is cut short or holds a reserved ext type or 0xc1.
+pub(crate) fn value_end(buf: &[u8]) -> Option<usize> {
+    codec::skip_value(buf, 0)
 }

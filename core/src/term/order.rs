@@ -50,9 +50,8 @@ fn compare_top(a: &[u8], b: &[u8], exact: bool) -> Ordering {
 enum Class<'a> {
     Int(i128),
     Float(f64),
-    False,
-    Nil,
-    True,
+    /// An atom by name; `false`, `nil` and `true` are atoms with those names.
+    Atom(&'a [u8]),
     Array(usize),
     Map(usize),
     Str(&'a [u8]),
@@ -60,17 +59,15 @@ enum Class<'a> {
 }
 
 impl Class<'_> {
-    /// Position in the order of kinds: numbers < false < nil < true < arrays < maps < str < bin.
+    /// Position in the order of kinds: numbers < atoms < arrays < maps < str < bin.
     fn rank(&self) -> u8 {
         match self {
             Class::Int(_) | Class::Float(_) => 0,
-            Class::False => 1,
-            Class::Nil => 2,
-            Class::True => 3,
-            Class::Array(_) => 4,
-            Class::Map(_) => 5,
-            Class::Str(_) => 6,
-            Class::Bin(_) => 7,
+            Class::Atom(_) => 1,
+            Class::Array(_) => 2,
+            Class::Map(_) => 3,
+            Class::Str(_) => 4,
+            Class::Bin(_) => 5,
         }
     }
 }
@@ -85,9 +82,17 @@ fn read_class<'a>(buf: &'a [u8], pos: &mut usize) -> Option<Class<'a>> {
         Head::Int(v) => Class::Int(i128::from(v)),
         Head::F64(v) => Class::Float(v),
         Head::F32(v) => Class::Float(f64::from(v)),
-        Head::Nil => Class::Nil,
-        Head::False => Class::False,
-        Head::True => Class::True,
+        Head::Nil => Class::Atom(b"nil"),
+        Head::False => Class::Atom(b"false"),
+        Head::True => Class::Atom(b"true"),
+        Head::Ext {
+            ty: super::atom::ATOM_EXT,
+            len,
+        } => {
+            let bytes = buf.get(*pos..pos.checked_add(len)?)?;
+            *pos += len;
+            Class::Atom(bytes)
+        }
         Head::Array(n) => Class::Array(n),
         Head::Map(n) => Class::Map(n),
         Head::Str(len) | Head::Bin(len) => {
@@ -99,7 +104,7 @@ fn read_class<'a>(buf: &'a [u8], pos: &mut usize) -> Option<Class<'a>> {
                 Class::Bin(bytes)
             }
         }
-        Head::Ext | Head::Never => return None,
+        Head::Ext { .. } | Head::Never => return None,
     })
 }
 
@@ -176,7 +181,9 @@ fn compare_at(
         }
         (Class::Int(x), Class::Float(y)) => cmp_int_float(x, y)?,
         (Class::Float(x), Class::Int(y)) => cmp_int_float(y, x)?.reverse(),
-        (Class::Str(x), Class::Str(y)) | (Class::Bin(x), Class::Bin(y)) => x.cmp(y),
+        (Class::Str(x), Class::Str(y))
+        | (Class::Bin(x), Class::Bin(y))
+        | (Class::Atom(x), Class::Atom(y)) => x.cmp(y),
         (Class::Array(n), Class::Array(m)) => {
             if n != m {
                 return Some(n.cmp(&m));

@@ -4,11 +4,12 @@
 //! nothing (compare the terms). Ordered storage keeps the prefixes of its keys inline in its
 //! nodes, so that a search compares machine words and touches a key's bytes only on a tie.
 //!
-//! Layout: the kind's rank in the top 3 bits (numbers < false < nil < true < arrays < maps <
-//! str < bin), then 61 bits that depend on the kind:
+//! Layout: the kind's rank in the top 3 bits (numbers < atoms < arrays < maps < str < bin),
+//! then 61 bits that depend on the kind:
 //! - numbers: the value as an `f64` (integers rounded to nearest, which is monotone; `-0.0` as
 //!   `0.0`), in the usual order-preserving bit pattern, cut to 61 bits;
-//! - str and bin: the first 7 payload bytes, big-endian, zero-padded;
+//! - atoms, str and bin: the first 7 bytes of the name or payload, big-endian, zero-padded
+//!   (`false`, `nil` and `true` by their names);
 //! - arrays: the size (capped at 255) and, below a capped size, the first element's prefix;
 //! - anything else: the rank alone.
 
@@ -30,9 +31,16 @@ fn prefix_at(buf: &[u8], pos: usize, depth: usize) -> Option<u64> {
         Head::Int(v) => rank(0) | number_bits(v as f64),
         Head::F32(v) => rank(0) | number_bits(f64::from(v)),
         Head::F64(v) => rank(0) | number_bits(v),
-        Head::False => rank(1),
-        Head::Nil => rank(2),
-        Head::True => rank(3),
+        Head::False => rank(1) | name_bits(b"false"),
+        Head::Nil => rank(1) | name_bits(b"nil"),
+        Head::True => rank(1) | name_bits(b"true"),
+        Head::Ext {
+            ty: super::atom::ATOM_EXT,
+            len,
+        } => {
+            let start = pos + hlen;
+            rank(1) | name_bits(buf.get(start..start.checked_add(len)?)?)
+        }
         Head::Array(n) => {
             const CAP: usize = 255;
             let size = (n.min(CAP) as u64) << (RANK_SHIFT - 8);
@@ -42,21 +50,26 @@ fn prefix_at(buf: &[u8], pos: usize, depth: usize) -> Option<u64> {
                 // The first element's prefix, cut to the 53 bits left (monotone).
                 prefix_at(buf, pos + hlen, depth + 1)? >> 11
             };
-            rank(4) | size | first
+            rank(2) | size | first
         }
-        Head::Map(_) => rank(5),
+        Head::Map(_) => rank(3),
         Head::Str(len) | Head::Bin(len) => {
             let start = pos + hlen;
             let payload = buf.get(start..start.checked_add(len)?)?;
-            let mut word = [0u8; 8];
-            let take = payload.len().min(7);
-            word[1..=take].copy_from_slice(&payload[..take]);
-            // 56 payload bits at bits 0..56; the top 8 bits are zero, below the rank.
-            let r = if matches!(head, Head::Str(_)) { 6 } else { 7 };
-            rank(r) | u64::from_be_bytes(word)
+            let r = if matches!(head, Head::Str(_)) { 4 } else { 5 };
+            rank(r) | name_bits(payload)
         }
-        Head::Ext | Head::Never => return None,
+        Head::Ext { .. } | Head::Never => return None,
     })
+}
+
+/// The first 7 bytes of `payload` as 56 bits (bits 0..56; the top 8 bits are zero, below the
+/// rank), zero-padded.
+fn name_bits(payload: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let take = payload.len().min(7);
+    word[1..=take].copy_from_slice(&payload[..take]);
+    u64::from_be_bytes(word)
 }
 
 /// A number as 61 order-preserving bits.
@@ -112,9 +125,14 @@ mod tests {
             Term::Int((1i64 << 53) + 1),
             Term::UInt(u64::MAX),
             Term::Float(1e300),
+            Term::atom(""),
+            Term::atom("a"),
             Term::Bool(false),
+            Term::atom("falsf"),
             Term::Nil,
+            Term::atom("ok"),
             Term::Bool(true),
+            Term::atom("zzzzzzzzz"),
             Term::Array(vec![]),
             Term::Array(vec![Term::Int(1)]),
             Term::Array(vec![Term::Float(1.0), Term::Nil]),

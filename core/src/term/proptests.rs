@@ -77,6 +77,7 @@ fn arb_leaf() -> impl Strategy<Value = Term> {
         3 => arb_float(),
         1 => Just(Term::Nil),
         1 => any::<bool>().prop_map(Term::Bool),
+        2 => "[a-z]{0,3}|[a-z]{15,17}|é".prop_map(|s| Term::atom(&s)),
         2 => "[ab]{0,2}".prop_map(Term::Str),
         1 => ".{0,40}".prop_map(Term::Str),
         2 => prop::collection::vec(0u8..3, 0..3).prop_map(Term::Bin),
@@ -115,6 +116,7 @@ pub(super) fn arb_small_term() -> impl Strategy<Value = Term> {
             .prop_map(Term::Float),
         Just(Term::Nil),
         any::<bool>().prop_map(Term::Bool),
+        prop::sample::select(vec!["a", "ok", "o", "nil", "true"]).prop_map(Term::atom),
         "[ab]{0,1}".prop_map(Term::Str),
         prop::collection::vec(0u8..2, 0..2).prop_map(Term::Bin),
     ];
@@ -179,8 +181,31 @@ fn put_len(marker: u8, width: usize, len: usize, out: &mut Vec<u8>) {
 /// that holds the value, float 32 when exact, any header width, map entries shuffled.
 fn noisy_encode(t: &Term, rng: &mut Rng, out: &mut Vec<u8>) {
     match t {
-        Term::Nil => out.push(0xc0),
-        Term::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Term::Nil | Term::Bool(_) | Term::Atom(_) => {
+            let name = t.as_atom().expect("an atom");
+            let special = !matches!(t, Term::Atom(_));
+            let len = name.len();
+            // (marker, length width); special names also as their one-byte marker.
+            let mut forms = vec![(0xc9u8, 4usize), (0xc8, 2), (0xc7, 1)];
+            if matches!(len, 1 | 2 | 4 | 8 | 16) {
+                forms.push((0xd4 + len.trailing_zeros() as u8, 0));
+            }
+            if special {
+                forms.extend([(0, 9), (0, 9), (0, 9)]);
+            }
+            match rng.pick(&forms) {
+                (_, 9) => out.push(match t {
+                    Term::Nil => 0xc0,
+                    Term::Bool(true) => 0xc3,
+                    _ => 0xc2,
+                }),
+                (m, w) => {
+                    put_len(m, w, len, out);
+                    out.push(super::atom::ATOM_EXT as u8);
+                    out.extend_from_slice(name.as_bytes());
+                }
+            }
+        }
         Term::Int(_) | Term::UInt(_) => {
             let v: i128 = match t {
                 Term::Int(i) => i128::from(*i),
@@ -285,13 +310,11 @@ fn ref_cmp(a: &Term, b: &Term, exact: bool) -> Ordering {
     fn rank(t: &Term) -> u8 {
         match t {
             Term::Int(_) | Term::UInt(_) | Term::Float(_) => 0,
-            Term::Bool(false) => 1,
-            Term::Nil => 2,
-            Term::Bool(true) => 3,
-            Term::Array(_) => 4,
-            Term::Map(_) => 5,
-            Term::Str(_) => 6,
-            Term::Bin(_) => 7,
+            Term::Bool(_) | Term::Nil | Term::Atom(_) => 1,
+            Term::Array(_) => 2,
+            Term::Map(_) => 3,
+            Term::Str(_) => 4,
+            Term::Bin(_) => 5,
         }
     }
     fn int(t: &Term) -> Option<i128> {
@@ -367,7 +390,11 @@ fn ref_cmp(a: &Term, b: &Term, exact: bool) -> Ordering {
         }),
         (Term::Str(x), Term::Str(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Term::Bin(x), Term::Bin(y)) => x.cmp(y),
-        _ => Ordering::Equal, // nil/true/false against themselves
+        _ if ra == 1 => {
+            let (x, y) = (a.as_atom().unwrap(), b.as_atom().unwrap());
+            x.as_bytes().cmp(y.as_bytes())
+        }
+        _ => unreachable!(),
     }
 }
 

@@ -23,6 +23,10 @@ pub enum Term {
     Str(String),
     /// A MessagePack bin.
     Bin(Vec<u8>),
+    /// An atom, by name (see [`super::atom`]). `Atom("true")` encodes as MessagePack `true`, so
+    /// build atoms with [`Term::atom`], which returns `Bool`/`Nil` for those three names, as
+    /// decoding does.
+    Atom(String),
     /// A MessagePack array: an Erlang tuple.
     Array(Vec<Term>),
     /// A MessagePack map, as key/value pairs (any order; encoding sorts them).
@@ -96,6 +100,28 @@ impl Term {
         }
     }
 
+    /// The atom `name`: [`Term::Bool`] for `true`/`false`, [`Term::Nil`] for `nil`, else
+    /// [`Term::Atom`].
+    pub fn atom(name: &str) -> Term {
+        match name {
+            "true" => Term::Bool(true),
+            "false" => Term::Bool(false),
+            "nil" => Term::Nil,
+            _ => Term::Atom(name.to_owned()),
+        }
+    }
+
+    /// The atom's name, if this is an atom (including `true`, `false` and `nil`).
+    pub fn as_atom(&self) -> Option<&str> {
+        match self {
+            Term::Atom(a) => Some(a),
+            Term::Bool(true) => Some("true"),
+            Term::Bool(false) => Some("false"),
+            Term::Nil => Some("nil"),
+            _ => None,
+        }
+    }
+
     /// Whether this is nil.
     pub fn is_nil(&self) -> bool {
         matches!(self, Term::Nil)
@@ -140,6 +166,7 @@ impl std::fmt::Display for Term {
             Term::UInt(u) => write!(f, "{u}"),
             Term::Float(x) => write!(f, "{x:?}"),
             Term::Str(s) => write!(f, "{s:?}"),
+            Term::Atom(a) => write_atom(f, a),
             Term::Bin(b)
                 if !b.is_empty() && b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') =>
             {
@@ -166,4 +193,23 @@ impl std::fmt::Display for Term {
             }
         }
     }
+}
+
+/// An atom as Erlang prints it: bare when it is a lowercase word, else in single quotes.
+fn write_atom(f: &mut std::fmt::Formatter<'_>, name: &str) -> std::fmt::Result {
+    let mut chars = name.chars();
+    let bare = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+    if bare {
+        return f.write_str(name);
+    }
+    f.write_str("'")?;
+    for c in name.chars() {
+        match c {
+            '\'' => f.write_str("\\'")?,
+            '\\' => f.write_str("\\\\")?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("'")
 }

@@ -2,6 +2,10 @@
 %% -*- erlang -*-
 %% Runs operation sequences in real ETS for core/tests/ets_conformance.rs.
 %%
+%% The select family (select, select_reverse, select_count, select_delete, select_replace,
+%% match, match_object, match_delete, and chunked selects as the list of their chunks) runs the
+%% match specification or pattern given.
+%%
 %% Input: a file of terms (file:consult/1), one per sequence: {Type, Keypos, [Op]}.
 %% Output: for each sequence a line "S <number of ops>", then one line per op: "R <result>" in a
 %% prefix notation (I<int> F<float> B<hex> A<atom> T<arity> <elems> L<length> <elems>), or "R X"
@@ -93,7 +97,22 @@ op(T, _, _, {prev, K}) -> ets:prev(T, K);
 op(T, _, _, walk) -> walk(T, ets:first(T), fun ets:next/2);
 op(T, _, _, walk_back) -> walk(T, ets:last(T), fun ets:prev/2);
 op(T, _, _, tab2list) -> ets:tab2list(T);
-op(T, _, _, size) -> ets:info(T, size).
+op(T, _, _, size) -> ets:info(T, size);
+op(T, _, _, {select, S}) -> ets:select(T, S);
+op(T, _, _, {select_reverse, S}) -> ets:select_reverse(T, S);
+op(T, _, _, {select_count, S}) -> ets:select_count(T, S);
+op(T, _, _, {select_delete, S}) -> ets:select_delete(T, S);
+op(T, _, _, {select_replace, S}) -> ets:select_replace(T, S);
+op(T, _, _, {match, P}) -> ets:match(T, P);
+op(T, _, _, {match_object, P}) -> ets:match_object(T, P);
+op(T, _, _, {match_delete, P}) -> ets:match_delete(T, P);
+op(T, _, _, {select_chunks, S, L, false}) -> chunks(ets:select(T, S, L), fun ets:select/1);
+op(T, _, _, {select_chunks, S, L, true}) ->
+    chunks(ets:select_reverse(T, S, L), fun ets:select_reverse/1).
+
+%% Every chunk of a chunked select, as a list of lists.
+chunks('$end_of_table', _) -> [];
+chunks({Results, Cont}, Next) -> [Results | chunks(Next(Cont), Next)].
 
 walk(_, '$end_of_table', _) -> [];
 walk(T, K, Step) -> [K | walk(T, Step(T, K), Step)].

@@ -30,7 +30,10 @@
 //! - **Counts** (objects, bytes) are kept per shard under its mutex (no shared hot counter) and
 //!   copied to atomics beside it, so `size` and `memory` take no lock.
 
+mod cache;
 mod node;
+
+pub(crate) use cache::Hand;
 
 #[cfg(all(test, rets_loom))]
 mod loom_tests;
@@ -41,7 +44,7 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Guard, Retire};
-use super::Direction;
+use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
@@ -255,6 +258,13 @@ enum Hasher {
 pub(crate) struct HashStorage {
     shards: Box<[Shard]>,
     hasher: Hasher,
+    /// The cache layer's lifetimes: every visibility check asks it (see `Node::visible`).
+    expiry: Expiry,
+    /// Whether readers set a node's use bit (bounded tables only).
+    track_use: bool,
+    /// Objects removed because they had expired (by writers that replaced them and by
+    /// `purge_expired`); rare, so one counter.
+    expired: std::sync::atomic::AtomicU64,
     /// Last, so that it drops (freeing what was retired) after the live nodes are freed.
     collector: Collector,
 }
@@ -287,6 +297,9 @@ pub(crate) fn new() -> HashStorage {
 impl HashStorage {
     fn with_hasher(hasher: Hasher) -> HashStorage {
         HashStorage {
+            expiry: Expiry::default(),
+            track_use: false,
+            expired: std::sync::atomic::AtomicU64::new(0),
             shards: (0..1usize << SHARD_BITS)
                 .map(|_| Shard {
                     array: AtomicPtr::new(ptr::null_mut()),
@@ -298,6 +311,24 @@ impl HashStorage {
             hasher,
             collector: Collector::new(),
         }
+    }
+
+    /// Gives the storage the cache layer's lifetimes, and makes readers mark what they use
+    /// if `track_use` (before any object is stored).
+    pub(crate) fn with_cache(mut self, expiry: Expiry, track_use: bool) -> HashStorage {
+        self.expiry = expiry;
+        self.track_use = track_use;
+        self
+    }
+
+    /// The storage's lifetimes.
+    pub(crate) fn expiry(&self) -> &Expiry {
+        &self.expiry
+    }
+
+    /// Objects removed so far because they had expired.
+    pub(crate) fn expired_count(&self) -> u64 {
+        self.expired.load(Ordering::Relaxed)
     }
 
     /// Storage whose keys hash by `f` (models use it to make keys collide).
@@ -336,12 +367,28 @@ impl HashStorage {
         let guard = self.collector.enter();
         // SAFETY: everything is loaded through `guard`, which lives until `f` returns.
         unsafe {
-            let node = find_visible(&guard, shard, hash, key);
+            let node = find_visible(&guard, shard, hash, key, &self.expiry);
             if node.is_null() {
                 f(Objects::from_slice(&[]))
             } else {
+                if self.track_use {
+                    self.mark_used(node);
+                }
                 f(Node::objects(node))
             }
+        }
+    }
+
+    /// The deadline of the live object(s) under `key` (0: never), or `None` if there are none.
+    /// For refresh-ahead, which needs an object's age; marks nothing as used.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        let hash = self.hash_of(key);
+        let shard = &self.shards[Self::shard_of(hash)];
+        let guard = self.collector.enter();
+        // SAFETY: the node is loaded through `guard`, which lives until this returns.
+        unsafe {
+            let node = find_visible(&guard, shard, hash, key, &self.expiry);
+            (!node.is_null()).then(|| (*node).expires_at())
         }
     }
 
@@ -485,38 +532,28 @@ impl HashStorage {
             .sum::<usize>()
     }
 
-    /// The key after `from` in traversal order (the first key if `from` is `None`), going in
-    /// `direction`, and `f` applied to its objects. `from` need not be in the table.
+    /// The key after `from` in traversal order (the first key if `from` is `None`), and `f`
+    /// applied to its objects. `from` need not be in the table. Hash tables traverse forward
+    /// only: as in ETS, last/prev on them are first/next (see `Table::direction`).
     pub(crate) fn step<R>(
         &self,
         from: Option<&[u8]>,
-        direction: Direction,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
         let from = from.map(|k| (self.hash_of(k), k));
         let guard = self.collector.enter();
         let first = from.map(|(h, _)| Self::shard_of(h));
-        let found = match direction {
-            Direction::Forward => (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
-                let after = from.filter(|_| Some(i) == first);
-                // SAFETY: loaded through `guard`.
-                unsafe { step_forward(&guard, &self.shards[i], after) }
-            }),
-            Direction::Backward => {
-                let last = first.unwrap_or(self.shards.len() - 1);
-                (0..=last).rev().find_map(|i| {
-                    let before = from.filter(|_| Some(i) == first);
-                    // SAFETY: loaded through `guard`.
-                    unsafe { step_backward(&guard, &self.shards[i], before) }
-                })
-            }
-        };
+        let found = (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
+            let after = from.filter(|_| Some(i) == first);
+            // SAFETY: loaded through `guard`.
+            unsafe { step_forward(&guard, &self.shards[i], after, &self.expiry) }
+        });
         // SAFETY: `found` is a visible node loaded through `guard`, still alive.
         found.map(|n| unsafe { (Key::from_canonical(Node::key(n)), f(Node::objects(n))) })
     }
 
     /// Calls `f` on every object in traversal order, shard by shard; not a snapshot.
-    pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(ObjectRef<'_>)) {
         let mut visit = |shard: &Shard| {
             // Most shards of a small table have no array: skip them without entering a guard
             // (only the pointer is read; the array is loaded again through the guard).
@@ -537,24 +574,18 @@ impl HashStorage {
                     if n.is_null() {
                         continue;
                     }
-                    let v = Node::visible(n);
+                    let v = Node::visible(n, &self.expiry);
                     if !v.is_null() {
                         nodes.push((h, Node::key(n), v));
                     }
                 }
                 nodes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-                if direction == Direction::Backward {
-                    nodes.reverse();
-                }
                 for (_, _, n) in nodes {
                     Node::objects(n).for_each(&mut f);
                 }
             }
         };
-        match direction {
-            Direction::Forward => self.shards.iter().for_each(&mut visit),
-            Direction::Backward => self.shards.iter().rev().for_each(&mut visit),
-        }
+        self.shards.iter().for_each(&mut visit);
     }
 }
 
@@ -610,7 +641,13 @@ unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
 /// # Safety
 /// The result is valid while `guard` lives.
 #[inline]
-unsafe fn find_visible(guard: &Guard<'_>, shard: &Shard, hash: u64, key: &[u8]) -> *mut Node {
+unsafe fn find_visible(
+    guard: &Guard<'_>,
+    shard: &Shard,
+    hash: u64,
+    key: &[u8],
+    expiry: &Expiry,
+) -> *mut Node {
     // SAFETY: everything is loaded through `guard`.
     unsafe {
         let array = visible_array(guard, shard);
@@ -624,7 +661,7 @@ unsafe fn find_visible(guard: &Guard<'_>, shard: &Shard, hash: u64, key: &[u8]) 
                     // Deleted since `find` saw it.
                     n
                 } else {
-                    Node::visible(n)
+                    Node::visible(n, expiry)
                 }
             }
             None => ptr::null_mut(),
@@ -645,6 +682,7 @@ unsafe fn step_forward(
     guard: &Guard<'_>,
     shard: &Shard,
     after: Option<(u64, &[u8])>,
+    expiry: &Expiry,
 ) -> Option<*mut Node> {
     // SAFETY: everything is loaded through `guard`.
     unsafe {
@@ -682,45 +720,7 @@ unsafe fn step_forward(
             {
                 continue;
             }
-            let v = Node::visible(n);
-            if !v.is_null() {
-                best = Some((h, key, v));
-            }
-        }
-        best.map(|(_, _, n)| n)
-    }
-}
-
-/// The visible node with the greatest `(hash, key)` before `before` (any, if `None`) in
-/// `shard`. Hash tables traverse forward only (as in ETS); this scans the whole shard.
-///
-/// # Safety
-/// The result is valid while `guard` lives.
-unsafe fn step_backward(
-    guard: &Guard<'_>,
-    shard: &Shard,
-    before: Option<(u64, &[u8])>,
-) -> Option<*mut Node> {
-    // SAFETY: everything is loaded through `guard`.
-    unsafe {
-        let array = visible_array(guard, shard);
-        if array.is_null() {
-            return None;
-        }
-        let mut best: Option<(u64, &[u8], *mut Node)> = None;
-        for slot in (*array).slots.iter() {
-            let h = slot.hash.load(Ordering::Acquire);
-            let n = reclaim::load(guard, &slot.node);
-            if n.is_null() {
-                continue;
-            }
-            let key = Node::key(n);
-            if before.is_some_and(|b| order((h, key), b) != CmpOrdering::Less)
-                || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Greater)
-            {
-                continue;
-            }
-            let v = Node::visible(n);
+            let v = Node::visible(n, expiry);
             if !v.is_null() {
                 best = Some((h, key, v));
             }
@@ -743,6 +743,11 @@ struct Change<'a> {
     found: Option<(usize, *mut Node)>,
     /// What the transaction has made of the key's objects.
     staged: Staged,
+    /// The found node had expired: the transaction sees the key as absent, and publishing
+    /// replaces the expired node.
+    expired: bool,
+    /// The deadline to publish with; `None` keeps the found node's (0 if none).
+    expires_at: Option<u64>,
 }
 
 /// A key's objects in a transaction.
@@ -762,12 +767,35 @@ impl<'a> Change<'a> {
             key,
             found: None,
             staged: Staged::Stored,
+            expired: false,
+            expires_at: None,
         }
     }
 
-    /// The key's node when the transaction first touched it (null if absent).
+    /// The key's live node when the transaction first touched it (null if absent or expired).
     fn current(&self) -> *mut Node {
+        if self.expired {
+            return ptr::null_mut();
+        }
+        self.stored()
+    }
+
+    /// The key's node in the table when the transaction first touched it, expired or not.
+    fn stored(&self) -> *mut Node {
         self.found.map_or(ptr::null_mut(), |(_, n)| n)
+    }
+
+    /// The deadline the key's new node gets.
+    fn deadline(&self) -> u64 {
+        self.expires_at.unwrap_or_else(|| {
+            let n = self.current();
+            // SAFETY: the shard's mutex is held by the transaction, so the node is live.
+            if n.is_null() {
+                0
+            } else {
+                unsafe { (*n).expires_at() }
+            }
+        })
     }
 
     /// The objects the transaction has changed the key to, if it changed them.
@@ -859,7 +887,13 @@ impl<'a> Txn<'a> {
                 let i = unsafe { a.find(None, change.hash, key) }?;
                 Some((i, a.slots[i].node.load(Ordering::Acquire)))
             });
-            change.found = Some(found.unwrap_or((usize::MAX, ptr::null_mut())));
+            let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
+            // SAFETY: as above.
+            change.expired = !found.1.is_null()
+                && storage
+                    .expiry
+                    .is_expired(unsafe { (*found.1).expires_at() });
+            change.found = Some(found);
         }
         change
     }
@@ -906,6 +940,12 @@ impl<'a> Txn<'a> {
         self.entry(key).staged = Staged::One(object);
     }
 
+    /// Sets the deadline `key`'s objects are published with (0: never); without it, changed
+    /// objects keep the deadline of the objects they replace.
+    pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
+        self.entry(key).expires_at = Some(at);
+    }
+
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
         match std::mem::replace(&mut self.changes, Changes::Many(Vec::new())) {
@@ -931,10 +971,14 @@ impl<'a> Txn<'a> {
         let new = if objects.is_empty() {
             ptr::null_mut()
         } else {
-            Node::new(p.key, objects, ptr::null_mut(), ptr::null_mut()).as_ptr()
+            let at = p.deadline();
+            Node::new(p.key, objects, ptr::null_mut(), ptr::null_mut(), at).as_ptr()
         };
         let old = self.install(p.hash, p.key, p.found, new);
-        debug_assert_eq!(old, p.current());
+        debug_assert_eq!(old, p.stored());
+        if p.expired {
+            self.storage.count_expired(old);
+        }
         if !old.is_null() {
             // SAFETY: `old` was the key's node until `install` unlinked it (mutex held).
             unsafe { self.storage.collector.retire(old) };
@@ -950,9 +994,14 @@ impl<'a> Txn<'a> {
         for p in changed {
             // A deletion is published as a marker node (no objects) until the commit.
             let objects = p.changed().expect("only changed keys are published");
-            let new = Node::new(p.key, objects, batch, p.current()).as_ptr();
+            // An expired node stands for nothing: readers of the uncommitted batch see it as
+            // absent either way, and a marker replaces it.
+            let new = Node::new(p.key, objects, batch, p.current(), p.deadline()).as_ptr();
             let old = self.install(p.hash, p.key, p.found, new);
-            debug_assert_eq!(old, p.current());
+            debug_assert_eq!(old, p.stored());
+            if p.expired {
+                self.storage.count_expired(old);
+            }
             installed.push((p, new, old));
         }
         // SAFETY: `batch` is live until we retire it below.

@@ -16,8 +16,9 @@ use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
 use super::Batch;
+use crate::cache::Expiry;
 use crate::object::{self, Object, ObjectRef, Objects};
-use crate::storage::reclaim::Retire;
+use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
 
 /// The alignment of nodes: the header's own. Aligning nodes to cache lines (64) would keep a
@@ -30,10 +31,11 @@ const NODE_ALIGN: usize = std::mem::align_of::<Node>();
 pub(super) struct Node {
     /// Set while the multi-key write that published this node is uncommitted (else null).
     pub(super) pending: AtomicPtr<Pending>,
-    /// Reserved for the cache layer (unused today, so that it needs no change of layout): the
-    /// expiry time (0: never) in the cache layer's clock.
-    pub(super) expires_at: u64,
-    /// Reserved for the cache layer: recency bits (e.g. a CLOCK reference bit) set by readers.
+    /// The cache layer's deadline (0: never) in the table's clock; readers move it forward
+    /// on a table with an idle lifetime (`Expiry::touch`).
+    pub(super) expires_at: std::sync::atomic::AtomicU64,
+    /// The cache layer's use bit: set by readers of a bounded table, cleared by the eviction
+    /// hand as it passes (see `crate::cache::policy`).
     pub(super) recency: std::sync::atomic::AtomicU32,
     /// Bytes of data after the header.
     len: u32,
@@ -42,6 +44,8 @@ pub(super) struct Node {
     key_at: u32,
     /// Number of objects; 0 for a deletion published by a multi-key write.
     count: u32,
+    /// Checked by loom on every read (zero-sized otherwise; see [`Canary`]).
+    canary: Canary,
 }
 
 /// What a node published by an uncommitted multi-key write stands for.
@@ -72,6 +76,7 @@ impl Node {
         objects: &[Object],
         batch: *mut Batch,
         prev: *mut Node,
+        expires_at: u64,
     ) -> NonNull<Node> {
         let pending = if batch.is_null() {
             ptr::null_mut()
@@ -105,11 +110,12 @@ impl Node {
                 raw,
                 Node {
                     pending: AtomicPtr::new(pending),
-                    expires_at: 0,
+                    expires_at: std::sync::atomic::AtomicU64::new(expires_at),
                     recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
                     key_at: alone.unwrap_or(0),
                     count: objects.len() as u32,
+                    canary: Canary::new(),
                 },
             );
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
@@ -130,7 +136,10 @@ impl Node {
     unsafe fn data<'a>(node: *const Node) -> &'a [u8] {
         // SAFETY: per the contract the header is live; its data follows it in the same
         // allocation (see `Node::new`), `len` bytes long, and is never written after publication.
-        unsafe { std::slice::from_raw_parts(node.add(1).cast::<u8>(), (*node).len as usize) }
+        unsafe {
+            (*node).canary.visit();
+            std::slice::from_raw_parts(node.add(1).cast::<u8>(), (*node).len as usize)
+        }
     }
 
     /// The key's canonical bytes.
@@ -176,6 +185,12 @@ impl Node {
         }
     }
 
+    /// The node's deadline (0: never).
+    #[inline]
+    pub(super) fn expires_at(&self) -> u64 {
+        self.expires_at.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The number of objects (0 for a deletion marker).
     pub(super) fn count(&self) -> usize {
         self.count as usize
@@ -193,12 +208,18 @@ impl Node {
     /// The predecessor, when used, is read only while the batch is uncommitted: the writer
     /// retires it after the commit.
     ///
+    /// An expired node counts as absent too: this is the one check through which every read
+    /// of hash storage sees the cache layer's lifetimes.
+    ///
     /// # Safety
     /// `node` is live (loaded through a guard, or under the shard's mutex).
     #[inline]
-    pub(super) unsafe fn visible(node: *mut Node) -> *mut Node {
+    pub(super) unsafe fn visible(node: *mut Node, expiry: &Expiry) -> *mut Node {
         // SAFETY: `node` is live per the contract.
-        let pending = unsafe { (*node).pending.load(Ordering::Acquire) };
+        let pending = unsafe {
+            (*node).canary.visit();
+            (*node).pending.load(Ordering::Acquire)
+        };
         // SAFETY: a non-null `pending` (and its batch) stays allocated while a node points at it:
         // the writer clears the pointer before retiring them, and our guard predates that.
         let node = if !pending.is_null()
@@ -210,7 +231,9 @@ impl Node {
             node
         };
         // SAFETY: `node` is this node or its live predecessor (contract).
-        if node.is_null() || unsafe { (*node).count == 0 } {
+        if node.is_null()
+            || unsafe { (*node).count == 0 || expiry.is_expired((*node).expires_at()) }
+        {
             ptr::null_mut()
         } else {
             node

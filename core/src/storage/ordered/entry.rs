@@ -6,6 +6,7 @@
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::node::Canary;
 use crate::object::{Object, ObjectRef};
@@ -14,9 +15,15 @@ use crate::storage::reclaim::Retire;
 /// The header; the object's bytes follow it.
 #[repr(C)]
 struct Header {
+    /// The cache layer's deadline (0: never); readers move it forward on a table with an
+    /// idle lifetime.
+    expires_at: AtomicU64,
     len: u32,
     key_start: u32,
     key_end: u32,
+    /// The cache layer's use bit: set by readers of a bounded table, cleared by the eviction
+    /// hand.
+    recency: AtomicU32,
     /// Loom checks that an entry's creation happened before every read of it (zero-sized
     /// otherwise).
     canary: Canary,
@@ -36,13 +43,15 @@ fn layout(len: usize) -> Layout {
 }
 
 impl Entry {
-    /// Copies `object` into a new entry.
-    pub(super) fn new(object: &Object) -> NonNull<Entry> {
+    /// Copies `object` into a new entry with deadline `expires_at` (0: never).
+    pub(super) fn new(object: &Object, expires_at: u64) -> NonNull<Entry> {
         let view = object.view();
         let bytes = view.as_msgpack();
         let (key_start, key_end) = view.key_range();
         // Objects are at most `MAX_OBJECT_BYTES` (64 MiB), so these fit in u32.
         let header = Header {
+            expires_at: AtomicU64::new(expires_at),
+            recency: AtomicU32::new(0),
             len: u32::try_from(bytes.len()).expect("object size fits u32"),
             key_start,
             key_end,
@@ -79,6 +88,26 @@ impl Entry {
         // SAFETY: the caller's contract.
         std::mem::size_of::<Header>() + unsafe { view(p) }.as_msgpack().len()
     }
+}
+
+/// The deadline of the entry at `p` (0: never).
+///
+/// # Safety
+/// `p` came from [`Entry::new`] and is live.
+#[inline]
+pub(super) unsafe fn expires_at_of<'a>(p: *const Entry) -> &'a AtomicU64 {
+    // SAFETY: the caller's contract; the header is at the start of the entry.
+    unsafe { &(*p.cast::<Header>()).expires_at }
+}
+
+/// The use bit of the entry at `p`.
+///
+/// # Safety
+/// As for [`expires_at_of`].
+#[inline]
+pub(super) unsafe fn recency_of<'a>(p: *const Entry) -> &'a AtomicU32 {
+    // SAFETY: the caller's contract.
+    unsafe { &(*p.cast::<Header>()).recency }
 }
 
 /// The object in the entry at `p`.

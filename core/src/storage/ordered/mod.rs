@@ -20,6 +20,7 @@
 //!
 //! The reasons for this design, and the measurements behind it, are in docs/ARCHITECTURE.md.
 
+mod cache;
 mod entry;
 mod node;
 mod write;
@@ -27,16 +28,19 @@ mod write;
 #[cfg(all(test, rets_loom))]
 mod loom_tests;
 
+pub(crate) use cache::Hand;
+
 use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
 
-use entry::{view, Entry};
+use entry::{expires_at_of, recency_of, view, Entry};
 use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
 
 use super::reclaim::{self, Collector};
 use super::Direction;
+use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering, RwLock};
 use crate::term;
@@ -57,6 +61,12 @@ pub(crate) struct OrderedStorage {
     stripes: Box<[Stripe]>,
     /// Boxed: seize's collector is large, and tables are many.
     collector: Box<Collector>,
+    /// The cache layer's lifetimes: every read of an entry asks it (see [`OrderedStorage::live`]).
+    expiry: Expiry,
+    /// Whether readers set an entry's use bit (bounded tables only).
+    track_use: bool,
+    /// Objects removed because they had expired.
+    expired: std::sync::atomic::AtomicU64,
 }
 
 // SAFETY: the raw pointers in the tree are owned by the storage; objects and keys are plain
@@ -102,7 +112,41 @@ impl OrderedStorage {
             writer: RwLock::new(()),
             stripes: (0..STRIPES).map(|_| Stripe(Mutex::new(()))).collect(),
             collector: Box::new(Collector::new()),
+            expiry: Expiry::default(),
+            track_use: false,
+            expired: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Gives the storage the cache layer's lifetimes, and makes readers mark what they use
+    /// if `track_use` (before any object is stored).
+    pub(crate) fn with_cache(mut self, expiry: Expiry, track_use: bool) -> OrderedStorage {
+        self.expiry = expiry;
+        self.track_use = track_use;
+        self
+    }
+
+    /// The storage's lifetimes.
+    pub(crate) fn expiry(&self) -> &Expiry {
+        &self.expiry
+    }
+
+    /// Objects removed so far because they had expired.
+    pub(crate) fn expired_count(&self) -> u64 {
+        self.expired.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the entry at `p` is live (not expired): the one check every read of an
+    /// ordered_set makes.
+    ///
+    /// # Safety
+    /// `p` is a live entry.
+    #[inline]
+    unsafe fn live(&self, p: *const Entry) -> bool {
+        // SAFETY: the caller's contract.
+        !self
+            .expiry
+            .is_expired(unsafe { expires_at_of(p) }.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
@@ -112,9 +156,36 @@ impl OrderedStorage {
         let norm = term::order_prefix(key);
         // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
         // The slot is in a live leaf and holds a live entry.
-        let found =
-            unsafe { find(root, norm, key).map(|slot| view((*slot).load(Ordering::Acquire))) };
+        let found = unsafe {
+            find(root, norm, key)
+                .map(|slot| (*slot).load(Ordering::Acquire))
+                .filter(|&p| self.live(p))
+                .map(|p| {
+                    if self.track_use {
+                        let used = recency_of(p);
+                        if used.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                            used.store(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        self.expiry.touch(expires_at_of(p));
+                    }
+                    view(p)
+                })
+        };
         f(Objects::from_option(found))
+    }
+
+    /// The deadline of the live object under `key` (0: never), or `None` if there is none.
+    pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
+        let guard = self.collector.enter();
+        let root = reclaim::load(&guard, &self.root);
+        let norm = term::order_prefix(key);
+        // SAFETY: as in `read`: loaded under `guard`, a live leaf's slot holds a live entry.
+        unsafe {
+            find(root, norm, key)
+                .map(|slot| (*slot).load(Ordering::Acquire))
+                .filter(|&p| self.live(p))
+                .map(|p| expires_at_of(p).load(std::sync::atomic::Ordering::Relaxed))
+        }
     }
 
     /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
@@ -160,6 +231,9 @@ impl OrderedStorage {
                         original,
                         slot,
                         next: None,
+                        // SAFETY: as above.
+                        expired: unsafe { !self.live(original) },
+                        expires_at: None,
                     },
                 );
                 let result = f(Txn {
@@ -205,11 +279,20 @@ impl OrderedStorage {
     ) -> Option<(Key, R)> {
         let guard = self.collector.enter();
         let root = reclaim::load(&guard, &self.root);
-        let from = from.map(|k| (term::order_prefix(k), k));
-        // SAFETY: `root` was loaded under `guard`, which outlives every use below.
-        let obj = unsafe { step(root, from, direction) }?;
-        // SAFETY: as above.
-        let obj = unsafe { view(obj) };
+        let mut from = from.map(|k| (term::order_prefix(k), k));
+        // Expired entries are stepped over, as if absent.
+        let obj = loop {
+            // SAFETY: `root` was loaded under `guard`, which outlives every use below.
+            let p = unsafe { step(root, from, direction) }?;
+            // SAFETY: as above.
+            let obj = unsafe { view(p) };
+            // SAFETY: as above.
+            if unsafe { self.live(p) } {
+                break obj;
+            }
+            let key = obj.key_msgpack();
+            from = Some((term::order_prefix(key), key));
+        };
         let key = Key::from_canonical(obj.key_msgpack());
         Some((key, f(Objects::from_option(Some(obj)))))
     }
@@ -220,7 +303,13 @@ impl OrderedStorage {
         let guard = self.collector.enter();
         let root = reclaim::load(&guard, &self.root);
         // SAFETY: `root` was loaded under `guard`, which outlives the walk.
-        unsafe { walk(root.cast(), false, direction, &mut f) };
+        unsafe {
+            walk(root.cast(), false, direction, &mut |p| {
+                if self.live(p) {
+                    f(view(p))
+                }
+            })
+        };
     }
 }
 
@@ -337,13 +426,13 @@ unsafe fn walk(
     node: *const (),
     is_leaf: bool,
     direction: Direction,
-    f: &mut impl FnMut(ObjectRef<'_>),
+    f: &mut impl FnMut(*mut Entry),
 ) {
     // SAFETY: the caller's contract covers every node reached from `node`.
     unsafe {
         if is_leaf {
             let l = leaf(node);
-            let mut visit = |i: usize| f(view(l.slots[i].obj.load(Ordering::Acquire)));
+            let mut visit = |i: usize| f(l.slots[i].obj.load(Ordering::Acquire));
             match direction {
                 Direction::Forward => (0..l.len).for_each(&mut visit),
                 Direction::Backward => (0..l.len).rev().for_each(&mut visit),
@@ -389,6 +478,34 @@ struct Staged {
     /// What the key will hold: `None` while the transaction has not changed it (it holds
     /// `original`, read in place without a copy), else the new object or none.
     next: Option<Option<Object>>,
+    /// `original` had expired: the transaction sees the key as absent.
+    expired: bool,
+    /// The deadline to commit a new object with; `None` keeps the original's (0 if none).
+    expires_at: Option<u64>,
+}
+
+impl Staged {
+    /// The original object if it is live.
+    fn current(&self) -> *mut Entry {
+        if self.expired {
+            std::ptr::null_mut()
+        } else {
+            self.original
+        }
+    }
+
+    /// The deadline a new object for the key gets.
+    fn deadline(&self) -> u64 {
+        self.expires_at.unwrap_or_else(|| {
+            let p = self.current();
+            if p.is_null() {
+                0
+            } else {
+                // SAFETY: `original` stays in the tree while the transaction runs (see `get`).
+                unsafe { expires_at_of(p) }.load(std::sync::atomic::Ordering::Relaxed)
+            }
+        })
+    }
 }
 
 /// A write transaction (see [`OrderedStorage::write`] and [`OrderedStorage::write_in_place`]):
@@ -453,11 +570,15 @@ impl Txn<'_> {
                     // SAFETY: as above.
                     unsafe { (*slot).load(Ordering::Relaxed) }
                 };
+                // SAFETY: as above.
+                let expired = !original.is_null() && unsafe { !self.storage.live(original) };
                 let staged = Staged {
                     norm,
                     original,
                     slot,
                     next: None,
+                    expired,
+                    expires_at: None,
                 };
                 self.staged.push(key, staged)
             }
@@ -470,7 +591,7 @@ impl Txn<'_> {
         let staged = self.stage(key);
         match &staged.next {
             Some(next) => Objects::from_slice(next.as_slice()),
-            None if staged.original.is_null() => Objects::from_slice(&[]),
+            None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
             // borrows `self`: the structure lock held exclusively, or (in `write_in_place`) the
             // key's stripe, keeps every other writer off its slot for the whole transaction.
@@ -484,7 +605,7 @@ impl Txn<'_> {
         let staged = self.stage(key);
         let mut objects: Vec<Object> = match staged.next.take() {
             Some(next) => next.into_iter().collect(),
-            None if staged.original.is_null() => Vec::new(),
+            None if staged.current().is_null() => Vec::new(),
             // SAFETY: as in `get`.
             None => vec![unsafe { view(staged.original) }.to_object()],
         };
@@ -500,6 +621,12 @@ impl Txn<'_> {
     /// Replaces the object under `key` with `object` without reading it first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         self.stage(key).next = Some(Some(object));
+    }
+
+    /// Sets the deadline `key`'s new object is committed with (0: never); without it, a new
+    /// object keeps the deadline of the one it replaces.
+    pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
+        self.stage(key).expires_at = Some(at);
     }
 
     /// Removes the object under `key` without reading it first.

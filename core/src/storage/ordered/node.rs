@@ -61,28 +61,7 @@ pub(super) struct Branch {
     pub(super) child: *mut (),
 }
 
-/// Under loom, a cell that readers touch on every visit to a node: loom then checks that the
-/// node's creation happened before the visit (that publication orders are right). Zero-sized
-/// and free otherwise.
-#[cfg(rets_loom)]
-pub(super) struct Canary(loom::cell::UnsafeCell<()>);
-#[cfg(not(rets_loom))]
-pub(super) struct Canary;
-
-impl Canary {
-    pub(super) fn new() -> Canary {
-        #[cfg(rets_loom)]
-        return Canary(loom::cell::UnsafeCell::new(()));
-        #[cfg(not(rets_loom))]
-        Canary
-    }
-
-    #[inline(always)]
-    pub(super) fn visit(&self) {
-        #[cfg(rets_loom)]
-        self.0.with(|_| ());
-    }
-}
+pub(super) use crate::storage::reclaim::Canary;
 
 impl Leaf {
     pub(super) fn empty() -> Leaf {

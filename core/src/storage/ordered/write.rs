@@ -14,11 +14,12 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use std::ptr;
 
-use super::entry::{view, Entry};
+use super::entry::{expires_at_of, view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering as AtomicOrdering;
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -31,8 +32,9 @@ enum Old {
     Inner(*mut Inner),
 }
 
-/// A change to commit: key, prefix, the object in the tree (null if none), the new object.
-type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>);
+/// A change to commit: key, prefix, the object in the tree (null if none), the new object and
+/// its deadline.
+type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>, u64);
 
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
@@ -87,8 +89,12 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     if let [(_, st)] = &staging.list[..] {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
             let (_, st) = staging.list.into_iter().next().expect("one key");
+            let at = st.deadline();
+            if st.expired {
+                s.count_expired(1);
+            }
             let new = st.next.flatten().expect("one object");
-            replace_in_place(s, st.original, st.slot, new);
+            replace_in_place(s, st.original, st.slot, new, at);
             return;
         }
     }
@@ -96,17 +102,23 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     let mut changes: Vec<Change> = Vec::new();
     for (key, st) in staging.list {
         // Keys the transaction only read stay as they are.
+        let at = st.deadline();
         let Some(new) = st.next else { continue };
         let unchanged = match &new {
             None => st.original.is_null(),
             // SAFETY: `original` is in the current tree, which the exclusive structure lock keeps.
             Some(o) => {
                 !st.original.is_null()
+                    && !st.expired
                     && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
+                    && unsafe { expires_at_of(st.original) }.load(AtomicOrdering::Relaxed) == at
             }
         };
         if !unchanged {
-            changes.push((key, st.norm, st.original, new));
+            if st.expired {
+                s.count_expired(1);
+            }
+            changes.push((key, st.norm, st.original, new, at));
         }
     }
     if changes.is_empty() {
@@ -122,14 +134,14 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         objects: 0,
     };
     let mut new_root = c.own_inner(root);
-    for (key, norm, original, new) in changes {
+    for (key, norm, original, new, at) in changes {
         match new {
             Some(object) => {
                 c.bytes += Entry::bytes_of(&object) as isize;
                 if original.is_null() {
                     c.objects += 1;
                 }
-                let object = Entry::new(&object).as_ptr();
+                let object = Entry::new(&object, at).as_ptr();
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
@@ -190,10 +202,16 @@ pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
     let mut list = staging.list.into_iter();
     let (_, st) = list.next().expect("the key is staged");
     assert!(list.next().is_none(), "an in-place write touches one key");
+    let at = st.deadline();
     match st.next {
         None => {}
         Some(None) => panic!("an in-place write never removes its key"),
-        Some(Some(new)) => replace_in_place(s, st.original, st.slot, new),
+        Some(Some(new)) => {
+            if st.expired {
+                s.count_expired(1);
+            }
+            replace_in_place(s, st.original, st.slot, new, at)
+        }
     }
 }
 
@@ -205,14 +223,17 @@ fn replace_in_place(
     original: *mut Entry,
     slot: *const AtomicPtr<Entry>,
     new: Object,
+    expires_at: u64,
 ) {
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap.
-    if unsafe { view(original) }.as_msgpack() == new.as_msgpack() {
+    if unsafe { view(original) }.as_msgpack() == new.as_msgpack()
+        && unsafe { expires_at_of(original) }.load(AtomicOrdering::Relaxed) == expires_at
+    {
         return;
     }
     let delta = Entry::bytes_of(&new) as isize;
-    let new = Entry::new(&new).as_ptr();
+    let new = Entry::new(&new, expires_at).as_ptr();
     // SAFETY: the structure lock keeps the current tree, and so the slot, alive; the slot's
     // writers are serialised (the exclusive lock, or the stripe).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };

@@ -1,0 +1,93 @@
+//! The small accessors of owners and handles, and what they print: each returns what it says
+//! (mutation testing found every one of these could return a constant and leave the other
+//! tests green).
+
+use rets_core::{tuple, Error, Owner, TableOptions, TableType};
+
+#[test]
+fn owner_ids_print_as_hash_number_and_is_closed_follows_close() {
+    let owner = Owner::new();
+    assert_eq!(owner.id().to_string(), format!("#{}", owner.id().0));
+    assert!(!owner.is_closed());
+    let debug = format!("{owner:?}");
+    assert!(debug.contains(&format!("{:?}", owner.id())), "{debug}");
+    assert!(debug.contains("closed: false"), "{debug}");
+    owner.close();
+    assert!(owner.is_closed());
+    assert!(format!("{owner:?}").contains("closed: true"));
+}
+
+#[test]
+fn giving_to_a_closed_owner_names_it() {
+    let owner = Owner::new();
+    let closed = Owner::new();
+    closed.close();
+    let t = owner.new_table("gift", TableOptions::new()).unwrap();
+    let err = t.give_away(&closed, 0).unwrap_err();
+    assert_eq!(
+        err,
+        Error::BadArgument(format!(
+            "give_away: the receiving owner #{} is closed",
+            closed.id().0
+        ))
+    );
+}
+
+#[test]
+fn owner_whereis_finds_a_named_table_acting_for_that_owner() {
+    let owner = Owner::new();
+    let other = Owner::new();
+    owner
+        .new_table("accessors::whereis", TableOptions::new().named().private())
+        .unwrap()
+        .insert(tuple!(1, 2))
+        .unwrap();
+    let mine = owner.whereis("accessors::whereis").expect("found");
+    assert_eq!(mine.caller(), owner.id());
+    assert_eq!(mine.lookup(1).unwrap().len(), 1);
+    let theirs = other.whereis("accessors::whereis").expect("found");
+    assert_eq!(theirs.caller(), other.id());
+    assert!(matches!(theirs.lookup(1), Err(Error::Access { .. })));
+    assert!(owner.whereis("accessors::absent").is_none());
+}
+
+#[test]
+fn table_type_and_keypos_are_the_options_given() {
+    let owner = Owner::new();
+    for (table_type, keypos) in [
+        (TableType::Set, 1),
+        (TableType::OrderedSet, 2),
+        (TableType::Bag, 3),
+        (TableType::DuplicateBag, 4),
+    ] {
+        let t = owner
+            .new_table(
+                "typed",
+                TableOptions::new().table_type(table_type).keypos(keypos),
+            )
+            .unwrap();
+        assert_eq!(t.table_type(), table_type);
+        assert_eq!(t.keypos(), keypos);
+        let debug = format!("{t:?}");
+        assert!(debug.contains("\"typed\""), "{debug}");
+        assert!(debug.contains(&format!("{table_type:?}")), "{debug}");
+    }
+}
+
+#[test]
+fn memory_grows_by_about_what_an_object_takes() {
+    let owner = Owner::new();
+    for table_type in [TableType::Set, TableType::OrderedSet] {
+        let t = owner
+            .new_table("memory", TableOptions::new().table_type(table_type))
+            .unwrap();
+        let empty = t.memory().unwrap();
+        assert!(empty > 0);
+        t.insert(tuple!(1, 2)).unwrap();
+        let one = t.memory().unwrap();
+        // One three-byte object: its node or entry and its share of the structure, not
+        // thousands of bytes (and never less than before).
+        assert!(one > empty, "{table_type}: {empty} -> {one}");
+        assert!(one - empty < 4096, "{table_type}: {empty} -> {one}");
+    }
+}
