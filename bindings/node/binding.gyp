@@ -7,7 +7,9 @@
         "src/boundary.c",
         "src/owner.c",
         "src/table.c",
-        "src/traverse.c"
+        "src/traverse.c",
+        "src/query.c",
+        "src/flight.c"
       ],
       "include_dirs": ["<!(node scripts/paths.js include)"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"],

@@ -19,6 +19,7 @@ export type Term =
   | bigint
   | string
   | Uint8Array
+  | Atom
   | readonly Term[]
   | { readonly [key: string]: Term }
   | ReadonlyMap<Term, Term>;
@@ -27,7 +28,23 @@ export type Term =
 export type TableObject = readonly Term[];
 
 /** A term as read back from a table (Buffers for binaries, plain objects for maps). */
-export type Value = null | boolean | number | bigint | string | Buffer | Value[] | { [key: string]: Value };
+export type Value = null | boolean | number | bigint | string | Buffer | Atom | Value[] | { [key: string]: Value };
+
+/** An atom (ETS's atoms: '_', '$1', '>' in match specifications); atom(name) interns. */
+export class Atom {
+  private constructor();
+  readonly name: string;
+}
+export function atom(name: string): Atom;
+
+/** A match specification: clauses [head, guards, body] (ETS's [{Head, [Guard], [Body]}]). */
+export type MatchSpecTerm = readonly (readonly [head: Term, guards: readonly Term[], body: readonly Term[]])[];
+
+/** A compiled match specification, reusable by any number of select calls. */
+export class MatchSpec {
+  private constructor();
+}
+export function matchSpec(spec: MatchSpecTerm): MatchSpec;
 
 export type TableType = 'set' | 'ordered_set' | 'bag' | 'duplicate_bag';
 export type Access = 'protected' | 'public' | 'private';
@@ -112,6 +129,27 @@ export class Table implements Iterable<Value[]> {
   updateCounter(key: Term, op: CounterOp, defaultObject?: TableObject): number | bigint;
   updateCounter(key: Term, ops: readonly CounterOp[], defaultObject?: TableObject): (number | bigint)[];
   updateElement(key: Term, update: ElementUpdate | readonly ElementUpdate[], defaultObject?: TableObject): boolean;
+  /**
+   * The object with `key`; on a miss `loader(key)` loads it (an object whose key is `key`) and it
+   * is stored. Single-flight across threads and workers: while one caller loads a key, the
+   * others wait for that load (polling, never blocking the event loop); a loader that throws
+   * fails the load for them with ERR_RETS_LOAD_FAILED and its message.
+   */
+  getOrLoad(key: Term, loader: (key: Term) => TableObject | Promise<TableObject>, options?: { ttlMs?: number }): Promise<Value[]>;
+  /** ETS select/2: for each matching object, the body of the first clause that matches it. */
+  select(spec: MatchSpecTerm | MatchSpec): Value[];
+  selectReverse(spec: MatchSpecTerm | MatchSpec): Value[];
+  selectCount(spec: MatchSpecTerm | MatchSpec): number;
+  selectDelete(spec: MatchSpecTerm | MatchSpec): number;
+  selectReplace(spec: MatchSpecTerm | MatchSpec): number;
+  /** ETS select/3 and select/1: chunks of `limit` results. */
+  selectChunks(spec: MatchSpecTerm | MatchSpec, limit: number, options?: { reverse?: boolean }): Generator<Value[], void, undefined>;
+  /** ETS match/2: the bindings of '$N' for each matching object. */
+  match(pattern: Term): Value[][];
+  matchObject(pattern: Term): Value[][];
+  matchDelete(pattern: Term): number;
+  matchChunks(pattern: Term, limit: number): Generator<Value[][], void, undefined>;
+  matchObjectChunks(pattern: Term, limit: number): Generator<Value[][], void, undefined>;
   /** Keys in traversal order; undefined at the end. */
   first(): Value | undefined;
   next(key: Term): Value | undefined;
@@ -178,8 +216,8 @@ export type RetsErrorCode =
   | 'ERR_RETS_MALFORMED' | 'ERR_RETS_UNSUPPORTED_TERM' | 'ERR_RETS_LIMIT_EXCEEDED'
   | 'ERR_RETS_NOT_AN_ARRAY' | 'ERR_RETS_OBJECT_TOO_SHORT' | 'ERR_RETS_KEY_NOT_FOUND'
   | 'ERR_RETS_BAD_POSITION' | 'ERR_RETS_KEY_POSITION' | 'ERR_RETS_WRONG_TABLE_TYPE'
-  | 'ERR_RETS_NOT_AN_INTEGER' | 'ERR_RETS_OVERFLOW' | 'ERR_RETS_NAME_TAKEN'
-  | 'ERR_RETS_PANIC' | 'ERR_RETS_INTERNAL';
+  | 'ERR_RETS_NOT_AN_INTEGER' | 'ERR_RETS_OVERFLOW' | 'ERR_RETS_NAME_TAKEN' | 'ERR_RETS_BAD_MATCH_SPEC'
+  | 'ERR_RETS_LOAD_FAILED' | 'ERR_RETS_PANIC' | 'ERR_RETS_INTERNAL';
 
 /** An error reported by the engine, with its message and a stable code. */
 export class RetsError extends Error {
@@ -207,6 +245,8 @@ export const codes: Readonly<{
   NOT_AN_INTEGER: 'ERR_RETS_NOT_AN_INTEGER';
   OVERFLOW: 'ERR_RETS_OVERFLOW';
   NAME_TAKEN: 'ERR_RETS_NAME_TAKEN';
+  BAD_MATCH_SPEC: 'ERR_RETS_BAD_MATCH_SPEC';
+  LOAD_FAILED: 'ERR_RETS_LOAD_FAILED';
   PANIC: 'ERR_RETS_PANIC';
   INTERNAL: 'ERR_RETS_INTERNAL';
 }>;

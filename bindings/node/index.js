@@ -5,10 +5,12 @@ const { native } = require('./lib/native.js');
 const { RetsError, codes } = require('./lib/errors.js');
 const { Owner, whereis } = require('./lib/owner.js');
 const { Table } = require('./lib/table.js');
+const { MatchSpec, matchSpec } = require('./lib/query.js');
+const { Atom, atom } = require('./lib/terms.js');
 
 /** The version of librets this addon is linked with. */
 function version() {
   return native.version();
 }
 
-module.exports = { Owner, Table, RetsError, codes, whereis, version };
+module.exports = { Owner, Table, RetsError, codes, whereis, version, Atom, atom, MatchSpec, matchSpec };

@@ -176,6 +176,27 @@ class Table {
     return this.#keypos + 1;
   }
 
+  // ---- read-through (the cache layer's claim/fill protocol)
+  /**
+   * The object with `key`; on a miss, `await loader(key)` loads it (an object whose key is `key`)
+   * and it is stored. Single-flight across threads and workers: while one caller loads a key,
+   * every other caller of getOrLoad for that key (in any worker) waits for that load's object or
+   * failure, polling without blocking its event loop. A loader that throws fails the load:
+   * the waiters get ERR_RETS_LOAD_FAILED with its message, and the next call loads again.
+   * `ttlMs` is the loaded object's lifetime (0: the table's).
+   */
+  async getOrLoad(key, loader, { ttlMs = 0 } = {}) {
+    if (typeof loader !== 'function') throw new TypeError('rets: getOrLoad takes a loader (key) => object | Promise<object>');
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new TypeError('rets: ttlMs is a number of milliseconds >= 0 (0: the table\'s lifetime)');
+    const [claim, x] = native.claimLoad(this.#h, encodeKey(key));
+    if (claim === CLAIM_CACHED) return decode(x);
+    try {
+      return claim === CLAIM_LOAD ? await load(x, key, loader, ttlMs) : await waitForLoad(x);
+    } finally {
+      native.ticketFree(x);
+    }
+  }
+
   // ---- traversal
   /** The first key, or undefined if the table is empty (ETS first/1). */
   first() {
@@ -316,6 +337,33 @@ class Table {
 
   get [Symbol.toStringTag]() {
     return 'rets.Table';
+  }
+}
+
+const CLAIM_CACHED = 0;
+const CLAIM_LOAD = 1;
+
+async function load(ticket, key, loader, ttlMs) {
+  let object;
+  try {
+    object = await loader(key);
+  } catch (err) {
+    native.ticketFail(ticket, `loader failed: ${err && err.message ? err.message : String(err)}`);
+    throw err;
+  }
+  // A value that is not a valid object leaves the ticket open: freeing it fails the load.
+  const bytes = encodeObject(object, 'the loaded object');
+  native.ticketFill(ticket, bytes, ttlMs);
+  return decode(bytes); // what every waiter gets: the object as stored
+}
+
+const POLL_MAX_MS = 20;
+
+async function waitForLoad(ticket) {
+  for (let delay = 1; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
+    const r = native.ticketPoll(ticket);
+    if (r !== null) return decode(r);
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }
 

@@ -11,7 +11,34 @@
 // Strings, booleans, null, Uint8Array/Buffer (binary; read back as Buffer), arrays, plain
 // objects and Maps (maps; read back as plain objects) are stored; anything else (undefined,
 // functions, symbols, Dates, class instances, ...) is a TypeError naming it and where it is.
-const { Packr, Unpackr } = require('msgpackr');
+const { Packr, Unpackr, addExtension } = require('msgpackr');
+
+/** An atom (Erlang's atoms; the engine's MessagePack ext type 97 with the UTF-8 name). atom(name)
+ * interns: one Atom per name. The atoms true, false and nil are the booleans and null. */
+class Atom {
+  constructor(name) {
+    this.name = name;
+    Object.freeze(this);
+  }
+
+  toString() {
+    return this.name;
+  }
+}
+const atoms = new Map();
+function atom(name) {
+  if (typeof name !== 'string') throw new TypeError(`rets: an atom's name is a string, got ${typeof name}`);
+  if (Buffer.byteLength(name) > 255) throw new TypeError('rets: an atom name has at most 255 bytes');
+  let a = atoms.get(name);
+  if (a === undefined) atoms.set(name, (a = new Atom(name)));
+  return a;
+}
+addExtension({
+  Class: Atom,
+  type: 97,
+  pack: (a) => Buffer.from(a.name, 'utf8'),
+  unpack: (bytes) => atom(Buffer.from(bytes).toString('utf8')),
+});
 const { area } = require('./native.js');
 
 const packr = new Packr({
@@ -66,7 +93,7 @@ function prepare(value, where) {
       }
       return value;
     case 'object': {
-      if (value === null || value instanceof Uint8Array) return value;
+      if (value === null || value instanceof Uint8Array || value instanceof Atom) return value;
       if (Array.isArray(value)) {
         let out = value;
         for (let i = 0; i < value.length; i++) {
@@ -128,4 +155,4 @@ function decode(result) {
   return typeof result === 'number' ? unpackr.unpack(area, result) : unpackr.unpack(result);
 }
 
-module.exports = { encode, encodeObject, encodeKey, decode, prepare };
+module.exports = { encode, encodeObject, encodeKey, decode, prepare, Atom, atom };

@@ -73,5 +73,7 @@ bool export_all(napi_env env, napi_value exports, const export_fn *fns);
 bool register_owner(napi_env env, napi_value exports);
 bool register_table(napi_env env, napi_value exports);
 bool register_traverse(napi_env env, napi_value exports);
+bool register_query(napi_env env, napi_value exports);
+bool register_flight(napi_env env, napi_value exports);
 
 #endif

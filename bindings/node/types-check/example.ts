@@ -1,6 +1,6 @@
 // A typed program over the whole API, checked by `tsc --noEmit --strict` (ci/node). It is
 // type-checked, not run.
-import { Owner, Table, RetsError, codes, whereis, version, type Transfer, type TableInfo, type Value } from 'rets';
+import { Owner, Table, RetsError, codes, whereis, version, atom, matchSpec, type Transfer, type TableInfo, type Value } from 'rets';
 
 const v: string = version();
 const owner = new Owner();
@@ -35,6 +35,16 @@ for (const obj of users) {
   const key: Value = obj[0];
   void key;
 }
+const spec = matchSpec([[[atom('$1'), atom('_')], [[atom('>'), atom('$1'), 1]], [atom('$1')]]]);
+const selected: Value[] = users.select(spec);
+const n: number = users.selectCount([[atom('_'), [], [true]]]) + users.selectDelete(spec) + users.selectReplace(spec);
+for (const chunk of users.selectChunks(spec, 10, { reverse: true })) void chunk;
+const matched: Value[][] = users.match([atom('$1'), atom('_')]).concat(users.matchObject([atom('_'), 1]));
+for (const chunk of users.matchChunks([atom('_')], 5)) void chunk;
+for (const chunk of users.matchObjectChunks([atom('_')], 5)) void chunk;
+const deletedByMatch: number = users.matchDelete(['x', atom('_')]);
+users.selectReverse(spec);
+void [selected, n, matched, deletedByMatch];
 const info: TableInfo = users.info();
 const size: number = users.size + users.memory;
 const tableName: string = users.name;
@@ -54,6 +64,10 @@ const mine: Table = users.withOwner(owner);
 const anon: Table | undefined = whereis('people');
 const viaOwner: Table | undefined = heir.whereis('people');
 const polled: Transfer | undefined = heir.takeTransfer();
+
+async function readThrough(t: Table): Promise<Value[]> {
+  return t.getOrLoad('u_9', async (key) => [key, { name: 'loaded' }]);
+}
 
 async function drain(o: Owner): Promise<number> {
   let n = 0;
@@ -79,4 +93,4 @@ heir.close();
 mine.deleteTable();
 
 void [v, added, addedAll, found, isThere, name, orDefault, taken, counter, one, many, updated, nextKey, fl,
-  all, count, keys, info, size, tableName, viaOwner, polled, drain, id, closed];
+  all, count, keys, info, size, tableName, viaOwner, polled, drain, readThrough, id, closed];
