@@ -8,6 +8,7 @@
         "src/owner.c",
         "src/table.c",
         "src/traverse.c",
+        "src/cache.c",
         "src/query.c",
         "src/flight.c"
       ],

@@ -65,7 +65,59 @@ export interface TableOptions {
   /** Accepted for ETS parity and reported by info(). */
   readConcurrency?: boolean;
   writeConcurrency?: boolean;
+  // The cache layer (any of these makes a cache table):
+  /** The default lifetime of an object, from when it is written. */
+  ttlMs?: number;
+  /** An object expires this long after it was last written or read (not with ttlMs). */
+  timeToIdleMs?: number;
+  /** The most objects the table holds. */
+  maxSize?: number;
+  /** The most bytes the table holds (as info().memory counts them). */
+  maxMemory?: number;
+  /** When a bound is reached: evict (the default) or reject the write (ERR_RETS_TABLE_FULL). */
+  onFull?: 'evict' | 'reject';
+  /** Keep statistics even without the other options. */
+  recordStats?: boolean;
+  /** A clock for tests; the monotonic clock by default. */
+  clock?: ManualClock | null;
 }
+
+/** The options of a write: the object's own lifetime (0: the table's). */
+export interface WriteOptions {
+  ttlMs: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  loads: number;
+  loadFailures: number;
+  loadNs: number;
+  evictions: number;
+  expirations: number;
+  rejectedWrites: number;
+}
+
+export interface TableFileInfo {
+  version: number;
+  type: TableType;
+  access: Access;
+  keypos: number;
+  named: boolean;
+  readConcurrency: boolean;
+  writeConcurrency: boolean;
+  objectCount: number;
+  name: string;
+}
+
+/** A clock that moves only when told to, for tests of lifetimes. */
+export class ManualClock {
+  constructor();
+  advance(ms: number): void;
+}
+
+/** Facts about a table file without loading it (ETS tabfile_info/1). */
+export function tabfileInfo(path: string): TableFileInfo;
 
 export interface TableInfo {
   id: bigint;
@@ -111,9 +163,9 @@ export interface Transfer {
  */
 export class Table implements Iterable<Value[]> {
   private constructor();
-  insert(object: TableObject): void;
-  insertMany(objects: readonly TableObject[]): void;
-  insertNew(object: TableObject): boolean;
+  insert(object: TableObject, options?: WriteOptions): void;
+  insertMany(objects: readonly TableObject[], options?: WriteOptions): void;
+  insertNew(object: TableObject, options?: WriteOptions): boolean;
   insertNewMany(objects: readonly TableObject[]): boolean;
   /** The objects with `key`: [] when absent. */
   lookup(key: Term): Value[][];
@@ -150,6 +202,16 @@ export class Table implements Iterable<Value[]> {
   matchDelete(pattern: Term): number;
   matchChunks(pattern: Term, limit: number): Generator<Value[][], void, undefined>;
   matchObjectChunks(pattern: Term, limit: number): Generator<Value[][], void, undefined>;
+  /** Removes the object with `key` from a cache. */
+  invalidate(key: Term): void;
+  /** Removes expired objects now; returns how many. */
+  purgeExpired(): number;
+  cacheStats(): CacheStats;
+  resetCacheStats(): void;
+  /** Records a load from the data source behind the cache (its duration in ms). */
+  recordLoad(ms: number, ok?: boolean): void;
+  /** Saves the table to a file (ETS tab2file/2). */
+  tab2file(path: string): void;
   /** Keys in traversal order; undefined at the end. */
   first(): Value | undefined;
   next(key: Term): Value | undefined;
@@ -187,6 +249,8 @@ export class Owner extends EventEmitter implements Disposable {
   readonly id: bigint;
   readonly closed: boolean;
   newTable(name: string, options?: TableOptions): Table;
+  /** Recreates the table saved at `path`, owned by this owner (ETS file2tab/2). */
+  file2tab(path: string, options?: { verify?: boolean }): Table;
   /** The named table, with a handle acting for this owner; undefined if none. */
   whereis(name: string): Table | undefined;
   /** A transfer that has already arrived, or undefined; never waits. */
@@ -217,7 +281,8 @@ export type RetsErrorCode =
   | 'ERR_RETS_NOT_AN_ARRAY' | 'ERR_RETS_OBJECT_TOO_SHORT' | 'ERR_RETS_KEY_NOT_FOUND'
   | 'ERR_RETS_BAD_POSITION' | 'ERR_RETS_KEY_POSITION' | 'ERR_RETS_WRONG_TABLE_TYPE'
   | 'ERR_RETS_NOT_AN_INTEGER' | 'ERR_RETS_OVERFLOW' | 'ERR_RETS_NAME_TAKEN' | 'ERR_RETS_BAD_MATCH_SPEC'
-  | 'ERR_RETS_LOAD_FAILED' | 'ERR_RETS_PANIC' | 'ERR_RETS_INTERNAL';
+  | 'ERR_RETS_LOAD_FAILED' | 'ERR_RETS_TABLE_FULL' | 'ERR_RETS_BAD_FILE' | 'ERR_RETS_IO'
+  | 'ERR_RETS_PANIC' | 'ERR_RETS_INTERNAL';
 
 /** An error reported by the engine, with its message and a stable code. */
 export class RetsError extends Error {
@@ -245,6 +310,9 @@ export const codes: Readonly<{
   NOT_AN_INTEGER: 'ERR_RETS_NOT_AN_INTEGER';
   OVERFLOW: 'ERR_RETS_OVERFLOW';
   NAME_TAKEN: 'ERR_RETS_NAME_TAKEN';
+  TABLE_FULL: 'ERR_RETS_TABLE_FULL';
+  BAD_FILE: 'ERR_RETS_BAD_FILE';
+  IO: 'ERR_RETS_IO';
   BAD_MATCH_SPEC: 'ERR_RETS_BAD_MATCH_SPEC';
   LOAD_FAILED: 'ERR_RETS_LOAD_FAILED';
   PANIC: 'ERR_RETS_PANIC';

@@ -7,10 +7,13 @@ const { Owner, whereis } = require('./lib/owner.js');
 const { Table } = require('./lib/table.js');
 const { MatchSpec, matchSpec } = require('./lib/query.js');
 const { Atom, atom } = require('./lib/terms.js');
+const { ManualClock, tabfileInfo } = require('./lib/cache.js');
 
 /** The version of librets this addon is linked with. */
 function version() {
   return native.version();
 }
 
-module.exports = { Owner, Table, RetsError, codes, whereis, version, Atom, atom, MatchSpec, matchSpec };
+module.exports = {
+  Owner, Table, RetsError, codes, whereis, version, Atom, atom, MatchSpec, matchSpec, ManualClock, tabfileInfo,
+};

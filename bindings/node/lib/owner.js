@@ -9,6 +9,7 @@ const { EventEmitter } = require('node:events');
 const { native } = require('./native.js');
 const { decode } = require('./terms.js');
 const { Table, tableArgs, checkName } = require('./table.js');
+const { hasCacheOptions, cacheArgs, file2tab } = require('./cache.js');
 const { HANDLE, CONSTRUCT } = require('./handles.js');
 
 const REASONS = { 1: 'inherited', 2: 'given_away' };
@@ -50,7 +51,14 @@ class Owner extends EventEmitter {
 
   /** Creates a table owned by this owner (ETS new/2). */
   newTable(name, options) {
-    return new Table(CONSTRUCT, native.tableNew(...tableArgs(this[HANDLE], name, options)));
+    const args = tableArgs(this[HANDLE], name, options);
+    if (!hasCacheOptions(options)) return new Table(CONSTRUCT, native.tableNew(...args));
+    return new Table(CONSTRUCT, native.tableNewCache(...args, ...cacheArgs(options)));
+  }
+
+  /** Recreates the table saved in the file at `path`, owned by this owner (ETS file2tab). */
+  file2tab(path, options) {
+    return file2tab(this, path, options);
   }
 
   /** The named table `name`, with a handle acting for this owner; undefined if none. */

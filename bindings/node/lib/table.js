@@ -69,21 +69,24 @@ class Table {
   }
 
   // ---- writes
-  /** Inserts one object (an array; ETS insert/2). */
-  insert(object) {
-    native.insert(this.#h, encodeObject(object));
+  /** Inserts one object (an array; ETS insert/2); `ttlMs` is its own lifetime. */
+  insert(object, options) {
+    if (options === undefined) native.insert(this.#h, encodeObject(object));
+    else native.insertTtl(this.#h, encodeObject(object), ttlNs(options));
   }
 
   /** Inserts a list of objects atomically (ETS insert/2 with a list). */
-  insertMany(objects) {
+  insertMany(objects, options) {
     if (!Array.isArray(objects)) throw new TypeError('rets: insertMany takes an array of objects');
     objects.forEach((o, i) => encodeObject(o, `objects[${i}]`));
-    native.insertMany(this.#h, encode(objects, 'objects'));
+    if (options === undefined) native.insertMany(this.#h, encode(objects, 'objects'));
+    else native.insertManyTtl(this.#h, encode(objects, 'objects'), ttlNs(options));
   }
 
   /** Inserts unless the key is present; returns whether it did (ETS insert_new/2). */
-  insertNew(object) {
-    return native.insertNew(this.#h, encodeObject(object));
+  insertNew(object, options) {
+    if (options === undefined) return native.insertNew(this.#h, encodeObject(object));
+    return native.insertNewTtl(this.#h, encodeObject(object), ttlNs(options));
   }
 
   /** Inserts all objects unless one of their keys is present, atomically. */
@@ -367,6 +370,15 @@ async function waitForLoad(ticket) {
   }
 }
 
+/** { ttlMs } as nanoseconds for the addon (0: the table's lifetime). */
+function ttlNs(options) {
+  const ms = options === null || typeof options !== 'object' ? undefined : options.ttlMs;
+  if (typeof ms !== 'number' || !(ms >= 0) || ms * 1e6 > Number.MAX_SAFE_INTEGER) {
+    throw new TypeError('rets: the options of a write are { ttlMs }, a number of milliseconds >= 0 (at most about 104 days)');
+  }
+  return Math.round(ms * 1e6);
+}
+
 function keyAndObjects(step) {
   return step === null ? undefined : [decode(step[0]), decode(step[1])];
 }
@@ -380,7 +392,8 @@ function checkName(name) {
 function tableArgs(ownerH, name, options = {}) {
   checkName(name);
   if (options === null || typeof options !== 'object') throw new TypeError('rets: table options must be an object');
-  const known = ['type', 'access', 'keypos', 'named', 'heir', 'heirData', 'readConcurrency', 'writeConcurrency'];
+  const known = ['type', 'access', 'keypos', 'named', 'heir', 'heirData', 'readConcurrency', 'writeConcurrency',
+    'ttlMs', 'timeToIdleMs', 'maxSize', 'maxMemory', 'onFull', 'recordStats', 'clock'];
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) throw new TypeError(`rets: unknown table option "${k}" (known: ${known.join(', ')})`);
   }
@@ -399,4 +412,4 @@ function tableArgs(ownerH, name, options = {}) {
     options.readConcurrency === true, options.writeConcurrency === true, heir, heirData];
 }
 
-module.exports = { Table, tableArgs, checkName };
+module.exports = { Table, tableArgs, checkName, ttlNs, TYPES, ACCESS };

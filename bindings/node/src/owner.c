@@ -328,23 +328,24 @@ static napi_value owner_unwatch(napi_env env, napi_callback_info info) {
     return ret_undefined(env, RETS_STATUS_OK);
 }
 
-static napi_value table_new(napi_env env, napi_callback_info info) {
-    /* (owner, name, type, access, keypos, named, readConcurrency, writeConcurrency, heir,
-     *  heirData) */
-    napi_value argv[10];
-    rets_owner *o, *heir;
+/* The first TABLE_ARGC arguments of tableNew and tableNewCache: (owner, name, type, access,
+ * keypos, named, readConcurrency, writeConcurrency, heir, heirData). On success the caller
+ * frees *name. */
+bool arg_table_options(napi_env env, napi_value *argv, rets_owner **owner, char **name,
+                       rets_table_options *opts) {
+    rets_owner *heir;
     term_arg heir_data;
     size_t type, access, keypos;
     bool named, rc, wc;
-    if (!get_args(env, info, 10, argv) || !arg_owner(env, argv[0], &o) ||
-        !arg_size(env, argv[2], &type) || !arg_size(env, argv[3], &access) ||
-        !arg_size(env, argv[4], &keypos) || !arg_bool(env, argv[5], &named) ||
-        !arg_bool(env, argv[6], &rc) || !arg_bool(env, argv[7], &wc) ||
-        !arg_opt_owner(env, argv[8], &heir) || !arg_opt_bytes(env, argv[9], &heir_data))
-        return NULL;
-    char *name = arg_string(env, argv[1]);
-    if (name == NULL) return NULL;
-    rets_table_options opts = {
+    if (!arg_owner(env, argv[0], owner) || !arg_size(env, argv[2], &type) ||
+        !arg_size(env, argv[3], &access) || !arg_size(env, argv[4], &keypos) ||
+        !arg_bool(env, argv[5], &named) || !arg_bool(env, argv[6], &rc) ||
+        !arg_bool(env, argv[7], &wc) || !arg_opt_owner(env, argv[8], &heir) ||
+        !arg_opt_bytes(env, argv[9], &heir_data))
+        return false;
+    *name = arg_string(env, argv[1]);
+    if (*name == NULL) return false;
+    *opts = (rets_table_options){
         .table_type = (uint32_t)type,
         .access = (uint32_t)access,
         .keypos = keypos,
@@ -355,9 +356,36 @@ static napi_value table_new(napi_env env, napi_callback_info info) {
         .heir_data = heir_data.data,
         .heir_data_len = heir_data.len,
     };
+    return true;
+}
+
+static napi_value table_new(napi_env env, napi_callback_info info) {
+    napi_value argv[TABLE_ARGC];
+    rets_owner *o;
+    char *name;
+    rets_table_options opts;
+    if (!get_args(env, info, TABLE_ARGC, argv) || !arg_table_options(env, argv, &o, &name, &opts))
+        return NULL;
     rets_table *t = NULL;
     rets_status s = rets_table_new(o, name, &opts, &t);
     free(name);
+    if (s != RETS_STATUS_OK) return throw_status(env, s);
+    return wrap_table(env, t);
+}
+
+/* (owner, path, verify) -> a table handle (ETS file2tab) */
+static napi_value file2tab(napi_env env, napi_callback_info info) {
+    napi_value argv[3];
+    rets_owner *o;
+    bool verify;
+    if (!get_args(env, info, 3, argv) || !arg_owner(env, argv[0], &o) ||
+        !arg_bool(env, argv[2], &verify))
+        return NULL;
+    char *path = arg_string(env, argv[1]);
+    if (path == NULL) return NULL;
+    rets_table *t = NULL;
+    rets_status s = rets_file2tab(o, path, verify, &t);
+    free(path);
     if (s != RETS_STATUS_OK) return throw_status(env, s);
     return wrap_table(env, t);
 }
@@ -396,6 +424,7 @@ bool register_owner(napi_env env, napi_value exports) {
         {"ownerUnwatch", owner_unwatch},
         {"whereis", whereis},
         {"tableNew", table_new},
+        {"file2tab", file2tab},
         {"tableWithOwner", table_with_owner},
         {"tableGiveAway", table_give_away},
         {"tableSetHeir", table_set_heir},

@@ -38,6 +38,9 @@ bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv)
 bool arg_table(napi_env env, napi_value v, rets_table **out);
 bool arg_owner(napi_env env, napi_value v, rets_owner **out);    /* an open owner */
 bool arg_opt_owner(napi_env env, napi_value v, rets_owner **out); /* null -> NULL */
+#define TABLE_ARGC 10
+bool arg_table_options(napi_env env, napi_value *argv, rets_owner **owner, char **name,
+                       rets_table_options *opts);
 bool arg_bytes(napi_env env, napi_value v, term_arg *out);
 bool arg_opt_bytes(napi_env env, napi_value v, term_arg *out);   /* null -> {NULL, 0} */
 bool arg_key(napi_env env, env_state *st, napi_value v, term_arg *out);
@@ -74,6 +77,7 @@ bool register_owner(napi_env env, napi_value exports);
 bool register_table(napi_env env, napi_value exports);
 bool register_traverse(napi_env env, napi_value exports);
 bool register_query(napi_env env, napi_value exports);
+bool register_cache(napi_env env, napi_value exports);
 bool register_flight(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 // A typed program over the whole API, checked by `tsc --noEmit --strict` (ci/node). It is
 // type-checked, not run.
-import { Owner, Table, RetsError, codes, whereis, version, atom, matchSpec, type Transfer, type TableInfo, type Value } from 'rets';
+import { Owner, Table, RetsError, codes, whereis, version, atom, matchSpec, ManualClock, tabfileInfo, type Transfer, type TableInfo, type Value, type CacheStats, type TableFileInfo } from 'rets';
 
 const v: string = version();
 const owner = new Owner();
@@ -45,6 +45,21 @@ for (const chunk of users.matchObjectChunks([atom('_')], 5)) void chunk;
 const deletedByMatch: number = users.matchDelete(['x', atom('_')]);
 users.selectReverse(spec);
 void [selected, n, matched, deletedByMatch];
+const clock = new ManualClock();
+const cache: Table = owner.newTable('cache', { ttlMs: 60_000, maxSize: 10_000, onFull: 'evict', recordStats: true, clock });
+cache.insert(['k', 1], { ttlMs: 10 });
+cache.insertMany([['a'], ['b']], { ttlMs: 10 });
+const fresh: boolean = cache.insertNew(['n'], { ttlMs: 5 });
+clock.advance(20);
+cache.invalidate('k');
+const purged: number = cache.purgeExpired();
+const stats: CacheStats = cache.cacheStats();
+cache.resetCacheStats();
+cache.recordLoad(1.5, true);
+cache.tab2file('/tmp/cache.tab');
+const fileInfo: TableFileInfo = tabfileInfo('/tmp/cache.tab');
+const restored: Table = owner.file2tab('/tmp/cache.tab', { verify: true });
+void [fresh, purged, stats, fileInfo, restored];
 const info: TableInfo = users.info();
 const size: number = users.size + users.memory;
 const tableName: string = users.name;
