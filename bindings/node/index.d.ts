@@ -187,7 +187,7 @@ export class Table implements Iterable<Value[]> {
    * others wait for that load (polling, never blocking the event loop); a loader that throws
    * fails the load for them with ERR_RETS_LOAD_FAILED and its message.
    */
-  getOrLoad(key: Term, loader: (key: Term) => TableObject | Promise<TableObject>, options?: { ttlMs?: number }): Promise<Value[]>;
+  getOrLoad(key: Term, loader: (key: Term) => TableObject | Promise<TableObject>, options?: { ttlMs?: number; refreshAfterMs?: number }): Promise<Value[]>;
   /** ETS select/2: for each matching object, the body of the first clause that matches it. */
   select(spec: MatchSpecTerm | MatchSpec): Value[];
   selectReverse(spec: MatchSpecTerm | MatchSpec): Value[];

@@ -186,13 +186,27 @@ class Table {
    * every other caller of getOrLoad for that key (in any worker) waits for that load's object or
    * failure, polling without blocking its event loop. A loader that throws fails the load:
    * the waiters get ERR_RETS_LOAD_FAILED with its message, and the next call loads again.
-   * `ttlMs` is the loaded object's lifetime (0: the table's).
+   * `ttlMs` is the loaded object's lifetime (0: the table's). With `refreshAfterMs` (a table
+   * with a ttl), an object older than that is returned at once and reloaded in the background
+   * by one caller (refresh-ahead).
    */
-  async getOrLoad(key, loader, { ttlMs = 0 } = {}) {
+  async getOrLoad(key, loader, { ttlMs = 0, refreshAfterMs } = {}) {
     if (typeof loader !== 'function') throw new TypeError('rets: getOrLoad takes a loader (key) => object | Promise<object>');
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) throw new TypeError('rets: ttlMs is a number of milliseconds >= 0 (0: the table\'s lifetime)');
-    const [claim, x] = native.claimLoad(this.#h, encodeKey(key));
+    if (refreshAfterMs !== undefined && (!Number.isSafeInteger(refreshAfterMs) || refreshAfterMs < 0)) {
+      throw new TypeError('rets: refreshAfterMs is a number of milliseconds >= 0');
+    }
+    const k = encodeKey(key);
+    const [claim, x, refreshTicket] = refreshAfterMs === undefined
+      ? native.claimLoad(this.#h, k) : native.claimLoadRefreshing(this.#h, k, refreshAfterMs);
     if (claim === CLAIM_CACHED) return decode(x);
+    if (claim === CLAIM_REFRESH) {
+      // Refresh-ahead: answer with the cached object now, reload in the background (a failed
+      // reload keeps the cached object until its lifetime ends).
+      const cached = decode(x);
+      load(refreshTicket, key, loader, ttlMs).catch(() => {}).finally(() => native.ticketFree(refreshTicket));
+      return cached;
+    }
     try {
       return claim === CLAIM_LOAD ? await load(x, key, loader, ttlMs) : await waitForLoad(x);
     } finally {
@@ -345,6 +359,7 @@ class Table {
 
 const CLAIM_CACHED = 0;
 const CLAIM_LOAD = 1;
+const CLAIM_REFRESH = 3;
 
 async function load(ticket, key, loader, ttlMs) {
   let object;

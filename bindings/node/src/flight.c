@@ -79,6 +79,40 @@ static napi_value table_claim_load(napi_env env, napi_callback_info info) {
 }
 
 /* (ticket, objectBytes, ttlMs): ttlMs 0 is the table's lifetime */
+/* (table, key, refreshAfterMs) -> as claimLoad, or [3, result, ticket] (refresh: the cached
+ * object, and a load ticket for its reload) */
+static napi_value table_claim_load_refreshing(napi_env env, napi_callback_info info) {
+    napi_value argv[3];
+    rets_table *t;
+    term_arg key;
+    size_t refresh_after_ms;
+    env_state *st = state_of(env);
+    if (!get_args(env, info, 3, argv) || !arg_table(env, argv[0], &t) ||
+        !arg_key(env, st, argv[1], &key) || !arg_size(env, argv[2], &refresh_after_ms))
+        return NULL;
+    rets_claim claim = RETS_CLAIM_CACHED;
+    rets_ticket *ticket = NULL;
+    rets_status s = rets_table_claim_load_refreshing(t, key.data, key.len,
+                                                     (uint64_t)refresh_after_ms, st->out, &claim,
+                                                     &ticket);
+    if (s != RETS_STATUS_OK) return throw_status(env, s);
+    napi_value arr, tag, v;
+    napi_create_array_with_length(env, 3, &arr);
+    napi_create_uint32(env, (uint32_t)claim, &tag);
+    napi_set_element(env, arr, 0, tag);
+    if (claim == RETS_CLAIM_CACHED || claim == RETS_CLAIM_REFRESH) {
+        v = ret_buf(env, s, st->out);
+        if (v == NULL) return NULL;
+        napi_set_element(env, arr, 1, v);
+    }
+    if (ticket != NULL) {
+        v = wrap_ticket(env, ticket);
+        if (v == NULL) return NULL;
+        napi_set_element(env, arr, claim == RETS_CLAIM_REFRESH ? 2 : 1, v);
+    }
+    return arr;
+}
+
 static napi_value ticket_fill(napi_env env, napi_callback_info info) {
     napi_value argv[3];
     ticket_box *box;
@@ -130,6 +164,7 @@ static napi_value ticket_free(napi_env env, napi_callback_info info) {
 bool register_flight(napi_env env, napi_value exports) {
     static const export_fn fns[] = {
         {"claimLoad", table_claim_load},
+        {"claimLoadRefreshing", table_claim_load_refreshing},
         {"ticketFill", ticket_fill},
         {"ticketFail", ticket_fail},
         {"ticketPoll", ticket_poll},

@@ -113,3 +113,19 @@ test('bad cache options and write options', () => {
   assert.throws(() => new ManualClock().advance(-5), /ms/);
   assert.equal(t.size, 0);
 });
+
+test('getOrLoad with refreshAfterMs: a stale object is returned at once and reloaded once', async () => {
+  const clock = new ManualClock();
+  const owner = owned(new Owner());
+  const t = owner.newTable('refresh', { ttlMs: 1000, clock });
+  let loads = 0;
+  const loader = async (k) => [k, ++loads];
+  assert.deepEqual(await t.getOrLoad('k', loader, { refreshAfterMs: 500 }), ['k', 1]);
+  clock.advance(600); // older than 500 ms, still alive
+  assert.deepEqual(await t.getOrLoad('k', loader, { refreshAfterMs: 500 }), ['k', 1], 'the cached object, at once');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(loads, 2, 'one background reload');
+  assert.deepEqual(t.lookup('k'), [['k', 2]]);
+  const plain = owner.newTable('no-ttl');
+  await assert.rejects(plain.getOrLoad('k', loader, { refreshAfterMs: 5 }), { code: codes.INVALID_ARGUMENT });
+});
