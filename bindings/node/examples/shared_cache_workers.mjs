@@ -1,8 +1,9 @@
 // Four worker_threads share one cache: a public named table that every worker reads and writes
 // directly (no cache thread, no postMessage per request). Each worker serves requests for
-// profiles; a miss loads the profile (simulated slow source) and writes it back, so a profile
-// loaded by one worker is a hit for all the others. Hit and miss counts are counters in a second
-// table, updated atomically by all workers.
+// profiles with getOrLoad: a miss loads the profile (simulated slow source) and stores it, once
+// however many workers miss it at the same time (single-flight), so a profile loaded by one
+// worker is a hit for all the others. Load counts are counters in a second table, updated
+// atomically by all workers.
 //
 // Run: node examples/shared_cache_workers.mjs   (after `npm install` in bindings/node)
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
@@ -31,10 +32,10 @@ if (isMainThread) {
     w.on('error', reject);
   })));
   const ms = performance.now() - started;
-  const hits = stats.lookupElement('hits', 2, 0);
-  const misses = stats.lookupElement('misses', 2, 0);
-  console.log(`${WORKERS} workers served ${hits + misses} requests in ${ms.toFixed(0)} ms`);
-  console.log(`hits ${hits}, misses ${misses} (${PROFILES} distinct profiles), ${cache.size} cached`);
+  const requests = stats.lookupElement('requests', 2, 0);
+  const loads = stats.lookupElement('loads', 2, 0);
+  console.log(`${WORKERS} workers served ${requests} requests in ${ms.toFixed(0)} ms`);
+  console.log(`${loads} loads for ${PROFILES} distinct profiles (each loaded once), ${cache.size} cached`);
   owner.close();
 } else {
   const cache = whereis('profile_cache');
@@ -43,15 +44,11 @@ if (isMainThread) {
   for (let i = 0; i < REQUESTS / WORKERS; i++) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5; // xorshift32
     const id = (x >>> 0) % PROFILES;
-    const hit = cache.lookup(id);
-    if (hit.length === 1) {
-      stats.updateCounter('hits', 1, ['hits', 0]);
-    } else {
-      // Two workers may miss the same id at once and both load it: the second insert replaces
-      // the first with an equal profile (the cache layer's get_or_load will make this single-flight).
-      cache.insert([id, loadProfile(id)]);
-      stats.updateCounter('misses', 1, ['misses', 0]);
-    }
+    await cache.getOrLoad(id, async (key) => {
+      stats.updateCounter('loads', 1, ['loads', 0]);
+      return [key, loadProfile(key)];
+    });
+    stats.updateCounter('requests', 1, ['requests', 0]);
   }
   parentPort.postMessage('done');
 }
