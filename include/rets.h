@@ -175,6 +175,11 @@ typedef enum rets_status {
      */
     RETS_STATUS_NAME_TAKEN = 35,
     /**
+     * A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
+     * (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
+     */
+    RETS_STATUS_TABLE_FULL = 36,
+    /**
      * A read-through load failed: the loader called rets_ticket_fail() (the message is its
      * message), returned without a result, or (Rust) panicked. Nothing was cached.
      */
@@ -317,6 +322,20 @@ typedef enum rets_type {
 } rets_type;
 
 /**
+ * What a write to a full bounded table does.
+ */
+typedef enum rets_on_full {
+    /**
+     * Evict objects not used recently until the write fits (the default).
+     */
+    RETS_ON_FULL_EVICT = 0,
+    /**
+     * Refuse the write with `RETS_STATUS_TABLE_FULL`; nothing changes.
+     */
+    RETS_ON_FULL_REJECT = 1,
+} rets_on_full;
+
+/**
  * A growable byte buffer that rets writes results into (objects, keys, names, gifts). Reuse one
  * for many calls: it keeps its capacity, so once it has grown to the largest result, calls
  * allocate nothing for their output.
@@ -342,6 +361,17 @@ typedef struct rets_buf rets_buf;
  * Thread-safety: a builder may move between threads but must not be used by two at once.
  */
 typedef struct rets_builder rets_builder;
+
+/**
+ * A clock that moves only when told to (rets_manual_clock_advance()), for tests: give it to
+ * a cache table in `rets_cache_options.clock` and advance it to make objects expire without
+ * waiting.
+ *
+ * Thread-safety: any number of threads may use a clock at once, except rets_manual_clock_free().
+ * Tables keep their own reference: freeing the handle does not stop the tables' clocks (they
+ * then stand still).
+ */
+typedef struct rets_manual_clock rets_manual_clock;
 
 /**
  * An owner of tables: what an Erlang process is to ETS. Every table has exactly one owner;
@@ -374,6 +404,130 @@ typedef struct rets_table rets_table;
  * it.
  */
 typedef struct rets_ticket rets_ticket;
+
+/**
+ * The options of a new table. A zero-initialised struct (`rets_table_options opts = {0};`)
+ * is ETS's default: a protected, unnamed set with its key at position 1 and no heir.
+ *
+ * Ownership: rets_table_new() only reads the struct (and the heir data it points to) during
+ * the call.
+ */
+typedef struct rets_table_options {
+    /**
+     * A `rets_table_type` value.
+     */
+    uint32_t table_type;
+    /**
+     * A `rets_access` value.
+     */
+    uint32_t access;
+    /**
+     * The 1-based position of the key in every object; 0 means 1.
+     */
+    size_t keypos;
+    /**
+     * Register the name so that rets_whereis() finds the table (ETS `named_table`).
+     */
+    bool named;
+    /**
+     * Accepted for ETS parity and reported by rets_table_info(); tunes nothing today.
+     */
+    bool read_concurrency;
+    /**
+     * Accepted for ETS parity and reported by rets_table_info(); tunes nothing today.
+     */
+    bool write_concurrency;
+    /**
+     * The owner that inherits the table when its owner closes, or NULL for none. An heir
+     * equal to the owner means none.
+     */
+    const struct rets_owner *heir;
+    /**
+     * The heir's gift: one MessagePack value, or NULL for nil.
+     */
+    const uint8_t *heir_data;
+    /**
+     * The length of `heir_data` in bytes.
+     */
+    size_t heir_data_len;
+} rets_table_options;
+
+/**
+ * The cache options of a new table (rets_table_new_cache()). A zero-initialised struct
+ * (`rets_cache_options c = {0};`) sets none of them.
+ *
+ * Ownership: rets_table_new_cache() only reads the struct during the call; the table keeps
+ * its own reference to `clock`.
+ */
+typedef struct rets_cache_options {
+    /**
+     * The default lifetime of an object in nanoseconds, from when it is written (0: none).
+     */
+    uint64_t ttl_ns;
+    /**
+     * The idle lifetime in nanoseconds: an object expires this long after it was last written
+     * or read by lookup, member or lookup_element (0: none). Not together with `ttl_ns`.
+     */
+    uint64_t time_to_idle_ns;
+    /**
+     * The most objects the table holds (0: no bound).
+     */
+    size_t max_size;
+    /**
+     * The most bytes the table holds, as rets_table_info() counts `memory` (0: no bound).
+     */
+    size_t max_memory;
+    /**
+     * A `rets_on_full` value.
+     */
+    uint32_t on_full;
+    /**
+     * Keep statistics even without the other options (any option keeps them anyway).
+     */
+    bool record_stats;
+    /**
+     * The table's clock, or NULL for the monotonic clock.
+     */
+    const struct rets_manual_clock *clock;
+} rets_cache_options;
+
+/**
+ * A table's cache statistics (rets_table_cache_stats()), since creation or the last reset.
+ */
+typedef struct rets_cache_stats {
+    /**
+     * Reads (lookup, member, lookup_element) that found their key.
+     */
+    uint64_t hits;
+    /**
+     * Reads that did not (absent or expired).
+     */
+    uint64_t misses;
+    /**
+     * Successful loads recorded with rets_table_record_load().
+     */
+    uint64_t loads;
+    /**
+     * Failed loads recorded with rets_table_record_load().
+     */
+    uint64_t load_failures;
+    /**
+     * Time spent in recorded loads, in nanoseconds.
+     */
+    uint64_t load_ns;
+    /**
+     * Objects removed to respect `max_size` / `max_memory`.
+     */
+    uint64_t evictions;
+    /**
+     * Objects removed because their lifetime ended.
+     */
+    uint64_t expirations;
+    /**
+     * Writes refused with `RETS_STATUS_TABLE_FULL`.
+     */
+    uint64_t rejected_writes;
+} rets_cache_stats;
 
 /**
  * The signature of a loader for rets_table_get_or_load(): it loads the object with `key`
@@ -432,53 +586,6 @@ typedef struct rets_element {
      */
     size_t value_len;
 } rets_element;
-
-/**
- * The options of a new table. A zero-initialised struct (`rets_table_options opts = {0};`)
- * is ETS's default: a protected, unnamed set with its key at position 1 and no heir.
- *
- * Ownership: rets_table_new() only reads the struct (and the heir data it points to) during
- * the call.
- */
-typedef struct rets_table_options {
-    /**
-     * A `rets_table_type` value.
-     */
-    uint32_t table_type;
-    /**
-     * A `rets_access` value.
-     */
-    uint32_t access;
-    /**
-     * The 1-based position of the key in every object; 0 means 1.
-     */
-    size_t keypos;
-    /**
-     * Register the name so that rets_whereis() finds the table (ETS `named_table`).
-     */
-    bool named;
-    /**
-     * Accepted for ETS parity and reported by rets_table_info(); tunes nothing today.
-     */
-    bool read_concurrency;
-    /**
-     * Accepted for ETS parity and reported by rets_table_info(); tunes nothing today.
-     */
-    bool write_concurrency;
-    /**
-     * The owner that inherits the table when its owner closes, or NULL for none. An heir
-     * equal to the owner means none.
-     */
-    const struct rets_owner *heir;
-    /**
-     * The heir's gift: one MessagePack value, or NULL for nil.
-     */
-    const uint8_t *heir_data;
-    /**
-     * The length of `heir_data` in bytes.
-     */
-    size_t heir_data_len;
-} rets_table_options;
 
 /**
  * Facts about a table (ETS `info/1`), filled by rets_table_info().
@@ -606,6 +713,124 @@ const uint8_t *rets_buf_data(const struct rets_buf *buf);
  * `buf` is NULL).
  */
 size_t rets_buf_len(const struct rets_buf *buf);
+
+/**
+ * Creates a manual clock standing at 1 ns and stores it in `*out`.
+ *
+ * Ownership: the caller owns the clock and frees it with rets_manual_clock_free().
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`.
+ */
+enum rets_status rets_manual_clock_new(struct rets_manual_clock **out);
+
+/**
+ * Frees a manual clock handle (tables that use the clock keep it). NULL is ignored.
+ *
+ * Undefined behaviour: freeing a handle twice, or using it afterwards.
+ */
+void rets_manual_clock_free(struct rets_manual_clock *clock);
+
+/**
+ * Moves the clock forward by `nanos` nanoseconds.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`.
+ */
+enum rets_status rets_manual_clock_advance(const struct rets_manual_clock *clock, uint64_t nanos);
+
+/**
+ * rets_table_new() with cache options: lifetimes, bounds, statistics, a clock. `options`
+ * may be NULL for ETS's defaults, `cache` NULL for none (then this is rets_table_new()).
+ *
+ * An expired object is never returned or counted by any call; the library removes expired
+ * objects in the background at least once a second (docs/CACHE.md). A bounded table never
+ * holds more than `max_size` objects, and `memory` stays within `max_memory` up to the
+ * tolerance docs/CACHE.md states.
+ *
+ * Ownership, thread-safety: as rets_table_new().
+ *
+ * Errors: as rets_table_new(); `RETS_STATUS_INVALID_ARGUMENT` also for an unknown `on_full`
+ * or both lifetimes set.
+ */
+enum rets_status rets_table_new_cache(const struct rets_owner *owner,
+                                      const char *name,
+                                      const struct rets_table_options *options,
+                                      const struct rets_cache_options *cache,
+                                      struct rets_table **out);
+
+/**
+ * rets_table_insert() with the object's own lifetime: it expires `ttl_ns` nanoseconds from
+ * now (0: the table's default lifetime; none if the table has none).
+ *
+ * Ownership, thread-safety: as rets_table_insert().
+ *
+ * Errors: as rets_table_insert(); `RETS_STATUS_TABLE_FULL` on a full bounded table that
+ * rejects, or an object larger than the bound.
+ */
+enum rets_status rets_table_insert_ttl(const struct rets_table *table,
+                                       const uint8_t *object,
+                                       size_t object_len,
+                                       uint64_t ttl_ns);
+
+/**
+ * rets_table_insert_many() with one lifetime for every object (`ttl_ns`, 0: the table's
+ * default).
+ *
+ * Ownership, thread-safety: as rets_table_insert_many(). Errors: as rets_table_insert_ttl().
+ */
+enum rets_status rets_table_insert_many_ttl(const struct rets_table *table,
+                                            const uint8_t *objects,
+                                            size_t objects_len,
+                                            uint64_t ttl_ns);
+
+/**
+ * rets_table_insert_new() with the object's own lifetime (`ttl_ns`, 0: the table's default).
+ * A key whose object has expired counts as absent.
+ *
+ * Ownership, thread-safety: as rets_table_insert_new(). Errors: as rets_table_insert_ttl().
+ */
+enum rets_status rets_table_insert_new_ttl(const struct rets_table *table,
+                                           const uint8_t *object,
+                                           size_t object_len,
+                                           uint64_t ttl_ns,
+                                           bool *inserted);
+
+/**
+ * Fills `*out` with the table's cache statistics (all zero for a table created without
+ * cache options). Anyone may ask, whatever the access mode.
+ *
+ * Thread-safety: any thread; the counters are summed without stopping writers, so counts
+ * racing the call may or may not be in it.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_cache_stats(const struct rets_table *table,
+                                        struct rets_cache_stats *out);
+
+/**
+ * Sets the table's cache statistics back to zero.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_cache_stats_reset(const struct rets_table *table);
+
+/**
+ * Records one load from the data source behind the cache: how long it took (`nanos`) and
+ * whether it succeeded (`ok`); counted in `loads` or `load_failures`, and `load_ns`.
+ *
+ * Thread-safety: any thread. Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`.
+ */
+enum rets_status rets_table_record_load(const struct rets_table *table, uint64_t nanos, bool ok);
+
+/**
+ * Removes the table's expired objects now (the library also does it in the background at
+ * least once a second) and stores how many it removed in `*removed`. Needs write access.
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`.
+ */
+enum rets_status rets_table_purge_expired(const struct rets_table *table, size_t *removed);
 
 /**
  * Claims the read-through load of `key` without blocking, on a set or ordered_set. Stores in

@@ -12,6 +12,7 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
+//! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
 //! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
 //! - `term_builder`, `term_reader`: MessagePack for C programs without a MessagePack library.
 
@@ -22,6 +23,7 @@
 
 mod boundary;
 mod buffer;
+mod cache;
 mod flight;
 mod ops;
 mod owner;
@@ -32,6 +34,7 @@ mod term_reader;
 mod traverse;
 
 pub use buffer::*;
+pub use cache::*;
 pub use flight::*;
 pub use ops::*;
 pub use owner::*;
@@ -68,6 +71,7 @@ const _: () = {
     send_sync::<rets_table>();
     send_sync::<rets_ticket>();
     send::<rets_buf>();
+    send_sync::<rets_manual_clock>();
     send::<rets_builder>();
 };
 

@@ -32,7 +32,7 @@ pub(crate) fn write_owned_objects(buf: &mut rets_buf, objects: &[Object]) {
 }
 
 /// The elements of a MessagePack array argument holding a list of objects.
-fn object_list(bytes: &[u8]) -> Outcome<Vec<Vec<u8>>> {
+pub(crate) fn object_list(bytes: &[u8]) -> Outcome<Vec<Vec<u8>>> {
     let list = to_canonical(bytes).map_err(rets_core::Error::from)?;
     let Some(elements) = ArrayElements::new(&list) else {
         return Err(Failure::new(

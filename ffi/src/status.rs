@@ -67,6 +67,9 @@ pub enum rets_status {
     Overflow = 34,
     /// Another named table already has this name.
     NameTaken = 35,
+    /// A bounded table (`max_size` / `max_memory`) refused the write: it is full and rejects
+    /// (`RETS_ON_FULL_REJECT`), or the write alone is larger than the bound. Nothing changed.
+    TableFull = 36,
     /// A read-through load failed: the loader called rets_ticket_fail() (the message is its
     /// message), returned without a result, or (Rust) panicked. Nothing was cached.
     LoadFailed = 37,
@@ -103,6 +106,7 @@ impl rets_status {
             rets_status::NotAnInteger => "RETS_STATUS_NOT_AN_INTEGER\0",
             rets_status::Overflow => "RETS_STATUS_OVERFLOW\0",
             rets_status::NameTaken => "RETS_STATUS_NAME_TAKEN\0",
+            rets_status::TableFull => "RETS_STATUS_TABLE_FULL\0",
             rets_status::LoadFailed => "RETS_STATUS_LOAD_FAILED\0",
             rets_status::WrongType => "RETS_STATUS_WRONG_TYPE\0",
             rets_status::Panic => "RETS_STATUS_PANIC\0",
@@ -138,6 +142,7 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::Overflow => rets_status::Overflow,
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
+        Error::TableFull { .. } => rets_status::TableFull,
         Error::LoadFailed { .. } => rets_status::LoadFailed,
         Error::LoadTimeout { .. } => rets_status::Timeout,
         _ => rets_status::Internal,
@@ -197,7 +202,7 @@ pub extern "C" fn rets_status_name(status: u32) -> *const c_char {
     known.as_ptr().cast()
 }
 
-const STATUS_BY_CODE: [rets_status; 26] = [
+const STATUS_BY_CODE: [rets_status; 27] = [
     rets_status::Ok,
     rets_status::EndOfTable,
     rets_status::NotFound,
@@ -220,6 +225,7 @@ const STATUS_BY_CODE: [rets_status; 26] = [
     rets_status::NotAnInteger,
     rets_status::Overflow,
     rets_status::NameTaken,
+    rets_status::TableFull,
     rets_status::LoadFailed,
     rets_status::WrongType,
     rets_status::Panic,

@@ -127,7 +127,7 @@ pub(crate) fn arg_term(ptr: *const u8, len: usize, name: &'static str) -> Outcom
     }
 }
 
-fn options(opts: &rets_table_options) -> Outcome<TableOptions> {
+pub(crate) fn options(opts: &rets_table_options) -> Outcome<TableOptions> {
     let table_type = match opts.table_type {
         0 => TableType::Set,
         1 => TableType::OrderedSet,
