@@ -990,7 +990,7 @@ enum rets_status rets_table_claim_load(const struct rets_table *table,
 
 /**
  * rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
- * than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+ * than `refresh_after_ns` nanoseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
  * load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
  * while that refresh runs, so a key read often never misses when it expires; an event loop
  * answers with the cached object and fills the ticket when its asynchronous reload settles. An
@@ -1004,15 +1004,15 @@ enum rets_status rets_table_claim_load(const struct rets_table *table,
 enum rets_status rets_table_claim_load_refreshing(const struct rets_table *table,
                                                   const uint8_t *key,
                                                   size_t key_len,
-                                                  uint64_t refresh_after_ms,
+                                                  uint64_t refresh_after_ns,
                                                   struct rets_buf *out,
                                                   enum rets_claim *claim,
                                                   struct rets_ticket **ticket);
 
 /**
  * Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
- * is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
- * milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+ * is stored in the table and given to every caller waiting for the load. It lives `ttl_ns`
+ * nanoseconds from now, or, with `ttl_ns` 0, the table's lifetime (its `ttl`; forever on a
  * table without one).
  *
  * If `object` is not a valid object for the table, or its key is not the key claimed, the call
@@ -1034,7 +1034,7 @@ enum rets_status rets_table_claim_load_refreshing(const struct rets_table *table
 enum rets_status rets_ticket_fill(struct rets_ticket *ticket,
                                   const uint8_t *object,
                                   size_t object_len,
-                                  uint64_t ttl_ms);
+                                  uint64_t ttl_ns);
 
 /**
  * Fails a claimed load: every caller waiting for it gets `RETS_STATUS_LOAD_FAILED` with

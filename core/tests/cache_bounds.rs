@@ -264,3 +264,30 @@ fn stats_count_hits_misses_and_loads_and_reset() {
     plain.lookup(1).unwrap();
     assert_eq!(plain.cache_stats().unwrap(), Default::default());
 }
+
+#[test]
+fn expired_objects_do_not_make_a_rejecting_table_full() {
+    let owner = Owner::new();
+    for ty in SETS {
+        let clock = ManualClock::new();
+        let t = bounded(
+            &owner,
+            ty,
+            TableOptions::new()
+                .max_size(2)
+                .on_full(OnFull::Reject)
+                .clock(clock.clone())
+                .ttl(Duration::from_secs(1)),
+        );
+        t.insert(tuple!(1, 1)).unwrap();
+        t.insert(tuple!(2, 2)).unwrap();
+        assert!(matches!(
+            t.insert(tuple!(3, 3)),
+            Err(Error::TableFull { .. })
+        ));
+        clock.advance(Duration::from_secs(1));
+        t.insert(tuple!(3, 3)).unwrap();
+        assert_eq!(t.size().unwrap(), 1, "{ty}");
+        assert_eq!(t.cache_stats().unwrap().expirations, 2, "{ty}");
+    }
+}

@@ -2,7 +2,9 @@
  * The lesson's exercise in C, on rets's cache layer: a read-optimised profile cache.
  *
  * - The cache is a table owned by an owner (the "supervised process" of the lesson): a named,
- *   protected set, so the owner writes and any other part of the program reads by name.
+ *   protected set, so the owner writes and any other part of the program reads by name. It is
+ *   a cache table (rets_table_new_cache): profiles live 2 seconds (TTL) and the table holds at
+ *   most 64 KiB (max_memory), evicting what is read least.
  * - get_profile reads through the cache with rets_table_get_or_load: on a miss, a loader
  *   callback fetches the profile from the data source (simulated: about 200 microseconds per
  *   query, like a round trip to a database) and fills the ticket; rets writes it back. Threads
@@ -28,6 +30,8 @@
 #include <rets.h>
 
 #define STAMPEDE_THREADS 16
+#define TTL_NS 2000000000ull /* 2 s */
+#define MAX_MEMORY (64u << 10) /* 64 KiB: room for a few hundred profiles */
 
 typedef struct profile {
     int64_t user_id;
@@ -216,6 +220,8 @@ int main(int argc, char **argv) {
     rets_owner *owner;
     rets_table *table;
     rets_table_options opts;
+    rets_cache_options cache_opts;
+    rets_cache_stats stats;
     static source src;
     cache c;
     profile p;
@@ -239,7 +245,10 @@ int main(int argc, char **argv) {
     opts.access = RETS_ACCESS_PROTECTED;
     opts.named = true;
     opts.read_concurrency = true;
-    TRY(rets_table_new(owner, "profiles", &opts, &table));
+    memset(&cache_opts, 0, sizeof cache_opts);
+    cache_opts.ttl_ns = TTL_NS;
+    cache_opts.max_memory = MAX_MEMORY;
+    TRY(rets_table_new_cache(owner, "profiles", &opts, &cache_opts, &table));
     cache_init(&c, table, &src);
 
     printf("lookup latency:\n");
@@ -300,6 +309,15 @@ int main(int argc, char **argv) {
         printf("%d threads ask at once for one missing profile: %ld query (single-flight)\n",
                STAMPEDE_THREADS, src.queries - before);
     }
+
+    /* What the cache counted: reads, loads (the queries of get_or_load), and what it dropped. */
+    TRY(rets_table_cache_stats(table, &stats));
+    printf("cache stats: %llu hits, %llu misses, %llu loads, %llu failed loads, %llu evictions "
+           "(max_memory %u KiB), %llu expirations (TTL %llu s)\n",
+           (unsigned long long)stats.hits, (unsigned long long)stats.misses,
+           (unsigned long long)stats.loads, (unsigned long long)stats.load_failures,
+           (unsigned long long)stats.evictions, MAX_MEMORY >> 10,
+           (unsigned long long)stats.expirations, (unsigned long long)(TTL_NS / 1000000000ull));
 
     /* Closing the owner deletes its table (it has no heir). */
     cache_free(&c);

@@ -193,7 +193,7 @@ fn write_claim(
 }
 
 /// rets_table_claim_load() with refresh-ahead, on a table with a `ttl`: a cached object older
-/// than `refresh_after_ms` milliseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
+/// than `refresh_after_ns` nanoseconds gives `RETS_CLAIM_REFRESH` (the object in `out`, and a
 /// load ticket for its refresh) to exactly one caller, and `RETS_CLAIM_CACHED` to everyone else
 /// while that refresh runs, so a key read often never misses when it expires; an event loop
 /// answers with the cached object and fills the ticket when its asynchronous reload settles. An
@@ -208,7 +208,7 @@ pub extern "C" fn rets_table_claim_load_refreshing(
     table: *const rets_table,
     key: *const u8,
     key_len: usize,
-    refresh_after_ms: u64,
+    refresh_after_ns: u64,
     out: *mut rets_buf,
     claim: *mut rets_claim,
     ticket: *mut *mut rets_ticket,
@@ -219,7 +219,7 @@ pub extern "C" fn rets_table_claim_load_refreshing(
         let out = arg_mut(out, "out")?;
         let claim_out = Out::new(claim, "claim")?;
         let ticket_out = Out::new(ticket, "ticket")?;
-        let refresh_after = Duration::from_millis(refresh_after_ms);
+        let refresh_after = Duration::from_nanos(refresh_after_ns);
         let claimed = table
             .table
             .claim_load_refreshing(Msgpack(key), refresh_after)?;
@@ -229,8 +229,8 @@ pub extern "C" fn rets_table_claim_load_refreshing(
 }
 
 /// Finishes a claimed load with `object` (a MessagePack array whose key is the key claimed): it
-/// is stored in the table and given to every caller waiting for the load. It lives `ttl_ms`
-/// milliseconds from now, or, with `ttl_ms` 0, the table's lifetime (its `ttl`; forever on a
+/// is stored in the table and given to every caller waiting for the load. It lives `ttl_ns`
+/// nanoseconds from now, or, with `ttl_ns` 0, the table's lifetime (its `ttl`; forever on a
 /// table without one).
 ///
 /// If `object` is not a valid object for the table, or its key is not the key claimed, the call
@@ -253,7 +253,7 @@ pub extern "C" fn rets_ticket_fill(
     ticket: *mut rets_ticket,
     object: *const u8,
     object_len: usize,
-    ttl_ms: u64,
+    ttl_ns: u64,
 ) -> rets_status {
     boundary(|| {
         let ticket = arg_ref(ticket.cast_const(), "ticket")?;
@@ -267,9 +267,9 @@ pub extern "C" fn rets_ticket_fill(
                 return Err(error.into());
             }
         };
-        let loaded = match ttl_ms {
+        let loaded = match ttl_ns {
             0 => Loaded::new(object),
-            ms => Loaded::new(object).ttl(Duration::from_millis(ms)),
+            ns => Loaded::new(object).ttl(Duration::from_nanos(ns)),
         };
         load.fill(loaded)?;
         Ok(())
@@ -507,7 +507,7 @@ mod tests {
                 &table,
                 key.as_ptr(),
                 key.len(),
-                6000,
+                6_000_000_000,
                 out,
                 &mut claim,
                 &mut ticket,

@@ -27,7 +27,7 @@ def structured(target, seed):
 
 
 for i, t in enumerate(["table_set", "table_ordered_set", "table_bag",
-                       "table_duplicate_bag", "table_concurrent", "c_abi"]):
+                       "table_duplicate_bag", "table_concurrent", "c_abi", "table_cache"]):
     structured(t, 1000 + i)
 
 deep = lambda n: b"\x91" * n + b"\x01"

@@ -78,6 +78,15 @@ impl Bounds {
             return Ok(hand);
         }
         let too_big = !self.fits(adding, 0, fixed_bytes);
+        // Expired objects do not make a table full: remove them before refusing.
+        if self.on_full == OnFull::Reject
+            && !too_big
+            && storage.expiry().has_deadlines()
+            && storage.purge_expired() > 0
+            && self.fits(adding, storage.size(), memory())
+        {
+            return Ok(hand);
+        }
         if self.on_full == OnFull::Reject || too_big {
             stats.add(Counter::Rejected, 1);
             return Err(self.full(name()));

@@ -422,6 +422,14 @@ mod tests {
 /// loader, finishes the load; the model checks, in every interleaving loom explores, that there
 /// is exactly one load, that every caller gets its result (a waiter left asleep is a deadlock,
 /// which loom reports), and that an error reaches everyone and stores nothing.
+///
+/// Each of these deliberate bugs makes a model fail (tried by hand, one at a time):
+/// - `finish` leaves the map before it stores: a second load (`one_load...`);
+/// - `claim` skips the look in the table under the shard lock: a second load (`one_load...`);
+/// - `finish` does not notify: loom reports the sleeping waiters' deadlock (both models);
+/// - a failed load stays in the map: the next caller gets the old error instead of loading
+///   (`an_error...`);
+/// - `claim_refresh` ignores a refresh in flight: two refreshes overlap (`refreshes...`).
 #[cfg(all(test, rets_loom))]
 mod loom_tests {
     use super::*;
@@ -481,6 +489,47 @@ mod loom_tests {
             }
             assert_eq!(w.loads.load(Ordering::Relaxed), 1, "more than one load");
             assert_eq!(*w.store.0.lock(), Some(42));
+        });
+    }
+
+    /// Refresh-ahead: two callers see a cached value due for refresh while a third reads. At
+    /// most one refresh runs at a time, the reader gets the old or the refreshed value (never a
+    /// load of its own), and the store ends with a refreshed value.
+    #[test]
+    fn loom_single_flight_refreshes_never_overlap() {
+        loom::model(|| {
+            let w = world();
+            *w.store.0.lock() = Some(1);
+            let running = Arc::new(AtomicUsize::new(0));
+            let refreshers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (w, running) = (w.clone(), running.clone());
+                    thread::spawn(move || {
+                        if let Some(loading) = w.flights.claim_refresh(b"k") {
+                            assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "overlap");
+                            w.loads.fetch_add(1, Ordering::Relaxed);
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            let stored = loading.finish(Ok(2), |v| {
+                                *w.store.0.lock() = Some(*v);
+                                Ok(())
+                            });
+                            assert_eq!(stored, Ok(2));
+                        }
+                    })
+                })
+                .collect();
+            let got = get_or_load(
+                &w,
+                Err(Error::LoadFailed {
+                    message: "x".into(),
+                }),
+            );
+            assert!(matches!(got, Ok(1) | Ok(2)), "{got:?}");
+            for t in refreshers {
+                t.join().unwrap();
+            }
+            assert!((1..=2).contains(&w.loads.load(Ordering::Relaxed)));
+            assert_eq!(*w.store.0.lock(), Some(2));
         });
     }
 

@@ -408,15 +408,17 @@ impl Table {
     /// back into this table.
     pub fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup", Need::Read)?;
-        let result = match &self.inner.cache {
-            None => key.with_key(|key| self.inner.storage.read(key, f))?,
-            Some(cache) => key.with_key(|key| {
-                self.inner.storage.read(key, |objects| {
+        // One read path with a branch inside (two would double the inlined code and push the
+        // hash probe out of line).
+        let cache = self.inner.cache.as_deref();
+        let result = key.with_key(|key| {
+            self.inner.storage.read(key, |objects| {
+                if let Some(cache) = cache {
                     cache.count_read(objects.len() > 0);
-                    f(objects)
-                })
-            })?,
-        };
+                }
+                f(objects)
+            })
+        })?;
         self.still_alive(result)
     }
 

@@ -120,48 +120,11 @@ static void test_claim_fill_wait(void) {
     rets_ticket_free(loader);
     rets_ticket_free(waiter);
     EXPECT(rets_table_invalidate(table, NULL, 1), RETS_STATUS_NULL_ARGUMENT);
-    /* Refresh-ahead measures age against the table's ttl: this table has none. */
+    /* Refresh-ahead measures age against the table's ttl: this table has none (see
+     * test_lifetimes_and_refresh for one that has). */
     EXPECT(rets_table_claim_load_refreshing(table, k, kn, 100, out, &claim, &none),
            RETS_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(rets_last_error_message(), "ttl") != NULL);
-
-    /* A loader's own lifetime: filled with ttl_ms 1, the object expires (the next claim loads
-     * again), while one filled with 0 lives the table's lifetime (forever here). */
-    {
-        int64_t waited_ms = 0;
-        key_of(kb, 5, &k, &kn);
-        OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
-        CHECK(claim == RETS_CLAIM_LOAD);
-        object_of(ob, 5, 50, &o, &on);
-        OK(rets_ticket_fill(loader, o, on, 1));
-        rets_ticket_free(loader);
-        key_of(kb, 6, &k, &kn);
-        OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
-        CHECK(claim == RETS_CLAIM_LOAD);
-        object_of(ob, 6, 60, &o, &on);
-        OK(rets_ticket_fill(loader, o, on, 0));
-        rets_ticket_free(loader);
-        key_of(kb, 5, &k, &kn);
-        for (;;) { /* until the 1 ms lifetime has passed (bounded: 5 s) */
-            OK(rets_table_claim_load(table, k, kn, out, &claim, &loader));
-            if (claim == RETS_CLAIM_LOAD) break;
-            CHECK(claim == RETS_CLAIM_CACHED && waited_ms < 5000);
-            sleep_us(1000);
-            waited_ms++;
-        }
-        rets_ticket_free(loader);
-        key_of(kb, 6, &k, &kn);
-        OK(rets_table_claim_load(table, k, kn, out, &claim, &none));
-        CHECK(claim == RETS_CLAIM_CACHED && value_in(out, 6) == 60);
-    }
-
-    /* Arguments. */
-    EXPECT(rets_table_claim_load(table, k, kn, out, NULL, &none), RETS_STATUS_NULL_ARGUMENT);
-    EXPECT(rets_table_claim_load(table, k, kn, out, &claim, NULL), RETS_STATUS_NULL_ARGUMENT);
-    EXPECT(rets_table_claim_load(table, (const uint8_t *)"\xc1", 1, out, &claim, &none),
-           RETS_STATUS_MALFORMED);
-    EXPECT(rets_ticket_wait(NULL, 0, out), RETS_STATUS_NULL_ARGUMENT);
-    rets_ticket_free(NULL);
 
     rets_buf_free(out);
     rets_builder_free(kb);
@@ -209,6 +172,86 @@ static void test_fail_and_abandon(void) {
 
     rets_buf_free(out);
     rets_builder_free(kb);
+}
+
+#define SEC 1000000000ull
+
+/* On a cache table with a ttl of 10 s and a manual clock: a loader's own lifetime, and
+ * refresh-ahead past 6 s (one caller refreshes, the others keep the cached object; a failed
+ * refresh keeps it until its ttl). */
+static void test_lifetimes_and_refresh(rets_owner *owner) {
+    rets_manual_clock *clock;
+    rets_table *t;
+    rets_table_options opts;
+    rets_cache_options cache;
+    rets_builder *kb, *ob;
+    rets_buf *out;
+    rets_ticket *ticket = NULL, *none = NULL;
+    rets_claim claim;
+    const uint8_t *k, *o;
+    size_t kn, on;
+
+    OK(rets_manual_clock_new(&clock));
+    memset(&opts, 0, sizeof opts);
+    memset(&cache, 0, sizeof cache);
+    cache.ttl_ns = 10 * SEC;
+    cache.clock = clock;
+    OK(rets_table_new_cache(owner, "refreshing", &opts, &cache, &t));
+    OK(rets_builder_new(&kb));
+    OK(rets_builder_new(&ob));
+    OK(rets_buf_new(&out));
+
+    /* Key 1 filled with its own 2 s; key 2 with the table's 10 s. */
+    key_of(kb, 1, &k, &kn);
+    OK(rets_table_claim_load(t, k, kn, out, &claim, &ticket));
+    CHECK(claim == RETS_CLAIM_LOAD);
+    object_of(ob, 1, 10, &o, &on);
+    OK(rets_ticket_fill(ticket, o, on, 2 * SEC));
+    rets_ticket_free(ticket);
+    key_of(kb, 2, &k, &kn);
+    OK(rets_table_claim_load(t, k, kn, out, &claim, &ticket));
+    CHECK(claim == RETS_CLAIM_LOAD);
+    object_of(ob, 2, 20, &o, &on);
+    OK(rets_ticket_fill(ticket, o, on, 0));
+    rets_ticket_free(ticket);
+
+    OK(rets_manual_clock_advance(clock, 3 * SEC));
+    key_of(kb, 1, &k, &kn);
+    OK(rets_table_claim_load(t, k, kn, out, &claim, &ticket));
+    CHECK(claim == RETS_CLAIM_LOAD); /* its own 2 s are over */
+    rets_ticket_free(ticket);
+    key_of(kb, 2, &k, &kn);
+    OK(rets_table_claim_load_refreshing(t, k, kn, 6 * SEC, out, &claim, &none));
+    CHECK(claim == RETS_CLAIM_CACHED && none == NULL && value_in(out, 2) == 20); /* 3 s old */
+
+    /* 7 s old: one refresh, the others get the cached object. */
+    OK(rets_manual_clock_advance(clock, 4 * SEC));
+    OK(rets_table_claim_load_refreshing(t, k, kn, 6 * SEC, out, &claim, &ticket));
+    CHECK(claim == RETS_CLAIM_REFRESH && value_in(out, 2) == 20);
+    OK(rets_table_claim_load_refreshing(t, k, kn, 6 * SEC, out, &claim, &none));
+    CHECK(claim == RETS_CLAIM_CACHED && none == NULL && value_in(out, 2) == 20);
+    OK(rets_ticket_fail(ticket, "database down")); /* a failed refresh keeps the object */
+    rets_ticket_free(ticket);
+    OK(rets_table_claim_load(t, k, kn, out, &claim, &none));
+    CHECK(claim == RETS_CLAIM_CACHED && value_in(out, 2) == 20);
+    OK(rets_table_claim_load_refreshing(t, k, kn, 6 * SEC, out, &claim, &ticket));
+    CHECK(claim == RETS_CLAIM_REFRESH); /* tried again */
+    object_of(ob, 2, 21, &o, &on);
+    OK(rets_ticket_fill(ticket, o, on, 0));
+    rets_ticket_free(ticket);
+    OK(rets_table_claim_load_refreshing(t, k, kn, 6 * SEC, out, &claim, &none));
+    CHECK(claim == RETS_CLAIM_CACHED && value_in(out, 2) == 21);
+
+    /* The refreshed object lives 10 s from its refresh: 9 s later it is still cached. */
+    OK(rets_manual_clock_advance(clock, 9 * SEC));
+    OK(rets_table_claim_load(t, k, kn, out, &claim, &none));
+    CHECK(claim == RETS_CLAIM_CACHED && value_in(out, 2) == 21);
+
+    rets_buf_free(out);
+    rets_builder_free(kb);
+    rets_builder_free(ob);
+    rets_table_free(t);
+    rets_manual_clock_free(clock);
 }
 
 /* A loader for rets_table_get_or_load: counts its calls in user_data, loads {k, k * 100}
@@ -371,6 +414,7 @@ int main(void) {
     test_claim_fill_wait();
     test_fail_and_abandon();
     test_get_or_load();
+    test_lifetimes_and_refresh(owner);
     run_stampede(0);
     run_stampede(1);
 
