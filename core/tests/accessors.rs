@@ -91,3 +91,26 @@ fn memory_grows_by_about_what_an_object_takes() {
         assert!(one - empty < 4096, "{table_type}: {empty} -> {one}");
     }
 }
+
+#[test]
+fn lookup_steps_return_the_neighbouring_key_and_its_objects() {
+    let owner = Owner::new();
+    let t = owner
+        .new_table("steps", TableOptions::new().ordered_set())
+        .unwrap();
+    for k in 1..=3 {
+        t.insert(tuple!(k, k * 10)).unwrap();
+    }
+    let (key, objects) = t.prev_lookup(3).unwrap().expect("2 is before 3");
+    assert_eq!(key.to_term(), 2.into());
+    assert_eq!(objects[0].to_term(), tuple!(2, 20));
+    let (key, objects) = t.next_lookup(1).unwrap().expect("2 is after 1");
+    assert_eq!(key.to_term(), 2.into());
+    assert_eq!(objects[0].to_term(), tuple!(2, 20));
+    let (key, _) = t.last_lookup().unwrap().expect("not empty");
+    assert_eq!(key.to_term(), 3.into());
+    let (key, _) = t.first_lookup().unwrap().expect("not empty");
+    assert_eq!(key.to_term(), 1.into());
+    assert!(t.prev_lookup(1).unwrap().is_none());
+    assert!(t.next_lookup(3).unwrap().is_none());
+}
