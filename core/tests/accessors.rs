@@ -114,3 +114,37 @@ fn lookup_steps_return_the_neighbouring_key_and_its_objects() {
     assert!(t.prev_lookup(1).unwrap().is_none());
     assert!(t.next_lookup(3).unwrap().is_none());
 }
+
+#[test]
+fn table_types_print_their_ets_names_in_messages() {
+    for (table_type, name) in [
+        (TableType::Set, "set"),
+        (TableType::OrderedSet, "ordered_set"),
+        (TableType::Bag, "bag"),
+        (TableType::DuplicateBag, "duplicate_bag"),
+    ] {
+        assert_eq!(table_type.as_str(), name);
+        assert_eq!(table_type.to_string(), name);
+    }
+    let owner = Owner::new();
+    let bag = owner
+        .new_table("bag", TableOptions::new().table_type(TableType::Bag))
+        .unwrap();
+    bag.insert(tuple!(1, 1)).unwrap();
+    assert_eq!(
+        bag.update_counter(1, 1).unwrap_err().to_string(),
+        "update_counter is not supported on a bag table"
+    );
+}
+
+#[test]
+fn the_type_shorthands_keep_the_other_options() {
+    let owner = Owner::new();
+    let t = owner
+        .new_table("shorthand", TableOptions::new().public().keypos(2).set())
+        .unwrap();
+    let info = t.info().unwrap();
+    assert_eq!(info.table_type, TableType::Set);
+    assert_eq!(info.access, rets_core::Access::Public);
+    assert_eq!(info.keypos, 2);
+}
