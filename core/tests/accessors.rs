@@ -138,6 +138,93 @@ fn table_types_print_their_ets_names_in_messages() {
 }
 
 #[test]
+fn every_option_shorthand_sets_its_option_and_keeps_the_others() {
+    use rets_core::Access;
+    let owner = Owner::new();
+    let heir = Owner::new();
+    // Each shorthand applied last, to options that differ from the defaults everywhere else.
+    let types: [(fn(TableOptions) -> TableOptions, TableType); 4] = [
+        (TableOptions::set, TableType::Set),
+        (TableOptions::ordered_set, TableType::OrderedSet),
+        (TableOptions::bag, TableType::Bag),
+        (TableOptions::duplicate_bag, TableType::DuplicateBag),
+    ];
+    for (shorthand, table_type) in types {
+        let base = TableOptions::new()
+            .table_type(TableType::DuplicateBag)
+            .public()
+            .keypos(2)
+            .read_concurrency(true)
+            .write_concurrency(true)
+            .heir(&heir, 0);
+        let info = owner
+            .new_table("options", shorthand(base))
+            .unwrap()
+            .info()
+            .unwrap();
+        assert_eq!(info.table_type, table_type);
+        assert_eq!(
+            (
+                info.access,
+                info.keypos,
+                info.read_concurrency,
+                info.write_concurrency
+            ),
+            (Access::Public, 2, true, true)
+        );
+        assert_eq!(info.heir, Some(heir.id()));
+    }
+    let accesses: [(fn(TableOptions) -> TableOptions, Access); 3] = [
+        (TableOptions::public, Access::Public),
+        (TableOptions::protected, Access::Protected),
+        (TableOptions::private, Access::Private),
+    ];
+    for (shorthand, access) in accesses {
+        let base = TableOptions::new()
+            .bag()
+            .access(if access == Access::Private {
+                Access::Public
+            } else {
+                Access::Private
+            })
+            .keypos(3);
+        let info = owner
+            .new_table("options", shorthand(base))
+            .unwrap()
+            .info()
+            .unwrap();
+        assert_eq!(
+            (info.access, info.table_type, info.keypos),
+            (access, TableType::Bag, 3)
+        );
+    }
+    let named = owner
+        .new_table(
+            "accessors::named-option",
+            TableOptions::new().private().named(),
+        )
+        .unwrap();
+    let info = named.info().unwrap();
+    assert!(info.named);
+    assert_eq!(info.access, Access::Private);
+    assert!(whereis_is_some("accessors::named-option"));
+    let plain = owner
+        .new_table("options", TableOptions::new())
+        .unwrap()
+        .info()
+        .unwrap();
+    assert!(!plain.named && !plain.read_concurrency && !plain.write_concurrency);
+    assert_eq!(
+        (plain.access, plain.table_type, plain.keypos),
+        (Access::Protected, TableType::Set, 1)
+    );
+}
+
+fn whereis_is_some(name: &str) -> bool {
+    rets_core::whereis(name).is_some()
+}
+
+#[test]
 fn the_type_shorthands_keep_the_other_options() {
     let owner = Owner::new();
     let t = owner
