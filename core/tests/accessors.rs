@@ -143,7 +143,7 @@ fn every_option_shorthand_sets_its_option_and_keeps_the_others() {
     let owner = Owner::new();
     let heir = Owner::new();
     // Each shorthand applied last, to options that differ from the defaults everywhere else.
-    let types: [(fn(TableOptions) -> TableOptions, TableType); 4] = [
+    let types: [(Shorthand, TableType); 4] = [
         (TableOptions::set, TableType::Set),
         (TableOptions::ordered_set, TableType::OrderedSet),
         (TableOptions::bag, TableType::Bag),
@@ -174,7 +174,7 @@ fn every_option_shorthand_sets_its_option_and_keeps_the_others() {
         );
         assert_eq!(info.heir, Some(heir.id()));
     }
-    let accesses: [(fn(TableOptions) -> TableOptions, Access); 3] = [
+    let accesses: [(Shorthand, Access); 3] = [
         (TableOptions::public, Access::Public),
         (TableOptions::protected, Access::Protected),
         (TableOptions::private, Access::Private),
@@ -219,6 +219,9 @@ fn every_option_shorthand_sets_its_option_and_keeps_the_others() {
         (Access::Protected, TableType::Set, 1)
     );
 }
+
+/// A `TableOptions` shorthand such as `TableOptions::bag`.
+type Shorthand = fn(TableOptions) -> TableOptions;
 
 fn whereis_is_some(name: &str) -> bool {
     rets_core::whereis(name).is_some()
