@@ -14,6 +14,7 @@ fn the_threshold_resets_only_past_it_in_the_direction_of_the_increment() {
         (10, 1, 10, -1000),  // past it: reset
         (1, 1, 100, 2),      // far below: a plain increment
         (0, 0, 0, 0),        // incr 0 counts as not negative; equal is not past
+        (0, 0, 5, 0),        // incr 0 is not negative: being below the threshold is no reset
         (6, -1, 5, 5),       // reaches the threshold going down: not past it
         (5, -1, 5, -1000),   // past it going down: reset
         (50, -1, 5, 49),     // far above going down: a plain decrement
