@@ -91,3 +91,150 @@ fn memory_grows_by_about_what_an_object_takes() {
         assert!(one - empty < 4096, "{table_type}: {empty} -> {one}");
     }
 }
+
+#[test]
+fn lookup_steps_return_the_neighbouring_key_and_its_objects() {
+    let owner = Owner::new();
+    let t = owner
+        .new_table("steps", TableOptions::new().ordered_set())
+        .unwrap();
+    for k in 1..=3 {
+        t.insert(tuple!(k, k * 10)).unwrap();
+    }
+    let (key, objects) = t.prev_lookup(3).unwrap().expect("2 is before 3");
+    assert_eq!(key.to_term(), 2.into());
+    assert_eq!(objects[0].to_term(), tuple!(2, 20));
+    let (key, objects) = t.next_lookup(1).unwrap().expect("2 is after 1");
+    assert_eq!(key.to_term(), 2.into());
+    assert_eq!(objects[0].to_term(), tuple!(2, 20));
+    let (key, _) = t.last_lookup().unwrap().expect("not empty");
+    assert_eq!(key.to_term(), 3.into());
+    let (key, _) = t.first_lookup().unwrap().expect("not empty");
+    assert_eq!(key.to_term(), 1.into());
+    assert!(t.prev_lookup(1).unwrap().is_none());
+    assert!(t.next_lookup(3).unwrap().is_none());
+}
+
+#[test]
+fn table_types_print_their_ets_names_in_messages() {
+    for (table_type, name) in [
+        (TableType::Set, "set"),
+        (TableType::OrderedSet, "ordered_set"),
+        (TableType::Bag, "bag"),
+        (TableType::DuplicateBag, "duplicate_bag"),
+    ] {
+        assert_eq!(table_type.as_str(), name);
+        assert_eq!(table_type.to_string(), name);
+    }
+    let owner = Owner::new();
+    let bag = owner
+        .new_table("bag", TableOptions::new().table_type(TableType::Bag))
+        .unwrap();
+    bag.insert(tuple!(1, 1)).unwrap();
+    assert_eq!(
+        bag.update_counter(1, 1).unwrap_err().to_string(),
+        "update_counter is not supported on a bag table"
+    );
+}
+
+#[test]
+fn every_option_shorthand_sets_its_option_and_keeps_the_others() {
+    use rets_core::Access;
+    let owner = Owner::new();
+    let heir = Owner::new();
+    // Each shorthand applied last, to options that differ from the defaults everywhere else.
+    let types: [(Shorthand, TableType); 4] = [
+        (TableOptions::set, TableType::Set),
+        (TableOptions::ordered_set, TableType::OrderedSet),
+        (TableOptions::bag, TableType::Bag),
+        (TableOptions::duplicate_bag, TableType::DuplicateBag),
+    ];
+    for (shorthand, table_type) in types {
+        let base = TableOptions::new()
+            .table_type(TableType::DuplicateBag)
+            .public()
+            .keypos(2)
+            .read_concurrency(true)
+            .write_concurrency(true)
+            .heir(&heir, 0);
+        let info = owner
+            .new_table("options", shorthand(base))
+            .unwrap()
+            .info()
+            .unwrap();
+        assert_eq!(info.table_type, table_type);
+        assert_eq!(
+            (
+                info.access,
+                info.keypos,
+                info.read_concurrency,
+                info.write_concurrency
+            ),
+            (Access::Public, 2, true, true)
+        );
+        assert_eq!(info.heir, Some(heir.id()));
+    }
+    let accesses: [(Shorthand, Access); 3] = [
+        (TableOptions::public, Access::Public),
+        (TableOptions::protected, Access::Protected),
+        (TableOptions::private, Access::Private),
+    ];
+    for (shorthand, access) in accesses {
+        let base = TableOptions::new()
+            .bag()
+            .access(if access == Access::Private {
+                Access::Public
+            } else {
+                Access::Private
+            })
+            .keypos(3);
+        let info = owner
+            .new_table("options", shorthand(base))
+            .unwrap()
+            .info()
+            .unwrap();
+        assert_eq!(
+            (info.access, info.table_type, info.keypos),
+            (access, TableType::Bag, 3)
+        );
+    }
+    let named = owner
+        .new_table(
+            "accessors::named-option",
+            TableOptions::new().private().named(),
+        )
+        .unwrap();
+    let info = named.info().unwrap();
+    assert!(info.named);
+    assert_eq!(info.access, Access::Private);
+    assert!(whereis_is_some("accessors::named-option"));
+    let plain = owner
+        .new_table("options", TableOptions::new())
+        .unwrap()
+        .info()
+        .unwrap();
+    assert!(!plain.named && !plain.read_concurrency && !plain.write_concurrency);
+    assert_eq!(
+        (plain.access, plain.table_type, plain.keypos),
+        (Access::Protected, TableType::Set, 1)
+    );
+}
+
+/// A `TableOptions` shorthand such as `TableOptions::bag`.
+type Shorthand = fn(TableOptions) -> TableOptions;
+
+fn whereis_is_some(name: &str) -> bool {
+    rets_core::whereis(name).is_some()
+}
+
+#[test]
+fn the_type_shorthands_keep_the_other_options() {
+    let owner = Owner::new();
+    let t = owner
+        .new_table("shorthand", TableOptions::new().public().keypos(2).set())
+        .unwrap();
+    let info = t.info().unwrap();
+    assert_eq!(info.table_type, TableType::Set);
+    assert_eq!(info.access, rets_core::Access::Public);
+    assert_eq!(info.keypos, 2);
+}
