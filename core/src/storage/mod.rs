@@ -40,6 +40,18 @@ pub(crate) enum Hand {
     Ordered(ordered::Hand),
 }
 
+/// What [`Storage::evict_if_unused`] did with a key leaving probation.
+pub(crate) enum Probation {
+    /// Not in the table (deleted or evicted since).
+    Absent,
+    /// Used since written: kept (its use bit cleared).
+    Used,
+    /// Removed as expired: this many objects.
+    Expired(usize),
+    /// Evicted: this many objects.
+    Evicted(usize),
+}
+
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
 pub(crate) enum Txn<'a> {
     Hash(hash::Txn<'a>),
@@ -97,6 +109,20 @@ impl Storage {
             (Storage::Hash(s), Hand::Hash(h)) => s.evict(h, full),
             (Storage::Ordered(s), Hand::Ordered(h)) => s.evict(h, full),
             _ => unreachable!("a hand is made for its storage"),
+        }
+    }
+
+    /// Whether eviction can take a key out of probation (see `crate::cache::policy`): hash
+    /// storage; an ordered_set is evicted by its hand alone.
+    pub(crate) fn has_probation(&self) -> bool {
+        matches!(self, Storage::Hash(_))
+    }
+
+    /// Evicts `key` unless a reader used it since it was written (clears its use bit then).
+    pub(crate) fn evict_if_unused(&self, key: &[u8]) -> Probation {
+        match self {
+            Storage::Hash(s) => s.evict_if_unused(key),
+            Storage::Ordered(_) => Probation::Used,
         }
     }
 

@@ -7,6 +7,7 @@ use std::ptr;
 
 use super::node::Node;
 use super::{Changes, HashStorage, Locks, Txn};
+use crate::storage::Probation;
 use crate::sync::Ordering;
 
 /// Where the eviction hand stands: a shard and a slot of its array.
@@ -84,6 +85,41 @@ impl HashStorage {
             self.collector.flush();
         }
         removed
+    }
+
+    /// Evicts `key` unless its use bit is set (then clears it): a key leaving probation.
+    pub(crate) fn evict_if_unused(&self, key: &[u8]) -> Probation {
+        let hash = self.hash_of(key);
+        let i = Self::shard_of(hash);
+        let mut txn = self.lock_shard(i);
+        let array = self.shards[i].array.load(Ordering::Acquire);
+        // SAFETY: we hold the shard's mutex: its array and nodes stay live until we retire them.
+        let Some(array) = (unsafe { array.as_ref() }) else {
+            return Probation::Absent;
+        };
+        // SAFETY: as above (mutex held).
+        let Some(slot) = (unsafe { array.find(None, hash, key) }) else {
+            return Probation::Absent;
+        };
+        let node = array.slots[slot].node.load(Ordering::Acquire);
+        // SAFETY: `find` returned the slot of a live node (mutex held).
+        let header = unsafe { &*node };
+        let count = header.count();
+        let expired = self.expiry().is_expired(header.expires_at());
+        if !expired && header.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 {
+            return Probation::Used;
+        }
+        let old = txn.install(hash, key, Some((slot, node)), ptr::null_mut());
+        debug_assert_eq!(old, node);
+        // SAFETY: `install` unlinked `old` (mutex held); retired once.
+        unsafe { self.collector.retire(old) };
+        if expired {
+            self.expired
+                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+            Probation::Expired(count)
+        } else {
+            Probation::Evicted(count)
+        }
     }
 
     /// Moves the eviction hand until `full()` is false, removing expired objects it passes and
