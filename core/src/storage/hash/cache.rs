@@ -10,6 +10,10 @@ use super::{Changes, HashStorage, Locks, Txn};
 use crate::storage::Probation;
 use crate::sync::Ordering;
 
+/// The most uses a node's header counts (2 bits' worth): the hand passes a node this many
+/// times before evicting it, unless it is read again.
+const MAX_USES: u32 = 3;
+
 /// Where the eviction hand stands: a shard and a slot of its array.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Hand {
@@ -34,8 +38,9 @@ impl HashStorage {
     pub(super) unsafe fn mark_used(&self, node: *mut Node) {
         // SAFETY: the caller's contract.
         let node = unsafe { &*node };
-        if node.recency.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-            node.recency.store(1, std::sync::atomic::Ordering::Relaxed);
+        let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
+        if uses < MAX_USES {
+            node.recency.store(uses + 1, std::sync::atomic::Ordering::Relaxed);
         }
         self.expiry().touch(&node.expires_at);
     }
@@ -151,7 +156,10 @@ impl HashStorage {
                         removed = true;
                         return Verdict::Remove;
                     }
-                    if node.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 && !force {
+                    let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
+                    if uses != 0 && !force {
+                        node.recency
+                            .store(uses - 1, std::sync::atomic::Ordering::Relaxed);
                         return Verdict::Keep;
                     }
                     evicted += node.count();
