@@ -35,8 +35,8 @@ pub(crate) struct Bounds {
 pub(crate) struct Adding {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
-    /// The keys of the new objects (for admission).
-    pub(crate) keys: Vec<Box<[u8]>>,
+    /// The new keys' names for admission (see `Storage::probation_name`).
+    pub(crate) names: Vec<u64>,
 }
 
 impl Bounds {
@@ -78,8 +78,8 @@ impl Bounds {
         let mut room = self.room.lock();
         let adding = adding();
         let admit = |room: &mut Room| {
-            for key in &adding.keys {
-                room.admit(key);
+            for &name in &adding.names {
+                room.admit(storage, name);
             }
         };
         let memory = || fixed_bytes + storage.memory();

@@ -15,7 +15,6 @@
 //! measured comparison with the hand alone, moka and quick_cache.
 
 use std::collections::{HashSet, VecDeque};
-use std::hash::BuildHasher;
 
 use super::options::Eviction;
 use crate::storage::{Hand, Probation, Storage};
@@ -26,8 +25,9 @@ const SMALL_SHARE: usize = 10;
 /// What the room lock protects: the hand and the admission state.
 pub(crate) struct Room {
     hand: Hand,
-    /// Keys written new, oldest first (some may since have gone: skipped when met).
-    small: VecDeque<Box<[u8]>>,
+    /// Keys written new (by their storage hash), oldest first; some may since have gone
+    /// (skipped when met).
+    small: VecDeque<u64>,
     ghost: Ghost,
     /// Whether new keys go through probation (S3-FIFO on hash storage).
     probation: bool,
@@ -35,16 +35,11 @@ pub(crate) struct Room {
 
 /// Hashes of keys recently evicted from probation, with their order to forget the oldest.
 struct Ghost {
-    hasher: foldhash::quality::RandomState,
     set: HashSet<u64>,
     order: VecDeque<u64>,
 }
 
 impl Ghost {
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
     fn remember(&mut self, hash: u64, capacity: usize) {
         if self.set.insert(hash) {
             self.order.push_back(hash);
@@ -69,7 +64,6 @@ impl Room {
             hand: storage.new_hand(),
             small: VecDeque::new(),
             ghost: Ghost {
-                hasher: Default::default(),
                 set: HashSet::new(),
                 order: VecDeque::new(),
             },
@@ -77,14 +71,19 @@ impl Room {
         }
     }
 
-    /// Admits a key about to be written new: into probation, unless it is a ghost.
-    pub(crate) fn admit(&mut self, key: &[u8]) {
+    /// Admits a key about to be written new (by its name, `Storage::probation_name`): into
+    /// probation, unless it is a ghost.
+    pub(crate) fn admit(&mut self, storage: &Storage, name: u64) {
         if !self.probation {
             return;
         }
-        let hash = self.ghost.hash(key);
-        if !self.ghost.take(hash) {
-            self.small.push_back(key.into());
+        if !self.ghost.take(name) {
+            self.small.push_back(name);
+        }
+        // Keys deleted by users stay listed until met: on a table that does not fill up, drop
+        // the oldest beyond its size (they count as admitted to the main region).
+        while self.small.len() > storage.size() + 1 {
+            self.small.pop_front();
         }
     }
 
@@ -98,28 +97,27 @@ impl Room {
         let (mut evicted, mut expired) = (0, 0);
         while full() {
             let size = storage.size();
-            if self.small.len() * SMALL_SHARE > size {
-                let Some(key) = self.small.pop_front() else {
+            if self.small.len() * SMALL_SHARE >= size.max(1) {
+                let Some(name) = self.small.pop_front() else {
                     break;
                 };
-                match storage.evict_if_unused(&key) {
+                match storage.evict_if_unused(name) {
                     Probation::Absent | Probation::Used => {}
                     Probation::Expired(n) => expired += n,
                     Probation::Evicted(n) => {
                         evicted += n;
-                        let hash = self.ghost.hash(&key);
-                        self.ghost.remember(hash, size);
+                        self.ghost.remember(name, size);
                     }
                 }
                 continue;
             }
             let small = &self.small;
             let (e, x) = storage.evict(&mut self.hand, || {
-                full() && small.len() * SMALL_SHARE <= storage.size()
+                full() && small.len() * SMALL_SHARE < storage.size().max(1)
             });
             evicted += e;
             expired += x;
-            if e + x == 0 && self.small.len() * SMALL_SHARE <= storage.size() {
+            if e + x == 0 && self.small.len() * SMALL_SHARE < storage.size().max(1) {
                 // Neither the hand nor probation has anything left (an empty table).
                 break;
             }

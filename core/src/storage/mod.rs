@@ -118,10 +118,19 @@ impl Storage {
         matches!(self, Storage::Hash(_))
     }
 
-    /// Evicts `key` unless a reader used it since it was written (clears its use bit then).
-    pub(crate) fn evict_if_unused(&self, key: &[u8]) -> Probation {
+    /// The name probation keeps for `key` (hash storage: its hash; else none).
+    pub(crate) fn probation_name(&self, key: &[u8]) -> Option<u64> {
         match self {
-            Storage::Hash(s) => s.evict_if_unused(key),
+            Storage::Hash(s) => Some(s.hash_of(key)),
+            Storage::Ordered(_) => None,
+        }
+    }
+
+    /// Evicts the object named `name` (see [`Storage::probation_name`]) unless a reader used it
+    /// since it was written or last looked at (then clears its use count).
+    pub(crate) fn evict_if_unused(&self, name: u64) -> Probation {
+        match self {
+            Storage::Hash(s) => s.evict_if_unused(name),
             Storage::Ordered(_) => Probation::Used,
         }
     }

@@ -164,8 +164,8 @@ impl Table {
                     seen.push(key);
                     adding.objects += 1;
                     adding.bytes += o.as_msgpack().len() + OBJECT_OVERHEAD;
-                    if set {
-                        adding.keys.push(key.into());
+                    if let Some(name) = storage.probation_name(key).filter(|_| set) {
+                        adding.names.push(name);
                     }
                 }
             }

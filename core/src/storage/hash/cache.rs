@@ -40,7 +40,8 @@ impl HashStorage {
         let node = unsafe { &*node };
         let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
         if uses < MAX_USES {
-            node.recency.store(uses + 1, std::sync::atomic::Ordering::Relaxed);
+            node.recency
+                .store(uses + 1, std::sync::atomic::Ordering::Relaxed);
         }
         self.expiry().touch(&node.expires_at);
     }
@@ -92,9 +93,11 @@ impl HashStorage {
         removed
     }
 
-    /// Evicts `key` unless its use bit is set (then clears it): a key leaving probation.
-    pub(crate) fn evict_if_unused(&self, key: &[u8]) -> Probation {
-        let hash = self.hash_of(key);
+    /// Evicts the object whose key has `hash` unless a reader used it since the last look
+    /// (then counts that use down): a key leaving probation. A key is named by its hash alone
+    /// so that probation keeps 8 bytes per key; two keys sharing all 64 bits would only make
+    /// the other one the candidate, which eviction may take anyway.
+    pub(crate) fn evict_if_unused(&self, hash: u64) -> Probation {
         let i = Self::shard_of(hash);
         let mut txn = self.lock_shard(i);
         let array = self.shards[i].array.load(Ordering::Acquire);
@@ -103,17 +106,19 @@ impl HashStorage {
             return Probation::Absent;
         };
         // SAFETY: as above (mutex held).
-        let Some(slot) = (unsafe { array.find(None, hash, key) }) else {
+        let Some(slot) = (unsafe { array.find_hash(hash) }) else {
             return Probation::Absent;
         };
         let node = array.slots[slot].node.load(Ordering::Acquire);
-        // SAFETY: `find` returned the slot of a live node (mutex held).
+        // SAFETY: `find_hash` returned the slot of a live node (mutex held).
         let header = unsafe { &*node };
         let count = header.count();
         let expired = self.expiry().is_expired(header.expires_at());
         if !expired && header.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 {
             return Probation::Used;
         }
+        // SAFETY: the node is live until retired below; its key is read in place.
+        let key = unsafe { Node::key(node) };
         let old = txn.install(hash, key, Some((slot, node)), ptr::null_mut());
         debug_assert_eq!(old, node);
         // SAFETY: `install` unlinked `old` (mutex held); retired once.
