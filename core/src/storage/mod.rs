@@ -40,6 +40,20 @@ pub(crate) enum Hand {
     Ordered(ordered::Hand),
 }
 
+/// The most uses an object's header counts (2 bits' worth): the eviction hand passes an object
+/// this many times before evicting it, unless it is read again.
+pub(crate) const MAX_USES: u32 = 3;
+
+/// The hand's look at an object's use count: counts one use down and says whether there was
+/// one (then the object stays).
+pub(crate) fn count_down(uses: &std::sync::atomic::AtomicU32) -> bool {
+    let n = uses.load(std::sync::atomic::Ordering::Relaxed);
+    if n != 0 {
+        uses.store(n - 1, std::sync::atomic::Ordering::Relaxed);
+    }
+    n != 0
+}
+
 /// What [`Storage::evict_if_unused`] did with a key leaving probation.
 pub(crate) enum Probation {
     /// Not in the table (deleted or evicted since).

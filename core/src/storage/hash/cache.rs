@@ -7,12 +7,8 @@ use std::ptr;
 
 use super::node::Node;
 use super::{Changes, HashStorage, Locks, Txn};
-use crate::storage::Probation;
+use crate::storage::{count_down, Probation, MAX_USES};
 use crate::sync::Ordering;
-
-/// The most uses a node's header counts (2 bits' worth): the hand passes a node this many
-/// times before evicting it, unless it is read again.
-const MAX_USES: u32 = 3;
 
 /// Where the eviction hand stands: a shard and a slot of its array.
 #[derive(Debug, Default, Clone, Copy)]
@@ -161,10 +157,7 @@ impl HashStorage {
                         removed = true;
                         return Verdict::Remove;
                     }
-                    let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
-                    if uses != 0 && !force {
-                        node.recency
-                            .store(uses - 1, std::sync::atomic::Ordering::Relaxed);
+                    if !force && count_down(&node.recency) {
                         return Verdict::Keep;
                     }
                     evicted += node.count();
