@@ -1,17 +1,19 @@
 //! The eviction policy: S3-FIFO's admission in front of the storage's SIEVE/CLOCK hand, all of
 //! it on the writer's path under the table's room lock.
 //!
-//! - A new key enters a small probationary FIFO (`small`, of keys; about a tenth of the table).
-//!   When it leaves that FIFO, it is evicted unless a reader used it meanwhile (its use bit);
-//!   an evicted key's hash is remembered in a ghost FIFO (as many hashes as the table holds).
+//! - A new key enters a small probationary FIFO (`small`, of key hashes; evicted from while it
+//!   holds at least a tenth of the table). When it leaves that FIFO, it is evicted unless a
+//!   reader used it meanwhile (its use count); an evicted key's hash is remembered in a ghost
+//!   FIFO (as many hashes as the table holds; a hash taken out early leaves a stale slot there
+//!   until it reaches the front, so the ghost may remember a little less).
 //! - A new key whose hash is a ghost (it was evicted from probation recently and is back) skips
 //!   probation: it is in the main region at once.
-//! - The main region is the rest of the table, evicted by the storage's hand (SIEVE/CLOCK over
-//!   the use bits readers set), run whenever the small FIFO is within its share.
+//! - The main region is the rest of the table, evicted by the storage's hand (CLOCK over the
+//!   2-bit use counts readers keep), run whenever the small FIFO is under its share.
 //!
 //! So a one-hit wonder (a key written once, never read) leaves after a tenth of the table's
 //! turnover instead of surviving until the hand reaches it, and a key that comes back is
-//! protected. Readers do nothing they did not do before (set the use bit): docs/CACHE.md has the
+//! protected. Readers only count uses in the object's header: docs/CACHE.md has the
 //! measured comparison with the hand alone, moka and quick_cache.
 
 use std::collections::{HashSet, VecDeque};
