@@ -528,6 +528,53 @@ typedef struct rets_cache_options {
 } rets_cache_options;
 
 /**
+ * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
+ * `has_threshold` is true (if `incr >= 0` and the result is above `threshold`, or `incr < 0`
+ * and it is below, the counter becomes `set_value`).
+ */
+typedef struct rets_counter_op {
+    /**
+     * The 1-based position of the counter (not the key's).
+     */
+    size_t pos;
+    /**
+     * What to add (may be negative).
+     */
+    int64_t incr;
+    /**
+     * Whether `threshold` and `set_value` apply.
+     */
+    bool has_threshold;
+    /**
+     * See above.
+     */
+    int64_t threshold;
+    /**
+     * See above.
+     */
+    int64_t set_value;
+} rets_counter_op;
+
+/**
+ * One element update for rets_table_update_element(): the 1-based position and the new value
+ * (one MessagePack value of `value_len` bytes).
+ */
+typedef struct rets_element {
+    /**
+     * The 1-based position (not the key's).
+     */
+    size_t pos;
+    /**
+     * The new value: one MessagePack value.
+     */
+    const uint8_t *value;
+    /**
+     * Its length in bytes.
+     */
+    size_t value_len;
+} rets_element;
+
+/**
  * A table's cache statistics (rets_table_cache_stats()), since creation or the last reset.
  */
 typedef struct rets_cache_stats {
@@ -613,53 +660,6 @@ typedef void (*rets_loader)(void *user_data,
                             const uint8_t *key,
                             size_t key_len,
                             struct rets_ticket *ticket);
-
-/**
- * One counter update: ETS's `{pos, incr}`, or `{pos, incr, threshold, set_value}` when
- * `has_threshold` is true (if `incr >= 0` and the result is above `threshold`, or `incr < 0`
- * and it is below, the counter becomes `set_value`).
- */
-typedef struct rets_counter_op {
-    /**
-     * The 1-based position of the counter (not the key's).
-     */
-    size_t pos;
-    /**
-     * What to add (may be negative).
-     */
-    int64_t incr;
-    /**
-     * Whether `threshold` and `set_value` apply.
-     */
-    bool has_threshold;
-    /**
-     * See above.
-     */
-    int64_t threshold;
-    /**
-     * See above.
-     */
-    int64_t set_value;
-} rets_counter_op;
-
-/**
- * One element update for rets_table_update_element(): the 1-based position and the new value
- * (one MessagePack value of `value_len` bytes).
- */
-typedef struct rets_element {
-    /**
-     * The 1-based position (not the key's).
-     */
-    size_t pos;
-    /**
-     * The new value: one MessagePack value.
-     */
-    const uint8_t *value;
-    /**
-     * Its length in bytes.
-     */
-    size_t value_len;
-} rets_element;
 
 /**
  * Facts about a table (ETS `info/1`), filled by rets_table_info().
@@ -867,6 +867,64 @@ enum rets_status rets_table_insert_new_ttl(const struct rets_table *table,
                                            size_t object_len,
                                            uint64_t ttl_ns,
                                            bool *inserted);
+
+/**
+ * rets_table_insert_new_many() with one lifetime for every object (`ttl_ns`, 0: the table's
+ * default). A key whose object has expired counts as absent.
+ *
+ * Ownership, thread-safety: as rets_table_insert_new_many(). Errors: as
+ * rets_table_insert_ttl().
+ */
+enum rets_status rets_table_insert_new_many_ttl(const struct rets_table *table,
+                                                const uint8_t *objects,
+                                                size_t objects_len,
+                                                uint64_t ttl_ns,
+                                                bool *inserted);
+
+/**
+ * rets_table_update_counters() with a default object and a lifetime (`ttl_ns`): if the key is
+ * absent, `default_object` is inserted with that lifetime (0: the table's default); if it is
+ * present, a `ttl_ns` other than 0 also gives the updated object a new lifetime from now (0
+ * keeps its deadline, as rets_table_update_counters() does).
+ *
+ * Ownership, thread-safety: as rets_table_update_counters().
+ *
+ * Errors: as rets_table_update_counters(); `RETS_STATUS_NULL_ARGUMENT` if `default_object`
+ * is NULL; `RETS_STATUS_TABLE_FULL` as rets_table_insert_ttl() when the default object is
+ * inserted. On failure nothing changes and `values` is not written.
+ */
+enum rets_status rets_table_update_counters_ttl(const struct rets_table *table,
+                                                const uint8_t *key,
+                                                size_t key_len,
+                                                const struct rets_counter_op *ops,
+                                                size_t ops_len,
+                                                const uint8_t *default_object,
+                                                size_t default_object_len,
+                                                uint64_t ttl_ns,
+                                                int64_t *values);
+
+/**
+ * rets_table_update_element() with a default object and a lifetime (`ttl_ns`): if the key is
+ * absent, `default_object` is inserted with that lifetime (0: the table's default); if it is
+ * present, a `ttl_ns` other than 0 also gives the updated object a new lifetime from now (0
+ * keeps its deadline, as rets_table_update_element() does). Stores in `*updated` whether an
+ * object was updated (always true on success: the default makes the key present).
+ *
+ * Ownership, thread-safety: as rets_table_update_element().
+ *
+ * Errors: as rets_table_update_element(); `RETS_STATUS_NULL_ARGUMENT` if `default_object` is
+ * NULL; `RETS_STATUS_TABLE_FULL` as rets_table_insert_ttl() when the default object is
+ * inserted. On failure nothing changes.
+ */
+enum rets_status rets_table_update_element_ttl(const struct rets_table *table,
+                                               const uint8_t *key,
+                                               size_t key_len,
+                                               const struct rets_element *elements,
+                                               size_t elements_len,
+                                               const uint8_t *default_object,
+                                               size_t default_object_len,
+                                               uint64_t ttl_ns,
+                                               bool *updated);
 
 /**
  * Fills `*out` with the table's cache statistics (all zero for a table created without

@@ -166,7 +166,7 @@ export class Table implements Iterable<Value[]> {
   insert(object: TableObject, options?: WriteOptions): void;
   insertMany(objects: readonly TableObject[], options?: WriteOptions): void;
   insertNew(object: TableObject, options?: WriteOptions): boolean;
-  insertNewMany(objects: readonly TableObject[]): boolean;
+  insertNewMany(objects: readonly TableObject[], options?: WriteOptions): boolean;
   /** The objects with `key`: [] when absent. */
   lookup(key: Term): Value[][];
   member(key: Term): boolean;
@@ -177,10 +177,11 @@ export class Table implements Iterable<Value[]> {
   delete(key: Term): void;
   deleteObject(object: TableObject): void;
   deleteAllObjects(): void;
-  updateCounter(key: Term, incr: number | bigint, defaultObject?: TableObject): number | bigint;
-  updateCounter(key: Term, op: CounterOp, defaultObject?: TableObject): number | bigint;
-  updateCounter(key: Term, ops: readonly CounterOp[], defaultObject?: TableObject): (number | bigint)[];
-  updateElement(key: Term, update: ElementUpdate | readonly ElementUpdate[], defaultObject?: TableObject): boolean;
+  /** `options.ttlMs` (with a default object only): the default's lifetime, and a new one for an existing object. */
+  updateCounter(key: Term, incr: number | bigint, defaultObject?: TableObject, options?: WriteOptions): number | bigint;
+  updateCounter(key: Term, op: CounterOp, defaultObject?: TableObject, options?: WriteOptions): number | bigint;
+  updateCounter(key: Term, ops: readonly CounterOp[], defaultObject?: TableObject, options?: WriteOptions): (number | bigint)[];
+  updateElement(key: Term, update: ElementUpdate | readonly ElementUpdate[], defaultObject?: TableObject, options?: WriteOptions): boolean;
   /**
    * The object with `key`; on a miss `loader(key)` loads it (an object whose key is `key`) and it
    * is stored. Single-flight across threads and workers: while one caller loads a key, the

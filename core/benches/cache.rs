@@ -10,7 +10,8 @@
 //!
 //! Every cache replays a request as "get; on a miss, insert". Output: markdown tables on
 //! stdout (BENCHMARKS.md takes them as they are), progress on stderr. Run with
-//! `cargo bench -p rets-core --bench cache` (`-- --quick` for a shorter run).
+//! `cargo bench -p rets-core --bench cache` (`-- --quick` for a shorter run, `-- --hit-ratio`
+//! for the hit ratios alone).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
-use rets_core::{Owner, Table, TableOptions, Term};
+use rets_core::{Eviction, Owner, Table, TableOptions, Term};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation counting (for memory per entry).
@@ -177,17 +178,29 @@ impl Replay for Lru {
     }
 }
 
-struct Rets {
+/// A bounded rets table with one eviction policy (`P` indexes [`POLICIES`]).
+struct Rets<const P: usize> {
     _owner: Owner,
     table: Table,
 }
 
-impl Replay for Rets {
-    const NAME: &'static str = "rets";
-    fn new(capacity: usize) -> Rets {
+/// The policies compared: the default first.
+const POLICIES: [(&str, Eviction); 2] = [
+    ("rets (S3-FIFO+SIEVE)", Eviction::S3Fifo),
+    ("rets (SIEVE)", Eviction::Sieve),
+];
+
+impl<const P: usize> Replay for Rets<P> {
+    const NAME: &'static str = POLICIES[P].0;
+    fn new(capacity: usize) -> Self {
         let owner = Owner::new();
         let table = owner
-            .new_table("c", TableOptions::new().max_size(capacity))
+            .new_table(
+                "c",
+                TableOptions::new()
+                    .max_size(capacity)
+                    .eviction(POLICIES[P].1),
+            )
             .unwrap();
         Rets {
             _owner: owner,
@@ -280,6 +293,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let hit_ratio_only = std::env::args().any(|a| a == "--hit-ratio");
 
     // 1. Hit ratio.
     let requests = if quick { 200_000 } else { 1_000_000 };
@@ -321,22 +335,24 @@ fn main() {
     }
     println!("### Hit ratio (get, insert on a miss)\n");
     println!(
-        "| trace | requests | cache size | {} | {} | {} | {} |",
-        Rets::NAME,
+        "| trace | requests | cache size | {} | {} | {} | {} | {} |",
+        Rets::<0>::NAME,
+        Rets::<1>::NAME,
         Moka::NAME,
         Quick::NAME,
         Lru::NAME
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, trace, sizes) in &traces {
         for &size in sizes {
             eprintln!("hit ratio: {name} at {size}");
             let lru = hit_ratio::<Lru>(trace, size);
-            let rets = hit_ratio::<Rets>(trace, size);
+            let rets = hit_ratio::<Rets<0>>(trace, size);
+            let sieve = hit_ratio::<Rets<1>>(trace, size);
             let moka = hit_ratio::<Moka>(trace, size);
             let quick_cache = hit_ratio::<Quick>(trace, size);
             println!(
-                "| {name} | {} | {size} | {rets:.4} | {moka:.4} | {quick_cache:.4} | {lru:.4} |",
+                "| {name} | {} | {size} | {rets:.4} | {sieve:.4} | {moka:.4} | {quick_cache:.4} | {lru:.4} |",
                 trace.len()
             );
             // The simulator check: a plain LRU gives the README's values exactly.
@@ -354,6 +370,10 @@ fn main() {
                 );
             }
         }
+    }
+
+    if hit_ratio_only {
+        return;
     }
 
     // 2. Get (hit) throughput.

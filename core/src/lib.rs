@@ -46,7 +46,7 @@ mod sync;
 mod table;
 pub mod term;
 
-pub use cache::{CacheStats, Clock, InsertOptions, ManualClock, MonotonicClock, OnFull};
+pub use cache::{CacheStats, Clock, Eviction, InsertOptions, ManualClock, MonotonicClock, OnFull};
 pub use error::{Error, Result};
 #[cfg(feature = "serde")]
 pub use object::Serde;

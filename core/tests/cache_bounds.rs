@@ -14,8 +14,8 @@ impl Drop for SetOnDrop<'_> {
 }
 
 use rets_core::{
-    tuple, CounterOp, Error, InsertOptions, ManualClock, OnFull, Owner, Table, TableOptions,
-    TableType,
+    tuple, CounterOp, Error, Eviction, InsertOptions, ManualClock, OnFull, Owner, Table,
+    TableOptions, TableType,
 };
 
 const SETS: [TableType; 2] = [TableType::Set, TableType::OrderedSet];
@@ -66,6 +66,38 @@ fn eviction_prefers_objects_nobody_reads() {
         // 200 inserts and hit almost never.
         assert!(hot_hits > 1900, "{ty}: hot keys hit {hot_hits} of 2000");
     }
+}
+
+/// Keys read once, then a scan of keys written once and never read: how many read keys remain.
+fn read_keys_left_after_a_scan(eviction: Eviction) -> usize {
+    let owner = Owner::new();
+    let t = bounded(
+        &owner,
+        TableType::Set,
+        TableOptions::new().max_size(100).eviction(eviction),
+    );
+    for i in 0..100 {
+        t.insert(tuple!(i, "v")).unwrap();
+    }
+    for i in 0..50 {
+        assert!(t.member(i).unwrap());
+    }
+    for i in 1000..2000 {
+        t.insert(tuple!(i, "scan")).unwrap();
+        assert!(t.size().unwrap() <= 100);
+    }
+    (0..50).filter(|&i| t.member(i).unwrap()).count()
+}
+
+#[test]
+fn s3_fifo_keeps_read_keys_through_a_scan_that_sieve_lets_through() {
+    // S3-FIFO (the default): the scan's keys go through probation and leave from there; the
+    // keys read once were promoted and stay.
+    assert_eq!(Eviction::default(), Eviction::S3Fifo);
+    assert_eq!(read_keys_left_after_a_scan(Eviction::S3Fifo), 50);
+    // The hand alone passes the read keys again and again during the scan (ten turns) and
+    // evicts them once their one use is counted down.
+    assert!(read_keys_left_after_a_scan(Eviction::Sieve) < 25);
 }
 
 #[test]

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use rets_core::{InsertOptions, ManualClock, Msgpack, OnFull, TableOptions};
 
-use crate::boundary::{arg_bytes, arg_ref, arg_str, boundary, from_handle, into_handle, release};
+use crate::boundary::{
+    arg_bytes, arg_ref, arg_slice, arg_str, boundary, from_handle, into_handle, release,
+};
 use crate::boundary::{Failure, Out, Outcome};
-use crate::ops::object_list;
+use crate::ops::{counter_ops, element_list, object_list, rets_counter_op, rets_element};
 use crate::owner::rets_owner;
 use crate::status::rets_status;
 use crate::table::{options, rets_table, rets_table_options};
@@ -259,6 +261,130 @@ pub extern "C" fn rets_table_insert_new_ttl(
         );
         Ok(())
     })
+}
+
+/// rets_table_insert_new_many() with one lifetime for every object (`ttl_ns`, 0: the table's
+/// default). A key whose object has expired counts as absent.
+///
+/// Ownership, thread-safety: as rets_table_insert_new_many(). Errors: as
+/// rets_table_insert_ttl().
+#[no_mangle]
+pub extern "C" fn rets_table_insert_new_many_ttl(
+    table: *const rets_table,
+    objects: *const u8,
+    objects_len: usize,
+    ttl_ns: u64,
+    inserted: *mut bool,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let objects = object_list(arg_bytes(objects, objects_len, "objects")?)?;
+        let out = Out::new(inserted, "inserted")?;
+        out.write(
+            table
+                .table
+                .insert_new_many_with(objects.iter().map(|o| Msgpack(o)), with_ttl(ttl_ns))?,
+        );
+        Ok(())
+    })
+}
+
+/// rets_table_update_counters() with a default object and a lifetime (`ttl_ns`): if the key is
+/// absent, `default_object` is inserted with that lifetime (0: the table's default); if it is
+/// present, a `ttl_ns` other than 0 also gives the updated object a new lifetime from now (0
+/// keeps its deadline, as rets_table_update_counters() does).
+///
+/// Ownership, thread-safety: as rets_table_update_counters().
+///
+/// Errors: as rets_table_update_counters(); `RETS_STATUS_NULL_ARGUMENT` if `default_object`
+/// is NULL; `RETS_STATUS_TABLE_FULL` as rets_table_insert_ttl() when the default object is
+/// inserted. On failure nothing changes and `values` is not written.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rets_table_update_counters_ttl(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    ops: *const rets_counter_op,
+    ops_len: usize,
+    default_object: *const u8,
+    default_object_len: usize,
+    ttl_ns: u64,
+    values: *mut i64,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let ops = counter_ops(arg_slice(ops, ops_len, "ops")?);
+        let default = required_default(default_object, default_object_len)?;
+        if values.is_null() && ops_len > 0 {
+            return Err(Failure::new(
+                rets_status::NullArgument,
+                "the argument `values` is NULL",
+            ));
+        }
+        let results = table.table.update_counters_or_with(
+            Msgpack(key),
+            &ops,
+            Msgpack(default),
+            with_ttl(ttl_ns),
+        )?;
+        for (i, result) in results.into_iter().enumerate() {
+            Out::new(values.wrapping_add(i), "values")?.write(result);
+        }
+        Ok(())
+    })
+}
+
+/// rets_table_update_element() with a default object and a lifetime (`ttl_ns`): if the key is
+/// absent, `default_object` is inserted with that lifetime (0: the table's default); if it is
+/// present, a `ttl_ns` other than 0 also gives the updated object a new lifetime from now (0
+/// keeps its deadline, as rets_table_update_element() does). Stores in `*updated` whether an
+/// object was updated (always true on success: the default makes the key present).
+///
+/// Ownership, thread-safety: as rets_table_update_element().
+///
+/// Errors: as rets_table_update_element(); `RETS_STATUS_NULL_ARGUMENT` if `default_object` is
+/// NULL; `RETS_STATUS_TABLE_FULL` as rets_table_insert_ttl() when the default object is
+/// inserted. On failure nothing changes.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rets_table_update_element_ttl(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    elements: *const rets_element,
+    elements_len: usize,
+    default_object: *const u8,
+    default_object_len: usize,
+    ttl_ns: u64,
+    updated: *mut bool,
+) -> rets_status {
+    boundary(|| {
+        let table = arg_ref(table, "table")?;
+        let key = arg_bytes(key, key_len, "key")?;
+        let elements = element_list(elements, elements_len)?;
+        let default = required_default(default_object, default_object_len)?;
+        let out = Out::new(updated, "updated")?;
+        out.write(table.table.update_element_or_with(
+            Msgpack(key),
+            &elements,
+            Msgpack(default),
+            with_ttl(ttl_ns),
+        )?);
+        Ok(())
+    })
+}
+
+/// The default object of an update with a lifetime, which must be given.
+fn required_default<'a>(object: *const u8, len: usize) -> Outcome<&'a [u8]> {
+    if object.is_null() {
+        return Err(Failure::new(
+            rets_status::NullArgument,
+            "the argument `default_object` is NULL (a lifetime is for the default object)",
+        ));
+    }
+    arg_bytes(object, len, "default_object")
 }
 
 /// Fills `*out` with the table's cache statistics (all zero for a table created without

@@ -416,13 +416,7 @@ pub extern "C" fn rets_table_update_counters(
                 "the argument `values` is NULL",
             ));
         }
-        let ops: Vec<CounterOp> = ops
-            .iter()
-            .map(|op| match op.has_threshold {
-                true => CounterOp::with_threshold(op.pos, op.incr, op.threshold, op.set_value),
-                false => CounterOp::new(op.pos, op.incr),
-            })
-            .collect();
+        let ops = counter_ops(ops);
         let results = match default {
             None => table.table.update_counters(Msgpack(key), &ops)?,
             Some(default) => {
@@ -480,10 +474,7 @@ pub extern "C" fn rets_table_update_element(
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let key = arg_bytes(key, key_len, "key")?;
-        let elements = arg_slice(elements, elements_len, "elements")?
-            .iter()
-            .map(|e| Ok((e.pos, arg_term_required(e.value, e.value_len)?)))
-            .collect::<Outcome<Vec<(usize, Term)>>>()?;
+        let elements = element_list(elements, elements_len)?;
         let default = arg_opt_bytes(default_object, default_object_len, "default_object")?;
         let out = Out::new(updated, "updated")?;
         let result = match default {
@@ -497,6 +488,27 @@ pub extern "C" fn rets_table_update_element(
         out.write(result);
         Ok(())
     })
+}
+
+/// The core's counter operations for `ops`.
+pub(crate) fn counter_ops(ops: &[rets_counter_op]) -> Vec<CounterOp> {
+    ops.iter()
+        .map(|op| match op.has_threshold {
+            true => CounterOp::with_threshold(op.pos, op.incr, op.threshold, op.set_value),
+            false => CounterOp::new(op.pos, op.incr),
+        })
+        .collect()
+}
+
+/// The (position, value) pairs of `elements`.
+pub(crate) fn element_list(
+    elements: *const rets_element,
+    elements_len: usize,
+) -> Outcome<Vec<(usize, Term)>> {
+    arg_slice(elements, elements_len, "elements")?
+        .iter()
+        .map(|e| Ok((e.pos, arg_term_required(e.value, e.value_len)?)))
+        .collect()
 }
 
 fn arg_term_required(ptr: *const u8, len: usize) -> Outcome<Term> {

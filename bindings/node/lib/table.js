@@ -89,11 +89,15 @@ class Table {
     return native.insertNewTtl(this.#h, encodeObject(object), ttlNs(options));
   }
 
-  /** Inserts all objects unless one of their keys is present, atomically. */
-  insertNewMany(objects) {
+  /**
+   * Inserts all objects unless one of their keys is present (an expired object counts as
+   * absent), atomically; `ttlMs` is their lifetime.
+   */
+  insertNewMany(objects, options) {
     if (!Array.isArray(objects)) throw new TypeError('rets: insertNewMany takes an array of objects');
     objects.forEach((o, i) => encodeObject(o, `objects[${i}]`));
-    return native.insertNewMany(this.#h, encode(objects, 'objects'));
+    if (options === undefined) return native.insertNewMany(this.#h, encode(objects, 'objects'));
+    return native.insertNewManyTtl(this.#h, encode(objects, 'objects'), ttlNs(options));
   }
 
   // ---- reads
@@ -141,37 +145,42 @@ class Table {
   /**
    * ETS update_counter/3,4. `update` is an increment (the counter just after the key), one
    * [pos, incr] or [pos, incr, threshold, setValue], or an array of those (the result is then an
-   * array). `defaultObject` is inserted first when the key is absent.
+   * array). `defaultObject` is inserted first when the key is absent. `options.ttlMs` (with a
+   * default only) is the default object's lifetime, and a new lifetime from now for an existing
+   * object (without it, the object keeps its own).
    */
-  updateCounter(key, update, defaultObject) {
+  updateCounter(key, update, defaultObject, options) {
     const k = encodeKey(key);
     const dflt = arguments.length >= 3 ? encodeObject(defaultObject, 'defaultObject') : null;
+    const ttl = updateTtl(dflt, options, 'updateCounter');
     if (typeof update === 'number' || typeof update === 'bigint') {
       checkIncr(update, 'the increment');
       if (dflt === null) return native.updateCounter(this.#h, k, update);
-      return native.updateCounters(this.#h, k, [[this.#counterPos(), update]], dflt)[0];
+      return native.updateCounters(this.#h, k, [[this.#counterPos(), update]], dflt, ttl)[0];
     }
     if (Array.isArray(update) && update.length > 0 && Array.isArray(update[0])) {
       update.forEach(counterOp);
-      return native.updateCounters(this.#h, k, update, dflt);
+      return native.updateCounters(this.#h, k, update, dflt, ttl);
     }
     if (Array.isArray(update)) {
-      return native.updateCounters(this.#h, k, [counterOp(update, 0)], dflt)[0];
+      return native.updateCounters(this.#h, k, [counterOp(update, 0)], dflt, ttl)[0];
     }
     throw new TypeError('rets: updateCounter takes an increment, [pos, incr(, threshold, setValue)] or an array of those');
   }
 
   /**
    * ETS update_element/3,4: `update` is [pos, value] or an array of those; returns whether an
-   * object was updated. `defaultObject` is inserted first when the key is absent.
+   * object was updated. `defaultObject` is inserted first when the key is absent;
+   * `options.ttlMs` as for updateCounter().
    */
-  updateElement(key, update, defaultObject) {
+  updateElement(key, update, defaultObject, options) {
     const k = encodeKey(key);
     const dflt = arguments.length >= 3 ? encodeObject(defaultObject, 'defaultObject') : null;
+    const ttl = updateTtl(dflt, options, 'updateElement');
     if (!Array.isArray(update)) throw new TypeError('rets: updateElement takes [pos, value] or an array of those');
     const pairs = update.length > 0 && Array.isArray(update[0])
       ? update.map(elementPair) : [elementPair(update, 0)];
-    return native.updateElement(this.#h, k, pairs, dflt);
+    return native.updateElement(this.#h, k, pairs, dflt, ttl);
   }
 
   #counterPos() {
@@ -392,6 +401,15 @@ function ttlNs(options) {
     throw new TypeError('rets: the options of a write are { ttlMs }, a number of milliseconds >= 0 (at most about 104 days)');
   }
   return Math.round(ms * 1e6);
+}
+
+/** An update's { ttlMs } as nanoseconds (null: none); a lifetime needs a default object. */
+function updateTtl(dflt, options, what) {
+  if (options === undefined) return null;
+  if (dflt === null) {
+    throw new TypeError(`rets: ${what}: a ttlMs is the lifetime of the default object: give one`);
+  }
+  return ttlNs(options);
 }
 
 function keyAndObjects(step) {

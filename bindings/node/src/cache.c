@@ -128,6 +128,13 @@ static napi_value table_insert_new_ttl(napi_env env, napi_callback_info info) {
     return ret_bool(env, s, inserted);
 }
 
+static napi_value table_insert_new_many_ttl(napi_env env, napi_callback_info info) {
+    TTL_ARGS(3);
+    bool inserted = false;
+    rets_status s = rets_table_insert_new_many_ttl(t, obj.data, obj.len, (uint64_t)ttl, &inserted);
+    return ret_bool(env, s, inserted);
+}
+
 static napi_value table_invalidate(napi_env env, napi_callback_info info) {
     napi_value argv[2];
     rets_table *t;
@@ -240,6 +247,7 @@ bool register_cache(napi_env env, napi_value exports) {
         {"insertTtl", table_insert_ttl},
         {"insertManyTtl", table_insert_many_ttl},
         {"insertNewTtl", table_insert_new_ttl},
+        {"insertNewManyTtl", table_insert_new_many_ttl},
         {"invalidate", table_invalidate},
         {"purgeExpired", table_purge_expired},
         {"cacheStats", table_cache_stats},

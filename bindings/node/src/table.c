@@ -115,12 +115,27 @@ static bool arg_counter_op(napi_env env, napi_value v, rets_counter_op *op) {
     return true;
 }
 
-/* (table, key, [[pos, incr, threshold?, setValue?], ...], defaultBytes | null) -> values[] */
+/* An update's lifetime for its default object: null (none given) or nanoseconds (0: the
+ * table's). Sets *given and *ns. */
+static bool arg_opt_ttl(napi_env env, napi_value v, bool *given, size_t *ns) {
+    napi_valuetype type;
+    if (napi_typeof(env, v, &type) != napi_ok) return false;
+    *given = type != napi_null && type != napi_undefined;
+    *ns = 0;
+    return !*given || arg_size(env, v, ns);
+}
+
+/* (table, key, [[pos, incr, threshold?, setValue?], ...], defaultBytes | null, ttlNs | null)
+ * -> values[] */
 static napi_value table_update_counters(napi_env env, napi_callback_info info) {
-    TABLE_ARGS(4);
+    TABLE_ARGS(5);
     term_arg key, dflt;
     uint32_t n = 0;
-    if (!arg_key(env, st, argv[1], &key) || !arg_opt_bytes(env, argv[3], &dflt)) return NULL;
+    bool has_ttl;
+    size_t ttl;
+    if (!arg_key(env, st, argv[1], &key) || !arg_opt_bytes(env, argv[3], &dflt) ||
+        !arg_opt_ttl(env, argv[4], &has_ttl, &ttl))
+        return NULL;
     if (napi_get_array_length(env, argv[2], &n) != napi_ok)
         return throw_type(env, "rets: an array of counter updates was expected");
     rets_counter_op *ops = calloc(n ? n : 1, sizeof *ops);
@@ -137,8 +152,10 @@ static napi_value table_update_counters(napi_env env, napi_callback_info info) {
     }
     /* arg_counter_op may have run JavaScript getters; rebuild the key if it was ours. */
     if (!arg_key(env, st, argv[1], &key)) goto done;
-    rets_status s = rets_table_update_counters(t, key.data, key.len, ops, n, dflt.data, dflt.len,
-                                               values);
+    rets_status s = has_ttl ? rets_table_update_counters_ttl(t, key.data, key.len, ops, n, dflt.data,
+                                                             dflt.len, (uint64_t)ttl, values)
+                            : rets_table_update_counters(t, key.data, key.len, ops, n, dflt.data,
+                                                         dflt.len, values);
     if (s != RETS_STATUS_OK) {
         throw_status(env, s);
         goto done;
@@ -151,12 +168,15 @@ done:
     return result;
 }
 
-/* (table, key, [[pos, valueBytes], ...], defaultBytes | null) -> updated */
+/* (table, key, [[pos, valueBytes], ...], defaultBytes | null, ttlNs | null) -> updated */
 static napi_value table_update_element(napi_env env, napi_callback_info info) {
-    TABLE_ARGS(4);
+    TABLE_ARGS(5);
     term_arg key, dflt;
     uint32_t n = 0;
-    if (!arg_opt_bytes(env, argv[3], &dflt)) return NULL;
+    bool has_ttl;
+    size_t ttl;
+    if (!arg_opt_bytes(env, argv[3], &dflt) || !arg_opt_ttl(env, argv[4], &has_ttl, &ttl))
+        return NULL;
     if (napi_get_array_length(env, argv[2], &n) != napi_ok)
         return throw_type(env, "rets: an array of [pos, value] pairs was expected");
     rets_element *elems = calloc(n ? n : 1, sizeof *elems);
@@ -179,8 +199,10 @@ static napi_value table_update_element(napi_env env, napi_callback_info info) {
     }
     bool updated = false;
     if (!arg_key(env, st, argv[1], &key)) goto done;
-    rets_status s = rets_table_update_element(t, key.data, key.len, elems, n, dflt.data,
-                                              dflt.len, &updated);
+    rets_status s = has_ttl ? rets_table_update_element_ttl(t, key.data, key.len, elems, n, dflt.data,
+                                                            dflt.len, (uint64_t)ttl, &updated)
+                            : rets_table_update_element(t, key.data, key.len, elems, n, dflt.data,
+                                                        dflt.len, &updated);
     result = ret_bool(env, s, updated);
 done:
     free(elems);

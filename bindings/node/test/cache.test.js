@@ -35,6 +35,36 @@ test('lifetimes: the table ttl, a per-object ttl, time to idle, purgeExpired', (
   assert.equal(idle.member('k'), false);
 });
 
+test('lifetimes of update defaults and insertNewMany', () => {
+  const clock = new ManualClock();
+  const owner = owned(new Owner());
+  const t = owner.newTable('updates', { clock });
+  assert.equal(t.updateCounter('hits', 1, ['hits', 0], { ttlMs: 200 }), 1); // the default gets 200 ms
+  assert.deepEqual(t.updateCounter('hits', [[2, 1]], ['hits', 0]), [2]); // keeps its deadline
+  clock.advance(150);
+  assert.equal(t.updateCounter('hits', 1, ['hits', 0], { ttlMs: 100 }), 3); // a new lifetime
+  clock.advance(90);
+  assert.deepEqual(t.lookup('hits'), [['hits', 3]]);
+  clock.advance(20);
+  assert.deepEqual(t.lookup('hits'), []);
+  assert.equal(t.updateElement('s', [2, 'on'], ['s', 'off'], { ttlMs: 300 }), true);
+  clock.advance(290);
+  assert.deepEqual(t.lookup('s'), [['s', 'on']]);
+  clock.advance(20);
+  assert.equal(t.member('s'), false);
+  assert.equal(t.insertNewMany([['x', 1], ['y', 2]], { ttlMs: 100 }), true);
+  assert.equal(t.insertNewMany([['y', 3], ['z', 3]], { ttlMs: 100 }), false);
+  assert.equal(t.member('z'), false);
+  clock.advance(100);
+  assert.equal(t.insertNewMany([['y', 3], ['z', 3]]), true); // 'y' expired: absent
+  assert.deepEqual(t.tab2list().sort(), [['y', 3], ['z', 3]]);
+  // A lifetime is for the default object; bad options change nothing.
+  assert.throws(() => t.updateCounter('n', 1, undefined, { ttlMs: 10 }), TypeError);
+  assert.throws(() => t.updateElement('n', [2, 1], ['n', 0], { ttl: 10 }), TypeError);
+  assert.throws(() => t.insertNewMany([['w', 1]], { ttlMs: -1 }), TypeError);
+  assert.equal(t.member('n') || t.member('w'), false);
+});
+
 test('bounds: evict or reject, and the statistics', () => {
   const owner = owned(new Owner());
   const evicting = owner.newTable('evict', { maxSize: 2 });

@@ -28,6 +28,36 @@ def test_ttl_with_a_manual_clock(owner: rets.Owner, name: str) -> None:
     assert stats.expirations >= 1 and stats.hits >= 2 and stats.misses >= 2
 
 
+def test_lifetimes_of_update_defaults_and_insert_new_many(owner: rets.Owner, name: str) -> None:
+    clock = rets.ManualClock()
+    t = owner.new_table(name, clock=clock)
+    assert t.update_counter("hits", 1, ("hits", 0), ttl=2) == 1  # the default gets 2 s
+    assert t.update_counter("hits", [(2, 1)], ("hits", 0)) == [2]  # keeps its deadline
+    clock.advance(1.5)
+    assert t.update_counter("hits", 1, ("hits", 0), ttl=1) == 3  # a new lifetime from now
+    clock.advance(0.9)
+    assert t.get("hits") == ("hits", 3)
+    clock.advance(0.2)
+    assert t.get("hits") is None
+    assert t.update_element("s", (2, "on"), ("s", "off"), ttl=3) is True
+    clock.advance(2.9)
+    assert t.get("s") == ("s", "on")
+    clock.advance(0.2)
+    assert "s" not in t
+    assert t.insert_new_many([("x", 1), ("y", 2)], ttl=1) is True
+    assert t.insert_new_many([("y", 3), ("z", 3)], ttl=1) is False and "z" not in t
+    clock.advance(1)
+    assert t.insert_new_many([("y", 3), ("z", 3)]) is True  # "y" expired: absent
+    assert sorted(t.tab2list()) == [("y", 3), ("z", 3)]
+    with pytest.raises(rets.ArgumentError):
+        t.update_counter("n", 1, ttl=1)  # a lifetime is for the default object
+    with pytest.raises(rets.ArgumentError):
+        t.update_element("n", (2, 1), ttl=1)
+    with pytest.raises(rets.ArgumentError):
+        t.insert_new_many([("w", 1)], ttl=-1)
+    assert "n" not in t and "w" not in t
+
+
 def test_time_to_idle(owner: rets.Owner, name: str) -> None:
     clock = rets.ManualClock()
     t = owner.new_table(name, time_to_idle=10, clock=clock)

@@ -10,10 +10,11 @@
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::options::OnFull;
+use super::options::{Eviction, OnFull};
+use super::policy::Room;
 use super::stats::{Counter, Stats};
 use crate::error::{Error, Result};
-use crate::storage::{Hand, Storage};
+use crate::storage::Storage;
 
 /// Bytes a stored object costs beyond its encoding, estimated for making room: the larger of
 /// the hash node header (32) plus its slot (16), and the ordered entry header (24) plus its
@@ -26,14 +27,16 @@ pub(crate) struct Bounds {
     pub(crate) max_memory: Option<usize>,
     pub(crate) on_full: OnFull,
     /// The room lock, with the eviction hand it protects.
-    room: Mutex<Hand>,
+    room: Mutex<Room>,
 }
 
 /// What a write adds: objects and their estimated bytes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Adding {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
+    /// The new keys' names for admission (see `Storage::probation_name`).
+    pub(crate) names: Vec<u64>,
 }
 
 impl Bounds {
@@ -42,17 +45,18 @@ impl Bounds {
         max_size: Option<usize>,
         max_memory: Option<usize>,
         on_full: OnFull,
+        eviction: Eviction,
     ) -> Bounds {
         Bounds {
             max_size,
             max_memory,
             on_full,
-            room: Mutex::new(storage.new_hand()),
+            room: Mutex::new(Room::new(storage, eviction)),
         }
     }
 
     /// Whether `adding` fits beside what the table holds.
-    fn fits(&self, adding: Adding, size: usize, memory: usize) -> bool {
+    fn fits(&self, adding: &Adding, size: usize, memory: usize) -> bool {
         self.max_size.is_none_or(|max| size + adding.objects <= max)
             && self
                 .max_memory
@@ -70,32 +74,40 @@ impl Bounds {
         fixed_bytes: usize,
         name: impl FnOnce() -> String,
         adding: impl FnOnce() -> Adding,
-    ) -> Result<MutexGuard<'a, Hand>> {
-        let mut hand = self.room.lock();
+    ) -> Result<MutexGuard<'a, Room>> {
+        let mut room = self.room.lock();
         let adding = adding();
+        let admit = |room: &mut Room| {
+            for &name in &adding.names {
+                room.admit(storage, name);
+            }
+        };
         let memory = || fixed_bytes + storage.memory();
-        if self.fits(adding, storage.size(), memory()) {
-            return Ok(hand);
+        if self.fits(&adding, storage.size(), memory()) {
+            admit(&mut room);
+            return Ok(room);
         }
-        let too_big = !self.fits(adding, 0, fixed_bytes);
+        let too_big = !self.fits(&adding, 0, fixed_bytes);
         // Expired objects do not make a table full: remove them before refusing.
         if self.on_full == OnFull::Reject
             && !too_big
             && storage.expiry().has_deadlines()
             && storage.purge_expired() > 0
-            && self.fits(adding, storage.size(), memory())
+            && self.fits(&adding, storage.size(), memory())
         {
-            return Ok(hand);
+            admit(&mut room);
+            return Ok(room);
         }
         if self.on_full == OnFull::Reject || too_big {
             stats.add(Counter::Rejected, 1);
             return Err(self.full(name()));
         }
         let (evicted, _expired) =
-            storage.evict(&mut hand, || !self.fits(adding, storage.size(), memory()));
+            room.evict(storage, || !self.fits(&adding, storage.size(), memory()));
         stats.add(Counter::Evictions, evicted as u64);
-        if self.fits(adding, storage.size(), memory()) {
-            Ok(hand)
+        if self.fits(&adding, storage.size(), memory()) {
+            admit(&mut room);
+            Ok(room)
         } else {
             // Nothing left to evict (the write alone is near the bound).
             stats.add(Counter::Rejected, 1);

@@ -4,8 +4,9 @@
 //! - [`expiry`]: lifetimes (TTL, time-to-idle): an object's deadline, checked by storage at the
 //!   one place every read goes through.
 //! - [`bounds`]: `max_size` / `max_memory` and what a full table does (evict or reject).
-//! - policy (in storage, `storage::*::cache`): the eviction hand (SIEVE/CLOCK over the use bits
-//!   readers set); docs/CACHE.md says why, with the measured hit ratios.
+//! - [`policy`]: S3-FIFO admission (a probationary FIFO of new keys, a ghost FIFO of evicted
+//!   hashes) in front of the storage's eviction hand (`storage::*::cache`, SIEVE/CLOCK over the
+//!   use bits readers set); docs/CACHE.md says why, with the measured hit ratios.
 //! - [`stats`]: hits, misses, loads, evictions, expirations, rejected writes, striped per thread.
 //! - [`sweeper`]: the background thread that removes expired objects within a bounded time.
 //! - `flight`: single-flight loads (one loader per key, everyone else waits for its result),
@@ -19,11 +20,12 @@ mod clock;
 mod expiry;
 pub(crate) mod flight;
 mod options;
+pub(crate) mod policy;
 mod stats;
 pub(crate) mod sweeper;
 
 pub use clock::{Clock, ManualClock, MonotonicClock};
-pub use options::{InsertOptions, OnFull};
+pub use options::{Eviction, InsertOptions, OnFull};
 pub use stats::CacheStats;
 pub use sweeper::SWEEP_INTERVAL;
 

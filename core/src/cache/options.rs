@@ -28,6 +28,18 @@ impl OnFull {
     }
 }
 
+/// How a bounded table chooses what to evict (docs/CACHE.md has the measured hit ratios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Eviction {
+    /// S3-FIFO's admission (new keys on probation, evicted unless read before they leave it;
+    /// keys back soon after skip it) in front of the SIEVE hand (the default). On an ordered_set,
+    /// the hand alone.
+    #[default]
+    S3Fifo,
+    /// The SIEVE/CLOCK hand alone over the use bits: no memory kept per written key.
+    Sieve,
+}
+
 /// A table's cache options, as given to [`TableOptions`] (all off by default).
 #[derive(Clone, Default)]
 pub(crate) struct CacheOptions {
@@ -36,6 +48,7 @@ pub(crate) struct CacheOptions {
     pub(crate) max_size: Option<usize>,
     pub(crate) max_memory: Option<usize>,
     pub(crate) on_full: OnFull,
+    pub(crate) eviction: Eviction,
     pub(crate) clock: Option<Arc<dyn Clock>>,
     pub(crate) stats: bool,
 }
@@ -64,6 +77,7 @@ impl fmt::Debug for CacheOptions {
             .field("max_size", &self.max_size)
             .field("max_memory", &self.max_memory)
             .field("on_full", &self.on_full)
+            .field("eviction", &self.eviction)
             .field("manual_clock", &self.clock.is_some())
             .finish()
     }
@@ -117,6 +131,12 @@ impl TableOptions {
     /// What a write to a full table does (default [`OnFull::Evict`]).
     pub fn on_full(mut self, on_full: OnFull) -> TableOptions {
         self.cache.on_full = on_full;
+        self
+    }
+
+    /// How a bounded table chooses what to evict (default [`Eviction::S3Fifo`]).
+    pub fn eviction(mut self, eviction: Eviction) -> TableOptions {
+        self.cache.eviction = eviction;
         self
     }
 

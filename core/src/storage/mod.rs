@@ -40,6 +40,32 @@ pub(crate) enum Hand {
     Ordered(ordered::Hand),
 }
 
+/// The most uses an object's header counts (2 bits' worth): the eviction hand passes an object
+/// this many times before evicting it, unless it is read again.
+pub(crate) const MAX_USES: u32 = 3;
+
+/// The hand's look at an object's use count: counts one use down and says whether there was
+/// one (then the object stays).
+pub(crate) fn count_down(uses: &std::sync::atomic::AtomicU32) -> bool {
+    let n = uses.load(std::sync::atomic::Ordering::Relaxed);
+    if n != 0 {
+        uses.store(n - 1, std::sync::atomic::Ordering::Relaxed);
+    }
+    n != 0
+}
+
+/// What [`Storage::evict_if_unused`] did with a key leaving probation.
+pub(crate) enum Probation {
+    /// Not in the table (deleted or evicted since).
+    Absent,
+    /// Used since written: kept (its use bit cleared).
+    Used,
+    /// Removed as expired: this many objects.
+    Expired(usize),
+    /// Evicted: this many objects.
+    Evicted(usize),
+}
+
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
 pub(crate) enum Txn<'a> {
     Hash(hash::Txn<'a>),
@@ -97,6 +123,29 @@ impl Storage {
             (Storage::Hash(s), Hand::Hash(h)) => s.evict(h, full),
             (Storage::Ordered(s), Hand::Ordered(h)) => s.evict(h, full),
             _ => unreachable!("a hand is made for its storage"),
+        }
+    }
+
+    /// Whether eviction can take a key out of probation (see `crate::cache::policy`): hash
+    /// storage; an ordered_set is evicted by its hand alone.
+    pub(crate) fn has_probation(&self) -> bool {
+        matches!(self, Storage::Hash(_))
+    }
+
+    /// The name probation keeps for `key` (hash storage: its hash; else none).
+    pub(crate) fn probation_name(&self, key: &[u8]) -> Option<u64> {
+        match self {
+            Storage::Hash(s) => Some(s.hash_of(key)),
+            Storage::Ordered(_) => None,
+        }
+    }
+
+    /// Evicts the object named `name` (see [`Storage::probation_name`]) unless a reader used it
+    /// since it was written or last looked at (then clears its use count).
+    pub(crate) fn evict_if_unused(&self, name: u64) -> Probation {
+        match self {
+            Storage::Hash(s) => s.evict_if_unused(name),
+            Storage::Ordered(_) => Probation::Used,
         }
     }
 

@@ -9,6 +9,7 @@ use parking_lot::MutexGuard;
 
 use super::{Table, TableInner, TableType};
 use crate::cache::bounds::{Adding, OBJECT_OVERHEAD};
+use crate::cache::policy::Room;
 use crate::cache::sweeper::{self, Sweep};
 use crate::cache::{
     Bounds, CacheOptions, CacheState, CacheStats, Counter, Expiry, InsertOptions, MonotonicClock,
@@ -16,7 +17,7 @@ use crate::cache::{
 };
 use crate::error::{Error, Result};
 use crate::object::Object;
-use crate::storage::{Hand, Storage};
+use crate::storage::Storage;
 
 /// Rejects cache options that cannot work together.
 pub(super) fn check(options: &CacheOptions) -> Result<()> {
@@ -76,6 +77,7 @@ impl TableInner {
                     options.max_size,
                     options.max_memory,
                     options.on_full,
+                    options.eviction,
                 )
             });
             self.cache = Some(Box::new(CacheState {
@@ -137,7 +139,7 @@ impl Table {
 
     /// On a bounded table, makes room for `objects` (see [`Bounds::make_room`]) and returns
     /// the room lock, to hold until the write is done; `None` on other tables.
-    pub(super) fn make_room(&self, objects: &[&Object]) -> Result<Option<MutexGuard<'_, Hand>>> {
+    pub(super) fn make_room(&self, objects: &[&Object]) -> Result<Option<MutexGuard<'_, Room>>> {
         let Some(bounds) = self.inner.cache.as_ref().and_then(|c| c.bounds.as_ref()) else {
             return Ok(None);
         };
@@ -162,6 +164,9 @@ impl Table {
                     seen.push(key);
                     adding.objects += 1;
                     adding.bytes += o.as_msgpack().len() + OBJECT_OVERHEAD;
+                    if let Some(name) = storage.probation_name(key).filter(|_| set) {
+                        adding.names.push(name);
+                    }
                 }
             }
             adding

@@ -249,11 +249,103 @@ static void errors(rets_owner *owner) {
     rets_table_free(d);
 }
 
+/* A copy of `b` in `buf` (the builder's bytes change with its next term). */
+static bytes keep(bytes b, uint8_t *buf, size_t cap) {
+    CHECK(b.n <= cap);
+    memcpy(buf, b.p, b.n);
+    bytes r = {buf, b.n};
+    return r;
+}
+
+/* Lifetimes given by the update forms' default objects and by insert_new_many_ttl. */
+static void update_lifetimes(rets_owner *owner) {
+    uint8_t dbuf[32], kbuf[32], vbuf[32];
+    rets_manual_clock *clock = NULL;
+    OK(rets_manual_clock_new(&clock));
+    rets_cache_options cache = {0};
+    cache.clock = clock;
+    rets_table *t = NULL;
+    OK(rets_table_new_cache(owner, "updates", NULL, &cache, &t));
+
+    /* update_counters_ttl: the default object gets the lifetime. */
+    rets_counter_op op = {0};
+    op.pos = 2;
+    op.incr = 1;
+    bytes d = keep(obj(0, 0), dbuf, sizeof dbuf);
+    bytes k = keep(key_i(1), kbuf, sizeof kbuf);
+    int64_t value = 0;
+    OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, 2 * SEC, &value));
+    CHECK(value == 1);
+    /* ttl 0 on a present object keeps its deadline. */
+    OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, 0, &value));
+    CHECK(value == 2);
+    OK(rets_manual_clock_advance(clock, 2 * SEC - 1));
+    CHECK(member(t, 1));
+    OK(rets_manual_clock_advance(clock, 1));
+    CHECK(!member(t, 1));
+    /* A new lifetime on a present object restarts it. */
+    OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, SEC, &value));
+    CHECK(value == 1);
+    OK(rets_manual_clock_advance(clock, SEC / 2));
+    OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, SEC, &value));
+    CHECK(value == 2);
+    OK(rets_manual_clock_advance(clock, SEC / 2));
+    CHECK(member(t, 1));
+    OK(rets_manual_clock_advance(clock, SEC / 2));
+    CHECK(!member(t, 1));
+
+    /* update_element_ttl: the same for an element update. */
+    bytes v = keep(key_i(9), vbuf, sizeof vbuf);
+    rets_element el = {2, v.p, v.n};
+    bytes k2 = keep(key_i(2), kbuf, sizeof kbuf);
+    bool updated = false;
+    OK(rets_table_update_element_ttl(t, k2.p, k2.n, &el, 1, d.p, d.n, 3 * SEC, &updated));
+    CHECK(updated);
+    OK(rets_manual_clock_advance(clock, 3 * SEC - 1));
+    CHECK(member(t, 2));
+    OK(rets_manual_clock_advance(clock, 1));
+    CHECK(!member(t, 2));
+
+    /* insert_new_many_ttl: all or nothing, then gone with the lifetime. */
+    bytes list = objs(20, 23);
+    bool inserted = false;
+    OK(rets_table_insert_new_many_ttl(t, list.p, list.n, SEC, &inserted));
+    CHECK(inserted && member(t, 20) && member(t, 22));
+    list = objs(22, 24);
+    OK(rets_table_insert_new_many_ttl(t, list.p, list.n, SEC, &inserted));
+    CHECK(!inserted && !member(t, 23));
+    OK(rets_manual_clock_advance(clock, SEC));
+    CHECK(!member(t, 20) && !member(t, 21) && !member(t, 22));
+    list = objs(22, 24);
+    OK(rets_table_insert_new_many_ttl(t, list.p, list.n, 0, &inserted));
+    CHECK(inserted && member(t, 23));
+
+    /* A lifetime needs a default object; bad input changes nothing. */
+    k = keep(key_i(5), kbuf, sizeof kbuf);
+    value = 77;
+    EXPECT(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, NULL, 0, SEC, &value),
+           RETS_STATUS_NULL_ARGUMENT);
+    CHECK(value == 77);
+    updated = false;
+    EXPECT(rets_table_update_element_ttl(t, k.p, k.n, &el, 1, NULL, 0, SEC, &updated),
+           RETS_STATUS_NULL_ARGUMENT);
+    CHECK(!member(t, 5));
+    EXPECT(rets_table_insert_new_many_ttl(t, NULL, 3, SEC, &inserted), RETS_STATUS_NULL_ARGUMENT);
+
+    OK(rets_table_delete(t));
+    list = objs(30, 32);
+    EXPECT(rets_table_insert_new_many_ttl(t, list.p, list.n, SEC, &inserted),
+           RETS_STATUS_NO_TABLE);
+    rets_table_free(t);
+    rets_manual_clock_free(clock);
+}
+
 int main(void) {
     OK(rets_builder_new(&b));
     rets_owner *owner = NULL;
     OK(rets_owner_new(&owner));
     lifetimes(owner);
+    update_lifetimes(owner);
     bounds(owner);
     stats_and_loads(owner);
     errors(owner);

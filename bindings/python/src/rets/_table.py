@@ -234,11 +234,16 @@ class Table:
             fail(status)
         return bool(inserted[0])
 
-    def insert_new_many(self, objects: Iterable[Object]) -> bool:
-        """Inserts all the objects if none of their keys is present; returns whether it did."""
+    def insert_new_many(self, objects: Iterable[Object], *, ttl: Optional[float] = None) -> bool:
+        """Inserts all the objects if none of their keys is present (an expired object counts
+        as absent); returns whether it did. `ttl` as for insert()."""
         data = objects_arg(objects)
         inserted = ffi.new("bool *")
-        status = lib.rets_table_insert_new_many(self._ptr, data, len(data), inserted)
+        if ttl is not None:
+            status = lib.rets_table_insert_new_many_ttl(self._ptr, data, len(data),
+                                                        _cache.seconds_to_ns("ttl", ttl), inserted)
+        else:
+            status = lib.rets_table_insert_new_many(self._ptr, data, len(data), inserted)
         if status:
             fail(status)
         return bool(inserted[0])
@@ -277,22 +282,28 @@ class Table:
     @overload
     def update_counter(
         self, key: Term, op: Union[int, Tuple[int, int], Tuple[int, int, int, int]],
-        default: Optional[Object] = None,
+        default: Optional[Object] = None, *, ttl: Optional[float] = None,
     ) -> int: ...
 
     @overload
     def update_counter(
-        self, key: Term, op: Sequence[CounterOp], default: Optional[Object] = None
+        self, key: Term, op: Sequence[CounterOp], default: Optional[Object] = None,
+        *, ttl: Optional[float] = None,
     ) -> list[int]: ...
 
     def update_counter(
-        self, key: Term, op: Union[CounterOp, Sequence[CounterOp]], default: Optional[Object] = None
+        self, key: Term, op: Union[CounterOp, Sequence[CounterOp]], default: Optional[Object] = None,
+        *, ttl: Optional[float] = None,
     ) -> Union[int, list[int]]:
         """ets:update_counter/3,4. `op` is an increment (of the element after the key), a
         (pos, incr) pair, a (pos, incr, threshold, set_value) quadruple, or a list of those
         (then the new values come back as a list). With `default`, an absent key first gets
-        that object (its key replaced by `key`); without, an absent key is KeyNotFoundError."""
+        that object (its key replaced by `key`); without, an absent key is KeyNotFoundError.
+        `ttl` (seconds, with `default` only): the lifetime of the default object if inserted,
+        and a new lifetime from now for an existing object (without it, it keeps its own)."""
         k = pack(key)
+        if ttl is not None and default is None:
+            raise ArgumentError("update_counter: a ttl is for the default object: give one")
         if isinstance(op, int) and not isinstance(op, bool) and default is None:
             value = ffi.new("int64_t *")
             status = lib.rets_table_update_counter(self._ptr, k, len(k), int64_arg("incr", op), value)
@@ -309,10 +320,16 @@ class Table:
             fill_counter_op(c_op, spec, after_key)
         default_data = ffi.NULL if default is None else object_arg(default)
         values = ffi.new("int64_t[]", len(ops))
-        status = lib.rets_table_update_counters(
-            self._ptr, k, len(k), c_ops, len(ops), default_data,
-            0 if default is None else len(default_data), values,
-        )
+        if ttl is not None:
+            status = lib.rets_table_update_counters_ttl(
+                self._ptr, k, len(k), c_ops, len(ops), default_data, len(default_data),
+                _cache.seconds_to_ns("ttl", ttl), values,
+            )
+        else:
+            status = lib.rets_table_update_counters(
+                self._ptr, k, len(k), c_ops, len(ops), default_data,
+                0 if default is None else len(default_data), values,
+            )
         if status:
             fail(status)
         return int(values[0]) if one else [int(v) for v in values]
@@ -322,10 +339,14 @@ class Table:
         key: Term,
         element: Union[Tuple[int, Term], Sequence[Tuple[int, Term]]],
         default: Optional[Object] = None,
+        *,
+        ttl: Optional[float] = None,
     ) -> bool:
         """ets:update_element/3,4: replaces the element at each (pos, value); returns whether
-        the key was there (or `default` was inserted for it)."""
+        the key was there (or `default` was inserted for it). `ttl` as for update_counter()."""
         k = pack(key)
+        if ttl is not None and default is None:
+            raise ArgumentError("update_element: a ttl is for the default object: give one")
         pairs: list[Any] = [element] if isinstance(element, tuple) else list(element)
         c_elements = ffi.new("rets_element[]", len(pairs))
         keep = []  # the packed values must outlive the call
@@ -339,10 +360,16 @@ class Table:
             c_el.value_len = len(value)
         default_data = ffi.NULL if default is None else object_arg(default)
         updated = ffi.new("bool *")
-        status = lib.rets_table_update_element(
-            self._ptr, k, len(k), c_elements, len(pairs), default_data,
-            0 if default is None else len(default_data), updated,
-        )
+        if ttl is not None:
+            status = lib.rets_table_update_element_ttl(
+                self._ptr, k, len(k), c_elements, len(pairs), default_data, len(default_data),
+                _cache.seconds_to_ns("ttl", ttl), updated,
+            )
+        else:
+            status = lib.rets_table_update_element(
+                self._ptr, k, len(k), c_elements, len(pairs), default_data,
+                0 if default is None else len(default_data), updated,
+            )
         if status:
             fail(status)
         return bool(updated[0])

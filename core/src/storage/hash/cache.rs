@@ -7,6 +7,7 @@ use std::ptr;
 
 use super::node::Node;
 use super::{Changes, HashStorage, Locks, Txn};
+use crate::storage::{count_down, Probation, MAX_USES};
 use crate::sync::Ordering;
 
 /// Where the eviction hand stands: a shard and a slot of its array.
@@ -33,8 +34,10 @@ impl HashStorage {
     pub(super) unsafe fn mark_used(&self, node: *mut Node) {
         // SAFETY: the caller's contract.
         let node = unsafe { &*node };
-        if node.recency.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-            node.recency.store(1, std::sync::atomic::Ordering::Relaxed);
+        let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
+        if uses < MAX_USES {
+            node.recency
+                .store(uses + 1, std::sync::atomic::Ordering::Relaxed);
         }
         self.expiry().touch(&node.expires_at);
     }
@@ -86,6 +89,45 @@ impl HashStorage {
         removed
     }
 
+    /// Evicts the object whose key has `hash` unless a reader used it since the last look
+    /// (then counts that use down): a key leaving probation. A key is named by its hash alone
+    /// so that probation keeps 8 bytes per key; two keys sharing all 64 bits would only make
+    /// the other one the candidate, which eviction may take anyway.
+    pub(crate) fn evict_if_unused(&self, hash: u64) -> Probation {
+        let i = Self::shard_of(hash);
+        let mut txn = self.lock_shard(i);
+        let array = self.shards[i].array.load(Ordering::Acquire);
+        // SAFETY: we hold the shard's mutex: its array and nodes stay live until we retire them.
+        let Some(array) = (unsafe { array.as_ref() }) else {
+            return Probation::Absent;
+        };
+        // SAFETY: as above (mutex held).
+        let Some(slot) = (unsafe { array.find_hash(hash) }) else {
+            return Probation::Absent;
+        };
+        let node = array.slots[slot].node.load(Ordering::Acquire);
+        // SAFETY: `find_hash` returned the slot of a live node (mutex held).
+        let header = unsafe { &*node };
+        let count = header.count();
+        let expired = self.expiry().is_expired(header.expires_at());
+        if !expired && header.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 {
+            return Probation::Used;
+        }
+        // SAFETY: the node is live until retired below; its key is read in place.
+        let key = unsafe { Node::key(node) };
+        let old = txn.install(hash, key, Some((slot, node)), ptr::null_mut());
+        debug_assert_eq!(old, node);
+        // SAFETY: `install` unlinked `old` (mutex held); retired once.
+        unsafe { self.collector.retire(old) };
+        if expired {
+            self.expired
+                .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+            Probation::Expired(count)
+        } else {
+            Probation::Evicted(count)
+        }
+    }
+
     /// Moves the eviction hand until `full()` is false, removing expired objects it passes and
     /// evicting the first object not used since the hand last passed it (clearing the use bit
     /// of the others): CLOCK/SIEVE over the slot arrays. Returns `(evicted, expired)` object
@@ -115,7 +157,7 @@ impl HashStorage {
                         removed = true;
                         return Verdict::Remove;
                     }
-                    if node.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 && !force {
+                    if !force && count_down(&node.recency) {
                         return Verdict::Keep;
                     }
                     evicted += node.count();

@@ -150,6 +150,25 @@ impl Array {
         }
         None
     }
+
+    /// The slot of a live node whose key has `hash` (any, should two keys share all 64 bits).
+    ///
+    /// # Safety
+    /// The array and its nodes are live: the caller holds the shard's mutex.
+    unsafe fn find_hash(&self, hash: u64) -> Option<usize> {
+        let mut i = self.home(hash);
+        while let Some(slot) = self.slots.get(i) {
+            let h = slot.hash.load(Ordering::Acquire);
+            if h == 0 {
+                return None;
+            }
+            if h == hash && !slot.node.load(Ordering::Acquire).is_null() {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    }
 }
 
 /// The 128-bit product of `a` and `b`, folded to 64 bits (foldhash's mixing step).
@@ -339,7 +358,7 @@ impl HashStorage {
 
     /// The key's hash, never 0 (0 marks an empty slot).
     #[inline]
-    fn hash_of(&self, key: &[u8]) -> u64 {
+    pub(crate) fn hash_of(&self, key: &[u8]) -> u64 {
         let h = match &self.hasher {
             Hasher::Seeded(state, seeds) => {
                 if key.len() <= 8 {

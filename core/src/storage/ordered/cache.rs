@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 
 use super::entry::{recency_of, view};
 use super::{reclaim, step, OrderedStorage, Txn};
-use crate::storage::Direction;
+use crate::storage::{count_down, Direction};
 use crate::term;
 
 /// Where the eviction hand stands: the last key it passed (`None`: the start).
@@ -74,7 +74,7 @@ impl OrderedStorage {
             let key: Box<[u8]> = view(p).key_msgpack().into();
             if !self.live(p) {
                 Seen::Expired(key)
-            } else if recency_of(p).swap(0, AtomicOrdering::Relaxed) != 0 && !force {
+            } else if !force && count_down(recency_of(p)) {
                 Seen::Used(key)
             } else {
                 Seen::Victim(key)

@@ -163,9 +163,10 @@ impl OrderedStorage {
                 .filter(|&p| self.live(p))
                 .map(|p| {
                     if self.track_use {
-                        let used = recency_of(p);
-                        if used.load(std::sync::atomic::Ordering::Relaxed) == 0 {
-                            used.store(1, std::sync::atomic::Ordering::Relaxed);
+                        let uses = recency_of(p);
+                        let n = uses.load(std::sync::atomic::Ordering::Relaxed);
+                        if n < crate::storage::MAX_USES {
+                            uses.store(n + 1, std::sync::atomic::Ordering::Relaxed);
                         }
                         self.expiry.touch(expires_at_of(p));
                     }

@@ -1,0 +1,129 @@
+//! The eviction policy: S3-FIFO's admission in front of the storage's SIEVE/CLOCK hand, all of
+//! it on the writer's path under the table's room lock.
+//!
+//! - A new key enters a small probationary FIFO (`small`, of key hashes; evicted from while it
+//!   holds at least a tenth of the table). When it leaves that FIFO, it is evicted unless a
+//!   reader used it meanwhile (its use count); an evicted key's hash is remembered in a ghost
+//!   FIFO (as many hashes as the table holds; a hash taken out early leaves a stale slot there
+//!   until it reaches the front, so the ghost may remember a little less).
+//! - A new key whose hash is a ghost (it was evicted from probation recently and is back) skips
+//!   probation: it is in the main region at once.
+//! - The main region is the rest of the table, evicted by the storage's hand (CLOCK over the
+//!   2-bit use counts readers keep), run whenever the small FIFO is under its share.
+//!
+//! So a one-hit wonder (a key written once, never read) leaves after a tenth of the table's
+//! turnover instead of surviving until the hand reaches it, and a key that comes back is
+//! protected. Readers only count uses in the object's header: docs/CACHE.md has the
+//! measured comparison with the hand alone, moka and quick_cache.
+
+use std::collections::{HashSet, VecDeque};
+
+use super::options::Eviction;
+use crate::storage::{Hand, Probation, Storage};
+
+/// The small FIFO's share of the table, as a divisor of its size (S3-FIFO's 10%).
+const SMALL_SHARE: usize = 10;
+
+/// What the room lock protects: the hand and the admission state.
+pub(crate) struct Room {
+    hand: Hand,
+    /// Keys written new (by their storage hash), oldest first; some may since have gone
+    /// (skipped when met).
+    small: VecDeque<u64>,
+    ghost: Ghost,
+    /// Whether new keys go through probation (S3-FIFO on hash storage).
+    probation: bool,
+}
+
+/// Hashes of keys recently evicted from probation, with their order to forget the oldest.
+struct Ghost {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+}
+
+impl Ghost {
+    fn remember(&mut self, hash: u64, capacity: usize) {
+        if self.set.insert(hash) {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > capacity.max(1) {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    /// Whether `hash` is a ghost; forgets it if so (the key is back in the table).
+    fn take(&mut self, hash: u64) -> bool {
+        // The order keeps the stale entry; it is dropped when it reaches the front.
+        self.set.remove(&hash)
+    }
+}
+
+impl Room {
+    pub(crate) fn new(storage: &Storage, eviction: Eviction) -> Room {
+        Room {
+            hand: storage.new_hand(),
+            small: VecDeque::new(),
+            ghost: Ghost {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+            },
+            probation: eviction == Eviction::S3Fifo && storage.has_probation(),
+        }
+    }
+
+    /// Admits a key about to be written new (by its name, `Storage::probation_name`): into
+    /// probation, unless it is a ghost.
+    pub(crate) fn admit(&mut self, storage: &Storage, name: u64) {
+        if !self.probation {
+            return;
+        }
+        if !self.ghost.take(name) {
+            self.small.push_back(name);
+        }
+        // Keys deleted by users stay listed until met: on a table that does not fill up, drop
+        // the oldest beyond its size (they count as admitted to the main region).
+        while self.small.len() > storage.size() + 1 {
+            self.small.pop_front();
+        }
+    }
+
+    /// Evicts while `full()`: from probation while the small FIFO is over its share, else by
+    /// the storage's hand. Returns `(evicted, expired)` object counts.
+    pub(crate) fn evict(
+        &mut self,
+        storage: &Storage,
+        mut full: impl FnMut() -> bool,
+    ) -> (usize, usize) {
+        let (mut evicted, mut expired) = (0, 0);
+        while full() {
+            let size = storage.size();
+            if self.small.len() * SMALL_SHARE >= size.max(1) {
+                let Some(name) = self.small.pop_front() else {
+                    break;
+                };
+                match storage.evict_if_unused(name) {
+                    Probation::Absent | Probation::Used => {}
+                    Probation::Expired(n) => expired += n,
+                    Probation::Evicted(n) => {
+                        evicted += n;
+                        self.ghost.remember(name, size);
+                    }
+                }
+                continue;
+            }
+            let small = &self.small;
+            let (e, x) = storage.evict(&mut self.hand, || {
+                full() && small.len() * SMALL_SHARE < storage.size().max(1)
+            });
+            evicted += e;
+            expired += x;
+            if e + x == 0 && self.small.len() * SMALL_SHARE < storage.size().max(1) {
+                // Neither the hand nor probation has anything left (an empty table).
+                break;
+            }
+        }
+        (evicted, expired)
+    }
+}
