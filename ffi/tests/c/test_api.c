@@ -1191,6 +1191,28 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
+/* A length too large for any object in memory (over PTRDIFF_MAX bytes) is refused before
+ * anything is read, for bytes and for arrays of structs, including one whose byte size
+ * overflows size_t. */
+static void test_oversized_lengths(rets_owner *owner, rets_buf *out) {
+    static const uint8_t one[] = {0x01};
+    rets_counter_op op;
+    rets_table *t = NULL;
+    int64_t v;
+    const size_t too_many_bytes = (size_t)PTRDIFF_MAX + 1;
+    const size_t too_many_ops = (size_t)PTRDIFF_MAX / sizeof op + 1;
+
+    memset(&op, 0, sizeof op);
+    OK(rets_table_new(owner, "oversized", NULL, &t));
+    EXPECT(rets_table_lookup(t, one, too_many_bytes, out), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_lookup(t, one, SIZE_MAX, out), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_update_counters(t, one, 1, &op, too_many_ops, NULL, 0, &v),
+           RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_update_counters(t, one, 1, &op, SIZE_MAX, NULL, 0, &v),
+           RETS_STATUS_INVALID_ARGUMENT);
+    rets_table_free(t);
+}
+
 int main(void) {
     rets_owner *owner = NULL;
     rets_buf *out = NULL;
@@ -1211,6 +1233,7 @@ int main(void) {
     test_traversal(owner, out);
     test_null_table_args(out);
     test_null_output_args(owner);
+    test_oversized_lengths(owner, out);
     rets_owner_close(owner);
     test_lifecycle(out);
 
