@@ -1,35 +1,56 @@
-//! Every `*_free` function (and rets_owner_close) gives back what its handle holds: creating a
-//! handle, using it and freeing it leaves the process's live heap bytes where they were.
-//! ci/c-tests finds leaks too (valgrind, LeakSanitizer), but only this test makes a free that
-//! frees nothing fail `cargo test`, and so a mutation run over ffi/src.
+//! What the C ABI allocates and gives back, counted per thread by a global allocator:
+//! - every `*_free` function (and rets_owner_close) gives back what its handle holds: creating a
+//!   handle, using it and freeing it leaves the thread's live heap bytes where they were.
+//!   ci/c-tests finds leaks too (valgrind, LeakSanitizer), but only this test makes a free that
+//!   frees nothing fail `cargo test`, and so a mutation run over ffi/src;
+//! - a builder that has grown writes caller bytes without allocating (rets_builder's documented
+//!   promise): it copies only bytes that lie in its own memory.
 //!
-//! Counted with a global allocator that tracks live bytes. Each case runs once to warm up
-//! (per-thread error messages, lazily grown registries), then is measured; all cases run in one
-//! `#[test]`, so no other test thread allocates meanwhile.
+//! Each case runs once to warm up (per-thread error messages, lazily grown registries), then is
+//! measured. The counts are per thread, so tests running side by side do not disturb them.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::ffi::CStr;
 use std::ptr;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use rets::*;
 
-struct LiveBytes;
+struct Counting;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+thread_local! {
+    // Const-initialised and without a destructor: usable inside the allocator itself.
+    /// Bytes allocated minus bytes freed by this thread.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    /// Allocations (and reallocations) made by this thread.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
 
-// SAFETY: forwards every call to the system allocator unchanged; only counts bytes.
-unsafe impl GlobalAlloc for LiveBytes {
+fn count(bytes: isize, allocations: usize) {
+    LIVE.with(|l| l.set(l.get() + bytes));
+    ALLOCATIONS.with(|a| a.set(a.get() + allocations));
+}
+
+fn live() -> isize {
+    LIVE.with(Cell::get)
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds GlobalAlloc::alloc's contract, which System requires too.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            count(layout.size() as isize, 1);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        count(-(layout.size() as isize), 0);
         // SAFETY: `ptr` was allocated by System with `layout` (every allocation goes there).
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -37,17 +58,14 @@ unsafe impl GlobalAlloc for LiveBytes {
         // SAFETY: as for dealloc and alloc.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            count(new_size as isize - layout.size() as isize, 1);
         }
         p
     }
 }
 
 #[global_allocator]
-static GLOBAL: LiveBytes = LiveBytes;
+static GLOBAL: Counting = Counting;
 
 fn ok(status: rets_status) {
     // SAFETY: rets_last_error_message returns a valid NUL-terminated string owned by rets.
@@ -59,9 +77,9 @@ fn ok(status: rets_status) {
 /// bytes unchanged.
 fn gives_back_everything(what: &str, mut case: impl FnMut()) {
     case();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     case();
-    let after = LIVE.load(Ordering::Relaxed);
+    let after = live();
     assert_eq!(
         after - before,
         0,
@@ -216,4 +234,48 @@ fn every_free_gives_back_what_its_handle_holds() {
     rets_matchspec_free(spec);
     rets_table_free(table);
     rets_owner_close(owner);
+}
+
+#[test]
+fn a_grown_builder_writes_caller_bytes_without_allocating() {
+    let text = [b'x'; 200];
+    let data = [7u8; 300];
+    let mut b = ptr::null_mut();
+    ok(rets_builder_new(&mut b));
+    let write = || {
+        ok(rets_builder_reset(b));
+        ok(rets_builder_array(b, 3));
+        ok(rets_builder_str(b, text.as_ptr().cast(), text.len()));
+        ok(rets_builder_bin(b, data.as_ptr(), data.len()));
+        ok(rets_builder_bin(b, data.as_ptr(), 0));
+        let (mut p, mut n) = (ptr::null(), 0);
+        ok(rets_builder_finish(b, &mut p, &mut n));
+        n
+    };
+    let grown = write();
+    let before = allocations();
+    assert_eq!(write(), grown);
+    assert_eq!(
+        allocations() - before,
+        0,
+        "writing bytes that are not the builder's own must not copy them"
+    );
+
+    // Bytes from rets_builder_finish(), given back as the first input after a reset (which
+    // rets.h allows), lie in the builder's own memory: they are copied first, and come out
+    // intact.
+    let (mut p, mut n) = (ptr::null(), 0);
+    ok(rets_builder_reset(b));
+    ok(rets_builder_bin(b, data.as_ptr(), data.len()));
+    ok(rets_builder_finish(b, &mut p, &mut n));
+    ok(rets_builder_reset(b));
+    ok(rets_builder_bin(b, p, n));
+    ok(rets_builder_finish(b, &mut p, &mut n));
+    // SAFETY: rets_builder_finish returned OK: `p` points to `n` bytes until the builder is
+    // next used or freed.
+    let value = unsafe { std::slice::from_raw_parts(p, n) }.to_vec();
+    let inner = [&[0xc5, 0x01, 0x2c][..], &data[..]].concat(); // bin 16 of 300 bytes
+    let outer = [&[0xc5, 0x01, 0x2f][..], &inner[..]].concat(); // bin 16 of those 303
+    assert_eq!(value, outer);
+    rets_builder_free(b);
 }
