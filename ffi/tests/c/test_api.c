@@ -1191,6 +1191,52 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
+/* A key that lies in `out` itself (here the key rets_table_first wrote there) is read whole
+ * even though the result overwrites `out`, and grows it past its first capacity: the lookup
+ * gives what a lookup with a copy of the key gives, on every table type. */
+static void test_key_inside_out(rets_owner *owner) {
+    static const uint8_t filler[200] = {0};
+    rets_buf *cursor = NULL, *expected = NULL;
+    int type;
+    OK(rets_buf_new(&cursor));
+    OK(rets_buf_new(&expected));
+    for (type = RETS_TABLE_TYPE_SET; type <= RETS_TABLE_TYPE_DUPLICATE_BAG; type++) {
+        rets_table *t = NULL;
+        rets_table_options opts;
+        uint8_t key_copy[64];
+        size_t key_len;
+        int64_t k, i;
+        memset(&opts, 0, sizeof opts);
+        opts.table_type = (uint32_t)type;
+        OK(rets_table_new(owner, "key_inside_out", &opts, &t));
+        for (k = 0; k < 16; k++) {
+            for (i = 0; i < 4; i++) {
+                bytes o;
+                OK(rets_builder_reset(ob));
+                OK(rets_builder_array(ob, 3));
+                OK(rets_builder_int(ob, k * 1000003));
+                OK(rets_builder_int(ob, i));
+                OK(rets_builder_bin(ob, filler, sizeof filler));
+                o = finish(ob);
+                OK(rets_table_insert(t, o.p, o.n));
+            }
+        }
+        OK(rets_table_first(t, cursor));
+        key_len = rets_buf_len(cursor);
+        CHECK(key_len <= sizeof key_copy);
+        memcpy(key_copy, rets_buf_data(cursor), key_len);
+        OK(rets_table_lookup(t, key_copy, key_len, expected));
+        CHECK(rets_buf_len(expected) > 200);
+        OK(rets_table_lookup(t, rets_buf_data(cursor), key_len, cursor));
+        CHECK(rets_buf_len(cursor) == rets_buf_len(expected));
+        CHECK(memcmp(rets_buf_data(cursor), rets_buf_data(expected), rets_buf_len(expected)) == 0);
+        OK(rets_table_delete(t));
+        rets_table_free(t);
+    }
+    rets_buf_free(expected);
+    rets_buf_free(cursor);
+}
+
 /* A length too large for any object in memory (over PTRDIFF_MAX bytes) is refused before
  * anything is read, for bytes and for arrays of structs, including one whose byte size
  * overflows size_t. */
@@ -1234,6 +1280,7 @@ int main(void) {
     test_null_table_args(out);
     test_null_output_args(owner);
     test_oversized_lengths(owner, out);
+    test_key_inside_out(owner);
     rets_owner_close(owner);
     test_lifecycle(out);
 
