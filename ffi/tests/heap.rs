@@ -49,6 +49,15 @@ unsafe impl GlobalAlloc for Counting {
         }
         p
     }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for alloc. (Forwarded, not left to the default, which would write every
+        // byte: System's zeroed allocation of a large block touches no page.)
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize, 1);
+        }
+        p
+    }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         count(-(layout.size() as isize), 0);
         // SAFETY: `ptr` was allocated by System with `layout` (every allocation goes there).
@@ -277,5 +286,48 @@ fn a_grown_builder_writes_caller_bytes_without_allocating() {
     let inner = [&[0xc5, 0x01, 0x2c][..], &data[..]].concat(); // bin 16 of 300 bytes
     let outer = [&[0xc5, 0x01, 0x2f][..], &inner[..]].concat(); // bin 16 of those 303
     assert_eq!(value, outer);
+    rets_builder_free(b);
+}
+
+/// 4 GiB + 1 zero bytes (valid UTF-8), allocated zeroed: the system maps the pages only when
+/// they are touched, and reading them maps the shared zero page, so no real memory is used.
+fn four_gib_and_one() -> Vec<u8> {
+    vec![0u8; (1usize << 32) + 1]
+}
+
+#[test]
+fn a_builder_refuses_a_bin_of_4_gib_without_copying_it() {
+    let huge = four_gib_and_one();
+    let mut b = ptr::null_mut();
+    ok(rets_builder_new(&mut b));
+    let before = live();
+    assert_eq!(
+        rets_builder_bin(b, huge.as_ptr(), huge.len()),
+        rets_status::LimitExceeded
+    );
+    // Only the error message was allocated, not a copy of 4 GiB.
+    assert!(
+        live() - before < 4096,
+        "{} bytes allocated",
+        live() - before
+    );
+    rets_builder_free(b);
+}
+
+#[test]
+fn a_builder_refuses_a_str_of_4_gib_without_copying_it() {
+    let huge = four_gib_and_one();
+    let mut b = ptr::null_mut();
+    ok(rets_builder_new(&mut b));
+    let before = live();
+    assert_eq!(
+        rets_builder_str(b, huge.as_ptr().cast(), huge.len()),
+        rets_status::LimitExceeded
+    );
+    assert!(
+        live() - before < 4096,
+        "{} bytes allocated",
+        live() - before
+    );
     rets_builder_free(b);
 }
