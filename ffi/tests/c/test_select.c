@@ -184,8 +184,24 @@ static void test_select_family(rets_owner *owner, uint32_t type) {
 
     OK(rets_table_select(t, swap, out));
     CHECK(count_of(out) == 5);
-    OK(rets_table_select_reverse(t, swap, out));
-    CHECK(count_of(out) == 5);
+    {
+        /* select_reverse into a fresh buffer: the same five results {V, K}, in the opposite
+         * order on an ordered_set and in the same order on the hash types (which traverse
+         * forward only, as in ETS). Each result is 3 bytes (fixarray 2 of two fixints). */
+        rets_buf *rev = NULL;
+        const uint8_t *fwd;
+        size_t i;
+        OK(rets_buf_new(&rev));
+        OK(rets_table_select_reverse(t, swap, rev));
+        CHECK(count_of(rev) == 5);
+        CHECK(rets_buf_len(rev) == 1 + 5 * 3 && rets_buf_len(out) == 1 + 5 * 3);
+        fwd = rets_buf_data(out);
+        for (i = 0; i < 5; i++) {
+            size_t from = type == RETS_TABLE_TYPE_ORDERED_SET ? 4 - i : i;
+            CHECK(memcmp(rets_buf_data(rev) + 1 + 3 * i, fwd + 1 + 3 * from, 3) == 0);
+        }
+        rets_buf_free(rev);
+    }
     OK(rets_table_select_count(t, all, &n));
     CHECK(n == 10);
 
