@@ -1191,6 +1191,48 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
+/* A map of two entries takes four items; the reader reads bins of every header size
+ * (bin 8, bin 16, bin 32) back whole. */
+static void test_builder_and_reader_sizes(void) {
+    static uint8_t blob[70000];
+    static const size_t sizes[] = {200, 300, sizeof blob};
+    const uint8_t *data;
+    size_t len, i;
+    rets_reader r;
+    size_t count = 0;
+    int64_t v = 0;
+
+    OK(rets_builder_reset(vb));
+    OK(rets_builder_map(vb, 2));
+    OK(rets_builder_int(vb, 1));
+    OK(rets_builder_int(vb, 10));
+    OK(rets_builder_int(vb, 2));
+    OK(rets_builder_int(vb, 20));
+    OK(rets_builder_finish(vb, &data, &len));
+    OK(rets_reader_init(&r, data, len));
+    OK(rets_reader_map(&r, &count));
+    CHECK(count == 2);
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    CHECK(v == 20 && rets_reader_remaining(&r) == 0);
+
+    for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const uint8_t *bin;
+        size_t blen = 0;
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_bin(vb, blob, sizes[i]));
+        OK(rets_builder_finish(vb, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_bin(&r, &bin, &blen));
+        CHECK(blen == sizes[i]);
+        CHECK(memcmp(bin, blob, blen) == 0);
+        CHECK(rets_reader_remaining(&r) == 0);
+    }
+}
+
 /* A key that lies in `out` itself (here the key rets_table_first wrote there) is read whole
  * even though the result overwrites `out`, and grows it past its first capacity: the lookup
  * gives what a lookup with a copy of the key gives, on every table type. */
@@ -1270,6 +1312,7 @@ int main(void) {
     OK(rets_builder_new(&vb));
     test_builder();
     test_reader();
+    test_builder_and_reader_sizes();
 
     OK(rets_owner_new(&owner));
     OK(rets_buf_new(&out));
