@@ -1191,8 +1191,9 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
-/* A map of two entries takes four items; the reader reads bins of every header size
- * (bin 8, bin 16, bin 32) back whole. */
+/* A map of two entries takes four items; the reader reads back whole the bins and strs of
+ * every header size (8, 16 and 32-bit lengths), the ints of every width, and a map 16 that
+ * does not start at byte 0. */
 static void test_builder_and_reader_sizes(void) {
     static uint8_t blob[70000];
     static const size_t sizes[] = {200, 300, sizeof blob};
@@ -1218,6 +1219,59 @@ static void test_builder_and_reader_sizes(void) {
     OK(rets_reader_int(&r, &v));
     CHECK(v == 20 && rets_reader_remaining(&r) == 0);
 
+    {
+        static const int64_t ints[] = {-100, -1000, -100000, -((int64_t)1 << 40), 200, 70000,
+                                       (int64_t)1 << 40};
+        int64_t got = 0;
+        for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+            OK(rets_builder_reset(vb));
+            OK(rets_builder_int(vb, ints[i]));
+            OK(rets_builder_finish(vb, &data, &len));
+            OK(rets_reader_init(&r, data, len));
+            OK(rets_reader_int(&r, &got));
+            CHECK(got == ints[i]);
+            CHECK(rets_reader_remaining(&r) == 0);
+        }
+    }
+    {
+        /* [<<"0123456789">>, #{0 => 100, ..., 15 => 115}]: the map 16 starts at byte 12. */
+        const char *text;
+        size_t tlen = 0;
+        int64_t k;
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_array(vb, 2));
+        OK(rets_builder_str(vb, "0123456789", 10));
+        OK(rets_builder_map(vb, 16));
+        for (k = 0; k < 16; k++) {
+            OK(rets_builder_int(vb, k));
+            OK(rets_builder_int(vb, 100 + k));
+        }
+        OK(rets_builder_finish(vb, &data, &len));
+        CHECK(data[12] == 0xde);
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_array(&r, &count));
+        OK(rets_reader_str(&r, &text, &tlen));
+        CHECK(tlen == 10);
+        OK(rets_reader_map(&r, &count));
+        CHECK(count == 16);
+        for (k = 0; k < 32; k++) OK(rets_reader_int(&r, &v));
+        CHECK(v == 115 && rets_reader_remaining(&r) == 0);
+    }
+
+    for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *text;
+        size_t tlen = 0;
+        memset(blob, 'a', sizes[i]);
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_str(vb, (const char *)blob, sizes[i]));
+        OK(rets_builder_finish(vb, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_str(&r, &text, &tlen));
+        CHECK(tlen == sizes[i]);
+        CHECK(memcmp(text, blob, tlen) == 0);
+        CHECK(rets_reader_remaining(&r) == 0);
+    }
     for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         const uint8_t *bin;
