@@ -1191,8 +1191,8 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
-/* A map of two entries takes four items; the reader reads back whole the bins and strs of
- * every header size (8, 16 and 32-bit lengths), the ints of every width, and a map 16 that
+/* A map of two entries takes four items; the reader reads back whole the bins, strs and exts
+ * of every header size (8, 16 and 32-bit lengths), the ints of every width, and a map 16 that
  * does not start at byte 0. */
 static void test_builder_and_reader_sizes(void) {
     static uint8_t blob[70000];
@@ -1272,6 +1272,42 @@ static void test_builder_and_reader_sizes(void) {
         CHECK(memcmp(text, blob, tlen) == 0);
         CHECK(rets_reader_remaining(&r) == 0);
     }
+    {
+        /* [Ext, 7] with an ext (of a type rets does not interpret) of every length header
+         * (ext 8, ext 16, ext 32): skipping the ext lands exactly on the 7. */
+        static uint8_t value[1 + 5 + 1 + 70000 + 1];
+        static const size_t ext_sizes[] = {200, 300, 70000};
+        for (i = 0; i < 3; i++) {
+            size_t n = ext_sizes[i], at = 0;
+            int64_t seven = 0;
+            memset(value, 0, sizeof value);
+            value[at++] = 0x92;
+            if (n <= 0xff) {
+                value[at++] = 0xc7;
+                value[at++] = (uint8_t)n;
+            } else if (n <= 0xffff) {
+                value[at++] = 0xc8;
+                value[at++] = (uint8_t)(n >> 8);
+                value[at++] = (uint8_t)n;
+            } else {
+                value[at++] = 0xc9;
+                value[at++] = (uint8_t)(n >> 24);
+                value[at++] = (uint8_t)(n >> 16);
+                value[at++] = (uint8_t)(n >> 8);
+                value[at++] = (uint8_t)n;
+            }
+            value[at++] = 5; /* the ext type */
+            at += n;         /* its data: zeros */
+            value[at++] = 0x07;
+            OK(rets_reader_init(&r, value, at));
+            OK(rets_reader_array(&r, &count));
+            CHECK(count == 2);
+            OK(rets_reader_skip(&r));
+            OK(rets_reader_int(&r, &seven));
+            CHECK(seven == 7 && rets_reader_remaining(&r) == 0);
+        }
+    }
+
     for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         const uint8_t *bin;
