@@ -1,10 +1,11 @@
-//! A cache table's options are checked one by one: each bound of 0 and each lifetime of 0 is
-//! refused on its own (not only together with another), and the smallest valid values are
-//! accepted.
+//! Cache tables: their options are checked one by one (each bound of 0 and each lifetime of 0
+//! is refused on its own, not only together with another; the smallest valid values are
+//! accepted); a memory bound is filled, not wasted; load and wait tickets name themselves in
+//! debug output.
 
 use std::time::Duration;
 
-use rets_core::{Error, Owner, TableOptions};
+use rets_core::{tuple, Claim, Error, Owner, TableOptions, TableType};
 
 fn refused(options: TableOptions, what: &str) {
     let owner = Owner::new();
@@ -36,4 +37,41 @@ fn the_smallest_bounds_and_lifetimes_are_accepted() {
     ] {
         owner.new_table("c", options).unwrap();
     }
+}
+
+#[test]
+fn a_memory_bound_is_filled_not_wasted() {
+    // Objects of about 2 KiB against a 256 KiB bound: evicting makes room for the incoming
+    // object as its size estimates it, so the table stays near the bound (an estimate far
+    // above the object's real size would keep it well below).
+    let owner = Owner::new();
+    for ty in [TableType::Set, TableType::OrderedSet] {
+        let limit = 256 * 1024;
+        let t = owner
+            .new_table("m", TableOptions::new().table_type(ty).max_memory(limit))
+            .unwrap();
+        let payload = "x".repeat(2000);
+        for i in 0..1000 {
+            t.insert(tuple!(i, payload.as_str())).unwrap();
+        }
+        let memory = t.memory().unwrap();
+        assert!(
+            memory >= limit * 8 / 10,
+            "{ty}: {memory} bytes of a {limit} byte bound after 1000 inserts"
+        );
+    }
+}
+
+#[test]
+fn load_and_wait_tickets_name_themselves_in_debug_output() {
+    let owner = Owner::new();
+    let t = owner.new_table("l", TableOptions::new()).unwrap();
+    let Claim::Load(load) = t.claim_load("k").unwrap() else {
+        panic!("the first claim loads")
+    };
+    let Claim::Wait(wait) = t.claim_load("k").unwrap() else {
+        panic!("the second claim waits")
+    };
+    assert!(format!("{load:?}").starts_with("LoadTicket"), "{load:?}");
+    assert_eq!(format!("{wait:?}"), "WaitTicket");
 }
