@@ -1,5 +1,6 @@
-//! `Continuation::is_done` says whether the walk has ended: false while chunks remain, true
-//! once the next call would give `None`.
+//! Chunked select: `Continuation::is_done` says whether the walk has ended (false while chunks
+//! remain, true once the next call would give `None`); chunks of a bag split inside a key and
+//! end without an empty chunk.
 
 use rets_core::query::MatchSpec;
 use rets_core::{tuple, Owner, TableOptions, TableType, Term};
@@ -30,4 +31,25 @@ fn is_done_only_when_the_next_chunk_is_none() {
         "done: nothing remains"
     );
     assert!(cont.is_done());
+}
+
+#[test]
+fn chunks_of_a_bag_split_inside_a_key_and_end_without_an_empty_chunk() {
+    let owner = Owner::new();
+    for ty in [TableType::Bag, TableType::DuplicateBag] {
+        let tab = owner
+            .new_table("b", TableOptions::new().table_type(ty))
+            .unwrap();
+        for v in 0..4i64 {
+            tab.insert(tuple!("k", v)).unwrap();
+        }
+        let all = MatchSpec::from_object_pattern(&Term::atom("_")).unwrap();
+        let mut sizes = Vec::new();
+        let mut chunk = tab.select_limit(&all, 3).unwrap();
+        while let Some((results, cont)) = chunk {
+            sizes.push(results.len());
+            chunk = cont.next().unwrap();
+        }
+        assert_eq!(sizes, [3, 1], "{ty}: chunk sizes");
+    }
 }
