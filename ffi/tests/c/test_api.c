@@ -1191,6 +1191,206 @@ static void test_null_output_args(rets_owner *owner) {
     rets_table_free(t);
 }
 
+/* A map of two entries takes four items; the reader reads back whole the bins, strs and exts
+ * of every header size (8, 16 and 32-bit lengths), the ints of every width, and a map 16 that
+ * does not start at byte 0. */
+static void test_builder_and_reader_sizes(void) {
+    static uint8_t blob[70000];
+    static const size_t sizes[] = {200, 300, sizeof blob};
+    const uint8_t *data;
+    size_t len, i;
+    rets_reader r;
+    size_t count = 0;
+    int64_t v = 0;
+
+    OK(rets_builder_reset(vb));
+    OK(rets_builder_map(vb, 2));
+    OK(rets_builder_int(vb, 1));
+    OK(rets_builder_int(vb, 10));
+    OK(rets_builder_int(vb, 2));
+    OK(rets_builder_int(vb, 20));
+    OK(rets_builder_finish(vb, &data, &len));
+    OK(rets_reader_init(&r, data, len));
+    OK(rets_reader_map(&r, &count));
+    CHECK(count == 2);
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    OK(rets_reader_int(&r, &v));
+    CHECK(v == 20 && rets_reader_remaining(&r) == 0);
+
+    {
+        static const int64_t ints[] = {-100, -1000, -100000, -((int64_t)1 << 40), 200, 70000,
+                                       (int64_t)1 << 40};
+        int64_t got = 0;
+        for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+            OK(rets_builder_reset(vb));
+            OK(rets_builder_int(vb, ints[i]));
+            OK(rets_builder_finish(vb, &data, &len));
+            OK(rets_reader_init(&r, data, len));
+            OK(rets_reader_int(&r, &got));
+            CHECK(got == ints[i]);
+            CHECK(rets_reader_remaining(&r) == 0);
+        }
+    }
+    {
+        /* [<<"0123456789">>, #{0 => 100, ..., 15 => 115}]: the map 16 starts at byte 12. */
+        const char *text;
+        size_t tlen = 0;
+        int64_t k;
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_array(vb, 2));
+        OK(rets_builder_str(vb, "0123456789", 10));
+        OK(rets_builder_map(vb, 16));
+        for (k = 0; k < 16; k++) {
+            OK(rets_builder_int(vb, k));
+            OK(rets_builder_int(vb, 100 + k));
+        }
+        OK(rets_builder_finish(vb, &data, &len));
+        CHECK(data[12] == 0xde);
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_array(&r, &count));
+        OK(rets_reader_str(&r, &text, &tlen));
+        CHECK(tlen == 10);
+        OK(rets_reader_map(&r, &count));
+        CHECK(count == 16);
+        for (k = 0; k < 32; k++) OK(rets_reader_int(&r, &v));
+        CHECK(v == 115 && rets_reader_remaining(&r) == 0);
+    }
+
+    for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *text;
+        size_t tlen = 0;
+        memset(blob, 'a', sizes[i]);
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_str(vb, (const char *)blob, sizes[i]));
+        OK(rets_builder_finish(vb, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_str(&r, &text, &tlen));
+        CHECK(tlen == sizes[i]);
+        CHECK(memcmp(text, blob, tlen) == 0);
+        CHECK(rets_reader_remaining(&r) == 0);
+    }
+    {
+        /* [Ext, 7] with an ext (of a type rets does not interpret) of every length header
+         * (ext 8, ext 16, ext 32): skipping the ext lands exactly on the 7. */
+        static uint8_t value[1 + 5 + 1 + 70000 + 1];
+        static const size_t ext_sizes[] = {200, 300, 70000};
+        for (i = 0; i < 3; i++) {
+            size_t n = ext_sizes[i], at = 0;
+            int64_t seven = 0;
+            memset(value, 0, sizeof value);
+            value[at++] = 0x92;
+            if (n <= 0xff) {
+                value[at++] = 0xc7;
+                value[at++] = (uint8_t)n;
+            } else if (n <= 0xffff) {
+                value[at++] = 0xc8;
+                value[at++] = (uint8_t)(n >> 8);
+                value[at++] = (uint8_t)n;
+            } else {
+                value[at++] = 0xc9;
+                value[at++] = (uint8_t)(n >> 24);
+                value[at++] = (uint8_t)(n >> 16);
+                value[at++] = (uint8_t)(n >> 8);
+                value[at++] = (uint8_t)n;
+            }
+            value[at++] = 5; /* the ext type */
+            at += n;         /* its data: zeros */
+            value[at++] = 0x07;
+            OK(rets_reader_init(&r, value, at));
+            OK(rets_reader_array(&r, &count));
+            CHECK(count == 2);
+            OK(rets_reader_skip(&r));
+            OK(rets_reader_int(&r, &seven));
+            CHECK(seven == 7 && rets_reader_remaining(&r) == 0);
+        }
+    }
+
+    for (i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 7);
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const uint8_t *bin;
+        size_t blen = 0;
+        OK(rets_builder_reset(vb));
+        OK(rets_builder_bin(vb, blob, sizes[i]));
+        OK(rets_builder_finish(vb, &data, &len));
+        OK(rets_reader_init(&r, data, len));
+        OK(rets_reader_bin(&r, &bin, &blen));
+        CHECK(blen == sizes[i]);
+        CHECK(memcmp(bin, blob, blen) == 0);
+        CHECK(rets_reader_remaining(&r) == 0);
+    }
+}
+
+/* A key that lies in `out` itself (here the key rets_table_first wrote there) is read whole
+ * even though the result overwrites `out`, and grows it past its first capacity: the lookup
+ * gives what a lookup with a copy of the key gives, on every table type. */
+static void test_key_inside_out(rets_owner *owner) {
+    static const uint8_t filler[200] = {0};
+    rets_buf *cursor = NULL, *expected = NULL;
+    int type;
+    OK(rets_buf_new(&cursor));
+    OK(rets_buf_new(&expected));
+    for (type = RETS_TABLE_TYPE_SET; type <= RETS_TABLE_TYPE_DUPLICATE_BAG; type++) {
+        rets_table *t = NULL;
+        rets_table_options opts;
+        uint8_t key_copy[64];
+        size_t key_len;
+        int64_t k, i;
+        memset(&opts, 0, sizeof opts);
+        opts.table_type = (uint32_t)type;
+        OK(rets_table_new(owner, "key_inside_out", &opts, &t));
+        for (k = 0; k < 16; k++) {
+            for (i = 0; i < 4; i++) {
+                bytes o;
+                OK(rets_builder_reset(ob));
+                OK(rets_builder_array(ob, 3));
+                OK(rets_builder_int(ob, k * 1000003));
+                OK(rets_builder_int(ob, i));
+                OK(rets_builder_bin(ob, filler, sizeof filler));
+                o = finish(ob);
+                OK(rets_table_insert(t, o.p, o.n));
+            }
+        }
+        OK(rets_table_first(t, cursor));
+        key_len = rets_buf_len(cursor);
+        CHECK(key_len <= sizeof key_copy);
+        memcpy(key_copy, rets_buf_data(cursor), key_len);
+        OK(rets_table_lookup(t, key_copy, key_len, expected));
+        CHECK(rets_buf_len(expected) > 200);
+        OK(rets_table_lookup(t, rets_buf_data(cursor), key_len, cursor));
+        CHECK(rets_buf_len(cursor) == rets_buf_len(expected));
+        CHECK(memcmp(rets_buf_data(cursor), rets_buf_data(expected), rets_buf_len(expected)) == 0);
+        OK(rets_table_delete(t));
+        rets_table_free(t);
+    }
+    rets_buf_free(expected);
+    rets_buf_free(cursor);
+}
+
+/* A length too large for any object in memory (over PTRDIFF_MAX bytes) is refused before
+ * anything is read, for bytes and for arrays of structs, including one whose byte size
+ * overflows size_t. */
+static void test_oversized_lengths(rets_owner *owner, rets_buf *out) {
+    static const uint8_t one[] = {0x01};
+    rets_counter_op op;
+    rets_table *t = NULL;
+    int64_t v;
+    const size_t too_many_bytes = (size_t)PTRDIFF_MAX + 1;
+    const size_t too_many_ops = (size_t)PTRDIFF_MAX / sizeof op + 1;
+
+    memset(&op, 0, sizeof op);
+    OK(rets_table_new(owner, "oversized", NULL, &t));
+    EXPECT(rets_table_lookup(t, one, too_many_bytes, out), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_lookup(t, one, SIZE_MAX, out), RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_update_counters(t, one, 1, &op, too_many_ops, NULL, 0, &v),
+           RETS_STATUS_INVALID_ARGUMENT);
+    EXPECT(rets_table_update_counters(t, one, 1, &op, SIZE_MAX, NULL, 0, &v),
+           RETS_STATUS_INVALID_ARGUMENT);
+    rets_table_free(t);
+}
+
 int main(void) {
     rets_owner *owner = NULL;
     rets_buf *out = NULL;
@@ -1202,6 +1402,7 @@ int main(void) {
     OK(rets_builder_new(&vb));
     test_builder();
     test_reader();
+    test_builder_and_reader_sizes();
 
     OK(rets_owner_new(&owner));
     OK(rets_buf_new(&out));
@@ -1211,6 +1412,8 @@ int main(void) {
     test_traversal(owner, out);
     test_null_table_args(out);
     test_null_output_args(owner);
+    test_oversized_lengths(owner, out);
+    test_key_inside_out(owner);
     rets_owner_close(owner);
     test_lifecycle(out);
 

@@ -274,6 +274,12 @@ static void update_lifetimes(rets_owner *owner) {
     bytes d = keep(obj(0, 0), dbuf, sizeof dbuf);
     bytes k = keep(key_i(1), kbuf, sizeof kbuf);
     int64_t value = 0;
+    EXPECT(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, 2 * SEC, NULL),
+           RETS_STATUS_NULL_ARGUMENT);
+    CHECK(!member(t, 1)); /* refused: nothing stored */
+    OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 0, d.p, d.n, 2 * SEC, NULL));
+    CHECK(member(t, 1)); /* no ops: the default object was stored as is */
+    OK(rets_table_delete_key(t, k.p, k.n));
     OK(rets_table_update_counters_ttl(t, k.p, k.n, &op, 1, d.p, d.n, 2 * SEC, &value));
     CHECK(value == 1);
     /* ttl 0 on a present object keeps its deadline. */

@@ -184,8 +184,24 @@ static void test_select_family(rets_owner *owner, uint32_t type) {
 
     OK(rets_table_select(t, swap, out));
     CHECK(count_of(out) == 5);
-    OK(rets_table_select_reverse(t, swap, out));
-    CHECK(count_of(out) == 5);
+    {
+        /* select_reverse into a fresh buffer: the same five results {V, K}, in the opposite
+         * order on an ordered_set and in the same order on the hash types (which traverse
+         * forward only, as in ETS). Each result is 3 bytes (fixarray 2 of two fixints). */
+        rets_buf *rev = NULL;
+        const uint8_t *fwd;
+        size_t i;
+        OK(rets_buf_new(&rev));
+        OK(rets_table_select_reverse(t, swap, rev));
+        CHECK(count_of(rev) == 5);
+        CHECK(rets_buf_len(rev) == 1 + 5 * 3 && rets_buf_len(out) == 1 + 5 * 3);
+        fwd = rets_buf_data(out);
+        for (i = 0; i < 5; i++) {
+            size_t from = type == RETS_TABLE_TYPE_ORDERED_SET ? 4 - i : i;
+            CHECK(memcmp(rets_buf_data(rev) + 1 + 3 * i, fwd + 1 + 3 * from, 3) == 0);
+        }
+        rets_buf_free(rev);
+    }
     OK(rets_table_select_count(t, all, &n));
     CHECK(n == 10);
 
@@ -218,8 +234,24 @@ static void test_select_family(rets_owner *owner, uint32_t type) {
     OK(rets_builder_finish(b, &p, &plen));
     OK(rets_table_match(t, p, plen, out));
     CHECK(count_of(out) == 1);
-    OK(rets_table_match_object(t, p, plen, out));
-    CHECK(count_of(out) == 1);
+    {
+        /* match_object gives the whole object {3, 3}, in a fresh buffer (so that a call that
+         * wrote nothing cannot pass on what the previous call left in `out`). */
+        static const uint8_t object_3_3[] = {0x91, 0x92, 0x03, 0x03};
+        rets_buf *objs = NULL;
+        OK(rets_buf_new(&objs));
+        OK(rets_table_match_object(t, p, plen, objs));
+        CHECK(rets_buf_len(objs) == sizeof object_3_3);
+        CHECK(memcmp(rets_buf_data(objs), object_3_3, sizeof object_3_3) == 0);
+        rets_buf_free(objs);
+        OK(rets_buf_new(&objs));
+        OK(rets_table_match_object_limit(t, p, plen, 5, objs, &cont));
+        CHECK(rets_buf_len(objs) == sizeof object_3_3);
+        CHECK(memcmp(rets_buf_data(objs), object_3_3, sizeof object_3_3) == 0);
+        rets_select_cont_free(cont);
+        cont = NULL;
+        rets_buf_free(objs);
+    }
     OK(rets_table_match_limit(t, p, plen, 5, out, &cont));
     CHECK(count_of(out) == 1);
     EXPECT(rets_select_cont_next(cont, out), RETS_STATUS_END_OF_TABLE);

@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 
@@ -132,6 +133,49 @@ static void *read_until_deleted(void *arg) {
     return NULL;
 }
 
+/* A waiter blocked in rets_owner_recv_transfer (with a timeout) before the transfer happens is
+ * woken by it: the call must wait, not only take what is already queued. */
+typedef struct waiter {
+    rets_owner *owner;
+    enum rets_status status;
+    rets_table *got;
+    enum rets_transfer_reason reason;
+} waiter;
+
+static void *wait_for_transfer(void *arg) {
+    waiter *w = (waiter *)arg;
+    w->status = rets_owner_recv_transfer(w->owner, 30000, &w->got, NULL, &w->reason, NULL);
+    return NULL;
+}
+
+static void blocked_waiter_is_woken_by_give_away(void) {
+    rets_owner *alice = NULL, *bob = NULL;
+    rets_table *t = NULL;
+    rets_table_options opts;
+    rets_info info;
+    pthread_t thread;
+    waiter w;
+    struct timespec pause = {0, 200 * 1000 * 1000};
+
+    OK(rets_owner_new(&alice));
+    OK(rets_owner_new(&bob));
+    memset(&opts, 0, sizeof opts);
+    OK(rets_table_new(alice, "gift", &opts, &t));
+    memset(&w, 0, sizeof w);
+    w.owner = bob;
+    CHECK(pthread_create(&thread, NULL, wait_for_transfer, &w) == 0);
+    nanosleep(&pause, NULL); /* the waiter is now (almost surely) blocked: nothing is queued */
+    OK(rets_table_give_away(t, bob, NULL, 0));
+    CHECK(pthread_join(thread, NULL) == 0);
+    EXPECT(w.status, RETS_STATUS_OK);
+    CHECK(w.reason == RETS_TRANSFER_REASON_GIVEN_AWAY);
+    OK(rets_table_info(w.got, &info)); /* the handle received acts for bob, the new owner */
+    rets_table_free(w.got);
+    rets_table_free(t);
+    rets_owner_close(alice);
+    rets_owner_close(bob);
+}
+
 int main(void) {
     rets_owner *owner = NULL;
     rets_table *t = NULL, *reader_handle = NULL;
@@ -199,6 +243,7 @@ int main(void) {
     rets_table_free(t);
     rets_buf_free(out);
     rets_builder_free(b);
+    blocked_waiter_is_woken_by_give_away();
     printf("test_threads: all checks passed\n");
     return 0;
 }
