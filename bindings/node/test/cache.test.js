@@ -46,7 +46,8 @@ test('lifetimes: ttl and time to idle together end an object at the earlier', ()
     clock.advance(60);
     assert.deepEqual(t.lookup('read'), [['read', 1]]);
     assert.equal(t.member('own'), true);
-    assert.equal(t.member('unread'), false); // idle since it was written
+    // Never read: gone once idle for 100 ms (checked from then on, as a read would restart it).
+    if (i >= 1) assert.equal(t.member('unread'), false);
   }
   clock.advance(10); // 250 ms: the table's ttl ends it, read or not
   assert.deepEqual(t.lookup('read'), []);
