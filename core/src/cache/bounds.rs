@@ -11,7 +11,7 @@
 use parking_lot::{Mutex, MutexGuard};
 
 use super::options::{Eviction, OnFull};
-use super::policy::Room;
+use super::policy::{Name, Room};
 use super::stats::{Counter, Stats};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -36,7 +36,7 @@ pub(crate) struct Adding {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
     /// The new keys' names for admission (see `Storage::probation_name`).
-    pub(crate) names: Vec<u64>,
+    pub(crate) names: Vec<Name>,
 }
 
 impl Bounds {
@@ -78,7 +78,7 @@ impl Bounds {
         let mut room = self.room.lock();
         let adding = adding();
         let admit = |room: &mut Room| {
-            for &name in &adding.names {
+            for name in &adding.names {
                 room.admit(storage, name);
             }
         };

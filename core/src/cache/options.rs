@@ -32,8 +32,8 @@ impl OnFull {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Eviction {
     /// S3-FIFO's admission (new keys on probation, evicted unless read before they leave it;
-    /// keys back soon after skip it) in front of the SIEVE hand (the default). On an ordered_set,
-    /// the hand alone.
+    /// keys back soon after skip it) in front of the SIEVE hand (the default), on every table
+    /// type but bags and duplicate_bags (the hand alone).
     #[default]
     S3Fifo,
     /// The SIEVE/CLOCK hand alone over the use bits: no memory kept per written key.

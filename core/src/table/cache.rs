@@ -160,8 +160,8 @@ impl Table {
                     seen.push(key);
                     adding.objects += 1;
                     adding.bytes += o.as_msgpack().len() + overhead;
-                    if let Some(name) = storage.probation_name(key).filter(|_| set) {
-                        adding.names.push(name);
+                    if set {
+                        adding.names.push(storage.probation_name(key));
                     }
                 }
             }

@@ -139,11 +139,12 @@ static void lifetimes(rets_owner *owner) {
     both.clock = clock;
     rets_table *b = NULL;
     OK(rets_table_new_cache(owner, "both", NULL, &both, &b));
+    o = obj(1, 1); /* the builder's buffer is reused: encode each object just before use */
     OK(rets_table_insert(b, o.p, o.n));
-    bytes o2 = obj(2, 2);
-    OK(rets_table_insert_ttl(b, o2.p, o2.n, 100 * SEC));
-    bytes o3 = obj(3, 3);
-    OK(rets_table_insert(b, o3.p, o3.n));
+    o = obj(2, 2);
+    OK(rets_table_insert_ttl(b, o.p, o.n, 100 * SEC));
+    o = obj(3, 3);
+    OK(rets_table_insert(b, o.p, o.n));
     for (int i = 0; i < 4; i++) { /* 6, 12, 18, 24 s */
         OK(rets_manual_clock_advance(clock, 6 * SEC));
         CHECK(member(b, 1) && member(b, 2));
