@@ -88,15 +88,14 @@ impl Bounds {
             return Ok(room);
         }
         let too_big = !self.fits(&adding, 0, fixed_bytes);
-        // Expired objects do not make a table full: remove them before refusing.
-        if self.on_full == OnFull::Reject
-            && !too_big
-            && storage.expiry().has_deadlines()
-            && storage.purge_expired() > 0
-            && self.fits(&adding, storage.size(), memory())
-        {
-            admit(&mut room);
-            return Ok(room);
+        // Expired objects do not make a table full: remove them before refusing. Whatever the
+        // purge returns, look again: the sweeper may have removed them since the look above.
+        if self.on_full == OnFull::Reject && !too_big && storage.expiry().has_deadlines() {
+            storage.purge_expired();
+            if self.fits(&adding, storage.size(), memory()) {
+                admit(&mut room);
+                return Ok(room);
+            }
         }
         if self.on_full == OnFull::Reject || too_big {
             stats.add(Counter::Rejected, 1);
