@@ -26,6 +26,8 @@ pub(crate) struct Bounds {
     pub(crate) max_size: Option<usize>,
     pub(crate) max_memory: Option<usize>,
     pub(crate) on_full: OnFull,
+    /// Whether new keys go through probation (then writers name them, see `Adding::names`).
+    pub(crate) probation: bool,
     /// The room lock, with the eviction hand it protects.
     room: Mutex<Room>,
 }
@@ -51,6 +53,7 @@ impl Bounds {
             max_size,
             max_memory,
             on_full,
+            probation: eviction == Eviction::S3Fifo,
             room: Mutex::new(Room::new(storage, eviction)),
         }
     }

@@ -62,8 +62,8 @@ impl Name {
 /// What the room lock protects: the hand and the admission state.
 pub(crate) struct Room {
     hand: Hand,
-    /// Keys written new (by their storage hash), oldest first; some may since have gone
-    /// (skipped when met).
+    /// Keys written new (by their names), oldest first; some may since have gone (skipped
+    /// when met).
     small: VecDeque<Name>,
     ghost: Ghost,
     /// Whether new keys go through probation (S3-FIFO).

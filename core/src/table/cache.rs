@@ -144,7 +144,9 @@ impl Table {
             .as_ref()
             .expect("bounds are in the cache state");
         let storage = &self.inner.storage;
+        // Bags: every object written counts as new, and the hand alone evicts.
         let set = self.inner.table_type.is_set();
+        let admits = set && bounds.probation;
         let overhead = OBJECT_OVERHEAD + storage.expiry().extra_bytes();
         let adding = || {
             let mut adding = Adding::default();
@@ -160,7 +162,7 @@ impl Table {
                     seen.push(key);
                     adding.objects += 1;
                     adding.bytes += o.as_msgpack().len() + overhead;
-                    if set {
+                    if admits {
                         adding.names.push(storage.probation_name(key));
                     }
                 }
