@@ -1,7 +1,7 @@
 //! The eviction policy: S3-FIFO's admission in front of the storage's SIEVE/CLOCK hand, all of
 //! it on the writer's path under the table's room lock.
 //!
-//! - A new key enters a small probationary FIFO (`small`, of key hashes; evicted from while it
+//! - A new key enters a small probationary FIFO (`small`, of key names; evicted from while it
 //!   holds at least 3% of the table). When it leaves that FIFO, it is evicted unless a reader
 //!   used it meanwhile (its use count); an evicted key's hash is remembered in a ghost FIFO
 //!   (1.15 times as many hashes as the table holds; a hash taken out early leaves a stale slot
@@ -59,12 +59,42 @@ impl Name {
     }
 }
 
+/// The probationary FIFO, of one kind of name per table (so a hash table's keeps 8 bytes a key).
+enum Fifo {
+    Hashes(VecDeque<u64>),
+    Keys(VecDeque<Box<[u8]>>),
+}
+
+impl Fifo {
+    fn len(&self) -> usize {
+        match self {
+            Fifo::Hashes(q) => q.len(),
+            Fifo::Keys(q) => q.len(),
+        }
+    }
+
+    fn push_back(&mut self, name: &Name) {
+        match (self, name) {
+            (Fifo::Hashes(q), Name::Hash(hash)) => q.push_back(*hash),
+            (Fifo::Keys(q), Name::Key(key)) => q.push_back(key.clone()),
+            _ => unreachable!("a table names its keys one way"),
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Name> {
+        match self {
+            Fifo::Hashes(q) => q.pop_front().map(Name::Hash),
+            Fifo::Keys(q) => q.pop_front().map(Name::Key),
+        }
+    }
+}
+
 /// What the room lock protects: the hand and the admission state.
 pub(crate) struct Room {
     hand: Hand,
     /// Keys written new (by their names), oldest first; some may since have gone (skipped
     /// when met).
-    small: VecDeque<Name>,
+    small: Fifo,
     ghost: Ghost,
     /// Whether new keys go through probation (S3-FIFO).
     probation: bool,
@@ -99,7 +129,11 @@ impl Room {
     pub(crate) fn new(storage: &Storage, eviction: Eviction) -> Room {
         Room {
             hand: storage.new_hand(),
-            small: VecDeque::new(),
+            // As `Storage::probation_name` names keys.
+            small: match storage {
+                Storage::Hash(_) => Fifo::Hashes(VecDeque::new()),
+                Storage::Ordered(_) => Fifo::Keys(VecDeque::new()),
+            },
             ghost: Ghost {
                 set: HashSet::new(),
                 order: VecDeque::new(),
@@ -115,7 +149,7 @@ impl Room {
             return;
         }
         if !self.ghost.take(name.ghost()) {
-            self.small.push_back(name.clone());
+            self.small.push_back(name);
         }
         // Keys deleted by users stay listed until met: on a table that does not fill up, drop
         // the oldest beyond its size (they count as admitted to the main region).
