@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads the outputs of `core/benches/maps.rs` and `core/benches/ets_bench.escript` (lines
 `R<TAB>section<TAB>workload<TAB>map<TAB>size<TAB>threads<TAB>value`), prints the results and
-their ratios, and writes the report (Markdown) and a bar chart of the ratios (PNG).
+their ratios, and writes the report (Markdown) and a bar chart of the ratios (PNG). With
+`--cache`, the cache layer's section follows: the tables `core/benches/cache.rs` printed, after
+its explanation, which is kept from the previous report like the main analysis.
 
 Used by ci/bench; see `ci/bench --help`."""
 
@@ -21,6 +23,45 @@ ETS_OPS = ["insert", "lookup", "update_counter"]
 ETS_TARGET = 5.0
 ANALYSIS_BEGIN = "<!-- analysis:begin (kept when the report is regenerated) -->"
 ANALYSIS_END = "<!-- analysis:end -->"
+CACHE_BEGIN = "<!-- cache-analysis:begin (kept when the report is regenerated) -->"
+CACHE_END = "<!-- cache-analysis:end -->"
+CACHE_HEADING = "## Cache layer"
+
+
+def kept_block(old, begin, end):
+    """The text between the markers `begin` and `end` in the previous report, or None."""
+    match = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), old, re.S)
+    return match.group(1).strip("\n") if match else None
+
+
+def cache_explanation(old):
+    """The cache section's explanation in the previous report: its kept block, or, in a report
+    written before the block existed, the prose between the section's heading and its first
+    table heading."""
+    kept = kept_block(old, CACHE_BEGIN, CACHE_END)
+    if kept is not None:
+        return kept
+    at = old.find("\n" + CACHE_HEADING)
+    if at < 0:
+        return None
+    body = old[at + 1:].split("\n", 1)[1] if "\n" in old[at + 1:] else ""
+    prose = re.split(r"^(?:### |## |<!-- )", body, maxsplit=1, flags=re.M)[0].strip("\n")
+    return prose or None
+
+
+def cache_section(tables, old, quick):
+    """The cache layer's section: heading, kept explanation, the bench's tables."""
+    explanation = cache_explanation(old) or "(No explanation written yet for these results.)"
+    command = "cargo bench -p rets-core --bench cache" + (" -- --quick" if quick else "")
+    return f"""
+{CACHE_HEADING}: hit ratio, get throughput, memory (`{command}`)
+
+{CACHE_BEGIN}
+{explanation}
+{CACHE_END}
+
+{tables.strip(chr(10))}
+"""
 
 
 def parse(paths):
@@ -292,6 +333,7 @@ def main():
     ap.add_argument("--results", nargs="+", required=True)
     ap.add_argument("--abi", help="output of the C ABI overhead bench, if it ran")
     ap.add_argument("--read-through", help="output of the read-through (get_or_load) bench, if it ran")
+    ap.add_argument("--cache", help="output of the cache layer bench (core/benches/cache.rs), if it ran")
     ap.add_argument("--command", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--markdown", required=True)
@@ -320,12 +362,10 @@ def main():
     title = f"rets ratios, {date}, {m['nproc']} × {m['cpu']}" + (" (quick run)" if args.quick else "")
     plotted = plot(args.plot, hash_r, ord_r, ets_r, mem_r, title)
 
-    analysis = ""
+    old = ""
     if os.path.exists(args.markdown):
         old = open(args.markdown, encoding="utf-8").read()
-        match = re.search(re.escape(ANALYSIS_BEGIN) + r"(.*?)" + re.escape(ANALYSIS_END), old, re.S)
-        if match:
-            analysis = match.group(1).strip("\n")
+    analysis = kept_block(old, ANALYSIS_BEGIN, ANALYSIS_END)
     if not analysis:
         analysis = "(No analysis written yet for these results.)"
 
@@ -420,6 +460,8 @@ work per call on a miss (the loader returns at once) and on a hit, beside moka a
 
 {("```" + chr(10) + read_through + chr(10) + "```") if read_through else "Not measured in this run."}
 """
+    if args.cache and os.path.exists(args.cache):
+        md += cache_section(open(args.cache, encoding="utf-8").read(), old, args.quick)
     if not plotted:
         md = md.replace(f"![ratios]({args.plot_link})\n", "(matplotlib was not available: no plot.)\n")
     with open(args.markdown, "w", encoding="utf-8") as f:

@@ -502,7 +502,9 @@ typedef struct rets_cache_options {
     uint64_t ttl_ns;
     /**
      * The idle lifetime in nanoseconds: an object expires this long after it was last written
-     * or read by lookup, member or lookup_element (0: none). Not together with `ttl_ns`.
+     * or read by lookup, member or lookup_element (0: none). With a lifetime too (`ttl_ns`, or
+     * an object's own from rets_table_insert_ttl() and the other `_ttl` forms), an object
+     * expires at the earlier of the two ends.
      */
     uint64_t time_to_idle_ns;
     /**

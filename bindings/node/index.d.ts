@@ -68,7 +68,7 @@ export interface TableOptions {
   // The cache layer (any of these makes a cache table):
   /** The default lifetime of an object, from when it is written. */
   ttlMs?: number;
-  /** An object expires this long after it was last written or read (not with ttlMs). */
+  /** An object expires this long after it was last written or read (with ttlMs too: at the earlier end). */
   timeToIdleMs?: number;
   /** The most objects the table holds. */
   maxSize?: number;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
-use rets_core::{Eviction, Owner, Table, TableOptions, Term};
+use rets_core::{Eviction, Owner, Table, TableOptions, TableType, Term};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation counting (for memory per entry).
@@ -178,16 +178,21 @@ impl Replay for Lru {
     }
 }
 
-/// A bounded rets table with one eviction policy (`P` indexes [`POLICIES`]).
+/// A bounded rets table of one type with one eviction policy (`P` indexes [`POLICIES`]).
 struct Rets<const P: usize> {
     _owner: Owner,
     table: Table,
 }
 
 /// The policies compared: the default first.
-const POLICIES: [(&str, Eviction); 2] = [
-    ("rets (S3-FIFO+SIEVE)", Eviction::S3Fifo),
-    ("rets (SIEVE)", Eviction::Sieve),
+const POLICIES: [(&str, Eviction, TableType); 3] = [
+    ("rets (S3-FIFO+SIEVE)", Eviction::S3Fifo, TableType::Set),
+    (
+        "rets ordered_set (S3-FIFO+SIEVE)",
+        Eviction::S3Fifo,
+        TableType::OrderedSet,
+    ),
+    ("rets (SIEVE)", Eviction::Sieve, TableType::Set),
 ];
 
 impl<const P: usize> Replay for Rets<P> {
@@ -199,7 +204,8 @@ impl<const P: usize> Replay for Rets<P> {
                 "c",
                 TableOptions::new()
                     .max_size(capacity)
-                    .eviction(POLICIES[P].1),
+                    .eviction(POLICIES[P].1)
+                    .table_type(POLICIES[P].2),
             )
             .unwrap();
         Rets {
@@ -335,24 +341,26 @@ fn main() {
     }
     println!("### Hit ratio (get, insert on a miss)\n");
     println!(
-        "| trace | requests | cache size | {} | {} | {} | {} | {} |",
+        "| trace | requests | cache size | {} | {} | {} | {} | {} | {} |",
         Rets::<0>::NAME,
         Rets::<1>::NAME,
+        Rets::<2>::NAME,
         Moka::NAME,
         Quick::NAME,
         Lru::NAME
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, trace, sizes) in &traces {
         for &size in sizes {
             eprintln!("hit ratio: {name} at {size}");
             let lru = hit_ratio::<Lru>(trace, size);
             let rets = hit_ratio::<Rets<0>>(trace, size);
-            let sieve = hit_ratio::<Rets<1>>(trace, size);
+            let ordered = hit_ratio::<Rets<1>>(trace, size);
+            let sieve = hit_ratio::<Rets<2>>(trace, size);
             let moka = hit_ratio::<Moka>(trace, size);
             let quick_cache = hit_ratio::<Quick>(trace, size);
             println!(
-                "| {name} | {} | {size} | {rets:.4} | {sieve:.4} | {moka:.4} | {quick_cache:.4} | {lru:.4} |",
+                "| {name} | {} | {size} | {rets:.4} | {ordered:.4} | {sieve:.4} | {moka:.4} | {quick_cache:.4} | {lru:.4} |",
                 trace.len()
             );
             // The simulator check: a plain LRU gives the README's values exactly.

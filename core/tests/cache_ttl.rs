@@ -196,15 +196,115 @@ fn time_to_idle_restarts_on_reads() {
         clock.advance(10 * SEC);
         assert!(!t.member("read").unwrap(), "{ty}");
     }
-    let both = TableOptions::new().ttl(SEC).time_to_idle(SEC);
-    assert!(matches!(
-        owner.new_table("x", both),
-        Err(Error::BadArgument(_))
-    ));
     assert!(matches!(
         owner.new_table("x", TableOptions::new().ttl(Duration::ZERO)),
         Err(Error::BadArgument(_))
     ));
+}
+
+fn both(owner: &Owner, ty: TableType, clock: &ManualClock) -> Table {
+    let options = TableOptions::new()
+        .table_type(ty)
+        .public()
+        .clock(clock.clone())
+        .ttl(25 * SEC)
+        .time_to_idle(10 * SEC);
+    owner.new_table("both", options).unwrap()
+}
+
+/// The keys a traversal sees (a traversal does not restart idle lifetimes).
+fn keys(t: &Table) -> Vec<Term> {
+    let mut keys: Vec<Term> = t.tab2list().unwrap().iter().map(|o| o.key()).collect();
+    keys.sort_by_key(|k| format!("{k:?}"));
+    keys
+}
+
+#[test]
+fn ttl_and_time_to_idle_together_expire_at_the_earlier() {
+    let owner = Owner::new();
+    for ty in TYPES {
+        let clock = ManualClock::new();
+        let t = both(&owner, ty, &clock);
+        let empty = t.memory().unwrap();
+        t.insert(tuple!("read", 1)).unwrap();
+        t.insert(tuple!("unread", 1)).unwrap();
+        t.insert_with(tuple!("short", 1), InsertOptions::ttl(5 * SEC))
+            .unwrap();
+        t.insert_with(tuple!("long", 1), InsertOptions::ttl(100 * SEC))
+            .unwrap();
+        clock.advance(4 * SEC); // 4 s
+        for key in ["short", "read", "long"] {
+            assert!(t.member(key).unwrap(), "{ty} {key}");
+        }
+        clock.advance(SEC); // 5 s: its own lifetime ends, read or not
+        assert!(!t.member("short").unwrap(), "{ty}");
+        clock.advance(4 * SEC); // 9 s
+        assert!(t.lookup_element("read", 2).is_ok(), "{ty}");
+        assert_eq!(t.lookup("long").unwrap().len(), 1, "{ty}");
+        assert_eq!(keys(&t).len(), 3, "{ty}: unread is still there");
+        clock.advance(SEC); // 10 s: idle for the idle lifetime
+        assert_eq!(keys(&t), [Term::from("long"), Term::from("read")], "{ty}");
+        for _ in 0..2 {
+            clock.advance(6 * SEC); // 16 s, 22 s
+            assert!(t.member("read").unwrap(), "{ty}");
+            assert!(t.member("long").unwrap(), "{ty}");
+        }
+        clock.advance(3 * SEC); // 25 s: the table's ttl ends it, though read 3 s ago
+        assert!(!t.member("read").unwrap(), "{ty}");
+        assert_eq!(keys(&t), [Term::from("long")], "{ty}");
+        clock.advance(6 * SEC); // 31 s: its own lifetime is longer; read 9 s ago
+        assert!(t.member("long").unwrap(), "{ty}");
+        clock.advance(10 * SEC); // 41 s: idle for 10 s
+        assert!(!t.member("long").unwrap(), "{ty}");
+        assert_eq!(t.size().unwrap(), 0, "{ty}");
+        assert_eq!(t.purge_expired().unwrap(), 4, "{ty}");
+        assert_eq!(t.cache_stats().unwrap().expirations, 4, "{ty}");
+        assert_eq!(t.memory().unwrap(), empty, "{ty}: kept ends are freed too");
+    }
+}
+
+#[test]
+fn with_both_lifetimes_an_update_restarts_the_idle_time_and_keeps_the_end() {
+    let owner = Owner::new();
+    for ty in [TableType::Set, TableType::OrderedSet] {
+        let clock = ManualClock::new();
+        let t = both(&owner, ty, &clock);
+        t.insert(tuple!("n", 0)).unwrap();
+        clock.advance(8 * SEC); // 8 s
+        assert_eq!(t.update_counter("n", 1).unwrap(), 1, "{ty}");
+        clock.advance(9 * SEC); // 17 s: idle since 8 s only
+        assert_eq!(t.size().unwrap(), 1, "{ty}");
+        assert_eq!(t.update_counter("n", 1).unwrap(), 2, "{ty}");
+        clock.advance(7 * SEC); // 24 s
+        assert_eq!(t.size().unwrap(), 1, "{ty}");
+        clock.advance(SEC); // 25 s: the lifetime from the insert ends
+        assert_eq!(t.size().unwrap(), 0, "{ty}");
+        assert_eq!(t.update_counter("n", 1), Err(Error::KeyNotFound), "{ty}");
+    }
+}
+
+#[test]
+fn on_an_idle_table_a_per_object_lifetime_still_ends_the_object() {
+    let owner = Owner::new();
+    for ty in TYPES {
+        let clock = ManualClock::new();
+        let options = TableOptions::new()
+            .table_type(ty)
+            .clock(clock.clone())
+            .time_to_idle(10 * SEC);
+        let t = owner.new_table("idle", options).unwrap();
+        t.insert_with(tuple!("k", 1), InsertOptions::ttl(15 * SEC))
+            .unwrap();
+        t.insert(tuple!("plain", 1)).unwrap();
+        for _ in 0..2 {
+            clock.advance(7 * SEC); // 7 s, 14 s
+            assert!(t.member("k").unwrap(), "{ty}");
+            assert!(t.member("plain").unwrap(), "{ty}");
+        }
+        clock.advance(SEC); // 15 s
+        assert!(!t.member("k").unwrap(), "{ty}");
+        assert!(t.member("plain").unwrap(), "{ty}");
+    }
 }
 
 #[test]

@@ -49,7 +49,9 @@ pub struct rets_cache_options {
     /// The default lifetime of an object in nanoseconds, from when it is written (0: none).
     pub ttl_ns: u64,
     /// The idle lifetime in nanoseconds: an object expires this long after it was last written
-    /// or read by lookup, member or lookup_element (0: none). Not together with `ttl_ns`.
+    /// or read by lookup, member or lookup_element (0: none). With a lifetime too (`ttl_ns`, or
+    /// an object's own from rets_table_insert_ttl() and the other `_ttl` forms), an object
+    /// expires at the earlier of the two ends.
     pub time_to_idle_ns: u64,
     /// The most objects the table holds (0: no bound).
     pub max_size: usize,

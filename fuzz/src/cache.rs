@@ -1,5 +1,5 @@
-//! Differential fuzzing of a cache table (lifetimes, a manual clock, `max_size`, evict or
-//! reject) against a model that knows the bound and the lifetimes but not the eviction
+//! Differential fuzzing of a cache table (lifetimes, idle lifetimes, a manual clock,
+//! `max_size`, evict or reject) against a model that knows the bound and the lifetimes but not the eviction
 //! policy's choices. After every operation it checks: no expired object is ever returned or
 //! counted; whatever is returned is the last object written under its key; the table never
 //! holds more than `max_size` objects; in reject mode, a write is refused exactly when the live
@@ -13,11 +13,12 @@ use rets_core::{
     Error, InsertOptions, ManualClock, OnFull, Owner, Table, TableOptions, TableType, Term,
 };
 
-/// What the model knows of a key: its last written value and deadline (in whole seconds of
-/// the manual clock; `None`: never), and whether eviction may have removed it.
+/// What the model knows of a key: its last written value, the end of its lifetime and its idle
+/// deadline (in whole seconds of the manual clock; `None`: never). It expires at the earlier.
 struct Entry {
     value: i64,
     deadline: Option<u64>,
+    idle: Option<u64>,
 }
 
 struct Model {
@@ -25,13 +26,16 @@ struct Model {
     max_size: usize,
     reject: bool,
     ttl: Option<u64>,
+    /// The idle lifetime: a write or a lookup restarts it (whole seconds are far above the
+    /// 1/16 of it by which the table may leave a deadline short).
+    tti: Option<u64>,
     /// Keys that may be in the table (with evict, some may have been evicted).
     entries: BTreeMap<i64, Entry>,
 }
 
 impl Model {
     fn live(&self, e: &Entry) -> bool {
-        e.deadline.is_none_or(|d| self.now < d)
+        e.deadline.is_none_or(|d| self.now < d) && e.idle.is_none_or(|d| self.now < d)
     }
 
     fn live_count(&self) -> usize {
@@ -72,6 +76,10 @@ fn run_inner(u: &mut Unstructured<'_>) -> Result<()> {
         0 => None,
         s => Some(s),
     };
+    let tti = match u.int_in_range(0..=4u64)? {
+        0 => None,
+        s => Some(s),
+    };
     let clock = ManualClock::new();
     let mut options = TableOptions::new()
         .table_type(table_type)
@@ -85,6 +93,9 @@ fn run_inner(u: &mut Unstructured<'_>) -> Result<()> {
     if let Some(s) = ttl {
         options = options.ttl(Duration::from_secs(s));
     }
+    if let Some(s) = tti {
+        options = options.time_to_idle(Duration::from_secs(s));
+    }
     let owner = Owner::new();
     let table = owner.new_table("cache", options).expect("valid options");
     let mut model = Model {
@@ -92,6 +103,7 @@ fn run_inner(u: &mut Unstructured<'_>) -> Result<()> {
         max_size,
         reject,
         ttl,
+        tti,
         entries: BTreeMap::new(),
     };
     let mut step = 0i64;
@@ -159,7 +171,15 @@ fn insert(table: &Table, model: &mut Model, k: i64, v: i64, life: Option<u64>) {
     }
     let life = life.or(model.ttl);
     let deadline = life.map(|s| model.now + s);
-    model.entries.insert(k, Entry { value: v, deadline });
+    let idle = model.tti.map(|s| model.now + s);
+    model.entries.insert(
+        k,
+        Entry {
+            value: v,
+            deadline,
+            idle,
+        },
+    );
 }
 
 fn lookup(table: &Table, model: &mut Model, k: i64) {
@@ -184,6 +204,11 @@ fn lookup(table: &Table, model: &mut Model, k: i64) {
                 value, e.value,
                 "returned an object that was not the last written"
             );
+            // The read restarts the idle lifetime.
+            let idle = model.tti.map(|s| model.now + s);
+            if let Some(e) = model.entries.get_mut(&k) {
+                e.idle = idle;
+            }
         }
     }
 }

@@ -69,6 +69,23 @@ def test_time_to_idle(owner: rets.Owner, name: str) -> None:
     assert t.get("k") is None
 
 
+def test_ttl_and_time_to_idle_together(owner: rets.Owner, name: str) -> None:
+    clock = rets.ManualClock()
+    t = owner.new_table(name, ttl=25, time_to_idle=10, clock=clock)
+    t.insert(("read", 1))
+    t.insert(("unread", 1))
+    t.insert(("own", 1), ttl=100)  # its own lifetime, longer than the table's
+    for i in range(4):  # 6, 12, 18, 24 s: each read restarts the idle time
+        clock.advance(6)
+        assert t.get("read") == ("read", 1) and "own" in t
+        if i >= 1:  # never read: gone once idle for 10 s (not read before: a read restarts it)
+            assert "unread" not in t
+    clock.advance(1)  # 25 s: the table's ttl ends it, read or not
+    assert t.get("read") is None and "own" in t
+    clock.advance(10)  # 35 s: idle for 10 s
+    assert "own" not in t
+
+
 def test_bounds_and_stats(owner: rets.Owner, name: str) -> None:
     evicting = owner.new_table(name, max_size=100)
     for i in range(500):
@@ -101,7 +118,6 @@ def test_cache_options_checked(owner: rets.Owner, name: str) -> None:
     bad: list[dict[str, object]] = [
         {"ttl": 0}, {"ttl": -1}, {"ttl": "1"}, {"time_to_idle": -5}, {"max_size": -1},
         {"max_memory": 1.5}, {"on_full": "drop"}, {"record_stats": 1}, {"clock": object()},
-        {"ttl": 1, "time_to_idle": 1},  # not both (the engine says so)
     ]
     for kwargs in bad:
         with pytest.raises(rets.ArgumentError):

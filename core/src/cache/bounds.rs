@@ -11,7 +11,7 @@
 use parking_lot::{Mutex, MutexGuard};
 
 use super::options::{Eviction, OnFull};
-use super::policy::Room;
+use super::policy::{Name, Room};
 use super::stats::{Counter, Stats};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
@@ -26,6 +26,8 @@ pub(crate) struct Bounds {
     pub(crate) max_size: Option<usize>,
     pub(crate) max_memory: Option<usize>,
     pub(crate) on_full: OnFull,
+    /// Whether new keys go through probation (then writers name them, see `Adding::names`).
+    pub(crate) probation: bool,
     /// The room lock, with the eviction hand it protects.
     room: Mutex<Room>,
 }
@@ -36,7 +38,7 @@ pub(crate) struct Adding {
     pub(crate) objects: usize,
     pub(crate) bytes: usize,
     /// The new keys' names for admission (see `Storage::probation_name`).
-    pub(crate) names: Vec<u64>,
+    pub(crate) names: Vec<Name>,
 }
 
 impl Bounds {
@@ -51,6 +53,7 @@ impl Bounds {
             max_size,
             max_memory,
             on_full,
+            probation: eviction == Eviction::S3Fifo,
             room: Mutex::new(Room::new(storage, eviction)),
         }
     }
@@ -78,7 +81,7 @@ impl Bounds {
         let mut room = self.room.lock();
         let adding = adding();
         let admit = |room: &mut Room| {
-            for &name in &adding.names {
+            for name in &adding.names {
                 room.admit(storage, name);
             }
         };
@@ -88,15 +91,14 @@ impl Bounds {
             return Ok(room);
         }
         let too_big = !self.fits(&adding, 0, fixed_bytes);
-        // Expired objects do not make a table full: remove them before refusing.
-        if self.on_full == OnFull::Reject
-            && !too_big
-            && storage.expiry().has_deadlines()
-            && storage.purge_expired() > 0
-            && self.fits(&adding, storage.size(), memory())
-        {
-            admit(&mut room);
-            return Ok(room);
+        // Expired objects do not make a table full: remove them before refusing. Whatever the
+        // purge returns, look again: the sweeper may have removed them since the look above.
+        if self.on_full == OnFull::Reject && !too_big && storage.expiry().has_deadlines() {
+            storage.purge_expired();
+            if self.fits(&adding, storage.size(), memory()) {
+                admit(&mut room);
+                return Ok(room);
+            }
         }
         if self.on_full == OnFull::Reject || too_big {
             stats.add(Counter::Rejected, 1);

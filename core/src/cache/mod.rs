@@ -30,7 +30,7 @@ pub use stats::CacheStats;
 pub use sweeper::SWEEP_INTERVAL;
 
 pub(crate) use bounds::Bounds;
-pub(crate) use expiry::Expiry;
+pub(crate) use expiry::{Expiry, Stamp};
 pub(crate) use options::CacheOptions;
 pub(crate) use stats::{Counter, Stats};
 

@@ -32,8 +32,8 @@ impl OnFull {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Eviction {
     /// S3-FIFO's admission (new keys on probation, evicted unless read before they leave it;
-    /// keys back soon after skip it) in front of the SIEVE hand (the default). On an ordered_set,
-    /// the hand alone.
+    /// keys back soon after skip it) in front of the SIEVE hand (the default), on every table
+    /// type but bags and duplicate_bags (the hand alone).
     #[default]
     S3Fifo,
     /// The SIEVE/CLOCK hand alone over the use bits: no memory kept per written key.
@@ -86,8 +86,9 @@ impl fmt::Debug for CacheOptions {
 /// Options of one write: the object's own lifetime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InsertOptions {
-    /// The object's lifetime from now; `None` uses the table's `ttl` (or `time_to_idle`), and
-    /// a table without one keeps the object until it is deleted.
+    /// The object's lifetime from now; `None` uses the table's `ttl`, and a table without one
+    /// keeps the object until it is deleted (or, with `time_to_idle`, until it has been idle
+    /// that long, which applies in every case).
     pub ttl: Option<Duration>,
 }
 
@@ -109,8 +110,9 @@ impl TableOptions {
     }
 
     /// The idle lifetime: an object expires `tti` after it was last written or read by a
-    /// lookup, member or lookup_element (moka's time_to_idle). Not combined with `ttl` in one
-    /// table (creation fails): an object keeps one deadline.
+    /// lookup, member or lookup_element (moka's time_to_idle). With a lifetime too (`ttl`, or
+    /// a write's own), an object expires at the earlier of its lifetime's end and its idle
+    /// deadline.
     pub fn time_to_idle(mut self, tti: Duration) -> TableOptions {
         self.cache.tti = Some(tti);
         self

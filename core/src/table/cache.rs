@@ -21,12 +21,6 @@ use crate::storage::Storage;
 
 /// Rejects cache options that cannot work together.
 pub(super) fn check(options: &CacheOptions) -> Result<()> {
-    if options.ttl.is_some() && options.tti.is_some() {
-        return Err(Error::BadArgument(
-            "ttl and time_to_idle cannot both be set on one table (an object keeps one deadline)"
-                .into(),
-        ));
-    }
     let zero = Some(Duration::ZERO);
     if options.ttl == zero || options.tti == zero {
         return Err(Error::BadArgument(
@@ -113,12 +107,13 @@ impl Sweep for TableInner {
 }
 
 impl Table {
-    /// The deadline of an object written now with `ttl` (or the table's default); registers
-    /// the table with the sweeper when its first deadline is given.
+    /// The end of the lifetime of an object written now with `ttl` (or the table's default;
+    /// 0: never), which the storage turns into the object's deadline; registers the table with
+    /// the sweeper when its first object with a deadline is written.
     pub(super) fn deadline(&self, ttl: Option<Duration>) -> u64 {
         let expiry = self.inner.storage.expiry();
         let at = expiry.deadline(ttl);
-        if at != 0 && expiry.note_deadline() {
+        if (at != 0 || expiry.has_idle()) && expiry.note_deadline() {
             let weak: std::sync::Weak<dyn Sweep> = Arc::downgrade(&self.inner) as _;
             sweeper::register(weak);
         }
@@ -149,7 +144,10 @@ impl Table {
             .as_ref()
             .expect("bounds are in the cache state");
         let storage = &self.inner.storage;
+        // Bags: every object written counts as new, and the hand alone evicts.
         let set = self.inner.table_type.is_set();
+        let admits = set && bounds.probation;
+        let overhead = OBJECT_OVERHEAD + storage.expiry().extra_bytes();
         let adding = || {
             let mut adding = Adding::default();
             let mut seen: Vec<&[u8]> = Vec::new();
@@ -163,9 +161,9 @@ impl Table {
                 if new {
                     seen.push(key);
                     adding.objects += 1;
-                    adding.bytes += o.as_msgpack().len() + OBJECT_OVERHEAD;
-                    if let Some(name) = storage.probation_name(key).filter(|_| set) {
-                        adding.names.push(name);
+                    adding.bytes += o.as_msgpack().len() + overhead;
+                    if admits {
+                        adding.names.push(storage.probation_name(key));
                     }
                 }
             }

@@ -175,8 +175,8 @@ class Owner:
         clock: Optional[_cache.ManualClock] = None,
     ) -> Table:
         """Creates a table owned by this owner (ets:new/2); the options are ETS's. The cache
-        options make it a cache: `ttl` (seconds from each write) or `time_to_idle` (seconds
-        from each write or read), `max_size` objects and `max_memory` bytes (0: no bound),
+        options make it a cache: `ttl` (seconds from each write) and/or `time_to_idle` (seconds
+        from each write or read; with both, an object expires at the earlier), `max_size` objects and `max_memory` bytes (0: no bound),
         `on_full` ("evict" or "reject", as TableFullError), `record_stats` (cache_stats()),
         and a ManualClock for tests."""
         cache = _cache.cache_options(ttl, time_to_idle, max_size, max_memory, on_full,

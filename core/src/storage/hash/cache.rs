@@ -33,13 +33,16 @@ impl HashStorage {
     #[inline]
     pub(super) unsafe fn mark_used(&self, node: *mut Node) {
         // SAFETY: the caller's contract.
-        let node = unsafe { &*node };
-        let uses = node.recency.load(std::sync::atomic::Ordering::Relaxed);
+        let header = unsafe { &*node };
+        let uses = header.recency.load(std::sync::atomic::Ordering::Relaxed);
         if uses < MAX_USES {
-            node.recency
+            header
+                .recency
                 .store(uses + 1, std::sync::atomic::Ordering::Relaxed);
         }
-        self.expiry().touch(&node.expires_at);
+        // SAFETY: the caller's contract (the node is live).
+        self.expiry()
+            .touch(&header.expires_at, || unsafe { Node::end(node) });
     }
 
     /// Counts the objects of an expired node a writer replaced or removed.

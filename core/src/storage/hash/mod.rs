@@ -44,7 +44,7 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Guard, Retire};
-use crate::cache::Expiry;
+use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
@@ -407,7 +407,7 @@ impl HashStorage {
         // SAFETY: the node is loaded through `guard`, which lives until this returns.
         unsafe {
             let node = find_visible(&guard, shard, hash, key, &self.expiry);
-            (!node.is_null()).then(|| (*node).expires_at())
+            (!node.is_null()).then(|| Node::lifetime_end(node, &self.expiry))
         }
     }
 
@@ -766,7 +766,7 @@ struct Change<'a> {
     /// The found node had expired: the transaction sees the key as absent, and publishing
     /// replaces the expired node.
     expired: bool,
-    /// The deadline to publish with; `None` keeps the found node's (0 if none).
+    /// The lifetime end to publish with; `None` keeps the found node's (0 if none).
     expires_at: Option<u64>,
 }
 
@@ -805,17 +805,17 @@ impl<'a> Change<'a> {
         self.found.map_or(ptr::null_mut(), |(_, n)| n)
     }
 
-    /// The deadline the key's new node gets.
-    fn deadline(&self) -> u64 {
-        self.expires_at.unwrap_or_else(|| {
+    /// The deadline (and kept lifetime end) the key's new node gets.
+    fn stamp(&self, expiry: &Expiry) -> Stamp {
+        expiry.stamp(self.expires_at.unwrap_or_else(|| {
             let n = self.current();
             // SAFETY: the shard's mutex is held by the transaction, so the node is live.
             if n.is_null() {
                 0
             } else {
-                unsafe { (*n).expires_at() }
+                unsafe { Node::lifetime_end(n, expiry) }
             }
-        })
+        }))
     }
 
     /// The objects the transaction has changed the key to, if it changed them.
@@ -991,7 +991,7 @@ impl<'a> Txn<'a> {
         let new = if objects.is_empty() {
             ptr::null_mut()
         } else {
-            let at = p.deadline();
+            let at = p.stamp(&self.storage.expiry);
             Node::new(p.key, objects, ptr::null_mut(), ptr::null_mut(), at).as_ptr()
         };
         let old = self.install(p.hash, p.key, p.found, new);
@@ -1016,7 +1016,8 @@ impl<'a> Txn<'a> {
             let objects = p.changed().expect("only changed keys are published");
             // An expired node stands for nothing: readers of the uncommitted batch see it as
             // absent either way, and a marker replaces it.
-            let new = Node::new(p.key, objects, batch, p.current(), p.deadline()).as_ptr();
+            let at = p.stamp(&self.storage.expiry);
+            let new = Node::new(p.key, objects, batch, p.current(), at).as_ptr();
             let old = self.install(p.hash, p.key, p.found, new);
             debug_assert_eq!(old, p.stored());
             if p.expired {

@@ -6,6 +6,9 @@
 //! - otherwise the objects packed by [`object::pack`] (each with a small header of its own);
 //! - a deletion marker (no objects, published by a multi-key write): the key's bytes.
 //!
+//! On a table with both a lifetime and an idle lifetime, an object with a lifetime keeps its
+//! end in 8 more bytes after the data (see `crate::cache::Expiry`), flagged in `count`.
+//!
 //! The key is not stored twice: it is read from inside the (first) object. The header is 32
 //! bytes, so a lookup that lands on a small node reads the header, the key and the object from
 //! one or two adjacent cache lines. Nodes never
@@ -16,7 +19,7 @@ use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
 use super::Batch;
-use crate::cache::Expiry;
+use crate::cache::{Expiry, Stamp};
 use crate::object::{self, Object, ObjectRef, Objects};
 use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
@@ -42,11 +45,19 @@ pub(super) struct Node {
     /// For a single object stored alone: where its key is in it, `start << 16 | len` (never 0:
     /// a key has at least one byte). 0 for the other layouts.
     key_at: u32,
-    /// Number of objects; 0 for a deletion published by a multi-key write.
+    /// Number of objects (0 for a deletion published by a multi-key write), and [`HAS_END`].
     count: u32,
     /// Checked by loom on every read (zero-sized otherwise; see [`Canary`]).
     canary: Canary,
 }
+
+/// The bit of `count` saying that the node keeps the end of its lifetime after its data. A
+/// node's `len` fits in 32 bits and each object takes at least two bytes, so the count never
+/// reaches it.
+const HAS_END: u32 = 1 << 31;
+
+/// Bytes of a kept lifetime end.
+const END_BYTES: usize = std::mem::size_of::<u64>();
 
 /// What a node published by an uncommitted multi-key write stands for.
 pub(super) struct Pending {
@@ -64,19 +75,21 @@ impl Retire for Pending {
 }
 
 impl Node {
-    fn layout(data_len: usize) -> Layout {
+    /// The layout of a node with `data_len` bytes of data and, if `has_end`, a kept end.
+    fn layout(data_len: usize, has_end: bool) -> Layout {
+        let data_len = data_len + if has_end { END_BYTES } else { 0 };
         Layout::from_size_align(std::mem::size_of::<Node>() + data_len, NODE_ALIGN)
             .expect("object sizes are limited far below isize::MAX")
     }
 
-    /// A new node for `key` with `objects` (none for a deletion marker), unpublished; with a
-    /// `batch`, readers see `prev` instead until the batch commits.
+    /// A new node for `key` with `objects` (none for a deletion marker) and the deadline of
+    /// `stamp`, unpublished; with a `batch`, readers see `prev` instead until the batch commits.
     pub(super) fn new(
         key: &[u8],
         objects: &[Object],
         batch: *mut Batch,
         prev: *mut Node,
-        expires_at: u64,
+        stamp: Stamp,
     ) -> NonNull<Node> {
         let pending = if batch.is_null() {
             ptr::null_mut()
@@ -97,7 +110,9 @@ impl Node {
             ([one], Some(_)) => one.as_msgpack().len(),
             _ => object::packed_len(objects),
         };
-        let layout = Node::layout(data_len);
+        let layout = Node::layout(data_len, stamp.end.is_some());
+        let count = objects.len() as u32;
+        debug_assert!(count & HAS_END == 0);
         // SAFETY: the layout has a non-zero size (the header is not empty).
         let raw = unsafe { alloc::alloc(layout) }.cast::<Node>();
         let Some(node) = NonNull::new(raw) else {
@@ -110,11 +125,15 @@ impl Node {
                 raw,
                 Node {
                     pending: AtomicPtr::new(pending),
-                    expires_at: std::sync::atomic::AtomicU64::new(expires_at),
+                    expires_at: std::sync::atomic::AtomicU64::new(stamp.deadline),
                     recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
                     key_at: alone.unwrap_or(0),
-                    count: objects.len() as u32,
+                    count: if stamp.end.is_some() {
+                        count | HAS_END
+                    } else {
+                        count
+                    },
                     canary: Canary::new(),
                 },
             );
@@ -124,8 +143,45 @@ impl Node {
                 ([one], Some(_)) => data.copy_from_slice(one.as_msgpack()),
                 _ => object::pack(objects, data),
             }
+            if let Some(end) = stamp.end {
+                // The layout has END_BYTES after the data (`has_end`); unaligned, as the data's
+                // length is any.
+                raw.add(1)
+                    .cast::<u8>()
+                    .add(data_len)
+                    .cast::<u64>()
+                    .write_unaligned(end);
+            }
         }
         node
+    }
+
+    /// The end of the node's lifetime, if it keeps one (see the module documentation).
+    ///
+    /// # Safety
+    /// As for [`Node::data`].
+    #[inline]
+    pub(super) unsafe fn end(node: *const Node) -> Option<u64> {
+        // SAFETY: the node is live (contract); a node flagged `HAS_END` was allocated with
+        // END_BYTES after its `len` bytes of data, written in `Node::new` and never after.
+        unsafe {
+            ((*node).count & HAS_END != 0).then(|| {
+                node.add(1)
+                    .cast::<u8>()
+                    .add((*node).len as usize)
+                    .cast::<u64>()
+                    .read_unaligned()
+            })
+        }
+    }
+
+    /// The end of the node's lifetime (0: never), as writes that keep it need it.
+    ///
+    /// # Safety
+    /// As for [`Node::data`].
+    pub(super) unsafe fn lifetime_end(node: *const Node, expiry: &Expiry) -> u64 {
+        // SAFETY: forwarded contract.
+        unsafe { expiry.lifetime_end((*node).expires_at(), Node::end(node)) }
     }
 
     /// The bytes after the header.
@@ -155,7 +211,7 @@ impl Node {
             if key_at != 0 {
                 let start = key_at >> 16;
                 &data[start..start + (key_at & 0xffff)]
-            } else if (*node).count == 0 {
+            } else if (*node).count() == 0 {
                 data
             } else {
                 object::packed_first_key(data)
@@ -177,10 +233,10 @@ impl Node {
                 let start = key_at >> 16;
                 let key = (start, start + (key_at & 0xffff));
                 Objects::from_option(Some(ObjectRef::from_parts(data, key)))
-            } else if (*node).count == 0 {
+            } else if (*node).count() == 0 {
                 Objects::from_slice(&[])
             } else {
-                Objects::packed(data, (*node).count as usize)
+                Objects::packed(data, (*node).count())
             }
         }
     }
@@ -192,13 +248,19 @@ impl Node {
     }
 
     /// The number of objects (0 for a deletion marker).
+    #[inline]
     pub(super) fn count(&self) -> usize {
-        self.count as usize
+        (self.count & !HAS_END) as usize
     }
 
-    /// Heap bytes of the node: header and data.
+    /// Heap bytes of the node: header, data and kept end.
     pub(super) fn bytes(&self) -> usize {
-        std::mem::size_of::<Node>() + self.len as usize
+        let end = if self.count & HAS_END != 0 {
+            END_BYTES
+        } else {
+            0
+        };
+        std::mem::size_of::<Node>() + self.len as usize + end
     }
 
     /// The version of this node readers see: itself, or while the multi-key write that
@@ -232,7 +294,7 @@ impl Node {
         };
         // SAFETY: `node` is this node or its live predecessor (contract).
         if node.is_null()
-            || unsafe { (*node).count == 0 || expiry.is_expired((*node).expires_at()) }
+            || unsafe { (*node).count() == 0 || expiry.is_expired((*node).expires_at()) }
         {
             ptr::null_mut()
         } else {
@@ -247,7 +309,7 @@ impl Retire for Node {
         // else: drop its header in place and free the allocation with the layout it was made
         // with (recomputed from its length).
         unsafe {
-            let layout = Node::layout((*node).len as usize);
+            let layout = Node::layout((*node).len as usize, (*node).count & HAS_END != 0);
             ptr::drop_in_place(node);
             alloc::dealloc(node.cast(), layout);
         }

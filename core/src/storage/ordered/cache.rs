@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 
 use super::entry::{recency_of, view};
 use super::{reclaim, step, OrderedStorage, Txn};
-use crate::storage::{count_down, Direction};
+use crate::storage::{count_down, Direction, Probation};
 use crate::term;
 
 /// Where the eviction hand stands: the last key it passed (`None`: the start).
@@ -118,6 +118,33 @@ impl OrderedStorage {
             }
         }
         (evicted, expired)
+    }
+
+    /// Evicts the object under `key` unless a reader used it since it was written (then clears
+    /// its use count): a key leaving probation. An expired object is removed as such (the
+    /// commit counts it).
+    pub(crate) fn evict_if_unused(&self, key: &[u8]) -> Probation {
+        self.write(&[key], |mut txn| {
+            let staged = txn.stage(key);
+            let (original, expired) = (staged.original, staged.expired);
+            if original.is_null() {
+                return Probation::Absent;
+            }
+            if !expired {
+                // SAFETY: `original` stays in the tree, alive, while the transaction runs (the
+                // writers' lock is held).
+                let uses = unsafe { recency_of(original) };
+                if uses.swap(0, AtomicOrdering::Relaxed) != 0 {
+                    return Probation::Used;
+                }
+            }
+            txn.remove(key);
+            if expired {
+                Probation::Expired(1)
+            } else {
+                Probation::Evicted(1)
+            }
+        })
     }
 
     /// Removes `key` if `check` (run under the write lock) says so.

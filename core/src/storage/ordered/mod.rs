@@ -33,7 +33,7 @@ pub(crate) use cache::Hand;
 use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
 
-use entry::{expires_at_of, recency_of, view, Entry};
+use entry::{end_of, expires_at_of, lifetime_end_of, recency_of, view, Entry};
 use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
@@ -168,7 +168,7 @@ impl OrderedStorage {
                         if n < crate::storage::MAX_USES {
                             uses.store(n + 1, std::sync::atomic::Ordering::Relaxed);
                         }
-                        self.expiry.touch(expires_at_of(p));
+                        self.expiry.touch(expires_at_of(p), || end_of(p));
                     }
                     view(p)
                 })
@@ -186,7 +186,7 @@ impl OrderedStorage {
             find(root, norm, key)
                 .map(|slot| (*slot).load(Ordering::Acquire))
                 .filter(|&p| self.live(p))
-                .map(|p| expires_at_of(p).load(std::sync::atomic::Ordering::Relaxed))
+                .map(|p| lifetime_end_of(p, &self.expiry))
         }
     }
 
@@ -492,7 +492,7 @@ struct Staged {
     next: Option<Option<Object>>,
     /// `original` had expired: the transaction sees the key as absent.
     expired: bool,
-    /// The deadline to commit a new object with; `None` keeps the original's (0 if none).
+    /// The lifetime end to commit a new object with; `None` keeps the original's (0 if none).
     expires_at: Option<u64>,
 }
 
@@ -506,15 +506,15 @@ impl Staged {
         }
     }
 
-    /// The deadline a new object for the key gets.
-    fn deadline(&self) -> u64 {
+    /// The lifetime end a new object for the key gets (0: never).
+    fn deadline(&self, expiry: &Expiry) -> u64 {
         self.expires_at.unwrap_or_else(|| {
             let p = self.current();
             if p.is_null() {
                 0
             } else {
                 // SAFETY: `original` stays in the tree while the transaction runs (see `get`).
-                unsafe { expires_at_of(p) }.load(std::sync::atomic::Ordering::Relaxed)
+                unsafe { lifetime_end_of(p, expiry) }
             }
         })
     }

@@ -14,12 +14,11 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use std::ptr;
 
-use super::entry::{expires_at_of, view, Entry};
+use super::entry::{lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::atomic::Ordering as AtomicOrdering;
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -89,7 +88,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     if let [(_, st)] = &staging.list[..] {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
             let (_, st) = staging.list.into_iter().next().expect("one key");
-            let at = st.deadline();
+            let at = st.deadline(&s.expiry);
             if st.expired {
                 s.count_expired(1);
             }
@@ -102,7 +101,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     let mut changes: Vec<Change> = Vec::new();
     for (key, st) in staging.list {
         // Keys the transaction only read stay as they are.
-        let at = st.deadline();
+        let at = st.deadline(&s.expiry);
         let Some(new) = st.next else { continue };
         let unchanged = match &new {
             None => st.original.is_null(),
@@ -111,7 +110,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 !st.original.is_null()
                     && !st.expired
                     && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
-                    && unsafe { expires_at_of(st.original) }.load(AtomicOrdering::Relaxed) == at
+                    && unchanged_lifetime(s, st.original, at)
             }
         };
         if !unchanged {
@@ -137,11 +136,12 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     for (key, norm, original, new, at) in changes {
         match new {
             Some(object) => {
-                c.bytes += Entry::bytes_of(&object) as isize;
+                let stamp = s.expiry.stamp(at);
+                c.bytes += Entry::bytes_of(&object, stamp) as isize;
                 if original.is_null() {
                     c.objects += 1;
                 }
-                let object = Entry::new(&object, at).as_ptr();
+                let object = Entry::new(&object, stamp).as_ptr();
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
@@ -202,7 +202,7 @@ pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
     let mut list = staging.list.into_iter();
     let (_, st) = list.next().expect("the key is staged");
     assert!(list.next().is_none(), "an in-place write touches one key");
-    let at = st.deadline();
+    let at = st.deadline(&s.expiry);
     match st.next {
         None => {}
         Some(None) => panic!("an in-place write never removes its key"),
@@ -213,6 +213,13 @@ pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
             replace_in_place(s, st.original, st.slot, new, at)
         }
     }
+}
+
+/// Whether writing `original`'s object again with lifetime end `end` leaves its deadline as it
+/// is (never on a table with an idle lifetime: a write restarts it).
+fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> bool {
+    // SAFETY: the callers pass an object of the current tree, kept by the structure lock.
+    !s.expiry.has_idle() && unsafe { lifetime_end_of(original, &s.expiry) } == end
 }
 
 /// Replaces the object `original` in `slot` (a slot of the current tree, found under the
@@ -228,12 +235,13 @@ fn replace_in_place(
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap.
     if unsafe { view(original) }.as_msgpack() == new.as_msgpack()
-        && unsafe { expires_at_of(original) }.load(AtomicOrdering::Relaxed) == expires_at
+        && unchanged_lifetime(s, original, expires_at)
     {
         return;
     }
-    let delta = Entry::bytes_of(&new) as isize;
-    let new = Entry::new(&new, expires_at).as_ptr();
+    let stamp = s.expiry.stamp(expires_at);
+    let delta = Entry::bytes_of(&new, stamp) as isize;
+    let new = Entry::new(&new, stamp).as_ptr();
     // SAFETY: the structure lock keeps the current tree, and so the slot, alive; the slot's
     // writers are serialised (the exclusive lock, or the stripe).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
