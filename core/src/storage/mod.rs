@@ -10,12 +10,14 @@
 //! - `step(from, direction, f)`: the key after (before) `from` in traversal order — the table's
 //!   fixed internal order for a hash table, term order for an ordered_set — which is what makes
 //!   first/next traversal safe under concurrent writers (no key twice, never a failure);
-//! - `for_each(direction, f)`: every object, in traversal order, not a snapshot.
+//! - `for_each(direction, f)`: every object, in traversal order, not a snapshot;
+//! - `pin()`, `pin_owned()`: a [`ReadPin`], one reclamation guard held over many reads.
 
 mod hash;
 mod ordered;
 pub(crate) mod reclaim;
 
+use self::reclaim::{Guard, OwnedGuard, Protect};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 
@@ -162,6 +164,25 @@ impl Storage {
         dispatch!(self, s => s.read(key, f))
     }
 
+    /// A reader's hold on the storage for many reads from this thread: one guard entered
+    /// once, so a read through it skips entering and leaving one (see [`ReadPin`]).
+    pub(crate) fn pin(&self) -> ReadPin<'_, Guard<'_>> {
+        let guard = dispatch!(self, s => s.collector().enter());
+        ReadPin {
+            storage: self,
+            guard,
+        }
+    }
+
+    /// [`Storage::pin`] with a guard that may move between threads.
+    pub(crate) fn pin_owned(&self) -> ReadPin<'_, OwnedGuard<'_>> {
+        let guard = dispatch!(self, s => s.collector().enter_owned());
+        ReadPin {
+            storage: self,
+            guard,
+        }
+    }
+
     /// The deadline of the live object(s) under `key` (0: never), `None` if there are none.
     pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
         dispatch!(self, s => s.deadline_of(key))
@@ -232,6 +253,45 @@ impl Storage {
             }
             Storage::Ordered(s) => s.for_each(direction, f),
         }
+    }
+}
+
+/// A storage and a guard entered on its collector, held together (so that reads through the
+/// guard are reads of the storage it protects). While it lives, nothing a read through it
+/// loaded is freed, and neither is anything retired meanwhile: a long hold keeps memory (see
+/// [`ReadPin::refresh`]).
+pub(crate) struct ReadPin<'s, G> {
+    storage: &'s Storage,
+    guard: G,
+}
+
+impl<G: Protect> ReadPin<'_, G> {
+    /// [`Storage::read`] through the held guard.
+    #[inline]
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        // SAFETY: `guard` was entered on this storage's collector (`Storage::pin`,
+        // `Storage::pin_owned` make the pair; its fields are private).
+        unsafe {
+            match self.storage {
+                Storage::Hash(s) => s.read_in(&self.guard, key, f),
+                Storage::Ordered(s) => s.read_in(&self.guard, key, f),
+            }
+        }
+    }
+}
+
+impl ReadPin<'_, Guard<'_>> {
+    /// Lets what was retired so far be freed (as dropping the pin and taking a new one).
+    pub(crate) fn refresh(&mut self) {
+        self.guard.refresh();
+    }
+}
+
+#[cfg(not(rets_loom))]
+impl ReadPin<'_, OwnedGuard<'_>> {
+    /// As for the thread-bound pin.
+    pub(crate) fn refresh(&mut self) {
+        self.guard.refresh();
     }
 }
 

@@ -43,7 +43,7 @@ use std::hash::BuildHasher;
 use std::ptr;
 
 use self::node::Node;
-use super::reclaim::{self, Collector, Guard, Retire};
+use super::reclaim::{self, Collector, Guard, Protect, Retire};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -127,9 +127,10 @@ impl Array {
     /// The slot holding `key` (tombstones skipped), by a probe from its home slot.
     ///
     /// # Safety
-    /// The array and the nodes it points to are live (a guard, or the shard's mutex).
+    /// The array and the nodes it points to are live: `guard` is a guard of this storage, or
+    /// [`Locked`] with the shard's mutex held.
     #[inline]
-    unsafe fn find(&self, guard: Option<&Guard<'_>>, hash: u64, key: &[u8]) -> Option<usize> {
+    unsafe fn find(&self, guard: &impl Protect, hash: u64, key: &[u8]) -> Option<usize> {
         let mut i = self.home(hash);
         while let Some(slot) = self.slots.get(i) {
             let h = slot.hash.load(Ordering::Acquire);
@@ -137,10 +138,7 @@ impl Array {
                 return None;
             }
             if h == hash {
-                let n = match guard {
-                    Some(g) => reclaim::load(g, &slot.node),
-                    None => slot.node.load(Ordering::Acquire),
-                };
+                let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
                 if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
                     return Some(i);
@@ -168,6 +166,16 @@ impl Array {
             i += 1;
         }
         None
+    }
+}
+
+/// Loads of a writer that holds the shard's mutex: nothing it loads can be retired meanwhile.
+struct Locked;
+
+impl Protect for Locked {
+    #[inline]
+    fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+        ptr.load(Ordering::Acquire)
     }
 }
 
@@ -378,15 +386,36 @@ impl HashStorage {
         (hash >> (64 - SHARD_BITS)) as usize
     }
 
+    /// The storage's reclamation collector (a pinned reader enters it once for many reads).
+    pub(super) fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
     #[inline]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let guard = self.collector.enter();
+        // SAFETY: `guard` is this storage's and lives until `read_in` returns.
+        unsafe { self.read_in(&guard, key, f) }
+    }
+
+    /// [`HashStorage::read`] through a guard the caller holds (a pinned reader's).
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    #[inline]
+    pub(crate) unsafe fn read_in<R>(
+        &self,
+        guard: &impl Protect,
+        key: &[u8],
+        f: impl FnOnce(Objects<'_>) -> R,
+    ) -> R {
         let hash = self.hash_of(key);
         let shard = &self.shards[Self::shard_of(hash)];
-        let guard = self.collector.enter();
-        // SAFETY: everything is loaded through `guard`, which lives until `f` returns.
+        // SAFETY: everything is loaded through `guard` (this storage's, per the contract),
+        // which lives until `f` returns.
         unsafe {
-            let node = find_visible(&guard, shard, hash, key, &self.expiry);
+            let node = find_visible(guard, shard, hash, key, &self.expiry);
             if node.is_null() {
                 f(Objects::from_slice(&[]))
             } else {
@@ -637,7 +666,7 @@ impl Drop for HashStorage {
 /// # Safety
 /// The result is valid while `guard` lives.
 #[inline]
-unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
+unsafe fn visible_array(guard: &impl Protect, shard: &Shard) -> *mut Array {
     let array = reclaim::load(guard, &shard.array);
     if array.is_null() {
         return array;
@@ -662,7 +691,7 @@ unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
 // Always inlined: a lookup is mostly this function, and a call costs a lookup ~30 instructions.
 #[inline(always)]
 unsafe fn find_visible(
-    guard: &Guard<'_>,
+    guard: &impl Protect,
     shard: &Shard,
     hash: u64,
     key: &[u8],
@@ -674,7 +703,7 @@ unsafe fn find_visible(
         if array.is_null() {
             return ptr::null_mut();
         }
-        match (*array).find(Some(guard), hash, key) {
+        match (*array).find(guard, hash, key) {
             Some(i) => {
                 let n = reclaim::load(guard, &(*array).slots[i].node);
                 if n.is_null() {
@@ -904,7 +933,7 @@ impl<'a> Txn<'a> {
             // and nodes are not retired.
             let found = unsafe { array.as_ref() }.and_then(|a| {
                 // SAFETY: as above.
-                let i = unsafe { a.find(None, change.hash, key) }?;
+                let i = unsafe { a.find(&Locked, change.hash, key) }?;
                 Some((i, a.slots[i].node.load(Ordering::Acquire)))
             });
             let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
@@ -1077,7 +1106,7 @@ impl<'a> Txn<'a> {
             let found = match hinted {
                 Some((i, _)) => Some(i),
                 None if array.is_null() => None,
-                None => (*array).find(None, hash, key),
+                None => (*array).find(&Locked, hash, key),
             };
             let old = match found {
                 Some(i) => {

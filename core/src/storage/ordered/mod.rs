@@ -38,7 +38,7 @@ use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
 
-use super::reclaim::{self, Collector};
+use super::reclaim::{self, Collector, Protect};
 use super::Direction;
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
@@ -150,12 +150,32 @@ impl OrderedStorage {
             .is_expired(unsafe { expires_at_of(p) }.load(std::sync::atomic::Ordering::Relaxed))
     }
 
+    /// The storage's reclamation collector (a pinned reader enters it once for many reads).
+    pub(super) fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
-        let root = reclaim::load(&guard, &self.root);
+        // SAFETY: `guard` is this storage's and lives until `read_in` returns.
+        unsafe { self.read_in(&guard, key, f) }
+    }
+
+    /// [`OrderedStorage::read`] through a guard the caller holds (a pinned reader's).
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    pub(crate) unsafe fn read_in<R>(
+        &self,
+        guard: &impl Protect,
+        key: &[u8],
+        f: impl FnOnce(Objects<'_>) -> R,
+    ) -> R {
+        let root = reclaim::load(guard, &self.root);
         let norm = term::order_prefix(key);
-        // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
+        // SAFETY: `root` was loaded under `guard` (this storage's, per the contract), which
+        // outlives every use below; see `node`.
         // The slot is in a live leaf and holds a live entry.
         let found = unsafe {
             find(root, norm, key)
