@@ -129,7 +129,9 @@ impl Array {
     /// # Safety
     /// The array and the nodes it points to are live: `guard` is a guard of this storage, or
     /// [`Locked`] with the shard's mutex held.
-    #[inline]
+    // Always inlined, as `find_visible`: it is generic over the guard, and left to itself the
+    // compiler makes it a call (~15 instructions more per lookup, measured with callgrind).
+    #[inline(always)]
     unsafe fn find(&self, guard: &impl Protect, hash: u64, key: &[u8]) -> Option<usize> {
         let mut i = self.home(hash);
         while let Some(slot) = self.slots.get(i) {

@@ -44,7 +44,8 @@ fn loom_delete_table_while_a_pinned_reader_reads_twice() {
             )
             .unwrap();
         bag.insert_many([pair(1, 1), pair(1, 2)]).unwrap();
-        let view = bag.with_caller(&Owner::new());
+        let stranger = Owner::new();
+        let view = bag.with_caller(&stranger);
         let reader = thread::spawn(move || {
             let pin = match view.pin() {
                 Ok(pin) => pin,
