@@ -136,3 +136,30 @@ def test_closing_while_another_thread_reads_is_safe(owner: rets.Owner, name: str
     p.close()
     reader.join()
     assert outcomes == ["closed"]
+
+
+def test_refresh_while_other_threads_read_is_safe(owner: rets.Owner, name: str) -> None:
+    t = owner.new_table(name, access="public")
+    t.insert_many([(k, k) for k in range(100)])
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def read(p: rets.Pin) -> None:
+        try:
+            while not stop.is_set():
+                for k in range(100):
+                    assert p.get(k) == (k, k)
+        except BaseException as e:
+            errors.append(e)
+
+    with t.pin() as p:
+        reader = threading.Thread(target=read, args=(p,))
+        reader.start()
+        for _ in range(200):
+            p.refresh()
+        stop.set()
+        reader.join()
+        t.delete()
+        with pytest.raises(rets.NoTableError):
+            p.refresh()
+    assert errors == []

@@ -9,7 +9,7 @@ every lookup through the pin raises NoTableError.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Tuple
 
 import msgpack
 
@@ -30,33 +30,38 @@ class Pin:
     `with` block) ends it; the engine's pin is freed as soon as no call through it is still
     running."""
 
-    __slots__ = ("_ptr", "_addr", "_table")
+    __slots__ = ("_h", "_table")
 
     def __init__(self, table: Table) -> None:
+        self._table = table
+        self._h: Optional[Tuple[Any, int]] = self._new()
+
+    def _new(self) -> Tuple[Any, int]:
+        """A new engine pin: (the cffi pointer, which frees it when collected; its address, for
+        fastpath.c). One attribute, read at once: a call holds both, and through the pointer
+        keeps the pin alive for its duration, whatever another thread does to the Pin."""
         out = ffi.new("rets_pin **")
-        status = lib.rets_pin_new(table._ptr, out)
+        status = lib.rets_pin_new(self._table._ptr, out)
         if status:
             fail(status)
-        self._ptr: Any = ffi.gc(out[0], lib.rets_pin_free)
-        self._addr = int(ffi.cast("uintptr_t", out[0]))  # for fastpath.c, while _ptr is set
-        self._table = table
+        return ffi.gc(out[0], lib.rets_pin_free), int(ffi.cast("uintptr_t", out[0]))
 
     def _live(self) -> Any:
-        ptr = self._ptr
-        if ptr is None:
+        h = self._h
+        if h is None:
             raise ArgumentError("this pin is closed")
-        return ptr
+        return h[0]
 
     def _lookup(self, key: Term) -> Any:
         try:
             k = _thread_state.pack(key)  # this thread's msgpack Packer (see _terms)
         except Exception:
             k = pack(key)
-        # `ptr` keeps the engine's pin alive during the call, even if another thread closes
-        # the Pin meanwhile (it is freed when the last reference goes).
-        ptr = self._live()
-        result = _fast_pin_lookup(self._addr, k)  # rets_pin_lookup: bytes or a status
-        del ptr
+        h = self._h  # held for the call (see _new)
+        if h is None:
+            raise ArgumentError("this pin is closed")
+        result = _fast_pin_lookup(h[1], k)  # rets_pin_lookup: bytes or a status
+        del h
         if type(result) is int:
             fail(result)
         return _unpackb(result, use_list=False, strict_map_key=False, ext_hook=_decode_ext)
@@ -96,20 +101,22 @@ class Pin:
         return unpack(_bufs.take(b))
 
     def refresh(self) -> None:
-        """Lets what was replaced or deleted since the pin was taken be freed, keeping the pin
-        (for a pin kept over a long stretch of reads while others write). Not while another
-        thread reads through this Pin."""
-        status = lib.rets_pin_refresh(self._live())
-        if status:
-            fail(status)
+        """Lets what was replaced or deleted since the pin was taken be freed, keeping the Pin
+        (for a pin kept over a long stretch of reads while others write). It takes a new
+        engine pin (rets_pin_new: NoTableError once the table is deleted) and lets the old one
+        go when the reads still running through it end, so it is safe while other threads read
+        (rets_pin_refresh would not be)."""
+        self._live()
+        self._h = self._new()
 
     @property
     def closed(self) -> bool:
-        return self._ptr is None
+        return self._h is None
 
     def close(self) -> None:
-        """Ends the pin: what it held up may be freed. Closing twice is harmless."""
-        self._ptr = None
+        """Ends the pin: what it held up may be freed (once the reads running through it in
+        other threads, if any, end). Closing twice is harmless."""
+        self._h = None
 
     def __enter__(self) -> "Pin":
         return self
@@ -118,4 +125,4 @@ class Pin:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<rets.Pin {'closed' if self._ptr is None else 'open'} on {self._table!r}>"
+        return f"<rets.Pin {'closed' if self._h is None else 'open'} on {self._table!r}>"
