@@ -166,7 +166,9 @@ macro_rules! pinned_reads {
 
         /// Lets what was retired since the pin was taken (or last refreshed) be freed, as
         /// dropping the pin and taking a new one would, without repeating its checks: for a
-        /// pin kept over a long stretch of reads while others write.
+        /// pin kept over a long stretch of reads while others write. (A [`Pinned`] shares its
+        /// thread's guard of the table: while the thread holds another one, another pin of the
+        /// table or a read in progress, this does nothing, so that theirs stay valid.)
         pub fn refresh(&mut self) {
             self.reads.storage.refresh();
         }
