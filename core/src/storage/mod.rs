@@ -160,8 +160,22 @@ impl Storage {
     }
 
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    #[inline]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
-        dispatch!(self, s => s.read(key, f))
+        let guard = dispatch!(self, s => s.collector().enter());
+        // SAFETY: `guard` was entered on this storage's collector, and outlives `f`'s borrow.
+        f(unsafe { self.objects_in(&guard, key) })
+    }
+
+    /// The objects under `key`, borrowed for as long as `guard`. (Reads call their `f` once,
+    /// here, so that the compiler inlines it: called from each storage's branch, it did not.)
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    #[inline]
+    unsafe fn objects_in<'g>(&'g self, guard: &'g impl Protect, key: &[u8]) -> Objects<'g> {
+        // SAFETY: forwarded contract.
+        unsafe { dispatch!(self, s => s.objects_in(guard, key)) }
     }
 
     /// A reader's hold on the storage for many reads from this thread: one guard entered
@@ -271,12 +285,7 @@ impl<G: Protect> ReadPin<'_, G> {
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         // SAFETY: `guard` was entered on this storage's collector (`Storage::pin`,
         // `Storage::pin_owned` make the pair; its fields are private).
-        unsafe {
-            match self.storage {
-                Storage::Hash(s) => s.read_in(&self.guard, key, f),
-                Storage::Ordered(s) => s.read_in(&self.guard, key, f),
-            }
-        }
+        f(unsafe { self.storage.objects_in(&self.guard, key) })
     }
 }
 

@@ -393,38 +393,40 @@ impl HashStorage {
         &self.collector
     }
 
-    /// Calls `f` with the objects stored under `key` (none if the key is absent).
-    #[inline]
+    /// Calls `f` with the objects stored under `key` (none if the key is absent), under a
+    /// guard of its own (for the loom models: tables read through `Storage::read` and
+    /// `ReadPin::read`).
+    #[cfg(all(test, rets_loom))]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
-        // SAFETY: `guard` is this storage's and lives until `read_in` returns.
-        unsafe { self.read_in(&guard, key, f) }
+        // SAFETY: `guard` is this storage's and lives until `f` returns.
+        f(unsafe { self.objects_in(&guard, key) })
     }
 
-    /// [`HashStorage::read`] through a guard the caller holds (a pinned reader's).
+    /// The objects under `key`, borrowed for as long as `guard`.
     ///
     /// # Safety
     /// `guard` was entered on this storage's collector.
-    #[inline]
-    pub(crate) unsafe fn read_in<R>(
-        &self,
-        guard: &impl Protect,
+    // Always inlined: it is the lookup (see `find_visible`).
+    #[inline(always)]
+    pub(crate) unsafe fn objects_in<'g>(
+        &'g self,
+        guard: &'g impl Protect,
         key: &[u8],
-        f: impl FnOnce(Objects<'_>) -> R,
-    ) -> R {
+    ) -> Objects<'g> {
         let hash = self.hash_of(key);
         let shard = &self.shards[Self::shard_of(hash)];
-        // SAFETY: everything is loaded through `guard` (this storage's, per the contract),
-        // which lives until `f` returns.
+        // SAFETY: everything is loaded through `guard` (this storage's, per the contract), and
+        // stays valid while it lives, which the result's lifetime is bound to.
         unsafe {
             let node = find_visible(guard, shard, hash, key, &self.expiry);
             if node.is_null() {
-                f(Objects::from_slice(&[]))
+                Objects::from_slice(&[])
             } else {
                 if self.track_use {
                     self.mark_used(node);
                 }
-                f(Node::objects(node))
+                Node::objects(node)
             }
         }
     }

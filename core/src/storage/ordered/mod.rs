@@ -155,23 +155,25 @@ impl OrderedStorage {
         &self.collector
     }
 
-    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    /// Calls `f` with the objects stored under `key` (none if the key is absent), under a
+    /// guard of its own (for tests: tables read through `Storage::read` and `ReadPin::read`).
+    #[cfg(test)]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
-        // SAFETY: `guard` is this storage's and lives until `read_in` returns.
-        unsafe { self.read_in(&guard, key, f) }
+        // SAFETY: `guard` is this storage's and lives until `f` returns.
+        f(unsafe { self.objects_in(&guard, key) })
     }
 
-    /// [`OrderedStorage::read`] through a guard the caller holds (a pinned reader's).
+    /// The objects under `key`, borrowed for as long as `guard`.
     ///
     /// # Safety
     /// `guard` was entered on this storage's collector.
-    pub(crate) unsafe fn read_in<R>(
-        &self,
-        guard: &impl Protect,
+    #[inline]
+    pub(crate) unsafe fn objects_in<'g>(
+        &'g self,
+        guard: &'g impl Protect,
         key: &[u8],
-        f: impl FnOnce(Objects<'_>) -> R,
-    ) -> R {
+    ) -> Objects<'g> {
         let root = reclaim::load(guard, &self.root);
         let norm = term::order_prefix(key);
         // SAFETY: `root` was loaded under `guard` (this storage's, per the contract), which
@@ -193,7 +195,7 @@ impl OrderedStorage {
                     view(p)
                 })
         };
-        f(Objects::from_option(found))
+        Objects::from_option(found)
     }
 
     /// The deadline of the live object under `key` (0: never), or `None` if there is none.
