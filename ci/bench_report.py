@@ -155,13 +155,14 @@ def machine():
 def hash_tables(results):
     """Markdown table and ratio rows for the hash maps."""
     sizes, threads = sizes_threads(results, "maps")
-    header = "| workload | keys | threads | rets-set | " + " | ".join(HASH_PEERS) + \
-        " | rets / best peer | rets / dashmap |\n|---|---|---|---|" + "---|" * len(HASH_PEERS) + "---|---|\n"
+    header = "| workload | keys | threads | rets-set | rets-set-plain | " + " | ".join(HASH_PEERS) + \
+        " | rets / best peer | rets / dashmap |\n|---|---|---|---|---|" + "---|" * len(HASH_PEERS) + "---|---|\n"
     rows, ratios = [], []
     for workload in ["lookup"] + MIXES:
         for n in sizes:
             for t in threads:
                 rets = results.get(("maps", workload, "rets-set", n, t))
+                plain = results.get(("maps", workload, "rets-set-plain", n, t))
                 peers = {p: results.get(("maps", workload, p, n, t)) for p in HASH_PEERS}
                 present = [v for v in peers.values() if v is not None]
                 if rets is None and not present:
@@ -171,20 +172,21 @@ def hash_tables(results):
                 r_best, r_dash = ratio(rets, best), ratio(rets, peers["dashmap"])
                 ratios.append((workload, n, t, r_best, r_dash, best_name))
                 cells = " | ".join(fmt(peers[p]) for p in HASH_PEERS)
-                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {cells} | "
+                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {fmt(plain)} | {cells} | "
                             f"{fmt(r_best, 3)} ({best_name}) | {fmt(r_dash, 3)} |")
     return header + "\n".join(rows) + "\n", ratios
 
 
 def ordered_tables(results):
     sizes, threads = sizes_threads(results, "maps")
-    header = "| workload | keys | threads | rets-ordered | " + " | ".join(ORDERED_PEERS) + \
-        " | rets / best peer |\n|---|---|---|---|" + "---|" * len(ORDERED_PEERS) + "---|\n"
+    header = "| workload | keys | threads | rets-ordered | rets-ordered-plain | " + " | ".join(ORDERED_PEERS) + \
+        " | rets / best peer |\n|---|---|---|---|---|" + "---|" * len(ORDERED_PEERS) + "---|\n"
     rows, ratios = [], []
     for workload in ["lookup", "scan100"] + MIXES:
         for n in sizes:
             for t in threads:
                 rets = results.get(("maps", workload, "rets-ordered", n, t))
+                plain = results.get(("maps", workload, "rets-ordered-plain", n, t))
                 peers = {p: results.get(("maps", workload, p, n, t)) for p in ORDERED_PEERS}
                 if rets is None and all(v is None for v in peers.values()):
                     continue
@@ -193,7 +195,7 @@ def ordered_tables(results):
                 r_best = ratio(rets, best)
                 ratios.append((workload, n, t, r_best, best_name))
                 cells = " | ".join(fmt(peers[p]) for p in ORDERED_PEERS)
-                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {cells} | {fmt(r_best, 3)} ({best_name}) |")
+                rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {fmt(plain)} | {cells} | {fmt(r_best, 3)} ({best_name}) |")
     return header + "\n".join(rows) + "\n", ratios
 
 
@@ -411,7 +413,10 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
   in a public set (or ordered_set) and is driven through its public `Table` API: integer keys
   (`impl ToKey for u64`), `lookup_with` for reads (no copy), `insert` of MessagePack bytes
   (`Msgpack`, the path the bindings take; the bytes are validated and copied), `delete`, and
-  `update_element` for updates. papaya pins one guard per thread (as conc-map-bench does).
+  `update_element` for updates. papaya pins one guard per thread (as conc-map-bench does);
+  so does rets in its `rets-set` and `rets-ordered` columns (`Table::pin`, refreshed every 1,024
+  operations), while `rets-set-plain` and `rets-ordered-plain` read through the plain per-call
+  API (`Table::lookup_with`; lookups and ReadHeavy only: the other mixes are writes).
   - *lookup*: the map holds keys `0..n` (inserted in a scattered order); each thread looks up
     random present keys.
   - *ReadHeavy* (98/1/1/0 read/insert/remove/update, prefill 75%), *Exchange* (10/40/40/10,

@@ -411,6 +411,16 @@ typedef struct rets_matchspec rets_matchspec;
 typedef struct rets_owner rets_owner;
 
 /**
+ * A pinned reader of one table (see rets_pin_new()): lookups through it skip the per-call
+ * reclamation guard of rets_table_lookup() and repeat only the cheap part of its checks.
+ *
+ * Thread-safety: a pin may be used by any number of threads at once for lookups, and freed on
+ * any thread, except that rets_pin_refresh() and rets_pin_free() need it to be used by no other
+ * thread during the call (and no call may use it after rets_pin_free()).
+ */
+typedef struct rets_pin rets_pin;
+
+/**
  * The rest of a chunked select, match or match_object (ETS's continuation). Each
  * rets_select_cont_next() writes the next chunk and moves the continuation on.
  *
@@ -1535,6 +1545,109 @@ enum rets_status rets_owner_recv_transfer(const struct rets_owner *owner,
                                           uint64_t *from_out,
                                           enum rets_transfer_reason *reason_out,
                                           struct rets_buf *gift_out);
+
+/**
+ * Takes a pinned reader of `table` and stores it in `*out`: the read access is checked now,
+ * and one reclamation guard is entered for every lookup made through the pin
+ * (rets_pin_lookup(), rets_pin_member(), rets_pin_lookup_element()), which makes each cheaper
+ * than the same call on the table and lets consecutive lookups overlap their cache misses.
+ *
+ * What a pin holds up: memory. While it lives, no object retired from the table (replaced,
+ * deleted, or freed by deleting the table) is freed, whichever thread retired it, so a pin
+ * kept for long over a table being written holds every object replaced meanwhile. Keep a pin
+ * for a bounded stretch of lookups (a batch, a request), or call rets_pin_refresh() now and
+ * then.
+ *
+ * What it does not hold up: the table's life. Every lookup through the pin checks, as a
+ * lookup through `table` does, that the table exists, that the owner the handle acts for is
+ * open and, on a private table, that it still owns the table: once rets_table_delete() (or
+ * the rets_owner_close() that deletes the table) has returned, every lookup through the pin
+ * fails with `RETS_STATUS_NO_TABLE`; a lookup that runs during the deletion returns the
+ * objects it found or `RETS_STATUS_NO_TABLE`. The pin never reads freed memory.
+ *
+ * Ownership: `table` is borrowed for the call; the pin keeps its own reference to the table
+ * and the handle's owner, so `table` may be freed before the pin. The caller owns the pin and
+ * frees it with rets_pin_free().
+ *
+ * Thread-safety: any thread.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED` (a private table, read through a handle that does not act for
+ * its owner). On failure `*out` is not written.
+ */
+enum rets_status rets_pin_new(const struct rets_table *table, struct rets_pin **out);
+
+/**
+ * rets_table_lookup() through a pin: writes into `out` the objects with `key` as one
+ * MessagePack array (empty if the key is absent).
+ *
+ * Ownership: `key` is borrowed for the call (it may point into `out`). The result belongs to
+ * `out`.
+ *
+ * Thread-safety: any thread, concurrently with any other lookup through the pin and any
+ * operation on the table; `out` must not be used by another thread during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`; `RETS_STATUS_NO_TABLE`; `RETS_STATUS_OWNER_CLOSED`;
+ * `RETS_STATUS_ACCESS_DENIED` (a private table given away since the pin was taken);
+ * `RETS_STATUS_MALFORMED`; `RETS_STATUS_UNSUPPORTED_TERM`; `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_pin_lookup(const struct rets_pin *pin,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 struct rets_buf *out);
+
+/**
+ * rets_table_member() through a pin: stores in `*found` whether an object with `key` exists.
+ *
+ * Ownership, thread-safety, errors: as rets_pin_lookup().
+ */
+enum rets_status rets_pin_member(const struct rets_pin *pin,
+                                 const uint8_t *key,
+                                 size_t key_len,
+                                 bool *found);
+
+/**
+ * rets_table_lookup_element() through a pin: writes into `out` the element at position `pos`
+ * (1-based) of the object with `key` (an array of that element of every object on a bag);
+ * if the key is absent, `default_value` (one MessagePack value) if it is not NULL, else
+ * `RETS_STATUS_KEY_NOT_FOUND`.
+ *
+ * Ownership: `key` and `default_value` are borrowed for the call (they may point into `out`).
+ *
+ * Thread-safety: as rets_pin_lookup().
+ *
+ * Errors: those of rets_pin_lookup(); `RETS_STATUS_KEY_NOT_FOUND`; `RETS_STATUS_BAD_POSITION`
+ * (`pos` is 0 or outside an object); the term errors also for `default_value`.
+ */
+enum rets_status rets_pin_lookup_element(const struct rets_pin *pin,
+                                         const uint8_t *key,
+                                         size_t key_len,
+                                         size_t pos,
+                                         const uint8_t *default_value,
+                                         size_t default_value_len,
+                                         struct rets_buf *out);
+
+/**
+ * Lets what was retired from the table since the pin was taken (or last refreshed) be freed,
+ * as freeing the pin and taking a new one would, without repeating the access check: for a
+ * pin kept over a long stretch of lookups while others write.
+ *
+ * Thread-safety: any thread, but no other thread may use the pin during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`.
+ */
+enum rets_status rets_pin_refresh(struct rets_pin *pin);
+
+/**
+ * Frees a pin: what it held up may be freed from now on. The table is not affected. NULL is
+ * ignored.
+ *
+ * Thread-safety: any thread (not only the one that took the pin).
+ *
+ * Undefined behaviour: freeing a pin twice, using it afterwards, or freeing it while another
+ * thread uses it.
+ */
+void rets_pin_free(struct rets_pin *pin);
 
 /**
  * Compiles the match specification encoded at `spec` (`len` bytes of MessagePack: an array of

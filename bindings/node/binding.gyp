@@ -10,7 +10,8 @@
         "src/traverse.c",
         "src/cache.c",
         "src/query.c",
-        "src/flight.c"
+        "src/flight.c",
+        "src/pin.c"
       ],
       "include_dirs": ["<!(node scripts/paths.js include)"],
       "cflags": ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"],

@@ -172,6 +172,9 @@ export class Table implements Iterable<Value[]> {
   member(key: Term): boolean;
   /** ERR_RETS_KEY_NOT_FOUND when the key is absent and no default is given. */
   lookupElement(key: Term, pos: number, defaultValue?: Term): Value;
+  /** A pinned reader: lookups through it skip the per-call reclamation guard; close it after a
+   * bounded stretch of reads (nothing replaced or deleted is freed while it is open). */
+  pin(): Pin;
   take(key: Term): Value[][];
   /** Removes the objects with `key` (ETS delete/2). */
   delete(key: Term): void;
@@ -245,6 +248,23 @@ export class Table implements Iterable<Value[]> {
  * that made it, a worker that exits or is terminated) deletes its tables or hands them to their
  * heirs. Transfers arrive as 'transfer' events and through transfers().
  */
+/**
+ * A pinned reader of one table (Table#pin): the table's lookups through one held reclamation
+ * guard. After the table is deleted its reads throw ERR_RETS_NO_TABLE; after close() they throw
+ * a TypeError.
+ */
+export class Pin implements Disposable {
+  private constructor();
+  lookup(key: Term): Value[][];
+  member(key: Term): boolean;
+  lookupElement(key: Term, pos: number, defaultValue?: Term): Value;
+  /** Lets what was replaced or deleted since the pin was taken be freed, keeping the pin. */
+  refresh(): void;
+  /** Ends the pin (idempotent). */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
 export class Owner extends EventEmitter implements Disposable {
   constructor();
   readonly id: bigint;

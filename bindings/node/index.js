@@ -5,6 +5,7 @@ const { native } = require('./lib/native.js');
 const { RetsError, codes } = require('./lib/errors.js');
 const { Owner, whereis } = require('./lib/owner.js');
 const { Table } = require('./lib/table.js');
+const { Pin } = require('./lib/pin.js');
 const { MatchSpec, matchSpec } = require('./lib/query.js');
 const { Atom, atom } = require('./lib/terms.js');
 const { ManualClock, tabfileInfo } = require('./lib/cache.js');
@@ -15,5 +16,5 @@ function version() {
 }
 
 module.exports = {
-  Owner, Table, RetsError, codes, whereis, version, Atom, atom, MatchSpec, matchSpec, ManualClock, tabfileInfo,
+  Owner, Table, Pin, RetsError, codes, whereis, version, Atom, atom, MatchSpec, matchSpec, ManualClock, tabfileInfo,
 };

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_skiplist::SkipMap;
 use dashmap::DashMap;
-use rets_core::{Msgpack, Owner, Table, TableOptions, Term};
+use rets_core::{Msgpack, Owner, Pinned, Table, TableOptions, Term};
 
 type Hasher = foldhash::quality::RandomState;
 type Value = [u8; 16];
@@ -215,6 +215,9 @@ trait Map: Send + Sync + Sized {
     type Handle<'a>: Handle
     where
         Self: 'a;
+    /// A second row of a map measured another way on reads only (rets's plain per-call API):
+    /// the write-heavy mixes, whose writes are the same either way, are not run for it.
+    const READS_ROW: bool = false;
     fn with_capacity(capacity: usize) -> Self;
     /// A per-thread handle (papaya pins its guard once per thread, as conc-map-bench does).
     fn handle(&self) -> Self::Handle<'_>;
@@ -236,14 +239,22 @@ trait Handle {
 
 /// A rets table (public, objects `[Key, <<16 bytes>>]`), through its public API: keys are plain
 /// integers (`impl ToKey for u64`), objects are encoded once per insert as MessagePack
-/// (the path the bindings take), updates replace element 2 (`update_element`).
-struct Rets<const ORDERED: bool> {
+/// (the path the bindings take), updates replace element 2 (`update_element`). With `PINNED`,
+/// each thread reads through a pin (`Table::pin`), as papaya's handle pins its guard, and
+/// refreshes it every [`PIN_REFRESH`] operations so that what its writes retire is freed;
+/// without, through the plain per-call API (the `-plain` rows).
+struct Rets<const ORDERED: bool, const PINNED: bool> {
     _owner: Owner,
     table: Table,
 }
 
+/// Operations of a pinned rets handle between two refreshes of its pin.
+const PIN_REFRESH: u32 = 1024;
+
 struct RetsHandle<'a> {
     table: &'a Table,
+    pin: Option<Pinned<'a>>,
+    ops: u32,
     buf: Vec<u8>,
     update: [(usize, Term); 1],
 }
@@ -270,9 +281,15 @@ fn rets_table(owner: &Owner, ordered: bool) -> Table {
         .unwrap()
 }
 
-impl<const ORDERED: bool> Map for Rets<ORDERED> {
-    const NAME: &'static str = if ORDERED { "rets-ordered" } else { "rets-set" };
+impl<const ORDERED: bool, const PINNED: bool> Map for Rets<ORDERED, PINNED> {
+    const NAME: &'static str = match (ORDERED, PINNED) {
+        (false, true) => "rets-set",
+        (false, false) => "rets-set-plain",
+        (true, true) => "rets-ordered",
+        (true, false) => "rets-ordered-plain",
+    };
     const ORDERED: bool = ORDERED;
+    const READS_ROW: bool = !PINNED;
     type Handle<'a> = RetsHandle<'a>;
     fn with_capacity(_capacity: usize) -> Self {
         let owner = Owner::new();
@@ -285,31 +302,52 @@ impl<const ORDERED: bool> Map for Rets<ORDERED> {
     fn handle(&self) -> RetsHandle<'_> {
         RetsHandle {
             table: &self.table,
+            pin: PINNED.then(|| self.table.pin().unwrap()),
+            ops: 0,
             buf: Vec::with_capacity(32),
             update: [(2, Term::Bin(vec![9; 16]))],
         }
     }
 }
 
+impl RetsHandle<'_> {
+    /// Counts an operation; every [`PIN_REFRESH`] of them, refreshes the pin (if any).
+    fn count(&mut self) {
+        self.ops += 1;
+        if self.ops == PIN_REFRESH {
+            self.ops = 0;
+            if let Some(pin) = &mut self.pin {
+                pin.refresh();
+            }
+        }
+    }
+}
+
 impl Handle for RetsHandle<'_> {
     fn get(&mut self, key: u64) -> bool {
-        self.table
-            .lookup_with(key, |mut objects| {
-                objects.next().map(|o| o.as_msgpack()[0]).is_some()
-            })
-            .unwrap()
+        self.count();
+        let first = |mut objects: rets_core::Objects<'_>| {
+            objects.next().map(|o| o.as_msgpack()[0]).is_some()
+        };
+        match &self.pin {
+            Some(pin) => pin.lookup_with(key, first).unwrap(),
+            None => self.table.lookup_with(key, first).unwrap(),
+        }
     }
     fn insert(&mut self, key: u64) -> bool {
+        self.count();
         encode_object(&mut self.buf, key, &VALUE);
         self.table.insert(Msgpack(&self.buf)).unwrap();
         true
     }
     fn remove(&mut self, key: u64) -> bool {
+        self.count();
         // `delete` does not say whether the key was there; the workload does not need it.
         self.table.delete(key).unwrap();
         true
     }
     fn update(&mut self, key: u64) -> bool {
+        self.count();
         self.table.update_element(key, &self.update).unwrap()
     }
     fn scan(&mut self, from: u64, n: usize) -> usize {
@@ -783,7 +821,7 @@ fn peer_section<M: Map>(cfg: &Config) {
                     .collect(),
             );
             emit("maps", "lookup", M::NAME, n, threads, v);
-            if M::ORDERED {
+            if M::ORDERED && !M::READS_ROW {
                 let v = median(
                     (0..cfg.reps)
                         .map(|rep| scans(&map, n, threads, cfg.scans_per_thread, rep))
@@ -794,6 +832,9 @@ fn peer_section<M: Map>(cfg: &Config) {
         }
         drop(map);
         for mix in MIXES {
+            if M::READS_ROW && mix.read < 50 {
+                continue;
+            }
             for &threads in &cfg.threads {
                 // RapidGrow grows an empty map to about `n` keys; the others run a fixed number
                 // of operations on a map kept near 0.75 n keys. Short runs get more repetitions.
@@ -993,14 +1034,16 @@ fn main() {
         ets_section(&cfg);
     }
     if want("hash") {
-        peer_section::<Rets<false>>(&cfg);
+        peer_section::<Rets<false, true>>(&cfg);
+        peer_section::<Rets<false, false>>(&cfg);
         peer_section::<Dash>(&cfg);
         peer_section::<Papaya>(&cfg);
         peer_section::<SccMap>(&cfg);
         peer_section::<SccIndex>(&cfg);
     }
     if want("ordered") {
-        peer_section::<Rets<true>>(&cfg);
+        peer_section::<Rets<true, true>>(&cfg);
+        peer_section::<Rets<true, false>>(&cfg);
         peer_section::<Skip>(&cfg);
         peer_section::<Tree>(&cfg);
     }

@@ -608,17 +608,21 @@ impl<T: ToKey + ?Sized> ToKey for &T {
 }
 
 macro_rules! int_key {
-    ($($t:ty)+) => {$(
+    ($write:ident as $wide:ty: $($t:ty)+) => {$(
         impl ToKey for $t {
+            #[inline]
             fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+                // Encoded on the stack in 64-bit arithmetic (not through i128: a lookup by an
+                // integer key pays this on every call).
                 let mut buf = [0u8; 9];
-                let len = term::write_int_to(*self as i128, &mut buf);
+                let len = term::$write(*self as $wide, &mut buf);
                 Ok(f(&buf[..len]))
             }
         }
     )+};
 }
-int_key!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize);
+int_key!(write_i64_to as i64: i8 i16 i32 i64 isize);
+int_key!(write_u64_to as u64: u8 u16 u32 u64 usize);
 
 impl ToKey for str {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {

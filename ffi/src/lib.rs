@@ -12,6 +12,7 @@
 //! - `status`: `rets_status` and the per-thread error message;
 //! - `buffer`: `rets_buf`, the reusable result buffer;
 //! - `owner`, `table`, `ops`, `traverse`: owners, tables and their operations;
+//! - `pin`: pinned readers (one reclamation guard held over many lookups);
 //! - `cache`: cache tables (lifetimes, bounds, stats) and the manual clock;
 //! - `flight`: read-through with single-flight (claim/fill tickets, get_or_load);
 //! - `select`: match specifications and the select/match family;
@@ -30,6 +31,7 @@ mod file;
 mod flight;
 mod ops;
 mod owner;
+mod pin;
 mod select;
 mod status;
 mod table;
@@ -43,6 +45,7 @@ pub use file::*;
 pub use flight::*;
 pub use ops::*;
 pub use owner::*;
+pub use pin::*;
 pub use select::*;
 pub use status::*;
 pub use table::*;
@@ -75,6 +78,7 @@ const _: () = {
     const fn send<T: Send>() {}
     send_sync::<rets_owner>();
     send_sync::<rets_table>();
+    send_sync::<rets_pin>();
     send_sync::<rets_ticket>();
     send::<rets_buf>();
     send_sync::<rets_manual_clock>();

@@ -5,6 +5,7 @@ const { inspect } = require('node:util');
 const { native } = require('./native.js');
 const { encode, encodeObject, encodeKey, decode } = require('./terms.js');
 const { HANDLE, CONSTRUCT } = require('./handles.js');
+const { Pin } = require('./pin.js');
 
 const TYPES = ['set', 'ordered_set', 'bag', 'duplicate_bag'];
 const ACCESS = ['protected', 'public', 'private'];
@@ -104,6 +105,13 @@ class Table {
   /** The objects with `key`: [] if absent (ETS lookup/2). */
   lookup(key) {
     return decode(native.lookup(this.#h, encodeKey(key)));
+  }
+
+  /** A pinned reader of this table (rets_pin_new): lookups through it skip the per-call
+   * reclamation guard. Close it after a bounded stretch of reads: while it is open, nothing
+   * replaced or deleted in the table is freed. */
+  pin() {
+    return new Pin(this.#h);
   }
 
   /** Whether an object has `key` (ETS member/2). */

@@ -49,7 +49,8 @@ NAPI_MODULE_INIT() {
     if (napi_set_instance_data(env, st, free_state, NULL) != napi_ok) return NULL;
     static const export_fn fns[] = {{"init", init}, {"version", version}, {NULL, NULL}};
     if (!export_all(env, exports, fns) || !register_owner(env, exports) ||
-        !register_table(env, exports) || !register_traverse(env, exports) || !register_query(env, exports) || !register_cache(env, exports) || !register_flight(env, exports))
+        !register_table(env, exports) || !register_traverse(env, exports) || !register_query(env, exports) || !register_cache(env, exports) || !register_flight(env, exports) ||
+        !register_pin(env, exports))
         return NULL;
     return exports;
 }

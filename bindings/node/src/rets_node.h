@@ -79,5 +79,6 @@ bool register_traverse(napi_env env, napi_value exports);
 bool register_query(napi_env env, napi_value exports);
 bool register_cache(napi_env env, napi_value exports);
 bool register_flight(napi_env env, napi_value exports);
+bool register_pin(napi_env env, napi_value exports);
 
 #endif

@@ -1,6 +1,6 @@
 // A typed program over the whole API, checked by `tsc --noEmit --strict` (ci/node). It is
 // type-checked, not run.
-import { Owner, Table, RetsError, codes, whereis, version, atom, matchSpec, ManualClock, tabfileInfo, type Transfer, type TableInfo, type Value, type CacheStats, type TableFileInfo } from 'rets';
+import { Owner, Table, Pin, RetsError, codes, whereis, version, atom, matchSpec, ManualClock, tabfileInfo, type Transfer, type TableInfo, type Value, type CacheStats, type TableFileInfo } from 'rets';
 
 const v: string = version();
 const owner = new Owner();
@@ -13,6 +13,12 @@ const found: Value[][] = users.lookup('u_123');
 const isThere: boolean = users.member(42);
 const name: Value = users.lookupElement('u_123', 2);
 const orDefault: Value = users.lookupElement('nobody', 2, null);
+const pin: Pin = users.pin();
+const pinned: Value[][] = pin.lookup('u_123');
+const pinnedThere: boolean = pin.member('u_123');
+const pinnedName: Value = pin.lookupElement('u_123', 2, null);
+pin.refresh();
+pin.close();
 const taken: Value[][] = users.take('u_1');
 users.delete('u_2');
 users.deleteObject(['u_3', 1]);
@@ -107,5 +113,5 @@ owner[Symbol.dispose]();
 heir.close();
 mine.deleteTable();
 
-void [v, added, addedAll, found, isThere, name, orDefault, taken, counter, one, many, updated, nextKey, fl,
+void [v, added, addedAll, found, isThere, name, orDefault, pinned, pinnedThere, pinnedName, taken, counter, one, many, updated, nextKey, fl,
   all, count, keys, info, size, tableName, viaOwner, polled, drain, readThrough, id, closed];

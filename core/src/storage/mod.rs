@@ -10,12 +10,14 @@
 //! - `step(from, direction, f)`: the key after (before) `from` in traversal order — the table's
 //!   fixed internal order for a hash table, term order for an ordered_set — which is what makes
 //!   first/next traversal safe under concurrent writers (no key twice, never a failure);
-//! - `for_each(direction, f)`: every object, in traversal order, not a snapshot.
+//! - `for_each(direction, f)`: every object, in traversal order, not a snapshot;
+//! - `pin()`, `pin_owned()`: a [`ReadPin`], one reclamation guard held over many reads.
 
 mod hash;
 mod ordered;
 pub(crate) mod reclaim;
 
+use self::reclaim::{Guard, OwnedGuard, Protect};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 
@@ -156,8 +158,41 @@ impl Storage {
     }
 
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    #[inline]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
-        dispatch!(self, s => s.read(key, f))
+        let guard = dispatch!(self, s => s.collector().enter());
+        // SAFETY: `guard` was entered on this storage's collector, and outlives `f`'s borrow.
+        f(unsafe { self.objects_in(&guard, key) })
+    }
+
+    /// The objects under `key`, borrowed for as long as `guard`. (Reads call their `f` once,
+    /// here, so that the compiler inlines it: called from each storage's branch, it did not.)
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    #[inline]
+    unsafe fn objects_in<'g>(&'g self, guard: &'g impl Protect, key: &[u8]) -> Objects<'g> {
+        // SAFETY: forwarded contract.
+        unsafe { dispatch!(self, s => s.objects_in(guard, key)) }
+    }
+
+    /// A reader's hold on the storage for many reads from this thread: one guard entered
+    /// once, so a read through it skips entering and leaving one (see [`ReadPin`]).
+    pub(crate) fn pin(&self) -> ReadPin<'_, Guard<'_>> {
+        let guard = dispatch!(self, s => s.collector().enter());
+        ReadPin {
+            storage: self,
+            guard,
+        }
+    }
+
+    /// [`Storage::pin`] with a guard that may move between threads.
+    pub(crate) fn pin_owned(&self) -> ReadPin<'_, OwnedGuard<'_>> {
+        let guard = dispatch!(self, s => s.collector().enter_owned());
+        ReadPin {
+            storage: self,
+            guard,
+        }
     }
 
     /// The deadline of the live object(s) under `key` (0: never), `None` if there are none.
@@ -230,6 +265,40 @@ impl Storage {
             }
             Storage::Ordered(s) => s.for_each(direction, f),
         }
+    }
+}
+
+/// A storage and a guard entered on its collector, held together (so that reads through the
+/// guard are reads of the storage it protects). While it lives, nothing a read through it
+/// loaded is freed, and neither is anything retired meanwhile: a long hold keeps memory (see
+/// [`ReadPin::refresh`]).
+pub(crate) struct ReadPin<'s, G> {
+    storage: &'s Storage,
+    guard: G,
+}
+
+impl<G: Protect> ReadPin<'_, G> {
+    /// [`Storage::read`] through the held guard.
+    #[inline]
+    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        // SAFETY: `guard` was entered on this storage's collector (`Storage::pin`,
+        // `Storage::pin_owned` make the pair; its fields are private).
+        f(unsafe { self.storage.objects_in(&self.guard, key) })
+    }
+}
+
+impl ReadPin<'_, Guard<'_>> {
+    /// Lets what was retired so far be freed (as dropping the pin and taking a new one).
+    pub(crate) fn refresh(&mut self) {
+        self.guard.refresh();
+    }
+}
+
+#[cfg(not(rets_loom))]
+impl ReadPin<'_, OwnedGuard<'_>> {
+    /// As for the thread-bound pin.
+    pub(crate) fn refresh(&mut self) {
+        self.guard.refresh();
     }
 }
 

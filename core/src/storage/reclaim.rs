@@ -4,7 +4,11 @@
 //!   [`load`]; what it loaded stays valid until the guard drops;
 //! - a writer that unlinks an object (no shared location holds it any more) hands it to
 //!   [`Collector::retire`]; it is freed, by its [`Retire::free`], once no guard that could have
-//!   loaded it remains.
+//!   loaded it remains;
+//! - a pinned reader (`Table::pin`) holds one guard over many reads: [`Guard`] is tied to its
+//!   thread, [`OwnedGuard`] (`Table::pin_owned`, the C ABI's `rets_pin`) may move between
+//!   threads; both load through [`Protect`], and [`Guard::refresh`] lets a long hold release
+//!   what was retired so far.
 //!
 //! Normal builds use `seize` (Hyaline-style reference counting of retired batches; one collector
 //! per table, so dropping a table frees everything it retired). seize is not model-checkable, so
@@ -15,6 +19,13 @@
 //! freed reads freed memory. The atomics and mutexes come from [`crate::sync`].
 
 use crate::sync::AtomicPtr;
+
+/// What shared pointers are loaded through: a guard (what it loads stays valid while it lives),
+/// or, for a writer, the lock that keeps the structure from being retired.
+pub(crate) trait Protect {
+    /// Loads `ptr` (acquire ordering, at least).
+    fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T;
+}
 
 /// Under loom, a cell that readers touch on every visit to a node or object: loom then checks
 /// that the node's creation happened before the visit (that publication orders are right),
@@ -52,7 +63,7 @@ pub(crate) trait Retire {
 
 #[cfg(not(rets_loom))]
 mod imp {
-    use super::Retire;
+    use super::{Protect, Retire};
     use crate::sync::{AtomicPtr, Ordering};
 
     pub(crate) struct Collector(seize::Collector);
@@ -64,6 +75,10 @@ mod imp {
     const RETIRE_BATCH: usize = 128;
 
     pub(crate) struct Guard<'a>(seize::LocalGuard<'a>);
+
+    /// A guard that is not tied to a thread: seize's owned guard takes a reservation of its
+    /// own (a slot like a thread's), so it may be used, and dropped, on any thread.
+    pub(crate) struct OwnedGuard<'a>(seize::OwnedGuard<'a>);
 
     /// The seize reclaim function for `T`.
     unsafe fn reclaim<T: Retire>(ptr: *mut T, _collector: &seize::Collector) {
@@ -81,6 +96,12 @@ mod imp {
         #[inline]
         pub(crate) fn enter(&self) -> Guard<'_> {
             Guard(self.0.enter())
+        }
+
+        /// A guard that may move between threads (costlier to enter and leave than
+        /// [`Collector::enter`]'s: for guards held over many reads).
+        pub(crate) fn enter_owned(&self) -> OwnedGuard<'_> {
+            OwnedGuard(self.0.enter_owned())
         }
 
         /// Frees `ptr` once no guard that could have loaded it remains.
@@ -102,17 +123,39 @@ mod imp {
         }
     }
 
-    impl Guard<'_> {
+    impl Protect for Guard<'_> {
         #[inline]
-        pub(super) fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+        fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
             seize::Guard::protect(&self.0, ptr, Ordering::Acquire)
+        }
+    }
+
+    impl Protect for OwnedGuard<'_> {
+        #[inline]
+        fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+            seize::Guard::protect(&self.0, ptr, Ordering::Acquire)
+        }
+    }
+
+    impl Guard<'_> {
+        /// As dropping the guard and entering a new one: what was loaded through it may be
+        /// freed from now on. (Acts only on the thread's outermost guard.)
+        pub(crate) fn refresh(&mut self) {
+            seize::Guard::refresh(&mut self.0);
+        }
+    }
+
+    impl OwnedGuard<'_> {
+        /// As [`Guard::refresh`].
+        pub(crate) fn refresh(&mut self) {
+            seize::Guard::refresh(&mut self.0);
         }
     }
 }
 
 #[cfg(rets_loom)]
 mod imp {
-    use super::Retire;
+    use super::{Protect, Retire};
     use crate::sync::{AtomicPtr, Mutex, Ordering};
 
     /// A retired pointer and how to free it.
@@ -135,6 +178,9 @@ mod imp {
     unsafe impl Sync for Collector {}
 
     pub(crate) struct Guard<'a>(&'a Collector);
+
+    /// This reclaimer's guards are not tied to a thread: the owned guard is the same.
+    pub(crate) type OwnedGuard<'a> = Guard<'a>;
 
     unsafe fn erased<T: Retire>(ptr: *mut ()) {
         // SAFETY: `ptr` was a `*mut T` handed to `retire`, whose contract covers `T::free`.
@@ -160,6 +206,23 @@ mod imp {
         pub(crate) fn enter(&self) -> Guard<'_> {
             self.0.lock().active += 1;
             Guard(self)
+        }
+
+        pub(crate) fn enter_owned(&self) -> OwnedGuard<'_> {
+            self.enter()
+        }
+
+        /// Counts one guard out, freeing what was retired if it was the last.
+        fn leave(&self) {
+            let mut state = self.0.lock();
+            state.active -= 1;
+            let list = if state.active == 0 {
+                std::mem::take(&mut state.retired)
+            } else {
+                Vec::new()
+            };
+            drop(state);
+            free(list);
         }
 
         /// Frees `ptr` now if no guard is active (a reader that enters later cannot reach it),
@@ -189,32 +252,32 @@ mod imp {
         }
     }
 
-    impl Guard<'_> {
-        pub(super) fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+    impl Protect for Guard<'_> {
+        fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
             ptr.load(Ordering::Acquire)
+        }
+    }
+
+    impl Guard<'_> {
+        /// As dropping the guard and entering a new one.
+        pub(crate) fn refresh(&mut self) {
+            self.0.leave();
+            self.0 .0.lock().active += 1;
         }
     }
 
     impl Drop for Guard<'_> {
         fn drop(&mut self) {
-            let mut state = self.0 .0.lock();
-            state.active -= 1;
-            let list = if state.active == 0 {
-                std::mem::take(&mut state.retired)
-            } else {
-                Vec::new()
-            };
-            drop(state);
-            free(list);
+            self.0.leave();
         }
     }
 }
 
-pub(crate) use imp::{Collector, Guard};
+pub(crate) use imp::{Collector, Guard, OwnedGuard};
 
 /// Loads `ptr` through `guard` (acquire ordering): the pointee stays valid while `guard` lives.
 #[inline]
-pub(crate) fn load<T>(guard: &Guard<'_>, ptr: &AtomicPtr<T>) -> *mut T {
+pub(crate) fn load<T>(guard: &impl Protect, ptr: &AtomicPtr<T>) -> *mut T {
     guard.protect(ptr)
 }
 

@@ -10,6 +10,7 @@ mod file;
 mod info;
 mod load;
 mod options;
+mod pin;
 mod select;
 mod update;
 
@@ -30,6 +31,7 @@ use crate::term::Term;
 pub use info::Info;
 pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
+pub use pin::{OwnedPin, Pinned};
 pub use select::Continuation;
 pub use update::CounterOp;
 
@@ -119,6 +121,25 @@ impl TableInner {
         Error::NoTable {
             name: self.meta.load().name.clone(),
         }
+    }
+}
+
+/// The element at `pos` of `objects` (ETS `lookup_element`): the first object's on a set, an
+/// array of every object's otherwise; `None` if there are no objects.
+fn element_of(objects: Objects<'_>, pos: usize, set: bool) -> Result<Option<Term>> {
+    if objects.len() == 0 {
+        return Ok(None);
+    }
+    let mut elements = objects.map(|o| {
+        o.element(pos).ok_or(Error::BadPosition {
+            pos,
+            arity: o.arity(),
+        })
+    });
+    if set {
+        elements.next().transpose()
+    } else {
+        Ok(Some(Term::Array(elements.collect::<Result<_>>()?)))
     }
 }
 
@@ -464,22 +485,7 @@ impl Table {
             return Err(Error::BadPosition { pos, arity: 0 });
         }
         let set = self.inner.table_type.is_set();
-        self.lookup_with(key, |objects| {
-            if objects.len() == 0 {
-                return Ok(None);
-            }
-            let mut elements = objects.map(|o| {
-                o.element(pos).ok_or(Error::BadPosition {
-                    pos,
-                    arity: o.arity(),
-                })
-            });
-            if set {
-                elements.next().transpose()
-            } else {
-                Ok(Some(Term::Array(elements.collect::<Result<_>>()?)))
-            }
-        })?
+        self.lookup_with(key, |objects| element_of(objects, pos, set))?
     }
 
     // ---- deletes ----

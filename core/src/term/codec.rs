@@ -1036,39 +1036,59 @@ pub(crate) fn write_int(v: i128, out: &mut Vec<u8>) {
 /// Writes the canonical encoding of `v` (within `i64::MIN..=u64::MAX`) into `out` without
 /// allocating, and returns its length: the same bytes as [`write_int`].
 pub(crate) fn write_int_to(v: i128, out: &mut [u8; 9]) -> usize {
-    fn put(out: &mut [u8; 9], marker: u8, be: &[u8]) -> usize {
-        out[0] = marker;
-        out[1..=be.len()].copy_from_slice(be);
-        1 + be.len()
-    }
     if v >= 0 {
-        let v = u64::try_from(v).expect("write_int_to: integer above u64::MAX");
-        if v <= 0x7f {
-            out[0] = v as u8;
-            1
-        } else if v <= 0xff {
-            put(out, UINT8, &[v as u8])
-        } else if v <= 0xffff {
-            put(out, UINT16, &(v as u16).to_be_bytes())
-        } else if v <= 0xffff_ffff {
-            put(out, UINT32, &(v as u32).to_be_bytes())
-        } else {
-            put(out, UINT64, &v.to_be_bytes())
-        }
+        write_u64_to(
+            u64::try_from(v).expect("write_int_to: integer above u64::MAX"),
+            out,
+        )
     } else {
-        let v = i64::try_from(v).expect("write_int_to: integer below i64::MIN");
-        if v >= -32 {
-            out[0] = v as u8;
-            1
-        } else if v >= i64::from(i8::MIN) {
-            put(out, INT8, &[v as u8])
-        } else if v >= i64::from(i16::MIN) {
-            put(out, INT16, &(v as i16).to_be_bytes())
-        } else if v >= i64::from(i32::MIN) {
-            put(out, INT32, &(v as i32).to_be_bytes())
-        } else {
-            put(out, INT64, &v.to_be_bytes())
-        }
+        write_i64_to(
+            i64::try_from(v).expect("write_int_to: integer below i64::MIN"),
+            out,
+        )
+    }
+}
+
+fn put_be(out: &mut [u8; 9], marker: u8, be: &[u8]) -> usize {
+    out[0] = marker;
+    out[1..=be.len()].copy_from_slice(be);
+    1 + be.len()
+}
+
+/// [`write_int_to`] for a `u64`, in 64-bit arithmetic (integer keys take this path on every
+/// lookup).
+#[inline]
+pub(crate) fn write_u64_to(v: u64, out: &mut [u8; 9]) -> usize {
+    if v <= 0x7f {
+        out[0] = v as u8;
+        1
+    } else if v <= 0xff {
+        put_be(out, UINT8, &[v as u8])
+    } else if v <= 0xffff {
+        put_be(out, UINT16, &(v as u16).to_be_bytes())
+    } else if v <= 0xffff_ffff {
+        put_be(out, UINT32, &(v as u32).to_be_bytes())
+    } else {
+        put_be(out, UINT64, &v.to_be_bytes())
+    }
+}
+
+/// [`write_int_to`] for an `i64`, in 64-bit arithmetic.
+#[inline]
+pub(crate) fn write_i64_to(v: i64, out: &mut [u8; 9]) -> usize {
+    if v >= 0 {
+        write_u64_to(v as u64, out)
+    } else if v >= -32 {
+        out[0] = v as u8;
+        1
+    } else if v >= i64::from(i8::MIN) {
+        put_be(out, INT8, &[v as u8])
+    } else if v >= i64::from(i16::MIN) {
+        put_be(out, INT16, &(v as i16).to_be_bytes())
+    } else if v >= i64::from(i32::MIN) {
+        put_be(out, INT32, &(v as i32).to_be_bytes())
+    } else {
+        put_be(out, INT64, &v.to_be_bytes())
     }
 }
 

@@ -29,6 +29,7 @@ from ._owner import Owner, Transfer, whereis
 from ._rets_cffi import ffi as _ffi
 from ._rets_cffi import lib as _lib
 from ._table import END_OF_TABLE, Info, Object, Table
+from ._pin import Pin
 from ._query import Continuation, FileInfo, MatchSpec, tabfile_info
 from ._terms import Atom, Term
 
@@ -67,6 +68,7 @@ __all__ = [
     "OperationError",
     "Owner",
     "OwnerClosedError",
+    "Pin",
     "Table",
     "TableFullError",
     "Term",

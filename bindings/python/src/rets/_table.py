@@ -33,6 +33,7 @@ from ._terms import _local as _thread_state
 
 if TYPE_CHECKING:
     from ._owner import Owner
+    from ._pin import Pin
 
 Object = Tuple[Any, ...]
 A = TypeVar("A")
@@ -76,7 +77,7 @@ END_OF_TABLE = _EndOfTable()
 _fastpath.init(*(
     int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
     for name in ("rets_table_lookup", "rets_buf_new", "rets_buf_data", "rets_buf_len",
-                 "rets_buf_free")
+                 "rets_buf_free", "rets_pin_lookup")
 ))
 _fast_lookup = _fastpath.lookup
 _unpackb = msgpack.unpackb  # the same call as _terms.unpack, without a Python frame
@@ -437,6 +438,14 @@ class Table:
         With `refresh_after` seconds (a table with a ttl), a cached object older than that is
         returned at once and reloaded in the background by one caller (refresh-ahead)."""
         return await _flight.get_or_load_async(self, key, loader, timeout, refresh_after)
+
+    def pin(self) -> "Pin":
+        """A pinned reader of this table (rets_pin_new): its lookups skip the per-call
+        reclamation guard. Use it as a context manager, for a bounded stretch of reads: while
+        it is open, nothing replaced or deleted in the table is freed."""
+        from ._pin import Pin
+
+        return Pin(self)
 
     def __getitem__(self, key: Term) -> list[Object]:
         """The objects with `key`; KeyError if there are none."""

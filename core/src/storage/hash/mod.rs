@@ -43,7 +43,7 @@ use std::hash::BuildHasher;
 use std::ptr;
 
 use self::node::Node;
-use super::reclaim::{self, Collector, Guard, Retire};
+use super::reclaim::{self, Collector, Guard, Protect, Retire};
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -127,9 +127,12 @@ impl Array {
     /// The slot holding `key` (tombstones skipped), by a probe from its home slot.
     ///
     /// # Safety
-    /// The array and the nodes it points to are live (a guard, or the shard's mutex).
-    #[inline]
-    unsafe fn find(&self, guard: Option<&Guard<'_>>, hash: u64, key: &[u8]) -> Option<usize> {
+    /// The array and the nodes it points to are live: `guard` is a guard of this storage, or
+    /// [`Locked`] with the shard's mutex held.
+    // Always inlined, as `find_visible`: it is generic over the guard, and left to itself the
+    // compiler makes it a call (~15 instructions more per lookup, measured with callgrind).
+    #[inline(always)]
+    unsafe fn find(&self, guard: &impl Protect, hash: u64, key: &[u8]) -> Option<usize> {
         let mut i = self.home(hash);
         while let Some(slot) = self.slots.get(i) {
             let h = slot.hash.load(Ordering::Acquire);
@@ -137,10 +140,7 @@ impl Array {
                 return None;
             }
             if h == hash {
-                let n = match guard {
-                    Some(g) => reclaim::load(g, &slot.node),
-                    None => slot.node.load(Ordering::Acquire),
-                };
+                let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
                 if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
                     return Some(i);
@@ -168,6 +168,16 @@ impl Array {
             i += 1;
         }
         None
+    }
+}
+
+/// Loads of a writer that holds the shard's mutex: nothing it loads can be retired meanwhile.
+struct Locked;
+
+impl Protect for Locked {
+    #[inline]
+    fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
+        ptr.load(Ordering::Acquire)
     }
 }
 
@@ -378,22 +388,45 @@ impl HashStorage {
         (hash >> (64 - SHARD_BITS)) as usize
     }
 
-    /// Calls `f` with the objects stored under `key` (none if the key is absent).
-    #[inline]
+    /// The storage's reclamation collector (a pinned reader enters it once for many reads).
+    pub(super) fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
+    /// Calls `f` with the objects stored under `key` (none if the key is absent), under a
+    /// guard of its own (for the loom models: tables read through `Storage::read` and
+    /// `ReadPin::read`).
+    #[cfg(all(test, rets_loom))]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let guard = self.collector.enter();
+        // SAFETY: `guard` is this storage's and lives until `f` returns.
+        f(unsafe { self.objects_in(&guard, key) })
+    }
+
+    /// The objects under `key`, borrowed for as long as `guard`.
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    // Always inlined: it is the lookup (see `find_visible`).
+    #[inline(always)]
+    pub(crate) unsafe fn objects_in<'g>(
+        &'g self,
+        guard: &'g impl Protect,
+        key: &[u8],
+    ) -> Objects<'g> {
         let hash = self.hash_of(key);
         let shard = &self.shards[Self::shard_of(hash)];
-        let guard = self.collector.enter();
-        // SAFETY: everything is loaded through `guard`, which lives until `f` returns.
+        // SAFETY: everything is loaded through `guard` (this storage's, per the contract), and
+        // stays valid while it lives, which the result's lifetime is bound to.
         unsafe {
-            let node = find_visible(&guard, shard, hash, key, &self.expiry);
+            let node = find_visible(guard, shard, hash, key, &self.expiry);
             if node.is_null() {
-                f(Objects::from_slice(&[]))
+                Objects::from_slice(&[])
             } else {
                 if self.track_use {
                     self.mark_used(node);
                 }
-                f(Node::objects(node))
+                Node::objects(node)
             }
         }
     }
@@ -637,7 +670,7 @@ impl Drop for HashStorage {
 /// # Safety
 /// The result is valid while `guard` lives.
 #[inline]
-unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
+unsafe fn visible_array(guard: &impl Protect, shard: &Shard) -> *mut Array {
     let array = reclaim::load(guard, &shard.array);
     if array.is_null() {
         return array;
@@ -662,7 +695,7 @@ unsafe fn visible_array(guard: &Guard<'_>, shard: &Shard) -> *mut Array {
 // Always inlined: a lookup is mostly this function, and a call costs a lookup ~30 instructions.
 #[inline(always)]
 unsafe fn find_visible(
-    guard: &Guard<'_>,
+    guard: &impl Protect,
     shard: &Shard,
     hash: u64,
     key: &[u8],
@@ -674,7 +707,7 @@ unsafe fn find_visible(
         if array.is_null() {
             return ptr::null_mut();
         }
-        match (*array).find(Some(guard), hash, key) {
+        match (*array).find(guard, hash, key) {
             Some(i) => {
                 let n = reclaim::load(guard, &(*array).slots[i].node);
                 if n.is_null() {
@@ -904,7 +937,7 @@ impl<'a> Txn<'a> {
             // and nodes are not retired.
             let found = unsafe { array.as_ref() }.and_then(|a| {
                 // SAFETY: as above.
-                let i = unsafe { a.find(None, change.hash, key) }?;
+                let i = unsafe { a.find(&Locked, change.hash, key) }?;
                 Some((i, a.slots[i].node.load(Ordering::Acquire)))
             });
             let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
@@ -1078,7 +1111,7 @@ impl<'a> Txn<'a> {
             let found = match hinted {
                 Some((i, _)) => Some(i),
                 None if array.is_null() => None,
-                None => (*array).find(None, hash, key),
+                None => (*array).find(&Locked, hash, key),
             };
             let old = match found {
                 Some(i) => {

@@ -38,7 +38,7 @@ use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
 use node::{Leaf, CAP};
 
-use super::reclaim::{self, Collector};
+use super::reclaim::{self, Collector, Protect};
 use super::Direction;
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
@@ -150,12 +150,34 @@ impl OrderedStorage {
             .is_expired(unsafe { expires_at_of(p) }.load(std::sync::atomic::Ordering::Relaxed))
     }
 
-    /// Calls `f` with the objects stored under `key` (none if the key is absent).
+    /// The storage's reclamation collector (a pinned reader enters it once for many reads).
+    pub(super) fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
+    /// Calls `f` with the objects stored under `key` (none if the key is absent), under a
+    /// guard of its own (for tests: tables read through `Storage::read` and `ReadPin::read`).
+    #[cfg(test)]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
-        let root = reclaim::load(&guard, &self.root);
+        // SAFETY: `guard` is this storage's and lives until `f` returns.
+        f(unsafe { self.objects_in(&guard, key) })
+    }
+
+    /// The objects under `key`, borrowed for as long as `guard`.
+    ///
+    /// # Safety
+    /// `guard` was entered on this storage's collector.
+    #[inline]
+    pub(crate) unsafe fn objects_in<'g>(
+        &'g self,
+        guard: &'g impl Protect,
+        key: &[u8],
+    ) -> Objects<'g> {
+        let root = reclaim::load(guard, &self.root);
         let norm = term::order_prefix(key);
-        // SAFETY: `root` was loaded under `guard`, which outlives every use below; see `node`.
+        // SAFETY: `root` was loaded under `guard` (this storage's, per the contract), which
+        // outlives every use below; see `node`.
         // The slot is in a live leaf and holds a live entry.
         let found = unsafe {
             find(root, norm, key)
@@ -173,7 +195,7 @@ impl OrderedStorage {
                     view(p)
                 })
         };
-        f(Objects::from_option(found))
+        Objects::from_option(found)
     }
 
     /// The deadline of the live object under `key` (0: never), or `None` if there is none.

@@ -1,0 +1,68 @@
+//! A fixed number of lookups on a 10k-key set, for counting instructions per lookup with
+//! callgrind (valid on a loaded machine, unlike wall-clock time). Run it twice with different
+//! counts and divide the difference, which cancels the setup:
+//!
+//! ```sh
+//! cargo build --release -p rets-core --example lookup_instructions
+//! for n in 100000 200000; do
+//!   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/lookup_instructions plain $n 2>&1 | grep refs
+//! done   # instructions per lookup = (refs(200000) - refs(100000)) / 100000
+//! ```
+//!
+//! Modes: `plain` (`Table::lookup_with`, what the maps benchmark's plain row runs), `pin`
+//! (through `Table::pin`), `owned` (through `Table::pin_owned`, as the C ABI's `rets_pin`).
+//! The table and the lookups are those of `benches/maps.rs`: objects `[K, <<16 bytes>>]`
+//! with integer keys, looked up in a scattered order, reading the first byte of the object.
+
+use std::hint::black_box;
+
+use rets_core::{Msgpack, Objects, Owner, TableOptions};
+
+const KEYS: u64 = 10_000;
+
+fn first_byte(mut objects: Objects<'_>) -> bool {
+    objects.next().map(|o| o.as_msgpack()[0]).is_some()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "plain".into());
+    let n: u64 = args.next().map_or(100_000, |a| a.parse().expect("a count"));
+    let owner = Owner::new();
+    let table = owner
+        .new_table("t", TableOptions::new().set().public())
+        .unwrap();
+    let mut buf = Vec::new();
+    for k in 0..KEYS {
+        buf.clear();
+        rmp::encode::write_array_len(&mut buf, 2).unwrap();
+        rmp::encode::write_uint(&mut buf, k).unwrap();
+        rmp::encode::write_bin(&mut buf, &[7; 16]).unwrap();
+        table.insert(Msgpack(&buf)).unwrap();
+    }
+    // A scattered order over the present keys (a stride coprime with KEYS).
+    let key = |i: u64| (i * 7_919) % KEYS;
+    let mut found = 0u64;
+    match mode.as_str() {
+        "plain" => {
+            for i in 0..n {
+                found += u64::from(table.lookup_with(key(i), first_byte).unwrap());
+            }
+        }
+        "pin" => {
+            let pin = table.pin().unwrap();
+            for i in 0..n {
+                found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
+            }
+        }
+        "owned" => {
+            let pin = table.pin_owned().unwrap();
+            for i in 0..n {
+                found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
+            }
+        }
+        other => panic!("unknown mode {other:?}: plain, pin or owned"),
+    }
+    assert_eq!(black_box(found), n, "every key is present");
+}
