@@ -36,6 +36,9 @@ pub const DEFAULT_CHUNK_KEYS: usize = 64;
 /// objects do not make chunks large; a chunk holds at least one key).
 const CHUNK_BYTES: usize = 256 * 1024;
 
+/// Bytes per object the first chunk's buffer is sized for.
+const TYPICAL_OBJECT_BYTES: usize = 48;
+
 /// Where the next chunk starts.
 #[derive(Debug)]
 enum Next {
@@ -140,14 +143,20 @@ impl<'t> Iter<'t> {
         };
         let table = self.table;
         table.check("traverse", Need::Read)?;
+        if self.spans.capacity() == 0 {
+            // Room for a typical chunk at once (the buffers are reused by later chunks).
+            let keys = self.chunk_keys.min(1024);
+            self.spans.reserve(keys);
+            self.bytes.reserve(keys * TYPICAL_OBJECT_BYTES);
+        }
         let (bytes, spans, end, direction) =
             (&mut self.bytes, &mut self.spans, &self.end, self.direction);
-        let mut beyond = false;
+        let (mut beyond, bounded) = (false, !matches!(end, Bound::Unbounded));
         let chunk = table
             .inner
             .storage
             .chunk(start, direction, self.chunk_keys, |key, objects| {
-                if past(end, key, direction) {
+                if bounded && past(end, key, direction) {
                     beyond = true;
                     return ControlFlow::Break(());
                 }

@@ -17,34 +17,47 @@ use crate::sync::Ordering;
 use crate::term;
 
 /// A position in one tree: the path from the root to a leaf, and a slot of that leaf.
-struct Cursor<'t> {
+struct Cursor {
     path: [(*const Inner, usize); MAX_DEPTH],
     depth: usize,
-    leaf: &'t Leaf,
+    /// The current leaf (null until the cursor is placed).
+    leaf: *const Leaf,
     /// The slot; may be out of the leaf's range (before the first or after the last), meaning
     /// "move to the neighbouring leaf".
     at: isize,
     forward: bool,
 }
 
-impl<'t> Cursor<'t> {
-    /// A cursor at the first key at or after (`At`) or strictly after (`After`) the start key,
-    /// or at the first key of the tree, in `direction`; `None` if the tree is empty.
+impl Cursor {
+    /// A cursor that has not been placed yet.
+    fn new(direction: Direction) -> Self {
+        Cursor {
+            path: [(std::ptr::null(), 0); MAX_DEPTH],
+            depth: 0,
+            leaf: std::ptr::null(),
+            at: -1,
+            forward: direction == Direction::Forward,
+        }
+    }
+
+    /// Places the cursor at the first key at or after (`At`) or strictly after (`After`) the
+    /// start key, or at the first key of the tree, in its direction; `false` if the tree is
+    /// empty. (A method rather than a constructor: the cursor is large, and is not moved.)
     ///
     /// # Safety
-    /// `root` and every node and object reachable from it stay live for `'t` (a guard).
-    unsafe fn seek(root: *const Inner, start: Start<'_>, direction: Direction) -> Option<Self> {
-        let forward = direction == Direction::Forward;
+    /// `root` and every node and object reachable from it stay live while the cursor is used
+    /// (a guard).
+    unsafe fn seek(&mut self, root: *const Inner, start: Start<'_>) -> bool {
+        let forward = self.forward;
         let key = match start {
             Start::First => None,
             Start::After(k) | Start::At(k) => Some((term::order_prefix(k), k)),
         };
-        let mut path = [(std::ptr::null(), 0); MAX_DEPTH];
-        let mut depth = 0;
+        self.depth = 0;
         // SAFETY: the caller's contract covers every node reached from `root`.
         let mut node = unsafe { inner(root.cast()) };
         if node.len == 0 {
-            return None;
+            return false;
         }
         // Down to the leaf where the key is (or the first/last leaf).
         let l = loop {
@@ -53,8 +66,8 @@ impl<'t> Cursor<'t> {
                 None if forward => 0,
                 None => node.len - 1,
             };
-            path[depth] = (node as *const Inner, i);
-            depth += 1;
+            self.path[self.depth] = (node as *const Inner, i);
+            self.depth += 1;
             let child = node.slots[i].child;
             if node.leaf_children {
                 // SAFETY: as above.
@@ -63,7 +76,8 @@ impl<'t> Cursor<'t> {
             // SAFETY: as above.
             node = unsafe { inner(child) };
         };
-        let at = match key {
+        self.leaf = l as *const Leaf;
+        self.at = match key {
             None if forward => 0,
             None => l.len as isize - 1,
             Some((norm, k)) => {
@@ -78,13 +92,7 @@ impl<'t> Cursor<'t> {
                 }
             }
         };
-        Some(Cursor {
-            path,
-            depth,
-            leaf: l,
-            at,
-            forward,
-        })
+        true
     }
 
     /// The entry at the cursor, moving to the neighbouring leaf first if the slot is past this
@@ -92,14 +100,13 @@ impl<'t> Cursor<'t> {
     ///
     /// # Safety
     /// As for [`Cursor::seek`].
+    #[inline]
     unsafe fn entry(&mut self) -> Option<*mut Entry> {
         loop {
-            if self.at >= 0 && (self.at as usize) < self.leaf.len {
-                return Some(
-                    self.leaf.slots[self.at as usize]
-                        .obj
-                        .load(Ordering::Acquire),
-                );
+            // SAFETY: `seek` placed the cursor on a live leaf (the caller's contract).
+            let l = unsafe { &*self.leaf };
+            if self.at >= 0 && (self.at as usize) < l.len {
+                return Some(l.slots[self.at as usize].obj.load(Ordering::Acquire));
             }
             // SAFETY: the caller's contract.
             if !unsafe { self.next_leaf() } {
@@ -109,6 +116,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// Moves past the current slot.
+    #[inline]
     fn advance(&mut self) {
         self.at += if self.forward { 1 } else { -1 };
     }
@@ -148,12 +156,9 @@ impl<'t> Cursor<'t> {
             }
             self.depth = d;
             // SAFETY: as above.
-            self.leaf = unsafe { leaf(child) };
-            self.at = if forward {
-                0
-            } else {
-                self.leaf.len as isize - 1
-            };
+            let l = unsafe { leaf(child) };
+            self.leaf = l as *const Leaf;
+            self.at = if forward { 0 } else { l.len as isize - 1 };
             return true;
         }
         false
@@ -171,8 +176,9 @@ pub(super) unsafe fn step(
     direction: Direction,
 ) -> Option<*mut Entry> {
     let start = from.map_or(Start::First, |(_, key)| Start::After(key));
+    let mut cursor = Cursor::new(direction);
     // SAFETY: the caller's contract.
-    unsafe { Cursor::seek(root, start, direction)?.entry() }
+    unsafe { cursor.seek(root, start).then(|| cursor.entry()).flatten() }
 }
 
 impl OrderedStorage {
@@ -194,14 +200,15 @@ impl OrderedStorage {
         }
         let guard = self.collector.enter();
         let root = reclaim::load(&guard, &self.root);
+        let mut cursor = Cursor::new(direction);
         // SAFETY: `root` was loaded under `guard`, which outlives the cursor and every entry
         // read through it (nodes and objects are freed only through the collector).
-        let Some(mut cursor) = (unsafe { Cursor::seek(root, start, direction) }) else {
+        if !unsafe { cursor.seek(root, start) } {
             return Chunk {
                 keys,
                 exhausted: true,
             };
-        };
+        }
         // SAFETY: as above.
         while let Some(p) = unsafe { cursor.entry() } {
             cursor.advance();
