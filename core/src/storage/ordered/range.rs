@@ -5,6 +5,7 @@
 //! the next leaf climbs only as far as the nearest ancestor with a next child and descends its
 //! near edge: over a whole range, each inner node on the way is visited once.
 
+use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 
 use super::entry::{view, Entry};
@@ -18,7 +19,10 @@ use crate::term;
 
 /// A position in one tree: the path from the root to a leaf, and a slot of that leaf.
 struct Cursor {
-    path: [(*const Inner, usize); MAX_DEPTH],
+    /// `path[..depth]`: each inner node from the root down and the child taken. Left
+    /// uninitialised beyond `depth` (not zeroed: a zeroed path cost a 768-byte memset per
+    /// search, more than a tenth of a `next`).
+    path: [MaybeUninit<(*const Inner, usize)>; MAX_DEPTH],
     depth: usize,
     /// The current leaf (null until the cursor is placed).
     leaf: *const Leaf,
@@ -32,7 +36,7 @@ impl Cursor {
     /// A cursor that has not been placed yet.
     fn new(direction: Direction) -> Self {
         Cursor {
-            path: [(std::ptr::null(), 0); MAX_DEPTH],
+            path: [const { MaybeUninit::uninit() }; MAX_DEPTH],
             depth: 0,
             leaf: std::ptr::null(),
             at: -1,
@@ -66,7 +70,7 @@ impl Cursor {
                 None if forward => 0,
                 None => node.len - 1,
             };
-            self.path[self.depth] = (node as *const Inner, i);
+            self.path[self.depth] = MaybeUninit::new((node as *const Inner, i));
             self.depth += 1;
             let child = node.slots[i].child;
             if node.leaf_children {
@@ -132,7 +136,9 @@ impl Cursor {
         let mut d = self.depth;
         while d > 0 {
             d -= 1;
-            let (n, i) = self.path[d];
+            // SAFETY: `d < depth`, and `seek` or an earlier move wrote every entry below
+            // `depth`.
+            let (n, i) = unsafe { self.path[d].assume_init() };
             // SAFETY: `n` is on the path, reached from the root (contract).
             let n = unsafe { &*n };
             let next = if forward {
@@ -141,7 +147,7 @@ impl Cursor {
                 i.checked_sub(1)
             };
             let Some(next) = next else { continue };
-            self.path[d] = (n as *const Inner, next);
+            self.path[d] = MaybeUninit::new((n as *const Inner, next));
             d += 1;
             let mut child = n.slots[next].child;
             let mut leaf_children = n.leaf_children;
@@ -149,7 +155,7 @@ impl Cursor {
                 // SAFETY: as above.
                 let c = unsafe { inner(child) };
                 let j = if forward { 0 } else { c.len - 1 };
-                self.path[d] = (c as *const Inner, j);
+                self.path[d] = MaybeUninit::new((c as *const Inner, j));
                 d += 1;
                 child = c.slots[j].child;
                 leaf_children = c.leaf_children;
