@@ -4,7 +4,8 @@
 //!
 //! - `next`: rets, `first`/`next` from key to key (each step a search from the root);
 //! - `range`: rets, `Table::range(from..)` (one search per chunk);
-//! - `tree`: scc's TreeIndex, `range(from..)`.
+//! - `tree`: scc's TreeIndex, `range(from..)`;
+//! - `fold`: rets, `scans` whole-table `foldl`s instead (each object once per fold).
 //!
 //! The scans run in `scans_*` (never inlined), so callgrind can count them alone, setup
 //! excluded; the total divided by the scan count is the cost of one scan:
@@ -101,6 +102,21 @@ fn scans_range(t: &Table, n: u64, scans: usize) -> u64 {
     visited
 }
 
+/// `scans` folds over the whole table (ETS foldl), reading each object's first byte.
+#[inline(never)]
+fn scans_fold(t: &Table, scans: usize) -> u64 {
+    let mut visited = 0;
+    for _ in 0..scans {
+        visited += t
+            .foldl(0u64, |n, o| {
+                black_box(o.as_msgpack()[0]);
+                n + 1
+            })
+            .unwrap();
+    }
+    visited
+}
+
 #[inline(never)]
 fn scans_tree(tree: &scc::TreeIndex<u64, [u8; 16]>, n: u64, scans: usize) -> u64 {
     let mut visited = 0;
@@ -119,13 +135,18 @@ fn scans_tree(tree: &scc::TreeIndex<u64, [u8; 16]>, n: u64, scans: usize) -> u64
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: scan_cost next|range|tree KEYS SCANS";
+    let usage = "usage: scan_cost next|range|tree|fold KEYS SCANS";
     let mode = args.get(1).expect(usage).as_str();
     let n: u64 = args.get(2).expect(usage).parse().expect(usage);
     let scans: usize = args.get(3).expect(usage).parse().expect(usage);
     let owner = Owner::new();
     let visited = match mode {
         "next" => scans_next(&rets_table(&owner, n), n, scans),
+        "fold" => {
+            let folded = scans_fold(&rets_table(&owner, n), scans);
+            assert_eq!(folded, n * scans as u64);
+            return;
+        }
         "range" => scans_range(&rets_table(&owner, n), n, scans),
         "tree" => {
             let tree = scc::TreeIndex::new();
