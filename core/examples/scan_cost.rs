@@ -5,7 +5,8 @@
 //! - `next`: rets, `first`/`next` from key to key (each step a search from the root);
 //! - `range`: rets, `Table::range(from..)` (one search per chunk);
 //! - `tree`: scc's TreeIndex, `range(from..)`;
-//! - `fold`: rets, `scans` whole-table `foldl`s instead (each object once per fold).
+//! - `fold`: rets, `scans` whole-table `foldl`s instead (each object once per fold);
+//! - `select`: rets, `scans` selects of a key prefix `{G, '_'}` (100 objects each: a range).
 //!
 //! The scans run in `scans_*` (never inlined), so callgrind can count them alone, setup
 //! excluded; the total divided by the scan count is the cost of one scan:
@@ -19,7 +20,8 @@
 
 use std::hint::black_box;
 
-use rets_core::{Owner, Table, TableOptions, Term};
+use rets_core::query::{Expr, MatchSpec, Pat, Spec};
+use rets_core::{tuple, Owner, Table, TableOptions, Term};
 
 const SCAN_LEN: u64 = 100;
 
@@ -117,6 +119,16 @@ fn scans_fold(t: &Table, scans: usize) -> u64 {
     visited
 }
 
+/// `scans` selects of one key prefix `{G, '_'}` (100 objects, a range of the ordered_set) from
+/// `starts`.
+#[inline(never)]
+fn scans_select(t: &Table, specs: &[MatchSpec]) -> u64 {
+    specs
+        .iter()
+        .map(|spec| t.select(spec).unwrap().len() as u64)
+        .sum()
+}
+
 #[inline(never)]
 fn scans_tree(tree: &scc::TreeIndex<u64, [u8; 16]>, n: u64, scans: usize) -> u64 {
     let mut visited = 0;
@@ -135,13 +147,37 @@ fn scans_tree(tree: &scc::TreeIndex<u64, [u8; 16]>, n: u64, scans: usize) -> u64
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: scan_cost next|range|tree|fold KEYS SCANS";
+    let usage = "usage: scan_cost next|range|tree|fold|select KEYS SCANS";
     let mode = args.get(1).expect(usage).as_str();
     let n: u64 = args.get(2).expect(usage).parse().expect(usage);
     let scans: usize = args.get(3).expect(usage).parse().expect(usage);
     let owner = Owner::new();
     let visited = match mode {
         "next" => scans_next(&rets_table(&owner, n), n, scans),
+        "select" => {
+            // `n / 100` groups of 100 objects `{{G, I}, I}`.
+            let t = owner
+                .new_table("groups", TableOptions::new().ordered_set())
+                .unwrap();
+            for k in scattered(n) {
+                let (g, i) = ((k / SCAN_LEN) as i64, (k % SCAN_LEN) as i64);
+                t.insert(tuple!(tuple!(g, i), i)).unwrap();
+            }
+            let specs: Vec<MatchSpec> = starts(n, scans)
+                .map(|from| {
+                    let g = (from / SCAN_LEN) as i64;
+                    Spec::new()
+                        .clause(Pat::tuple([
+                            Pat::tuple([Pat::lit(g), Pat::any()]),
+                            Pat::any(),
+                        ]))
+                        .body(Expr::object())
+                        .compile()
+                        .unwrap()
+                })
+                .collect();
+            scans_select(&t, &specs)
+        }
         "fold" => {
             let folded = scans_fold(&rets_table(&owner, n), scans);
             assert_eq!(folded, n * scans as u64);
