@@ -356,6 +356,26 @@ typedef enum rets_on_full {
 } rets_on_full;
 
 /**
+ * Flags of rets_table_next_chunk(), or'ed together (0: keys, forward, strictly after `key`).
+ */
+typedef enum rets_chunk_flag {
+    /**
+     * Write the objects of each key (all of them, in order, on a bag) instead of the keys.
+     */
+    RETS_CHUNK_FLAG_OBJECTS = 1,
+    /**
+     * Go backward (descending term order) on an ordered_set; on other types the flag is
+     * ignored, as rets_table_prev() is rets_table_next() there.
+     */
+    RETS_CHUNK_FLAG_REVERSE = 2,
+    /**
+     * Start at `key` itself if it is in the table (else at the key after it), instead of
+     * strictly after it.
+     */
+    RETS_CHUNK_FLAG_INCLUSIVE = 4,
+} rets_chunk_flag;
+
+/**
  * A growable byte buffer that rets writes results into (objects, keys, names, gifts). Reuse one
  * for many calls: it keeps its capacity, so once it has grown to the largest result, calls
  * allocate nothing for their output.
@@ -2327,6 +2347,52 @@ enum rets_status rets_table_foldl(const struct rets_table *table, rets_fold_fn f
  * except on an ordered_set).
  */
 enum rets_status rets_table_foldr(const struct rets_table *table, rets_fold_fn f, void *ctx);
+
+/**
+ * Writes into `out` the next `n` keys after `key` in traversal order, or with
+ * `RETS_CHUNK_FLAG_OBJECTS` their objects, as one MessagePack array, and the last of those
+ * keys into `last_key_out`: `n` steps of rets_table_next() (or rets_table_next_lookup()) in one
+ * call, read with one search of the table rather than one per key. `key` NULL (with `key_len`
+ * 0) starts at the first key (the last one with `RETS_CHUNK_FLAG_REVERSE`). `key` need not be
+ * in the table. `flags` is 0 or an or of `rets_chunk_flag` values.
+ *
+ * A chunk holds whole keys: with `RETS_CHUNK_FLAG_OBJECTS` on a bag, `n` keys may give more
+ * than `n` objects. Fewer than `n` keys means the end of the table was reached. A loop:
+ *
+ * ```c
+ * const uint8_t *at = NULL; size_t at_len = 0;
+ * while ((s = rets_table_next_chunk(t, at, at_len, 100, RETS_CHUNK_FLAG_OBJECTS, objs, last))
+ *        == RETS_STATUS_OK) {
+ *     ... read the array in objs ...
+ *     at = rets_buf_data(last); at_len = rets_buf_len(last);
+ * }
+ * if (s != RETS_STATUS_END_OF_TABLE) { error }
+ * ```
+ *
+ * Traversal is safe as with rets_table_first(): a traversal by chunks never fails because of
+ * concurrent writers, never returns a key twice, and returns every key present throughout it
+ * exactly once; keys written meanwhile may or may not appear. On an ordered_set one chunk is
+ * read from one version of the table (a multi-key write is in it whole or not at all).
+ *
+ * Returns `RETS_STATUS_END_OF_TABLE` if no key is left after `key`.
+ *
+ * Ownership: `key` may point into `last_key_out` (as in the loop) or `out`.
+ *
+ * Thread-safety: any thread; `out` and `last_key_out` must not be used by another thread
+ * during the call.
+ *
+ * Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+ * `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_INVALID_ARGUMENT` if `n` is 0, `flags` has an
+ * unknown bit, or `out` and `last_key_out` are the same buffer; `RETS_STATUS_MALFORMED`,
+ * `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED` (key).
+ */
+enum rets_status rets_table_next_chunk(const struct rets_table *table,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       size_t n,
+                                       uint32_t flags,
+                                       struct rets_buf *out,
+                                       struct rets_buf *last_key_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -161,6 +161,18 @@ export interface Transfer {
  * Owner#newTable, found by whereis / Owner#whereis, or received as transfers; a handle cannot be
  * sent by postMessage: workers share a table by its name. Every failure is a RetsError.
  */
+/** Where items() and keys() start and how they read. */
+export interface ChunkOptions {
+  /** The first key (included if present unless `after`); the first key of the table if absent. */
+  start?: Term;
+  /** Start strictly after `start`. */
+  after?: boolean;
+  /** Backward (descending key order) on an ordered_set; forward on other types. */
+  reverse?: boolean;
+  /** Keys read per engine call (default 64). */
+  chunk?: number;
+}
+
 export class Table implements Iterable<Value[]> {
   private constructor();
   insert(object: TableObject, options?: WriteOptions): void;
@@ -228,8 +240,12 @@ export class Table implements Iterable<Value[]> {
   tab2list(): Value[][];
   foldl<A>(fn: (object: Value[], acc: A) => A, acc: A): A;
   foldr<A>(fn: (object: Value[], acc: A) => A, acc: A): A;
-  /** Every object, safe under concurrent writers (not a snapshot). */
+  /** Every object, read in chunks; safe under concurrent writers (not a snapshot). */
   [Symbol.iterator](): Iterator<Value[]>;
+  /** The objects from `start` on (inclusive unless `after`), `chunk` keys per engine call. */
+  items(options?: ChunkOptions): IterableIterator<Value[]>;
+  /** The keys, as items() gives the objects. */
+  keys(options?: ChunkOptions): IterableIterator<Value>;
   info(): TableInfo;
   readonly size: number;
   readonly memory: number;

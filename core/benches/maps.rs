@@ -351,22 +351,17 @@ impl Handle for RetsHandle<'_> {
         self.table.update_element(key, &self.update).unwrap()
     }
     fn scan(&mut self, from: u64, n: usize) -> usize {
-        // No range API: the first key >= `from`, then `next` from each key to the one after.
-        // `next` returns keys only (as `Table::next` does, ETS `next/2`).
-        let mut at = match from.checked_sub(1) {
-            Some(before) => self.table.next(before),
-            None => self.table.first(),
-        }
-        .unwrap();
+        // The range iterator (chunks of keys, one descent each), as the peers' `range(from..)`;
+        // `next_ref` reads each object in the iterator's buffer, without a copy.
+        let mut objects = self.table.range(from..).unwrap();
         let mut visited = 0;
-        while let Some(key) = at {
-            black_box(key.as_msgpack());
-            visited += 1;
-            at = if visited < n {
-                self.table.next(&key).unwrap()
-            } else {
-                None
+        while visited < n {
+            let Some(object) = objects.next_ref() else {
+                break;
             };
+            let object = object.unwrap();
+            black_box((object.key_msgpack(), object.as_msgpack()[0]));
+            visited += 1;
         }
         visited
     }

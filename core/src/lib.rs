@@ -54,5 +54,6 @@ pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
 pub use table::{Access, Continuation, CounterOp, Info, Table, TableOptions, TableType};
 pub use table::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
+pub use table::{Iter, DEFAULT_CHUNK_KEYS};
 pub use table::{OwnedPin, Pinned};
 pub use term::Term;

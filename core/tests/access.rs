@@ -4,6 +4,7 @@
 //! on a fresh table, so removing or weakening any single access check fails a cell.
 //! (ffi/tests/c/test_access.c runs the same matrix through the C ABI.)
 
+use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rets_core::{
@@ -94,6 +95,16 @@ fn operations() -> Vec<(&'static str, Need, Op)> {
         ("tab2list", Need::Read, |t, _| t.tab2list().map(drop)),
         ("foldl", Need::Read, |t, _| t.foldl((), |(), _| ())),
         ("foldr", Need::Read, |t, _| t.foldr((), |(), _| ())),
+        ("iter", Need::Read, |t, _| {
+            t.iter().next().transpose().map(drop)
+        }),
+        ("iter_rev", Need::Read, |t, _| {
+            t.iter_rev().next().transpose().map(drop)
+        }),
+        ("chunk_with", Need::Read, |t, _| {
+            t.chunk_with(Bound::Excluded(0), 8, false, |_, _| ())
+                .map(drop)
+        }),
         ("info", Need::Nothing, |t, _| t.info().map(drop)),
         ("size", Need::Nothing, |t, _| t.size().map(drop)),
         ("memory", Need::Nothing, |t, _| t.memory().map(drop)),

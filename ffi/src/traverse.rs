@@ -1,14 +1,17 @@
-//! Traversal: first/next/last/prev, their _lookup forms, tab2list and folds.
+//! Traversal: first/next/last/prev, their _lookup forms, chunks of keys or objects, tab2list
+//! and folds.
 
 use std::ffi::c_void;
+use std::ops::Bound;
 
 use rets_core::{Key, Msgpack, Object};
 
-use crate::boundary::{arg_bytes, arg_mut, arg_ref, boundary, Failure, Outcome};
+use crate::boundary::{arg_bytes, arg_mut, arg_opt_bytes, arg_ref, boundary, Failure, Outcome};
 use crate::buffer::rets_buf;
 use crate::ops::write_owned_objects;
 use crate::status::rets_status;
 use crate::table::rets_table;
+use crate::term_builder::write_array_header;
 
 fn end_of_table() -> Failure {
     Failure::new(rets_status::EndOfTable, "end of table")
@@ -236,23 +239,18 @@ fn fold(table: *const rets_table, backward: bool, f: rets_fold_fn, ctx: *mut c_v
             "the argument `f` is NULL",
         ));
     };
-    // The engine's fold, stepping key by key with no lock held while `f` runs, so that `f` may
-    // call into rets (even this table), and stopping when `f` asks to.
-    let mut at = match backward {
-        false => table.first_lookup()?,
-        true => table.last_lookup()?,
+    // The engine's iterator: chunks of objects copied out of the table, so no lock or guard is
+    // held while `f` runs (`f` may call into rets, even this table); stops when `f` asks to.
+    let mut objects = if backward {
+        table.iter_rev()
+    } else {
+        table.iter()
     };
-    while let Some((key, objects)) = at {
-        for object in &objects {
-            let bytes = object.as_msgpack();
-            if !f(ctx, bytes.as_ptr(), bytes.len()) {
-                return Ok(());
-            }
+    while let Some(object) = objects.next_ref() {
+        let bytes = object?.as_msgpack();
+        if !f(ctx, bytes.as_ptr(), bytes.len()) {
+            return Ok(());
         }
-        at = match backward {
-            false => table.next_lookup(&key)?,
-            true => table.prev_lookup(&key)?,
-        };
     }
     Ok(())
 }
@@ -288,4 +286,120 @@ pub extern "C" fn rets_table_foldr(
     ctx: *mut c_void,
 ) -> rets_status {
     boundary(|| fold(table, true, f, ctx))
+}
+
+/// Flags of rets_table_next_chunk(), or'ed together (0: keys, forward, strictly after `key`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum rets_chunk_flag {
+    /// Write the objects of each key (all of them, in order, on a bag) instead of the keys.
+    Objects = 1,
+    /// Go backward (descending term order) on an ordered_set; on other types the flag is
+    /// ignored, as rets_table_prev() is rets_table_next() there.
+    Reverse = 2,
+    /// Start at `key` itself if it is in the table (else at the key after it), instead of
+    /// strictly after it.
+    Inclusive = 4,
+}
+
+const CHUNK_FLAGS: u32 = rets_chunk_flag::Objects as u32
+    | rets_chunk_flag::Reverse as u32
+    | rets_chunk_flag::Inclusive as u32;
+
+/// Writes into `out` the next `n` keys after `key` in traversal order, or with
+/// `RETS_CHUNK_FLAG_OBJECTS` their objects, as one MessagePack array, and the last of those
+/// keys into `last_key_out`: `n` steps of rets_table_next() (or rets_table_next_lookup()) in one
+/// call, read with one search of the table rather than one per key. `key` NULL (with `key_len`
+/// 0) starts at the first key (the last one with `RETS_CHUNK_FLAG_REVERSE`). `key` need not be
+/// in the table. `flags` is 0 or an or of `rets_chunk_flag` values.
+///
+/// A chunk holds whole keys: with `RETS_CHUNK_FLAG_OBJECTS` on a bag, `n` keys may give more
+/// than `n` objects. Fewer than `n` keys means the end of the table was reached. A loop:
+///
+/// ```c
+/// const uint8_t *at = NULL; size_t at_len = 0;
+/// while ((s = rets_table_next_chunk(t, at, at_len, 100, RETS_CHUNK_FLAG_OBJECTS, objs, last))
+///        == RETS_STATUS_OK) {
+///     ... read the array in objs ...
+///     at = rets_buf_data(last); at_len = rets_buf_len(last);
+/// }
+/// if (s != RETS_STATUS_END_OF_TABLE) { error }
+/// ```
+///
+/// Traversal is safe as with rets_table_first(): a traversal by chunks never fails because of
+/// concurrent writers, never returns a key twice, and returns every key present throughout it
+/// exactly once; keys written meanwhile may or may not appear. On an ordered_set one chunk is
+/// read from one version of the table (a multi-key write is in it whole or not at all).
+///
+/// Returns `RETS_STATUS_END_OF_TABLE` if no key is left after `key`.
+///
+/// Ownership: `key` may point into `last_key_out` (as in the loop) or `out`.
+///
+/// Thread-safety: any thread; `out` and `last_key_out` must not be used by another thread
+/// during the call.
+///
+/// Errors: `RETS_STATUS_NULL_ARGUMENT`, `RETS_STATUS_NO_TABLE`, `RETS_STATUS_OWNER_CLOSED`,
+/// `RETS_STATUS_ACCESS_DENIED`; `RETS_STATUS_INVALID_ARGUMENT` if `n` is 0, `flags` has an
+/// unknown bit, or `out` and `last_key_out` are the same buffer; `RETS_STATUS_MALFORMED`,
+/// `RETS_STATUS_UNSUPPORTED_TERM`, `RETS_STATUS_LIMIT_EXCEEDED` (key).
+#[no_mangle]
+pub extern "C" fn rets_table_next_chunk(
+    table: *const rets_table,
+    key: *const u8,
+    key_len: usize,
+    n: usize,
+    flags: u32,
+    out: *mut rets_buf,
+    last_key_out: *mut rets_buf,
+) -> rets_status {
+    boundary(|| {
+        let table = &arg_ref(table, "table")?.table;
+        let key = arg_opt_bytes(key, key_len, "key")?;
+        if !out.is_null() && out == last_key_out {
+            return Err(Failure::invalid(
+                "`out` and `last_key_out` must be different buffers",
+            ));
+        }
+        let out = arg_mut(out, "out")?;
+        let last_key_out = arg_mut(last_key_out, "last_key_out")?;
+        if flags & !CHUNK_FLAGS != 0 {
+            return Err(Failure::invalid(format!(
+                "unknown flags 0x{:x} (rets_chunk_flag values only)",
+                flags & !CHUNK_FLAGS
+            )));
+        }
+        let has = |flag: rets_chunk_flag| flags & flag as u32 != 0;
+        let start = match key {
+            None => Bound::Unbounded,
+            Some(k) if has(rets_chunk_flag::Inclusive) => Bound::Included(Msgpack(k)),
+            Some(k) => Bound::Excluded(Msgpack(k)),
+        };
+        // Written into local buffers first: `key` may point into an output, and outputs are
+        // written only on success.
+        let (mut items, mut count, mut last) = (Vec::new(), 0, Vec::new());
+        let objects = has(rets_chunk_flag::Objects);
+        let keys = table.chunk_with(start, n, has(rets_chunk_flag::Reverse), |k, found| {
+            if objects {
+                for o in found {
+                    items.extend_from_slice(o.as_msgpack());
+                    count += 1;
+                }
+            } else {
+                items.extend_from_slice(k);
+                count += 1;
+            }
+            last.clear();
+            last.extend_from_slice(k);
+        })?;
+        if keys == 0 {
+            return Err(end_of_table());
+        }
+        let buf = out.begin();
+        write_array_header(count, buf);
+        buf.extend_from_slice(&items);
+        out.finish();
+        last_key_out.set(&last);
+        Ok(())
+    })
 }

@@ -45,6 +45,8 @@ struct World {
     tables: Vec<TableState>,
     handles: Vec<Handle>,
     buf: *mut rets_buf,
+    /// A second output buffer (rets_table_next_chunk's last key).
+    buf2: *mut rets_buf,
     names: usize,
 }
 
@@ -297,7 +299,11 @@ fn call(u: &mut Unstructured<'_>, w: &mut World) -> Result<()> {
     let key_ptr = maybe_null(u, &key)?;
     let null_out = u.ratio(1, 16)?;
     let buf = if null_out { null_mut() } else { w.buf };
+    let buf2 = if null_out { null_mut() } else { w.buf2 };
     let before = buf_snapshot(w.buf);
+    let before2 = buf_snapshot(w.buf2);
+    // A chunk: 1 to 4 keys, any valid flags (keys or objects, reverse, inclusive).
+    let (chunk_n, chunk_flags) = (u.int_in_range(1..=4)?, u.int_in_range(0..=7)?);
     let (mut flag, mut value) = (true, 0x5a5a_i64);
     let flag_out: *mut bool = if null_out { null_mut() } else { &mut flag };
     let value_out: *mut i64 = if null_out { null_mut() } else { &mut value };
@@ -321,7 +327,7 @@ fn call(u: &mut Unstructured<'_>, w: &mut World) -> Result<()> {
         (null(), 0)
     };
 
-    let op = u.int_in_range(0..=15)?;
+    let op = u.int_in_range(0..=16)?;
     let (write, uses_arg, uses_key, outputs) = match op {
         0..=3 => (true, true, false, op == 1),
         4 | 5 => (false, false, true, true),
@@ -378,7 +384,8 @@ fn call(u: &mut Unstructured<'_>, w: &mut World) -> Result<()> {
             flag_out,
         ),
         14 => rets_table_first(table, buf),
-        _ => rets_table_next(table, key_ptr, key.len(), buf),
+        15 => rets_table_next(table, key_ptr, key.len(), buf),
+        _ => rets_table_next_chunk(table, key_ptr, key.len(), chunk_n, chunk_flags, buf, buf2),
     };
 
     assert!(
@@ -395,6 +402,11 @@ fn call(u: &mut Unstructured<'_>, w: &mut World) -> Result<()> {
             buf_snapshot(w.buf),
             before,
             "op {op}: the buffer was written on failure"
+        );
+        assert_eq!(
+            buf_snapshot(w.buf2),
+            before2,
+            "op {op}: the second buffer was written on failure"
         );
         assert!(
             flag && value == 0x5a5a,
@@ -456,14 +468,16 @@ fn call(u: &mut Unstructured<'_>, w: &mut World) -> Result<()> {
 /// Runs one call sequence, then frees everything.
 pub fn run(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let mut buf = null_mut();
+    let (mut buf, mut buf2) = (null_mut(), null_mut());
     ok(rets_buf_new(&mut buf), "buf_new");
+    ok(rets_buf_new(&mut buf2), "buf_new");
     let mut w = World {
         owners: Vec::new(),
         closed: Vec::new(),
         tables: Vec::new(),
         handles: Vec::new(),
         buf,
+        buf2,
         names: 0,
     };
     let mut owner = null_mut();
@@ -478,6 +492,7 @@ pub fn run(data: &[u8]) {
         rets_owner_close(o);
     }
     rets_buf_free(w.buf);
+    rets_buf_free(w.buf2);
     // Every table was deleted with its owner: no name stays registered.
     for t in &w.tables {
         if let Some(name) = &t.name {

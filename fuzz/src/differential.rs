@@ -45,6 +45,11 @@ pub enum Op {
     Fold {
         backward: bool,
     },
+    /// Every object by the chunked iterator, `chunk` keys per storage read.
+    Chunks {
+        backward: bool,
+        chunk: usize,
+    },
     Info,
     /// A write through another owner's handle: denied on this protected table.
     ForeignWrite(Term),
@@ -77,7 +82,7 @@ impl Op {
 
 fn op(u: &mut Unstructured<'_>, keypos: usize) -> Result<Op> {
     use gen::{counter_ops, elements, incr, key, object, objects, position};
-    Ok(match u.int_in_range(0..=30)? {
+    Ok(match u.int_in_range(0..=31)? {
         0 => Op::Insert(object(u, keypos)?),
         1 => Op::InsertMany(objects(u, keypos)?),
         2 => Op::InsertNew(object(u, keypos)?),
@@ -112,7 +117,11 @@ fn op(u: &mut Unstructured<'_>, keypos: usize) -> Result<Op> {
         },
         28 => Op::Info,
         29 => Op::ForeignWrite(object(u, keypos)?),
-        _ => Op::ForeignLookup(key(u)?),
+        30 => Op::ForeignLookup(key(u)?),
+        _ => Op::Chunks {
+            backward: u.arbitrary()?,
+            chunk: u.int_in_range(1..=5)?,
+        },
     })
 }
 
@@ -523,6 +532,23 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
             .unwrap();
             // Against the model (not against tab2list, which could be wrong the same way):
             // foldr on an ordered_set visits in reverse term order, so reverse it back first.
+            let mut in_order = got;
+            if *backward && ordered {
+                in_order.reverse();
+            }
+            assert!(
+                same_listing(model, &in_order),
+                "{op:?}: {in_order:?} vs {model:?}"
+            );
+        }),
+        Op::Chunks { backward, chunk } => arm(|| {
+            let objects = if *backward {
+                table.iter_rev()
+            } else {
+                table.iter()
+            };
+            let got: Vec<Object> = objects.chunk_size(*chunk).map(Result::unwrap).collect();
+            // As for folds: checked against the model, in term order on an ordered_set.
             let mut in_order = got;
             if *backward && ordered {
                 in_order.reverse();

@@ -9,6 +9,11 @@ const { Pin } = require('./pin.js');
 
 const TYPES = ['set', 'ordered_set', 'bag', 'duplicate_bag'];
 const ACCESS = ['protected', 'public', 'private'];
+// rets_chunk_flag values (rets.h), and the keys per chunk of items() and keys().
+const CHUNK_OBJECTS = 1;
+const CHUNK_REVERSE = 2;
+const CHUNK_INCLUSIVE = 4;
+const DEFAULT_CHUNK = 64;
 
 function ownerHandle(owner, what) {
   const h = owner != null ? owner[HANDLE] : undefined;
@@ -295,17 +300,46 @@ class Table {
     return acc;
   }
 
+  /** Every object in traversal order, read in chunks: `items()` with its defaults. */
+  [Symbol.iterator]() {
+    return this.items();
+  }
+
   /**
-   * Every object, key by key, with first/next: safe under concurrent writers (never fails
-   * because of them, never returns a key twice; not a snapshot).
+   * The objects in traversal order (key order on an ordered_set), read `chunk` keys at a time
+   * (default 64) with one search of the table per chunk (rets_table_next_chunk). From the key
+   * `start` on if given (its objects included when it is present, unless `after`), backward
+   * on an ordered_set with `reverse`. Safe under concurrent writers as first/next are: no key
+   * twice, every key present throughout seen once. No lock is held between items: the loop
+   * may read and write the table. Bad options throw at once.
    */
-  *[Symbol.iterator]() {
-    let step = native.firstLookup(this.#h);
-    while (step !== null) {
-      const [rawKey, objects] = step;
-      yield* decode(objects);
-      step = native.nextLookup(this.#h, rawKey);
+  items(options = {}) {
+    return this.#chunks(CHUNK_OBJECTS, options);
+  }
+
+  /** The keys in traversal order, with the options of items(). */
+  keys(options = {}) {
+    return this.#chunks(0, options);
+  }
+
+  #chunks(flags, options) {
+    const { after = false, reverse = false, chunk = DEFAULT_CHUNK } = options;
+    if (!Number.isSafeInteger(chunk) || chunk < 1) {
+      throw new TypeError('rets: chunk must be a positive integer (keys per chunk)');
     }
+    const hasStart = Object.prototype.hasOwnProperty.call(options, 'start');
+    const start = hasStart ? encodeKey(options.start) : null;
+    const h = this.#h;
+    const base = flags | (reverse ? CHUNK_REVERSE : 0);
+    const first = hasStart && !after ? base | CHUNK_INCLUSIVE : base;
+    return (function* chunks() {
+      let step = native.nextChunk(h, start, chunk, first);
+      while (step !== null) {
+        const [lastKey, items] = step;
+        yield* decode(items);
+        step = native.nextChunk(h, lastKey, chunk, base);
+      }
+    })();
   }
 
   // ---- facts and lifecycle

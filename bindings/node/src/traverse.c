@@ -1,5 +1,5 @@
-/* Traversal: first/next/last/prev and their lookup forms (which iteration uses), tab2list and
- * foldl/foldr with a JavaScript callback. */
+/* Traversal: first/next/last/prev and their lookup forms, chunks of keys or objects (which
+ * iteration uses), tab2list and foldl/foldr with a JavaScript callback. */
 #include "rets_node.h"
 
 /* (table) -> key bytes, or null at the end: first, last */
@@ -73,6 +73,25 @@ END_LOOKUP(table_last_lookup, rets_table_last_lookup)
 STEP_LOOKUP(table_next_lookup, rets_table_next_lookup)
 STEP_LOOKUP(table_prev_lookup, rets_table_prev_lookup)
 
+/* (table, start key or null for the first key, n, flags) -> [last key, keys or objects]
+ * (Buffers), or null at the end: rets_table_next_chunk. */
+static napi_value table_next_chunk(napi_env env, napi_callback_info info) {
+    napi_value argv[4];
+    napi_valuetype kt;
+    rets_table *t;
+    term_arg key = {NULL, 0};
+    size_t n = 0, flags = 0;
+    env_state *st = state_of(env);
+    if (!get_args(env, info, 4, argv) || !arg_table(env, argv[0], &t)) return NULL;
+    if (napi_typeof(env, argv[1], &kt) != napi_ok) return NULL;
+    if (kt != napi_null && !arg_key(env, st, argv[1], &key)) return NULL;
+    if (!arg_size(env, argv[2], &n) || !arg_size(env, argv[3], &flags)) return NULL;
+    if (flags > UINT32_MAX) return throw_type(env, "rets: chunk flags out of range");
+    return key_and_objects(
+        env, rets_table_next_chunk(t, key.data, key.len, n, (uint32_t)flags, st->out, st->key_out),
+        st);
+}
+
 static napi_value table_tab2list(napi_env env, napi_callback_info info) {
     napi_value argv[1];
     rets_table *t;
@@ -127,6 +146,7 @@ bool register_traverse(napi_env env, napi_value exports) {
         {"nextLookup", table_next_lookup},
         {"lastLookup", table_last_lookup},
         {"prevLookup", table_prev_lookup},
+        {"nextChunk", table_next_chunk},
         {"tab2list", table_tab2list},
         {"foldl", table_foldl},
         {"foldr", table_foldr},

@@ -35,6 +35,9 @@ users.nextLookup('u_123');
 users.lastLookup();
 users.prevLookup('u_123');
 const all: Value[][] = users.tab2list();
+for (const obj of users.items({ start: 'u1', after: true, chunk: 32 })) void (obj satisfies Value[]);
+const someKeys: Value[] = [...users.keys({ reverse: true })];
+void someKeys;
 const count: number = users.foldl((_obj, acc: number) => acc + 1, 0);
 const keys: Value[] = users.foldr((obj, acc: Value[]) => [...acc, obj[0]], [] as Value[]);
 for (const obj of users) {

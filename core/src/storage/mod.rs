@@ -12,14 +12,38 @@
 //!   first/next traversal safe under concurrent writers (no key twice, never a failure);
 //! - `for_each(direction, f)`: every object, in traversal order, not a snapshot;
 //! - `pin()`, `pin_owned()`: a [`ReadPin`], one reclamation guard held over many reads.
+//! - `chunk(start, direction, max_keys, visit)`: the keys from `start` on in traversal order,
+//!   up to `max_keys` of them, read under one guard with one descent (one probe sequence), so a
+//!   range costs one search per chunk rather than one per key.
 
 mod hash;
 mod ordered;
 pub(crate) mod reclaim;
 
 use self::reclaim::{Guard, OwnedGuard, Protect};
+use std::ops::ControlFlow;
+
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
+
+/// Where a chunk starts, in its direction: at the first key, after a key, or at a key (the
+/// key itself if present, else the one after). The key need not be in the table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Start<'a> {
+    First,
+    After(&'a [u8]),
+    At(&'a [u8]),
+}
+
+/// How a chunk ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// Keys visited (each with all its objects).
+    pub(crate) keys: usize,
+    /// The walk reached the end of the table: no key after the last one visited (as of the
+    /// chunk's read).
+    pub(crate) exhausted: bool,
+}
 
 /// Which way a traversal goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +277,32 @@ impl Storage {
             // Hash tables traverse forward only: `Table::direction` never asks them backward.
             Storage::Hash(s) => s.step(from, f),
             Storage::Ordered(s) => s.step(from, direction, f),
+        }
+    }
+
+    /// Calls `visit(key, objects)` on each key from `start` on in traversal order (`direction`:
+    /// forward only on a hash table), until it has visited `max_keys` keys, `visit` breaks, or
+    /// the table ends. The whole chunk is read under one guard: one descent on an ordered_set
+    /// (then leaf by leaf), one probe sequence per shard on a hash table. Expired objects are
+    /// never visited.
+    ///
+    /// A chunk has the traversal guarantee of `step` (it is `max_keys` steps taken at once): no
+    /// key twice, and every key present throughout after `start` visited, in order. On an
+    /// ordered_set it also reads one tree (a snapshot, except that an object replaced in place
+    /// meanwhile may be seen with its new value).
+    pub(crate) fn chunk(
+        &self,
+        start: Start<'_>,
+        direction: Direction,
+        max_keys: usize,
+        visit: impl FnMut(&[u8], Objects<'_>) -> ControlFlow<()>,
+    ) -> Chunk {
+        match self {
+            Storage::Hash(s) => {
+                debug_assert_eq!(direction, Direction::Forward, "hash tables go forward only");
+                s.chunk(start, max_keys, visit)
+            }
+            Storage::Ordered(s) => s.chunk(start, direction, max_keys, visit),
         }
     }
 

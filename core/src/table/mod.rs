@@ -12,6 +12,7 @@ mod load;
 mod options;
 mod pin;
 mod select;
+mod traverse;
 mod update;
 
 use std::fmt;
@@ -33,6 +34,7 @@ pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
 pub use options::{Access, TableOptions, TableType};
 pub use pin::{OwnedPin, Pinned};
 pub use select::Continuation;
+pub use traverse::{Iter, DEFAULT_CHUNK_KEYS};
 pub use update::CounterOp;
 
 /// What may change about a table over its life; swapped whole (under the lifecycle lock).
@@ -772,11 +774,15 @@ impl Table {
     }
 
     fn fold<A>(&self, init: A, backward: bool, mut f: impl FnMut(A, &Object) -> A) -> Result<A> {
+        // In chunks (see `traverse`): no guard is held while `f` runs.
         let mut acc = init;
-        let mut at = self.step(None::<Key>, backward, |o: Objects<'_>| o.to_vec())?;
-        while let Some((key, objects)) = at {
-            acc = objects.iter().fold(acc, &mut f);
-            at = self.step(Some(&key), backward, |o: Objects<'_>| o.to_vec())?;
+        let objects = if backward {
+            self.iter_rev()
+        } else {
+            self.iter()
+        };
+        for object in objects {
+            acc = f(acc, &object?);
         }
         Ok(acc)
     }

@@ -2,7 +2,7 @@
 //! resumed by a [`Continuation`].
 //!
 //! Every operation walks the table with the same traversal and reads as first/next and lookup
-//! (`Storage::step`, `Storage::read`, `Storage::for_each`), so a select gives the traversal
+//! (`Storage::chunk`, `Storage::read`, `Storage::for_each`), so a select gives the traversal
 //! guarantee of first/next (never fails because of concurrent writers, never visits a key twice)
 //! and sees exactly what those reads see. Which keys are walked is the spec's plan
 //! ([`crate::query`]): the bound keys only, the range of a partially bound key on an
@@ -13,16 +13,21 @@
 //! object's change is atomic, as ETS's are, and the whole call is not.
 
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 
 use super::{Need, Table, TableType};
 use crate::error::{Error, Result};
 use crate::object::{Key, Object, ObjectRef, Objects, ToObject};
 use crate::query::{MatchSpec, Outcome, Plan};
-use crate::storage::Direction;
+use crate::storage::{Direction, Start};
 use crate::term::{self, Term};
 
 /// Objects changed per batch by select_delete and select_replace (bounds their memory).
 const WRITE_BATCH: usize = 1024;
+
+/// Keys a walk reads per storage chunk (one descent each), at most: the spec runs on each key
+/// inside the chunk's read, so this also bounds how long one read lasts.
+const WALK_CHUNK: usize = 128;
 
 mod sealed {
     pub trait Sealed {}
@@ -270,21 +275,38 @@ impl Table {
                     *skip = resume.unwrap_or(0);
                 }
                 Cursor::Walk { after, skip } => {
-                    let from = after.as_ref().map(Key::as_msgpack);
-                    let stepped = storage.step(from, direction, |objects| {
-                        let first = objects.clone().next();
-                        if first.is_some_and(|o| !plan.in_range(o.key_msgpack())) {
-                            return None;
+                    // The next keys in one chunk of the storage (one descent or probe
+                    // sequence), stopping at the budget, inside a key, or past the range.
+                    let start = after
+                        .as_ref()
+                        .map_or(Start::First, |k| Start::After(k.as_msgpack()));
+                    let (mut got, mut resume, mut beyond) = (0, None, false);
+                    let mut last_key: Option<Vec<u8>> = None;
+                    let chunk = storage.chunk(start, direction, WALK_CHUNK, |key, objects| {
+                        if !plan.in_range(key) {
+                            beyond = true;
+                            return ControlFlow::Break(());
                         }
-                        Some(take_objects(objects, 0, budget, whole_keys, visit))
+                        let (h, r) = take_objects(objects, 0, budget - got, whole_keys, visit);
+                        got += h;
+                        let last = last_key.get_or_insert_with(Vec::new);
+                        last.clear();
+                        last.extend_from_slice(key);
+                        resume = r;
+                        if resume.is_some() || got >= budget {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
                     });
-                    match stepped {
-                        None | Some((_, None)) => *cursor = Cursor::Done,
-                        Some((key, Some((h, resume)))) => {
-                            hits += h;
-                            *after = Some(key);
+                    hits += got;
+                    match last_key {
+                        // (A chunk that stopped inside a key did not reach the end.)
+                        Some(key) if !beyond && !chunk.exhausted => {
+                            *after = Some(Key::from_canonical(&key));
                             *skip = resume.unwrap_or(0);
                         }
+                        _ => *cursor = Cursor::Done,
                     }
                 }
             }

@@ -106,6 +106,9 @@ static enum rets_status op_prev_lookup(cell *c) {
 static enum rets_status op_tab2list(cell *c) { return rets_table_tab2list(c->t, c->a); }
 static enum rets_status op_foldl(cell *c) { return rets_table_foldl(c->t, stop_at_first, NULL); }
 static enum rets_status op_foldr(cell *c) { return rets_table_foldr(c->t, stop_at_first, NULL); }
+static enum rets_status op_next_chunk(cell *c) {
+    return rets_table_next_chunk(c->t, NULL, 0, 4, RETS_CHUNK_FLAG_OBJECTS, c->a, c->b);
+}
 static enum rets_status op_info(cell *c) {
     rets_info info;
     return rets_table_info(c->t, &info);
@@ -158,6 +161,7 @@ static const operation OPERATIONS[] = {
     {"tab2list", READ, op_tab2list},
     {"foldl", READ, op_foldl},
     {"foldr", READ, op_foldr},
+    {"next_chunk", READ, op_next_chunk},
     {"info", NOTHING, op_info},
     {"name", NOTHING, op_name},
     {"rename", WRITE, op_rename},

@@ -53,6 +53,18 @@ _TYPE_NAMES = {v: k for k, v in TABLE_TYPES.items()}
 _ACCESS_NAMES = {v: k for k, v in ACCESS_MODES.items()}
 
 
+class _FromFirst:
+    """The default start of items() and keys(): the first key (None is a key)."""
+
+    def __repr__(self) -> str:
+        return "rets.FROM_FIRST"
+
+
+FROM_FIRST: Any = _FromFirst()
+# Keys per chunk of items() and keys().
+DEFAULT_CHUNK = 64
+
+
 class _EndOfTable:
     """ETS's '$end_of_table': what first/next/last/prev return past the end (None is a key)."""
 
@@ -491,13 +503,60 @@ class Table:
         return list(unpack(_bufs.take(b)))
 
     def __iter__(self) -> Iterator[Object]:
-        """The objects, key by key (first_lookup/next_lookup): safe under concurrent writers,
-        each key visited at most once, objects written meanwhile may or may not be seen."""
-        step = self.first_lookup()
-        while step is not END_OF_TABLE:
-            key, objects = step
-            yield from objects
-            step = self.next_lookup(key)
+        """The objects in traversal order, read in chunks (see items())."""
+        return self.items()
+
+    def items(
+        self, start: Any = FROM_FIRST, *, after: bool = False, reverse: bool = False,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> Iterator[Object]:
+        """The objects in traversal order (key order on an ordered_set), from the key `start`
+        on (that key's objects included if it is present, unless `after`; any key by default),
+        backward from the end on an ordered_set with `reverse`.
+
+        Objects are read `chunk` keys at a time, one search of the table per chunk
+        (rets_table_next_chunk). Safe under concurrent writers, as first/next are: no key
+        twice, every key present throughout seen once; objects written meanwhile may or may
+        not be seen. No lock is held between items: the loop may read and write the table.
+        """
+        return self._chunked(lib.RETS_CHUNK_FLAG_OBJECTS, start, after, reverse, chunk)
+
+    def keys(
+        self, start: Any = FROM_FIRST, *, after: bool = False, reverse: bool = False,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> Iterator[Any]:
+        """The keys in traversal order, as items() gives the objects."""
+        return self._chunked(0, start, after, reverse, chunk)
+
+    def _chunked(
+        self, flags: int, start: Any, after: bool, reverse: bool, chunk: int
+    ) -> Iterator[Any]:
+        # Arguments are checked here, not when iteration starts.
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ArgumentError(f"chunk must be a positive int (keys per chunk), not {chunk!r:.80}")
+        if reverse:
+            flags |= lib.RETS_CHUNK_FLAG_REVERSE
+        key = None if start is FROM_FIRST else pack(start)
+        return self._chunks(flags, key, after, chunk)
+
+    def _chunks(self, flags: int, key: Optional[bytes], after: bool, chunk: int) -> Iterator[Any]:
+        out, last = _bufs.borrow(), _bufs.borrow()
+        try:
+            if key is None:
+                status = lib.rets_table_next_chunk(self._ptr, ffi.NULL, 0, chunk, flags, out, last)
+            else:
+                first = flags if after else flags | lib.RETS_CHUNK_FLAG_INCLUSIVE
+                status = lib.rets_table_next_chunk(self._ptr, key, len(key), chunk, first, out, last)
+            while status == lib.RETS_STATUS_OK:
+                found = unpack(_copy(out))
+                key = _copy(last)
+                yield from found
+                status = lib.rets_table_next_chunk(self._ptr, key, len(key), chunk, flags, out, last)
+            if status != lib.RETS_STATUS_END_OF_TABLE:
+                fail(status)
+        finally:
+            _bufs.give_back(out)
+            _bufs.give_back(last)
 
     def foldl(self, fn: Callable[[Object, A], A], acc: A) -> A:
         """fn(object, acc) over every object in traversal order (ets:foldl/3)."""
@@ -756,6 +815,13 @@ class Table:
             return f"<rets.Table {self.name!r}>"
         except NoTableError:
             return "<rets.Table (deleted)>"
+
+
+def _copy(b: Any) -> bytes:
+    """The bytes of buffer `b`, copied (the buffer stays with its borrower)."""
+    v = lib.pyrets_buf_bytes(b)
+    data: bytes = ffi.unpack(v.data, v.len)
+    return data
 
 
 def _key_step(status: int, b: Any) -> Any:

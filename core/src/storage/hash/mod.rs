@@ -32,6 +32,7 @@
 
 mod cache;
 mod node;
+mod range;
 
 pub(crate) use cache::Hand;
 
@@ -40,10 +41,12 @@ mod loom_tests;
 
 use std::cmp::Ordering as CmpOrdering;
 use std::hash::BuildHasher;
+use std::ops::ControlFlow;
 use std::ptr;
 
 use self::node::Node;
-use super::reclaim::{self, Collector, Guard, Protect, Retire};
+use super::reclaim::{self, Collector, Protect, Retire};
+use super::Start;
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -586,22 +589,22 @@ impl HashStorage {
 
     /// The key after `from` in traversal order (the first key if `from` is `None`), and `f`
     /// applied to its objects. `from` need not be in the table. Hash tables traverse forward
-    /// only: as in ETS, last/prev on them are first/next (see `Table::direction`).
+    /// only: as in ETS, last/prev on them are first/next (see `Table::direction`). A chunk of
+    /// one key (see `range`).
     pub(crate) fn step<R>(
         &self,
         from: Option<&[u8]>,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
-        let from = from.map(|k| (self.hash_of(k), k));
-        let guard = self.collector.enter();
-        let first = from.map(|(h, _)| Self::shard_of(h));
-        let found = (first.unwrap_or(0)..self.shards.len()).find_map(|i| {
-            let after = from.filter(|_| Some(i) == first);
-            // SAFETY: loaded through `guard`.
-            unsafe { step_forward(&guard, &self.shards[i], after, &self.expiry) }
+        let start = from.map_or(Start::First, Start::After);
+        let (mut f, mut found) = (Some(f), None);
+        self.chunk(start, 1, |key, objects| {
+            if let Some(f) = f.take() {
+                found = Some((Key::from_canonical(key), f(objects)));
+            }
+            ControlFlow::Break(())
         });
-        // SAFETY: `found` is a visible node loaded through `guard`, still alive.
-        found.map(|n| unsafe { (Key::from_canonical(Node::key(n)), f(Node::objects(n))) })
+        found
     }
 
     /// Calls `f` on every object in traversal order, shard by shard; not a snapshot.
@@ -725,61 +728,6 @@ unsafe fn find_visible(
 /// `(hash, key)` in traversal order.
 fn order(a: (u64, &[u8]), b: (u64, &[u8])) -> CmpOrdering {
     a.cmp(&b)
-}
-
-/// The visible node with the smallest `(hash, key)` after `after` (any, if `None`) in `shard`.
-///
-/// # Safety
-/// The result is valid while `guard` lives.
-unsafe fn step_forward(
-    guard: &Guard<'_>,
-    shard: &Shard,
-    after: Option<(u64, &[u8])>,
-    expiry: &Expiry,
-) -> Option<*mut Node> {
-    // SAFETY: everything is loaded through `guard`.
-    unsafe {
-        let array = visible_array(guard, shard);
-        if array.is_null() {
-            return None;
-        }
-        let slots = &(*array).slots;
-        let mut best: Option<(u64, &[u8], *mut Node)> = None;
-        // Keys sit at or after their home slot, and home slots follow hash order: every key
-        // after `after` sits at or after `after`'s home slot. Once a candidate is found, the
-        // first empty slot ends the search: any key beyond it has a home slot beyond it too,
-        // hence a greater hash than the candidate's (slots never become empty again, so a key
-        // present throughout cannot sit beyond an empty slot it was inserted past).
-        let mut i = after.map_or(0, |(h, _)| (*array).home(h));
-        while let Some(slot) = slots.get(i) {
-            i += 1;
-            let h = slot.hash.load(Ordering::Acquire);
-            if h == 0 {
-                if best.is_some() {
-                    break;
-                }
-                continue;
-            }
-            if after.is_some_and(|(ah, _)| h < ah) || best.is_some_and(|(bh, _, _)| h > bh) {
-                continue;
-            }
-            let n = reclaim::load(guard, &slot.node);
-            if n.is_null() {
-                continue;
-            }
-            let key = Node::key(n);
-            if after.is_some_and(|a| order((h, key), a) != CmpOrdering::Greater)
-                || best.is_some_and(|(bh, bk, _)| order((h, key), (bh, bk)) != CmpOrdering::Less)
-            {
-                continue;
-            }
-            let v = Node::visible(n, expiry);
-            if !v.is_null() {
-                best = Some((h, key, v));
-            }
-        }
-        best.map(|(_, _, n)| n)
-    }
 }
 
 // ---- writers ----

@@ -258,6 +258,34 @@ fn traversal_during_a_multi_key_insert() {
     });
 }
 
+/// A chunk over several leaves (one descent, then leaf by leaf under one guard) during a
+/// multi-key insert that splits a leaf: it reads one tree, so it holds both new keys or
+/// neither, and every stable key once, in order.
+#[test]
+fn chunk_during_a_multi_key_insert() {
+    loom::model(|| {
+        let s = prefilled(1..=6);
+        let w = {
+            let s = s.clone();
+            thread::spawn(move || put_many(&s, &[(0, 0), (10, 10)]))
+        };
+        let mut seen = Vec::new();
+        let chunk = s.chunk(Start::First, Direction::Forward, 100, |k, _| {
+            seen.push(Key::from_canonical(k).to_term().as_i64().unwrap());
+            ControlFlow::Continue(())
+        });
+        assert!(chunk.exhausted && chunk.keys == seen.len());
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert!((1..=6).all(|k| seen.contains(&k)), "{seen:?}");
+        assert_eq!(
+            seen.contains(&0),
+            seen.contains(&10),
+            "half a write: {seen:?}"
+        );
+        w.join().unwrap();
+    });
+}
+
 /// Adds `by` to the value of `i` (present) through an in-place write.
 fn add_in_place(s: &OrderedStorage, i: i64, by: i64) {
     let k = key(i);

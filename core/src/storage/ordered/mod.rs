@@ -14,16 +14,19 @@
 //! - Keys are kept in term order with their order prefixes inline ([`node`]); compare-equal keys
 //!   are one key, and the stored object keeps the key it was inserted with.
 //!
-//! `step` walks down to the key and up to the next subtree under one guard, so it never fails
-//! and returns the first key strictly after (before) `from` in the tree it saw: a traversal by
-//! `step` never returns a key twice, whatever writers do.
+//! `chunk` ([`range`]) walks down to a key once and then leaf by leaf under one guard, so it
+//! never fails and returns the keys after (before) `from` in the one tree it saw; `step` is a
+//! chunk of one key. A traversal by chunks never returns a key twice, whatever writers do.
 //!
 //! The reasons for this design, and the measurements behind it, are in docs/ARCHITECTURE.md.
 
 mod cache;
 mod entry;
 mod node;
+mod range;
 mod write;
+
+use range::step;
 
 #[cfg(all(test, rets_loom))]
 mod loom_tests;
@@ -32,6 +35,7 @@ pub(crate) use cache::Hand;
 
 use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use entry::{end_of, expires_at_of, lifetime_end_of, recency_of, view, Entry};
 use node::{inner, leaf, route, search_leaf, Inner};
@@ -39,7 +43,7 @@ use node::{inner, leaf, route, search_leaf, Inner};
 use node::{Leaf, CAP};
 
 use super::reclaim::{self, Collector, Protect};
-use super::Direction;
+use super::{Direction, Start};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
 use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering, RwLock};
@@ -305,30 +309,22 @@ impl OrderedStorage {
 
     /// The first key strictly after (before) `from` in term order (the first (last) key if
     /// `from` is `None`), and `f` applied to its objects. `from` need not be in the table.
+    /// A chunk of one key (see `range`).
     pub(crate) fn step<R>(
         &self,
         from: Option<&[u8]>,
         direction: Direction,
         f: impl FnOnce(Objects<'_>) -> R,
     ) -> Option<(Key, R)> {
-        let guard = self.collector.enter();
-        let root = reclaim::load(&guard, &self.root);
-        let mut from = from.map(|k| (term::order_prefix(k), k));
-        // Expired entries are stepped over, as if absent.
-        let obj = loop {
-            // SAFETY: `root` was loaded under `guard`, which outlives every use below.
-            let p = unsafe { step(root, from, direction) }?;
-            // SAFETY: as above.
-            let obj = unsafe { view(p) };
-            // SAFETY: as above.
-            if unsafe { self.live(p) } {
-                break obj;
+        let start = from.map_or(Start::First, Start::After);
+        let (mut f, mut found) = (Some(f), None);
+        self.chunk(start, direction, 1, |key, objects| {
+            if let Some(f) = f.take() {
+                found = Some((Key::from_canonical(key), f(objects)));
             }
-            let key = obj.key_msgpack();
-            from = Some((term::order_prefix(key), key));
-        };
-        let key = Key::from_canonical(obj.key_msgpack());
-        Some((key, f(Objects::from_option(Some(obj)))))
+            ControlFlow::Break(())
+        });
+        found
     }
 
     /// Calls `f` on every object in term order (or reverse), on the tree as it was when the
@@ -377,78 +373,6 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
             }
             node = inner(child);
         }
-    }
-}
-
-/// The object of the first key after (before) `from` in the tree at `root`.
-///
-/// # Safety
-/// As for [`find`].
-unsafe fn step(
-    root: *const Inner,
-    from: Option<(u64, &[u8])>,
-    direction: Direction,
-) -> Option<*mut Entry> {
-    let forward = direction == Direction::Forward;
-    // SAFETY: the caller's contract covers every node reached from `root`.
-    unsafe {
-        // The path: each inner node on the way down and the child taken.
-        let mut path: [(*const Inner, usize); MAX_DEPTH] = [(std::ptr::null(), 0); MAX_DEPTH];
-        let mut depth = 0;
-        let mut node = inner(root.cast());
-        if node.len == 0 {
-            return None;
-        }
-        // Down to the leaf where `from` is (or the first/last leaf).
-        let l = loop {
-            let i = match from {
-                Some((norm, key)) => route(node, norm, key),
-                None if forward => 0,
-                None => node.len - 1,
-            };
-            path[depth] = (node, i);
-            depth += 1;
-            if node.leaf_children {
-                break leaf(node.slots[i].child);
-            }
-            node = inner(node.slots[i].child);
-        };
-        let in_leaf = match from {
-            None if forward => 0,
-            None => l.len as isize - 1,
-            Some((norm, key)) => match (search_leaf(l, norm, key), forward) {
-                (Ok(i), true) => i as isize + 1,
-                (Ok(i), false) => i as isize - 1,
-                (Err(i), true) => i as isize,
-                (Err(i), false) => i as isize - 1,
-            },
-        };
-        if in_leaf >= 0 && (in_leaf as usize) < l.len {
-            return Some(l.slots[in_leaf as usize].obj.load(Ordering::Acquire));
-        }
-        // Up to the nearest ancestor with a next (previous) child, then down its near edge.
-        while depth > 0 {
-            depth -= 1;
-            let (n, i) = path[depth];
-            let n = &*n;
-            let next = if forward {
-                (i + 1 < n.len).then_some(i + 1)
-            } else {
-                i.checked_sub(1)
-            };
-            let Some(next) = next else { continue };
-            let mut child = n.slots[next].child;
-            let mut leaf_children = n.leaf_children;
-            while !leaf_children {
-                let c = inner(child);
-                child = c.slots[if forward { 0 } else { c.len - 1 }].child;
-                leaf_children = c.leaf_children;
-            }
-            let l = leaf(child);
-            let at = if forward { 0 } else { l.len - 1 };
-            return Some(l.slots[at].obj.load(Ordering::Acquire));
-        }
-        None
     }
 }
 

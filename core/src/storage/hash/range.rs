@@ -1,0 +1,109 @@
+//! Range reads of hash storage: the next keys in traversal order, `(hash, key bytes)`, read
+//! with one probe sequence per shard rather than one per key.
+//!
+//! Keys sit at or after their home slot, home slots follow hash order, and slots never become
+//! empty again within an array. So the non-empty slots between two empty ones (a *cluster*)
+//! hold keys that all come before every key of a later cluster: a key beyond an empty slot had
+//! its home slot beyond it when it was inserted (it would otherwise have taken that slot). A
+//! chunk therefore scans forward from the start key's home slot and, at the end of each
+//! cluster, sorts the cluster's candidates and visits them: exactly the keys `step` would
+//! return one by one, in the same order.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::ops::ControlFlow;
+
+use super::node::Node;
+use super::{order, visible_array, HashStorage};
+use crate::object::Objects;
+use crate::storage::reclaim;
+use crate::storage::{Chunk, Start};
+use crate::sync::Ordering;
+
+impl HashStorage {
+    /// See `Storage::chunk` (hash tables go forward only).
+    pub(crate) fn chunk(
+        &self,
+        start: Start<'_>,
+        max_keys: usize,
+        mut visit: impl FnMut(&[u8], Objects<'_>) -> ControlFlow<()>,
+    ) -> Chunk {
+        let mut keys = 0;
+        if max_keys == 0 {
+            return Chunk {
+                keys,
+                exhausted: false,
+            };
+        }
+        // The start key, and whether the key itself is included.
+        let from = match start {
+            Start::First => None,
+            Start::After(k) => Some((self.hash_of(k), k, false)),
+            Start::At(k) => Some((self.hash_of(k), k, true)),
+        };
+        let first_shard = from.map_or(0, |(h, _, _)| Self::shard_of(h));
+        let guard = self.collector.enter();
+        // The current cluster's candidates: (hash, key, visible node).
+        let mut cluster: Vec<(u64, &[u8], *mut Node)> = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate().skip(first_shard) {
+            let from = from.filter(|_| i == first_shard);
+            // SAFETY: everything is loaded through `guard`, which outlives every use below
+            // (the keys in `cluster` borrow nodes it protects; it is emptied before the guard
+            // drops).
+            unsafe {
+                let array = visible_array(&guard, shard);
+                if array.is_null() {
+                    continue;
+                }
+                let slots = &(*array).slots;
+                let mut s = from.map_or(0, |(h, _, _)| (*array).home(h));
+                loop {
+                    let slot = slots.get(s);
+                    s += 1;
+                    let h = slot.map_or(0, |slot| slot.hash.load(Ordering::Acquire));
+                    if h == 0 {
+                        // A cluster ends (or the array): its keys come before any later one.
+                        cluster.sort_unstable_by(|a, b| order((a.0, a.1), (b.0, b.1)));
+                        for (_, key, n) in cluster.drain(..) {
+                            keys += 1;
+                            let flow = visit(key, Node::objects(n));
+                            if flow.is_break() || keys == max_keys {
+                                return Chunk {
+                                    keys,
+                                    exhausted: false,
+                                };
+                            }
+                        }
+                        if slot.is_none() {
+                            break;
+                        }
+                        continue;
+                    }
+                    let Some(slot) = slot else { break };
+                    if from.is_some_and(|(fh, _, _)| h < fh) {
+                        continue;
+                    }
+                    let n = reclaim::load(&guard, &slot.node);
+                    if n.is_null() {
+                        continue;
+                    }
+                    let key = Node::key(n);
+                    if let Some((fh, fk, inclusive)) = from {
+                        match order((h, key), (fh, fk)) {
+                            CmpOrdering::Less => continue,
+                            CmpOrdering::Equal if !inclusive => continue,
+                            _ => {}
+                        }
+                    }
+                    let v = Node::visible(n, &self.expiry);
+                    if !v.is_null() {
+                        cluster.push((h, key, v));
+                    }
+                }
+            }
+        }
+        Chunk {
+            keys,
+            exhausted: true,
+        }
+    }
+}
