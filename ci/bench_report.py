@@ -424,9 +424,10 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
     run as bustle runs them (each thread owns a random key sequence; inserts take the next key,
     removes the oldest, reads and updates pick keys by an LCG, so they hit and miss).
     ReadHeavy and Exchange run a fixed number of operations on a map kept near 0.75 n keys.
-  - *scan100* (ordered maps): 100 consecutive keys from a random start, in Mkeys/s. rets has no
-    range API: it steps with `Table::next` from the start key (each step is a lookup of the
-    successor and returns an owned `Key`); SkipMap and TreeIndex iterate `range(start..)`.
+  - *scan100* (ordered maps): 100 consecutive keys from a random start, in Mkeys/s. Every map
+    iterates `range(start..)`: rets's reads chunks of 64 keys (one descent each) into a reused
+    buffer and hands out each object there (`Iter::next_ref`); SkipMap's and TreeIndex's hand
+    out references into the map.
 - **ETS** (`core/benches/ets_bench.escript`, run by `escript`, compiled mode; Debian's
   erlang-nox): objects `{{K, 0, {{v, K}}}}`, integer keys, `set` and `ordered_set`, public with
   read_concurrency and write_concurrency; *insert* of n keys into an empty table in a scattered
