@@ -271,6 +271,61 @@ fn select_replace_on_a_duplicate_bag_replaces_each_copy_once() {
     assert_eq!(values, vec![Term::Int(2), Term::Int(3), Term::Int(2)]);
 }
 
+/// A key with more objects than one write batch of select_delete (1024) is deleted whole, by
+/// a whole scan (select_delete) and by a bound key (match_delete): a batch holds whole keys,
+/// so no batch resumes inside a key at a position the previous batch's deletions have moved.
+#[test]
+fn deletes_take_a_key_larger_than_a_write_batch_whole() {
+    let owner = Owner::new();
+    let all = Spec::new().clause(Pat::any()).body(true).compile().unwrap();
+    for t in [TableType::Bag, TableType::DuplicateBag] {
+        let tab = table(&owner, t);
+        let objects = || (0..1025i64).map(|v| tuple!("k", v));
+        tab.insert_many(objects()).unwrap();
+        assert_eq!(tab.select_delete(&all).unwrap(), 1025, "{t}: select_delete");
+        assert_eq!(tab.size().unwrap(), 0, "{t}: select_delete left objects");
+        tab.insert_many(objects()).unwrap();
+        assert_eq!(
+            tab.match_delete(&tuple!("k", a("_"))).unwrap(),
+            1025,
+            "{t}: match_delete"
+        );
+        assert_eq!(tab.size().unwrap(), 0, "{t}: match_delete left objects");
+        tab.delete_table().unwrap();
+    }
+}
+
+/// select_replace changes a key's objects in one write even when they are more than a write
+/// batch, each copy of a duplicate_bag in its place: 1024 copies of `{k, 1}` then `{k, 2}`
+/// become 1024 copies of `{k, 2}` then `{k, 3}` (a second write for the last object would
+/// take the first `{k, 2}` it finds, the first copy, for the old one).
+#[test]
+fn select_replace_takes_a_key_larger_than_a_write_batch_whole() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::DuplicateBag);
+    tab.insert_many((0..1025i64).map(|i| tuple!("k", if i < 1024 { 1 } else { 2 })))
+        .unwrap();
+    let bump = Spec::new()
+        .clause(Pat::tuple([Pat::var(1), Pat::var(2)]))
+        .body(Expr::tuple([Expr::var(1), Expr::add(Expr::var(2), 1)]))
+        .compile()
+        .unwrap();
+    assert_eq!(tab.select_replace(&bump).unwrap(), 1025);
+    let values: Vec<Term> = tab
+        .lookup("k")
+        .unwrap()
+        .iter()
+        .map(|o| o.element(2).unwrap())
+        .collect();
+    let mut want = vec![Term::Int(2); 1024];
+    want.push(Term::Int(3));
+    assert!(
+        values == want,
+        "the replaced copies moved: {:?}...",
+        &values[..4]
+    );
+}
+
 #[test]
 fn access_is_checked() {
     let owner = Owner::new();
