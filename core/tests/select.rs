@@ -216,6 +216,46 @@ fn bound_keys_read_only_their_keys() {
     }
 }
 
+/// The hits of every kind of walk count toward select_count and a chunk's limit: the bound keys
+/// of a spec, and the first read of a range, at its least key (the bound prefix then `-inf`,
+/// the least term: here `{a, -inf}` is in the table).
+#[test]
+fn counts_and_chunk_limits_hold_for_bound_keys_and_a_range_from_its_least_key() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::OrderedSet);
+    let keys = [
+        tuple!("a", f64::NEG_INFINITY),
+        tuple!("a", 1),
+        tuple!("a", 2),
+        tuple!("b", 1),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        tab.insert(tuple!(key.clone(), i as i64)).unwrap();
+    }
+    let clause = |key: Term| {
+        Term::Array(vec![
+            tuple!(key, a("_")),
+            Term::Array(vec![]),
+            Term::Array(vec![Term::Bool(true)]),
+        ])
+    };
+    let range = MatchSpec::compile(&Term::Array(vec![clause(tuple!("a", a("_")))])).unwrap();
+    let bound = MatchSpec::compile(&Term::Array(
+        keys[..3].iter().cloned().map(clause).collect(),
+    ))
+    .unwrap();
+    for (what, spec) in [("range", &range), ("bound keys", &bound)] {
+        assert_eq!(tab.select_count(spec).unwrap(), 3, "{what}: select_count");
+        let mut sizes = Vec::new();
+        let mut chunk = tab.select_limit(spec, 1).unwrap();
+        while let Some((results, cont)) = chunk {
+            sizes.push(results.len());
+            chunk = cont.next().unwrap();
+        }
+        assert_eq!(sizes, [1, 1, 1], "{what}: chunks of at most 1");
+    }
+}
+
 #[test]
 fn select_replace_keeps_keys_and_is_refused_otherwise() {
     let owner = Owner::new();
