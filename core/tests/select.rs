@@ -256,6 +256,34 @@ fn counts_and_chunk_limits_hold_for_bound_keys_and_a_range_from_its_least_key() 
     }
 }
 
+/// match/3 and match_object/3: chunks of at most the limit, with the bindings (match) or the
+/// objects (match_object), and a continuation for the rest.
+#[test]
+fn match_and_match_object_come_in_chunks() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::OrderedSet);
+    fill(&tab, 5);
+    let (first, cont) = tab
+        .match_pattern_limit(&tuple!(a("$1"), a("_")), 2)
+        .unwrap()
+        .expect("a first chunk");
+    assert_eq!(first, vec![tuple!(0), tuple!(1)]);
+    let mut all = first;
+    let mut next = cont.next().unwrap();
+    while let Some((results, cont)) = next {
+        assert!(results.len() <= 2);
+        all.extend(results);
+        next = cont.next().unwrap();
+    }
+    assert_eq!(all, (0..5).map(|k| tuple!(k)).collect::<Vec<_>>());
+    let (objects, _) = tab
+        .match_object_limit(&tuple!(a("_"), 30), 2)
+        .unwrap()
+        .expect("one object matches");
+    let objects: Vec<Term> = objects.iter().map(Object::to_term).collect();
+    assert_eq!(objects, vec![tuple!(3, 30)]);
+}
+
 #[test]
 fn select_replace_keeps_keys_and_is_refused_otherwise() {
     let owner = Owner::new();
