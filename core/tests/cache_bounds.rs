@@ -334,3 +334,27 @@ fn expired_objects_do_not_make_a_rejecting_table_full() {
         assert_eq!(t.cache_stats().unwrap().expirations, 2, "{ty}");
     }
 }
+
+/// Bags are evicted by the hand alone (no probation, whatever the eviction option): a key read
+/// once, when it was new, loses its use bit at the hand's next pass and goes at the one after,
+/// so after 80 evictions from a bound of 20 none of the first 40 keys is left. (Probation would
+/// have moved the keys read early into its main region, where several of them stay.)
+#[test]
+fn bags_are_evicted_by_the_hand_alone() {
+    let owner = Owner::new();
+    for ty in [TableType::Bag, TableType::DuplicateBag] {
+        let t = bounded(&owner, ty, TableOptions::new().max_size(20));
+        for i in 0..100i64 {
+            t.insert(tuple!(i, 0)).unwrap();
+            if i % 3 == 0 {
+                assert!(t.member(i).unwrap());
+            }
+        }
+        let early: Vec<i64> = (0..40i64).filter(|&i| t.member(i).unwrap()).collect();
+        assert_eq!(
+            early, [0i64; 0],
+            "{ty}: keys read early outlived 80 evictions"
+        );
+        assert_eq!(t.size().unwrap(), 20, "{ty}");
+    }
+}

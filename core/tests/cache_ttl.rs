@@ -164,11 +164,34 @@ fn a_rewrite_restarts_the_lifetime_and_updates_keep_it() {
                 InsertOptions::ttl(SEC)
             )
             .unwrap());
+        // update_element_or too: an inserted default gets the table's lifetime, and a lifetime
+        // given for an existing object replaces the one it had.
+        assert!(t
+            .update_element_or("f", &[(2, Term::from(1))], tuple!("f", 0))
+            .unwrap());
+        t.insert(tuple!("g", 0)).unwrap();
+        assert!(t
+            .update_element_or_with(
+                "g",
+                &[(2, Term::from(1))],
+                tuple!("g", 0),
+                InsertOptions::ttl(SEC)
+            )
+            .unwrap());
         clock.advance(SEC);
-        assert!(!t.member("w").unwrap() && !t.member("e").unwrap(), "{ty}");
-        assert!(t.member("k").unwrap(), "{ty}");
+        for gone in ["w", "e", "g"] {
+            assert!(
+                !t.member(gone).unwrap(),
+                "{ty}: {gone} outlived its own lifetime"
+            );
+        }
+        assert!(t.member("k").unwrap() && t.member("f").unwrap(), "{ty}");
         clock.advance(9 * SEC);
         assert!(!t.member("k").unwrap(), "{ty}");
+        assert!(
+            !t.member("f").unwrap(),
+            "{ty}: f outlived the table's lifetime"
+        );
     }
 }
 

@@ -1,7 +1,8 @@
 //! Pinned readers (`Table::pin`, `Table::pin_owned`): the same answers as plain reads on every
 //! table type, the same access rules, the table's deletion and its owner's close seen by the
 //! next read, writes made while pinned seen (a pin is not a snapshot), owned pins used from
-//! and dropped on other threads, and pinned readers racing writers and a deletion.
+//! and dropped on other threads, pinned readers racing writers and a deletion, and a pin's
+//! debug output.
 //! (The memory a pin holds up is measured in pin_memory.rs.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -258,6 +259,27 @@ fn an_owned_pin_moves_between_threads_is_shared_and_outlives_its_handle() {
     })
     .join()
     .unwrap();
+}
+
+/// A pin names itself and its table in debug output (the table's id, as the handle shows it).
+#[test]
+fn pins_name_their_table_in_debug_output() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::Set);
+    let handle = format!("{tab:?}");
+    let id = handle
+        .split("id: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("the handle's debug output has its id");
+    assert_eq!(
+        format!("{:?}", tab.pin().unwrap()),
+        format!("Pinned {{ table: {id} }}")
+    );
+    assert_eq!(
+        format!("{:?}", tab.pin_owned().unwrap()),
+        format!("OwnedPin {{ table: {id} }}")
+    );
 }
 
 #[test]

@@ -216,6 +216,74 @@ fn bound_keys_read_only_their_keys() {
     }
 }
 
+/// The hits of every kind of walk count toward select_count and a chunk's limit: the bound keys
+/// of a spec, and the first read of a range, at its least key (the bound prefix then `-inf`,
+/// the least term: here `{a, -inf}` is in the table).
+#[test]
+fn counts_and_chunk_limits_hold_for_bound_keys_and_a_range_from_its_least_key() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::OrderedSet);
+    let keys = [
+        tuple!("a", f64::NEG_INFINITY),
+        tuple!("a", 1),
+        tuple!("a", 2),
+        tuple!("b", 1),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        tab.insert(tuple!(key.clone(), i as i64)).unwrap();
+    }
+    let clause = |key: Term| {
+        Term::Array(vec![
+            tuple!(key, a("_")),
+            Term::Array(vec![]),
+            Term::Array(vec![Term::Bool(true)]),
+        ])
+    };
+    let range = MatchSpec::compile(&Term::Array(vec![clause(tuple!("a", a("_")))])).unwrap();
+    let bound = MatchSpec::compile(&Term::Array(
+        keys[..3].iter().cloned().map(clause).collect(),
+    ))
+    .unwrap();
+    for (what, spec) in [("range", &range), ("bound keys", &bound)] {
+        assert_eq!(tab.select_count(spec).unwrap(), 3, "{what}: select_count");
+        let mut sizes = Vec::new();
+        let mut chunk = tab.select_limit(spec, 1).unwrap();
+        while let Some((results, cont)) = chunk {
+            sizes.push(results.len());
+            chunk = cont.next().unwrap();
+        }
+        assert_eq!(sizes, [1, 1, 1], "{what}: chunks of at most 1");
+    }
+}
+
+/// match/3 and match_object/3: chunks of at most the limit, with the bindings (match) or the
+/// objects (match_object), and a continuation for the rest.
+#[test]
+fn match_and_match_object_come_in_chunks() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::OrderedSet);
+    fill(&tab, 5);
+    let (first, cont) = tab
+        .match_pattern_limit(&tuple!(a("$1"), a("_")), 2)
+        .unwrap()
+        .expect("a first chunk");
+    assert_eq!(first, vec![tuple!(0), tuple!(1)]);
+    let mut all = first;
+    let mut next = cont.next().unwrap();
+    while let Some((results, cont)) = next {
+        assert!(results.len() <= 2);
+        all.extend(results);
+        next = cont.next().unwrap();
+    }
+    assert_eq!(all, (0..5).map(|k| tuple!(k)).collect::<Vec<_>>());
+    let (objects, _) = tab
+        .match_object_limit(&tuple!(a("_"), 30), 2)
+        .unwrap()
+        .expect("one object matches");
+    let objects: Vec<Term> = objects.iter().map(Object::to_term).collect();
+    assert_eq!(objects, vec![tuple!(3, 30)]);
+}
+
 #[test]
 fn select_replace_keeps_keys_and_is_refused_otherwise() {
     let owner = Owner::new();
@@ -269,6 +337,61 @@ fn select_replace_on_a_duplicate_bag_replaces_each_copy_once() {
         .map(|o| o.element(2).unwrap())
         .collect();
     assert_eq!(values, vec![Term::Int(2), Term::Int(3), Term::Int(2)]);
+}
+
+/// A key with more objects than one write batch of select_delete (1024) is deleted whole, by
+/// a whole scan (select_delete) and by a bound key (match_delete): a batch holds whole keys,
+/// so no batch resumes inside a key at a position the previous batch's deletions have moved.
+#[test]
+fn deletes_take_a_key_larger_than_a_write_batch_whole() {
+    let owner = Owner::new();
+    let all = Spec::new().clause(Pat::any()).body(true).compile().unwrap();
+    for t in [TableType::Bag, TableType::DuplicateBag] {
+        let tab = table(&owner, t);
+        let objects = || (0..1025i64).map(|v| tuple!("k", v));
+        tab.insert_many(objects()).unwrap();
+        assert_eq!(tab.select_delete(&all).unwrap(), 1025, "{t}: select_delete");
+        assert_eq!(tab.size().unwrap(), 0, "{t}: select_delete left objects");
+        tab.insert_many(objects()).unwrap();
+        assert_eq!(
+            tab.match_delete(&tuple!("k", a("_"))).unwrap(),
+            1025,
+            "{t}: match_delete"
+        );
+        assert_eq!(tab.size().unwrap(), 0, "{t}: match_delete left objects");
+        tab.delete_table().unwrap();
+    }
+}
+
+/// select_replace changes a key's objects in one write even when they are more than a write
+/// batch, each copy of a duplicate_bag in its place: 1024 copies of `{k, 1}` then `{k, 2}`
+/// become 1024 copies of `{k, 2}` then `{k, 3}` (a second write for the last object would
+/// take the first `{k, 2}` it finds, the first copy, for the old one).
+#[test]
+fn select_replace_takes_a_key_larger_than_a_write_batch_whole() {
+    let owner = Owner::new();
+    let tab = table(&owner, TableType::DuplicateBag);
+    tab.insert_many((0..1025i64).map(|i| tuple!("k", if i < 1024 { 1 } else { 2 })))
+        .unwrap();
+    let bump = Spec::new()
+        .clause(Pat::tuple([Pat::var(1), Pat::var(2)]))
+        .body(Expr::tuple([Expr::var(1), Expr::add(Expr::var(2), 1)]))
+        .compile()
+        .unwrap();
+    assert_eq!(tab.select_replace(&bump).unwrap(), 1025);
+    let values: Vec<Term> = tab
+        .lookup("k")
+        .unwrap()
+        .iter()
+        .map(|o| o.element(2).unwrap())
+        .collect();
+    let mut want = vec![Term::Int(2); 1024];
+    want.push(Term::Int(3));
+    assert!(
+        values == want,
+        "the replaced copies moved: {:?}...",
+        &values[..4]
+    );
 }
 
 #[test]

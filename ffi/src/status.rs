@@ -89,6 +89,15 @@ pub enum rets_status {
     Internal = 91,
 }
 
+/// The status of success, `RETS_STATUS_OK`. (Rust callers and tools that build a default
+/// value of a C function's result, such as mutation testing's "do nothing and succeed", get
+/// this one.)
+impl Default for rets_status {
+    fn default() -> rets_status {
+        rets_status::Ok
+    }
+}
+
 impl rets_status {
     fn name(self) -> &'static str {
         match self {

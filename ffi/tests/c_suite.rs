@@ -20,8 +20,10 @@ const C_TESTS: &[&str] = &[
     "test_access",
     "test_api",
     "test_cache",
+    "test_chunk",
     "test_file",
     "test_flight",
+    "test_pin",
     "test_select",
     "test_threads",
 ];
@@ -159,8 +161,10 @@ c_tests!(
     test_access,
     test_api,
     test_cache,
+    test_chunk,
     test_file,
     test_flight,
+    test_pin,
     test_select,
     test_threads
 );

@@ -199,6 +199,15 @@ fn every_free_gives_back_what_its_handle_holds() {
         rets_table_free(handle);
     });
 
+    gives_back_everything("rets_pin_free", || {
+        let mut pin = ptr::null_mut();
+        ok(rets_pin_new(table, &mut pin));
+        let mut found = false;
+        ok(rets_pin_member(pin, KEY_ONE.as_ptr(), 1, &mut found));
+        assert!(found, "key 1 is in the table");
+        rets_pin_free(pin);
+    });
+
     gives_back_everything("rets_manual_clock_free", || {
         let mut clock = ptr::null_mut();
         ok(rets_manual_clock_new(&mut clock));
