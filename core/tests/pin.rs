@@ -6,6 +6,7 @@
 //! (The memory a pin holds up is measured in pin_memory.rs.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Barrier;
 use std::time::Duration;
 
 use rets_core::{
@@ -316,6 +317,9 @@ fn pinned_readers_race_writers_and_a_deletion() {
         let keys = 500i64;
         tab.insert_many((0..keys).map(|k| tuple!(k, 0, k))).unwrap();
         let deleted = AtomicBool::new(false);
+        // The readers pin before the writer starts: on a slow run (valgrind) a reader spawned
+        // late would otherwise find the table already deleted.
+        let pinned = Barrier::new(3);
         std::thread::scope(|s| {
             let check = |objects: Vec<Object>, k: i64| {
                 for o in objects {
@@ -324,9 +328,10 @@ fn pinned_readers_race_writers_and_a_deletion() {
                 }
             };
             for refresh in [false, true] {
-                let (tab, deleted) = (&tab, &deleted);
+                let (tab, deleted, pinned) = (&tab, &deleted, &pinned);
                 s.spawn(move || {
                     let mut pin = tab.pin().unwrap();
+                    pinned.wait();
                     let mut reads = 0u64;
                     loop {
                         for k in 0..keys {
@@ -346,6 +351,7 @@ fn pinned_readers_race_writers_and_a_deletion() {
                     }
                 });
             }
+            pinned.wait();
             for round in 1..=20i64 {
                 for k in 0..keys {
                     if t == TableType::Bag {
