@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use rets_core::{tuple, Error, Object, Owner, Table, TableOptions};
 
-/// How long a cached profile lives.
-const TTL: Duration = Duration::from_secs(3);
+/// How long a cached profile lives: shorter than the run (2–3 s here), so that the report
+/// shows profiles expiring and being loaded again.
+const TTL: Duration = Duration::from_secs(1);
 /// The memory bound of the cache: about a third of what all profiles would take.
 const MAX_MEMORY: usize = 8 << 20;
 use rusqlite::{params, Connection, OptionalExtension};
