@@ -335,6 +335,7 @@ def main():
     ap.add_argument("--results", nargs="+", required=True)
     ap.add_argument("--abi", help="output of the C ABI overhead bench, if it ran")
     ap.add_argument("--read-through", help="output of the read-through (get_or_load) bench, if it ran")
+    ap.add_argument("--range-select", help="output of the range select bench, if it ran")
     ap.add_argument("--cache", help="output of the cache layer bench (core/benches/cache.rs), if it ran")
     ap.add_argument("--command", required=True)
     ap.add_argument("--quick", action="store_true")
@@ -377,6 +378,11 @@ def main():
     read_through = ""
     if args.read_through and os.path.exists(args.read_through):
         read_through = open(args.read_through, encoding="utf-8").read().strip()
+    range_select = ""
+    if args.range_select and os.path.exists(args.range_select):
+        # The bench's tab-separated rows are for machines; its closing line says it for people.
+        lines = open(args.range_select, encoding="utf-8").read().splitlines()
+        range_select = chr(10).join(line for line in lines if line and not line.startswith("R\t"))
 
     md = f"""# Benchmarks
 
@@ -465,6 +471,15 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
 work per call on a miss (the loader returns at once) and on a hit, beside moka and quick_cache.
 
 {("```" + chr(10) + read_through + chr(10) + "```") if read_through else "Not measured in this run."}
+
+## Select over a key range
+
+`core/benches/range_select.rs` (`cargo bench -p rets-core --bench range_select`): on a 1M-object
+ordered_set, a `select` whose pattern binds the key's first element (`{{G, '_'}}`, 100 objects,
+read as one key range) beside 100 lookups of the same objects and a select that has to scan the
+whole table (the key unbound).
+
+{("```" + chr(10) + range_select + chr(10) + "```") if range_select else "Not measured in this run."}
 """
     if args.cache and os.path.exists(args.cache):
         md += cache_section(open(args.cache, encoding="utf-8").read(), old, args.quick)
