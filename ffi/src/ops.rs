@@ -10,7 +10,7 @@ use crate::boundary::{Failure, Out, Outcome};
 use crate::buffer::rets_buf;
 use crate::owner::write_term;
 use crate::status::rets_status;
-use crate::table::rets_table;
+use crate::table::{arg_opt_term, rets_table};
 use crate::term_builder::write_array_header;
 use crate::term_reader::{self, Head};
 
@@ -245,10 +245,7 @@ pub extern "C" fn rets_table_lookup_element(
     boundary(|| {
         let table = arg_ref(table, "table")?;
         let key = arg_bytes(key, key_len, "key")?;
-        let default = match arg_opt_bytes(default_value, default_value_len, "default_value")? {
-            None => None,
-            Some(bytes) => Some(Term::from_msgpack(bytes).map_err(rets_core::Error::from)?),
-        };
+        let default = arg_opt_term(default_value, default_value_len, "default_value")?;
         let out = arg_mut(out, "out")?;
         let element = match default {
             None => table.table.lookup_element(Msgpack(key), pos)?,

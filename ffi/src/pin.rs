@@ -1,14 +1,14 @@
 //! Pinned readers: `rets_pin_*`, a thin translation of `rets_core::OwnedPin` (`Table::pin_owned`).
 
-use rets_core::{Msgpack, OwnedPin, Term};
+use rets_core::{Msgpack, OwnedPin};
 
-use crate::boundary::{arg_bytes, arg_mut, arg_opt_bytes, arg_ref, boundary, from_handle};
+use crate::boundary::{arg_bytes, arg_mut, arg_ref, boundary, from_handle};
 use crate::boundary::{into_handle, release, Out};
 use crate::buffer::rets_buf;
 use crate::ops::write_objects;
 use crate::owner::write_term;
 use crate::status::rets_status;
-use crate::table::rets_table;
+use crate::table::{arg_opt_term, rets_table};
 
 /// A pinned reader of one table (see rets_pin_new()): lookups through it skip the per-call
 /// reclamation guard of rets_table_lookup() and repeat only the cheap part of its checks.
@@ -141,10 +141,7 @@ pub extern "C" fn rets_pin_lookup_element(
     boundary(|| {
         let pin = arg_ref(pin, "pin")?;
         let key = arg_bytes(key, key_len, "key")?;
-        let default = match arg_opt_bytes(default_value, default_value_len, "default_value")? {
-            None => None,
-            Some(bytes) => Some(Term::from_msgpack(bytes).map_err(rets_core::Error::from)?),
-        };
+        let default = arg_opt_term(default_value, default_value_len, "default_value")?;
         let out = arg_mut(out, "out")?;
         let element = match default {
             None => pin.pin.lookup_element(Msgpack(key), pos)?,

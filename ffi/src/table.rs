@@ -121,9 +121,20 @@ pub struct rets_info {
 
 /// Decodes an optional MessagePack term argument (absent: nil).
 pub(crate) fn arg_term(ptr: *const u8, len: usize, name: &'static str) -> Outcome<Term> {
+    Ok(arg_opt_term(ptr, len, name)?.unwrap_or(Term::Nil))
+}
+
+/// An optional term argument: NULL (with length 0) is `None`, else one MessagePack value.
+pub(crate) fn arg_opt_term(
+    ptr: *const u8,
+    len: usize,
+    name: &'static str,
+) -> Outcome<Option<Term>> {
     match arg_opt_bytes(ptr, len, name)? {
-        None => Ok(Term::Nil),
-        Some(bytes) => Ok(Term::from_msgpack(bytes).map_err(rets_core::Error::from)?),
+        None => Ok(None),
+        Some(bytes) => Ok(Some(
+            Term::from_msgpack(bytes).map_err(rets_core::Error::from)?,
+        )),
     }
 }
 
