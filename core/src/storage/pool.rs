@@ -1,4 +1,4 @@
-//! Per-thread reuse of the small blocks that hash writes allocate (nodes).
+//! Per-thread reuse of the small blocks that writes allocate (hash nodes, ordered entries).
 //!
 //! Every write to a hash table allocates a node and retires the one it replaces; the reclaimer
 //! frees retired nodes a batch (128) at a time, on the thread that fills the batch. With two
