@@ -22,14 +22,17 @@ use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::ptr;
 
-/// Block sizes are rounded up to a multiple of this...
+/// Block sizes are rounded up to the next `STEP * c + 8`: glibc gives a request of that size a
+/// chunk of `STEP * (c + 1)` bytes, the same chunk as every request it rounds up, so pooling
+/// costs no memory there...
 const STEP: usize = 16;
 /// ...up to this size; larger blocks go to the allocator directly (a larger object costs more
 /// than the allocator's work to copy anyway).
 const MAX_POOLED: usize = 256;
-const CLASSES: usize = MAX_POOLED / STEP;
-/// The alignment of pooled blocks (at least that of every block asked for).
-const ALIGN: usize = 16;
+const CLASSES: usize = (MAX_POOLED + 7) / STEP + 1;
+/// The alignment of pooled blocks (at least that of every block asked for: nodes and entries
+/// are 8-aligned).
+const ALIGN: usize = 8;
 /// The most bytes of free blocks a thread keeps: two retirement batches of 64-byte nodes.
 const KEEP_BYTES: usize = 16 * 1024;
 
@@ -75,12 +78,13 @@ thread_local! {
 /// The size class of a block of `size` bytes, if it is pooled.
 #[inline]
 fn class_of(size: usize) -> Option<usize> {
-    (size <= MAX_POOLED && enabled()).then(|| size.saturating_sub(1) / STEP)
+    (size <= MAX_POOLED && enabled()).then(|| (size + 7) / STEP)
 }
 
-/// The layout blocks of `class` are allocated with.
+/// The layout blocks of `class` are allocated with: `STEP * class + 8` bytes, room for a
+/// block of any size of the class and for the free list's link.
 fn class_layout(class: usize) -> Layout {
-    Layout::from_size_align((class + 1) * STEP, ALIGN).expect("a small power-of-two alignment")
+    Layout::from_size_align(class * STEP + 8, ALIGN).expect("a small power-of-two alignment")
 }
 
 /// Whether blocks are pooled (see the module documentation).
@@ -105,7 +109,7 @@ fn enabled() -> bool {
     }
 }
 
-/// A block for `layout` (whose alignment is at most 16), from this thread's free blocks if it
+/// A block for `layout` (whose alignment is at most 8), from this thread's free blocks if it
 /// has one of the size. Null if the allocator has no memory.
 #[inline]
 pub(crate) fn alloc(layout: Layout) -> *mut u8 {
@@ -158,7 +162,7 @@ pub(crate) unsafe fn dealloc(block: *mut u8, layout: Layout) {
                     return false;
                 }
                 let free = block.cast::<Free>();
-                // SAFETY: the block is ours now (contract), at least 16 bytes and 16-aligned
+                // SAFETY: the block is ours now (contract), at least 8 bytes and 8-aligned
                 // (its class layout): room for the link.
                 unsafe {
                     free.write(Free {
@@ -189,7 +193,7 @@ mod tests {
         let first = alloc(layout);
         // SAFETY: from `alloc` with `layout`, freed once.
         unsafe { dealloc(first, layout) };
-        // 48 bytes is the same class (33..=48): the same block comes back.
+        // 48 bytes is the same class (41..=56): the same block comes back.
         let second = alloc(Layout::from_size_align(48, 8).unwrap());
         assert_eq!(first, second);
         // A block of another class does not take it.
@@ -209,11 +213,13 @@ mod tests {
             // SAFETY: each from `alloc` with `layout`, freed once.
             unsafe { dealloc(b, layout) };
         }
-        assert_eq!(LISTS.with(|l| l.bytes.get()), KEEP_BYTES);
+        let kept = LISTS.with(|l| l.bytes.get());
+        // As many 72-byte blocks (the class of 64) as fit the budget.
+        assert_eq!(kept, KEEP_BYTES / 72 * 72);
         let large = Layout::from_size_align(MAX_POOLED + 1, 8).unwrap();
         let block = alloc(large);
         // SAFETY: as above.
         unsafe { dealloc(block, large) };
-        assert_eq!(LISTS.with(|l| l.bytes.get()), KEEP_BYTES);
+        assert_eq!(LISTS.with(|l| l.bytes.get()), kept);
     }
 }
