@@ -18,6 +18,7 @@
 
 mod hash;
 mod ordered;
+mod pool;
 pub(crate) mod reclaim;
 
 use self::reclaim::{Guard, OwnedGuard, Protect};

@@ -21,6 +21,7 @@ use std::ptr::{self, NonNull};
 use super::Batch;
 use crate::cache::{Expiry, Stamp};
 use crate::object::{self, Object, ObjectRef, Objects};
+use crate::storage::pool;
 use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -113,8 +114,8 @@ impl Node {
         let layout = Node::layout(data_len, stamp.end.is_some());
         let count = objects.len() as u32;
         debug_assert!(count & HAS_END == 0);
-        // SAFETY: the layout has a non-zero size (the header is not empty).
-        let raw = unsafe { alloc::alloc(layout) }.cast::<Node>();
+        // From this thread's freed nodes if it has one of the size (see `storage::pool`).
+        let raw = pool::alloc(layout).cast::<Node>();
         let Some(node) = NonNull::new(raw) else {
             alloc::handle_alloc_error(layout)
         };
@@ -311,7 +312,7 @@ impl Retire for Node {
         unsafe {
             let layout = Node::layout((*node).len as usize, (*node).count & HAS_END != 0);
             ptr::drop_in_place(node);
-            alloc::dealloc(node.cast(), layout);
+            pool::dealloc(node.cast(), layout);
         }
     }
 }

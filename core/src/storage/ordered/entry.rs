@@ -8,13 +8,14 @@
 //!
 //! All the unsafe code of the representation is here.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::node::Canary;
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Object, ObjectRef};
+use crate::storage::pool;
 use crate::storage::reclaim::Retire;
 
 /// The header; the object's bytes follow it.
@@ -83,7 +84,8 @@ impl Entry {
         // SAFETY: the layout has a non-zero size (the header); the header, the bytes and the
         // kept end (if any, unaligned) are written within it, the header at an aligned offset.
         unsafe {
-            let p = alloc(layout);
+            // From this thread's freed entries if it has one of the size (`storage::pool`).
+            let p = pool::alloc(layout);
             let Some(p) = NonNull::new(p) else {
                 handle_alloc_error(layout)
             };
@@ -197,7 +199,7 @@ impl Retire for Entry {
         unsafe {
             let len = (*ptr.cast::<Header>()).len;
             std::ptr::drop_in_place(ptr.cast::<Header>());
-            dealloc(
+            pool::dealloc(
                 ptr.cast(),
                 layout((len & !HAS_END) as usize, len & HAS_END != 0),
             );

@@ -236,10 +236,10 @@ impl OrderedStorage {
     /// replacement is one store into the key's slot. If the key is absent, this is `write`.
     pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(Txn<'_>) -> R) -> R {
         {
-            let _shared = self.writer.read();
+            let shared = self.writer.read();
             // The search reads other keys' objects, which their own in-place writers may
             // replace and retire meanwhile: it needs a guard, as a reader does.
-            let _guard = self.collector.enter();
+            let guard = self.collector.enter();
             let root = self.root.load(Ordering::Acquire);
             let norm = term::order_prefix(key);
             // SAFETY: with the structure lock held (shared), no writer changes the tree's
@@ -256,7 +256,7 @@ impl OrderedStorage {
                 let stripe = (norm.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % STRIPES;
                 #[cfg(not(rets_loom))]
                 let stripe = stripe_of(slot);
-                let _stripe = self.stripes[stripe].0.lock();
+                let stripe = self.stripes[stripe].0.lock();
                 // Read under the stripe: another in-place writer of this slot may have just
                 // replaced the object.
                 // SAFETY: as above; the slot holds a live entry.
@@ -278,7 +278,19 @@ impl OrderedStorage {
                     storage: self,
                     staged: &mut staged,
                 });
-                write::commit_in_place(self, staged);
+                let replaced = write::commit_in_place(self, staged);
+                // The locks and the guard go before the replaced object is retired: the
+                // retirement that fills this thread's batch frees it after a process-wide
+                // barrier (as in the hash storage's commit), which other writers of the stripe,
+                // and exclusive writers, need not wait for.
+                drop((stripe, guard, shared));
+                if let Some(old) = replaced {
+                    // SAFETY: `old` left its slot with the swap in `commit_in_place`, under the
+                    // stripe and the shared structure lock: no reader that enters from now on
+                    // reaches it, no exclusive writer copied it into a new leaf (it excluded
+                    // them), and only this writer retires it.
+                    unsafe { self.collector.retire(old) };
+                }
                 return result;
             }
         }

@@ -93,7 +93,11 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 s.count_expired(1);
             }
             let new = st.next.flatten().expect("one object");
-            replace_in_place(s, st.original, st.slot, new, at);
+            if let Some(old) = replace_in_place(s, st.original, st.slot, new, at) {
+                // SAFETY: `old` left its slot with the swap (under the exclusive lock); only
+                // this writer retires it.
+                unsafe { s.collector.retire(old) };
+            }
             return;
         }
     }
@@ -198,13 +202,13 @@ fn add(counter: &AtomicUsize, delta: isize) {
 
 /// Commits the transaction of [`OrderedStorage::write_in_place`]: its one key's new object,
 /// if it changed, by one store into the key's slot.
-pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) {
+pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) -> Option<*mut Entry> {
     let mut list = staging.list.into_iter();
     let (_, st) = list.next().expect("the key is staged");
     assert!(list.next().is_none(), "an in-place write touches one key");
     let at = st.deadline(&s.expiry);
     match st.next {
-        None => {}
+        None => None,
         Some(None) => panic!("an in-place write never removes its key"),
         Some(Some(new)) => {
             if st.expired {
@@ -224,20 +228,20 @@ fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> boo
 
 /// Replaces the object `original` in `slot` (a slot of the current tree, found under the
 /// structure lock, held exclusively or, with the slot's stripe, shared) with one store, unless
-/// `new` is the same object.
+/// `new` is the same object. Returns the replaced object, unlinked, for the caller to retire.
 fn replace_in_place(
     s: &OrderedStorage,
     original: *mut Entry,
     slot: *const AtomicPtr<Entry>,
     new: Object,
     expires_at: u64,
-) {
+) -> Option<*mut Entry> {
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap.
     if unsafe { view(original) }.as_msgpack() == new.as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
     {
-        return;
+        return None;
     }
     let stamp = s.expiry.stamp(expires_at);
     let delta = Entry::bytes_of(&new, stamp) as isize;
@@ -252,8 +256,8 @@ fn replace_in_place(
     if delta != old_bytes {
         add(&s.bytes, delta - old_bytes);
     }
-    // SAFETY: `old` left its slot with the swap, so new readers cannot reach it; retired once.
-    unsafe { s.collector.retire(old) };
+    // `old` left its slot with the swap, so readers that enter from now on cannot reach it.
+    Some(old)
 }
 
 impl Commit {

@@ -1,0 +1,225 @@
+//! Per-thread reuse of the small blocks that writes allocate (hash nodes, ordered entries).
+//!
+//! Every write to a hash table allocates a node and retires the one it replaces; the reclaimer
+//! frees retired nodes a batch (128) at a time, on the thread that fills the batch. With two
+//! threads writing one table, half of each batch was allocated by the other thread, and
+//! glibc's per-thread cache takes only 7 blocks of a size: the rest went back to the other
+//! thread's arena, and the batch list's own 4 KiB allocation made glibc consolidate its small
+//! free lists, so the next small allocations took its slow path. Two threads updating counters
+//! spent about 200 ns of each update in `malloc` and `free` (BENCHMARKS.md, *update_counter on
+//! two threads*), against about 25 on one thread.
+//!
+//! So a thread keeps the small blocks it frees (up to [`KEEP_BYTES`] in all, by size class)
+//! and allocates from them first: a node freed by a retirement batch is reused by the same
+//! thread's next writes, whichever thread allocated it. Nothing is shared between threads, so
+//! there is no synchronisation; a thread's blocks go back to the allocator when it exits.
+//!
+//! Disabled under `--cfg rets_loom` (the models' allocator must see every free to poison it)
+//! and when the environment variable `RETS_NODE_POOL` is `0` when the first block is asked for
+//! (ci/memcheck runs so, so that valgrind sees a freed node as freed, not as pooled).
+
+use std::alloc::{self, Layout};
+use std::cell::Cell;
+use std::ptr;
+
+/// Block sizes are rounded up to the next `STEP * c + 8`: glibc gives a request of that size a
+/// chunk of `STEP * (c + 1)` bytes, the same chunk as every request it rounds up, so pooling
+/// costs no memory there...
+const STEP: usize = 16;
+/// ...up to this size; larger blocks go to the allocator directly (a larger object costs more
+/// than the allocator's work to copy anyway).
+const MAX_POOLED: usize = 256;
+const CLASSES: usize = (MAX_POOLED + 7) / STEP + 1;
+/// The alignment of pooled blocks (at least that of every block asked for: nodes and entries
+/// are 8-aligned).
+const ALIGN: usize = 8;
+/// The most bytes of free blocks a thread keeps: two retirement batches of 64-byte nodes.
+const KEEP_BYTES: usize = 16 * 1024;
+
+/// A free block in a list: its first word links to the next.
+struct Free {
+    next: *mut Free,
+}
+
+/// A thread's free blocks, one list per size class.
+struct Lists {
+    heads: [Cell<*mut Free>; CLASSES],
+    /// Bytes of all the blocks in the lists.
+    bytes: Cell<usize>,
+}
+
+impl Drop for Lists {
+    fn drop(&mut self) {
+        for (class, head) in self.heads.iter().enumerate() {
+            let mut block = head.replace(ptr::null_mut());
+            while !block.is_null() {
+                // SAFETY: the blocks in a list are free blocks of its class, allocated with
+                // `class_layout(class)` and owned by the list alone.
+                unsafe {
+                    let next = (*block).next;
+                    alloc::dealloc(block.cast(), class_layout(class));
+                    block = next;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(rets_loom))]
+thread_local! {
+    static LISTS: Lists = const {
+        Lists {
+            heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            bytes: Cell::new(0),
+        }
+    };
+}
+
+/// The size class of a block of `size` bytes, if it is pooled.
+#[inline]
+fn class_of(size: usize) -> Option<usize> {
+    (size <= MAX_POOLED && enabled()).then(|| (size + 7) / STEP)
+}
+
+/// The layout blocks of `class` are allocated with: `STEP * class + 8` bytes, room for a
+/// block of any size of the class and for the free list's link.
+fn class_layout(class: usize) -> Layout {
+    Layout::from_size_align(class * STEP + 8, ALIGN).expect("a small power-of-two alignment")
+}
+
+/// Whether blocks are pooled (see the module documentation).
+#[inline]
+fn enabled() -> bool {
+    #[cfg(rets_loom)]
+    return false;
+    #[cfg(not(rets_loom))]
+    {
+        use std::sync::atomic::{AtomicU8, Ordering};
+        // 0: not yet read from the environment, 1: on, 2: off.
+        static STATE: AtomicU8 = AtomicU8::new(0);
+        match STATE.load(Ordering::Relaxed) {
+            1 => true,
+            2 => false,
+            _ => {
+                let on = std::env::var_os("RETS_NODE_POOL").is_none_or(|v| v != "0");
+                STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+                on
+            }
+        }
+    }
+}
+
+/// A block for `layout` (whose alignment is at most 8), from this thread's free blocks if it
+/// has one of the size. Null if the allocator has no memory.
+#[inline]
+pub(crate) fn alloc(layout: Layout) -> *mut u8 {
+    debug_assert!(layout.align() <= ALIGN);
+    let Some(class) = class_of(layout.size()) else {
+        // SAFETY: the caller's layouts have a non-zero size (node headers are not empty).
+        return unsafe { alloc::alloc(layout) };
+    };
+    #[cfg(not(rets_loom))]
+    {
+        let reused = LISTS
+            .try_with(|lists| {
+                let head = lists.heads[class].get();
+                if !head.is_null() {
+                    // SAFETY: a block in the list is a free block of this class, owned by it.
+                    lists.heads[class].set(unsafe { (*head).next });
+                    lists
+                        .bytes
+                        .set(lists.bytes.get() - class_layout(class).size());
+                }
+                head
+            })
+            // The thread is exiting and its lists are gone: allocate.
+            .unwrap_or(ptr::null_mut());
+        if !reused.is_null() {
+            return reused.cast();
+        }
+    }
+    // SAFETY: a class layout has a non-zero size.
+    unsafe { alloc::alloc(class_layout(class)) }
+}
+
+/// Frees a block from [`alloc`].
+///
+/// # Safety
+/// `block` was returned by [`alloc`] with this `layout`, is not used afterwards and is freed
+/// once.
+#[inline]
+pub(crate) unsafe fn dealloc(block: *mut u8, layout: Layout) {
+    let Some(class) = class_of(layout.size()) else {
+        // SAFETY: an unpooled block was allocated with `layout` itself (contract).
+        return unsafe { alloc::dealloc(block, layout) };
+    };
+    #[cfg(not(rets_loom))]
+    {
+        let size = class_layout(class).size();
+        let kept = LISTS
+            .try_with(|lists| {
+                if lists.bytes.get() + size > KEEP_BYTES {
+                    return false;
+                }
+                let free = block.cast::<Free>();
+                // SAFETY: the block is ours now (contract), at least 8 bytes and 8-aligned
+                // (its class layout): room for the link.
+                unsafe {
+                    free.write(Free {
+                        next: lists.heads[class].get(),
+                    })
+                };
+                lists.heads[class].set(free);
+                lists.bytes.set(lists.bytes.get() + size);
+                true
+            })
+            .unwrap_or(false);
+        if kept {
+            return;
+        }
+    }
+    // SAFETY: a pooled-size block was allocated with its class layout, by `alloc` (either from
+    // the allocator directly or reused from a list that got it so).
+    unsafe { alloc::dealloc(block, class_layout(class)) }
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_block_is_reused_by_the_next_allocation_of_its_class() {
+        let layout = Layout::from_size_align(43, 8).unwrap();
+        let first = alloc(layout);
+        // SAFETY: from `alloc` with `layout`, freed once.
+        unsafe { dealloc(first, layout) };
+        // 48 bytes is the same class (41..=56): the same block comes back.
+        let second = alloc(Layout::from_size_align(48, 8).unwrap());
+        assert_eq!(first, second);
+        // A block of another class does not take it.
+        // SAFETY: as above.
+        unsafe { dealloc(second, Layout::from_size_align(48, 8).unwrap()) };
+        let other = alloc(Layout::from_size_align(64, 8).unwrap());
+        assert_ne!(other, first);
+        // SAFETY: as above.
+        unsafe { dealloc(other, Layout::from_size_align(64, 8).unwrap()) };
+    }
+
+    #[test]
+    fn a_thread_keeps_at_most_its_budget_and_large_blocks_are_not_kept() {
+        let layout = Layout::from_size_align(64, 8).unwrap();
+        let blocks: Vec<_> = (0..2 * KEEP_BYTES / 64).map(|_| alloc(layout)).collect();
+        for &b in &blocks {
+            // SAFETY: each from `alloc` with `layout`, freed once.
+            unsafe { dealloc(b, layout) };
+        }
+        let kept = LISTS.with(|l| l.bytes.get());
+        // As many 72-byte blocks (the class of 64) as fit the budget.
+        assert_eq!(kept, KEEP_BYTES / 72 * 72);
+        let large = Layout::from_size_align(MAX_POOLED + 1, 8).unwrap();
+        let block = alloc(large);
+        // SAFETY: as above.
+        unsafe { dealloc(block, large) };
+        assert_eq!(LISTS.with(|l| l.bytes.get()), kept);
+    }
+}
