@@ -288,8 +288,8 @@ enum Hasher {
     /// foldhash, seeded per table; keys of up to 8 bytes (small integers, short strings) take a
     /// shorter path with seeds drawn from it.
     Seeded(foldhash::quality::RandomState, [u64; 3]),
-    /// A fixed function, for models that need keys to collide.
-    #[cfg(rets_loom)]
+    /// A fixed function, for models and tests that need keys to collide.
+    #[cfg(any(test, rets_loom))]
     Fixed(fn(&[u8]) -> u64),
 }
 
@@ -370,8 +370,8 @@ impl HashStorage {
         self.expired.load(Ordering::Relaxed)
     }
 
-    /// Storage whose keys hash by `f` (models use it to make keys collide).
-    #[cfg(all(test, rets_loom))]
+    /// Storage whose keys hash by `f` (models and tests use it to make keys collide).
+    #[cfg(test)]
     fn with_hash_fn(f: fn(&[u8]) -> u64) -> HashStorage {
         HashStorage::with_hasher(Hasher::Fixed(f))
     }
@@ -387,7 +387,7 @@ impl HashStorage {
                     state.hash_one(key)
                 }
             }
-            #[cfg(rets_loom)]
+            #[cfg(any(test, rets_loom))]
             Hasher::Fixed(f) => f(key),
         };
         h | 1

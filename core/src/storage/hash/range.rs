@@ -7,7 +7,7 @@
 //! its home slot beyond it when it was inserted (it would otherwise have taken that slot). A
 //! chunk therefore scans forward from the start key's home slot and, at the end of each
 //! cluster, sorts the cluster's candidates and visits them: exactly the keys `step` would
-//! return one by one, in the same order.
+//! return one by one, in the same order (for keys written during a chunk, see `last` below).
 
 use std::cmp::Ordering as CmpOrdering;
 use std::ops::ControlFlow;
@@ -44,6 +44,13 @@ impl HashStorage {
         let guard = self.collector.enter();
         // The current cluster's candidates: (hash, key, visible node).
         let mut cluster: Vec<(u64, &[u8], *mut Node)> = Vec::new();
+        // The last key visited. A key written while the scan runs can break the cluster rule
+        // above: when the scan read a slot as empty that a writer then filled, a key inserted
+        // after that, whose probe went through the filled slot, sits beyond it with a smaller
+        // hash than keys already visited. Visiting it would break the order (and a walk
+        // resumed after the last key would repeat keys), so a chunk only visits keys after the
+        // last one; such a key was inserted during the chunk, which need not return it.
+        let mut last: Option<(u64, &[u8])> = None;
         for (i, shard) in self.shards.iter().enumerate().skip(first_shard) {
             let from = from.filter(|_| i == first_shard);
             // SAFETY: everything is loaded through `guard`, which outlives every use below
@@ -63,7 +70,11 @@ impl HashStorage {
                     if h == 0 {
                         // A cluster ends (or the array): its keys come before any later one.
                         cluster.sort_unstable_by(|a, b| order((a.0, a.1), (b.0, b.1)));
-                        for (_, key, n) in cluster.drain(..) {
+                        for (h, key, n) in cluster.drain(..) {
+                            if last.is_some_and(|l| order((h, key), l) != CmpOrdering::Greater) {
+                                continue;
+                            }
+                            last = Some((h, key));
                             keys += 1;
                             let flow = visit(key, Node::objects(n));
                             if flow.is_break() || keys == max_keys {
@@ -105,5 +116,54 @@ impl HashStorage {
             keys,
             exhausted: true,
         }
+    }
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use super::super::{HashStorage, SHARD_BITS};
+    use crate::object::ToObject;
+    use crate::storage::Start;
+    use crate::term::Term;
+
+    /// Keys `[k]` of shard 0: the home slot (in an array of 8) is `k / 10`, and `k % 10` orders
+    /// keys of one home slot.
+    fn by_home(key: &[u8]) -> u64 {
+        let k = u64::from(key[0]);
+        ((k / 10) << (64 - SHARD_BITS - 3)) | ((k % 10) << 8)
+    }
+
+    fn put(s: &HashStorage, k: u8) {
+        let key = [k];
+        let mut txn = s.begin(&[&key]);
+        let object = Term::Array(vec![Term::from(i64::from(k))])
+            .to_object(1)
+            .unwrap();
+        txn.replace(&key, object);
+        txn.commit();
+    }
+
+    #[test]
+    fn a_key_written_behind_the_scan_is_not_visited_out_of_order() {
+        let s = HashStorage::with_hash_fn(by_home);
+        put(&s, 5); // home 0, slot 0
+        let mut visited = Vec::new();
+        s.chunk(Start::First, 100, |key, _| {
+            if key == [5] {
+                // The scan has read slot 1 as empty: fill it, then write a key that sorts before
+                // 5 and, displaced by 5 and 15, lands in slot 2, ahead of the scan.
+                put(&s, 15); // home 1, slot 1
+                put(&s, 3); // home 0, slot 2
+            }
+            visited.push(s.hash_of(key));
+            ControlFlow::Continue(())
+        });
+        assert!(
+            visited.windows(2).all(|w| w[0] < w[1]),
+            "keys visited out of traversal order: hashes {visited:x?}"
+        );
+        assert_eq!(visited.first(), Some(&s.hash_of(&[5])));
     }
 }
