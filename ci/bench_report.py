@@ -382,7 +382,7 @@ def main():
     if args.range_select and os.path.exists(args.range_select):
         # The bench's tab-separated rows are for machines; its closing line says it for people.
         lines = open(args.range_select, encoding="utf-8").read().splitlines()
-        range_select = chr(10).join(line for line in lines if line and not line.startswith("R\t"))
+        range_select = "\n".join(line for line in lines if line and not line.startswith("R\t"))
 
     md = f"""# Benchmarks
 
