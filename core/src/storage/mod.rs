@@ -241,13 +241,24 @@ impl Storage {
         }
     }
 
-    /// [`Storage::write`] for one key, by a writer that never removes it (it may replace its
-    /// objects or leave them). An ordered_set then lets such writers of different keys run in
-    /// parallel; hash storage runs them as any write (writers of different shards already do).
+    /// [`Storage::write`] for one key, by a writer that never removes it (it may add it,
+    /// replace its objects or leave them). An ordered_set then lets such writers of different
+    /// keys run in parallel, unless the write splits a leaf; hash storage runs them as any write
+    /// (writers of different shards already do).
     pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(&mut Txn<'_>) -> R) -> R {
         match self {
             Storage::Hash(_) => self.write(&[key], f),
             Storage::Ordered(s) => s.write_in_place(key, |t| f(&mut Txn::Ordered(t))),
+        }
+    }
+
+    /// [`Storage::write`] for one key, by a writer that may also remove it. On an ordered_set
+    /// such writers of different leaves run in parallel unless the write could reshape the
+    /// tree (see `OrderedStorage::write_one`).
+    pub(crate) fn write_one<R>(&self, key: &[u8], f: impl FnOnce(&mut Txn<'_>) -> R) -> R {
+        match self {
+            Storage::Hash(_) => self.write(&[key], f),
+            Storage::Ordered(s) => s.write_one(key, true, |t| f(&mut Txn::Ordered(t))),
         }
     }
 

@@ -362,7 +362,7 @@ impl Table {
         self.check("invalidate", Need::Write)?;
         key.with_key(|key| {
             self.inner.flights.supersede(key);
-            self.write(&[key], |txn| {
+            self.write_one(key, |txn| {
                 txn.remove(key);
                 Ok(())
             })

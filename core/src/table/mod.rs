@@ -262,6 +262,15 @@ impl Table {
         })
     }
 
+    /// [`Table::write`] for one key (see [`Storage::write_one`]).
+    fn write_one<R>(&self, key: &[u8], f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+        self.inner.storage.write_one(key, |txn| {
+            // As in `write`: deletion takes every writer out before it clears the table.
+            self.inner.check_alive()?;
+            f(txn)
+        })
+    }
+
     /// [`Table::write`] for one key by a writer that never removes it (see
     /// [`Storage::write_in_place`]).
     fn write_in_place<R>(
@@ -406,7 +415,7 @@ impl Table {
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         let at = self.deadline(options.ttl);
         let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
-        self.write(&keys, |txn| {
+        let apply = |txn: &mut Txn<'_>| {
             if keys.iter().any(|k| txn.get(k).len() > 0) {
                 return Ok(false);
             }
@@ -415,7 +424,12 @@ impl Table {
                 txn.set_expires_at(object.key_msgpack(), at);
             }
             Ok(true)
-        })
+        };
+        match keys[..] {
+            // One key: it is only ever added, so writers of other keys need not wait.
+            [key] => self.write_in_place(key, apply),
+            _ => self.write(&keys, apply),
+        }
     }
 
     // ---- reads ----
@@ -495,14 +509,14 @@ impl Table {
     /// Removes and returns every object with `key` (ETS `take/2`).
     pub fn take(&self, key: impl ToKey) -> Result<Vec<Object>> {
         self.check("take", Need::Write)?;
-        key.with_key(|key| self.write(&[key], |txn| Ok(txn.update(key, std::mem::take))))?
+        key.with_key(|key| self.write_one(key, |txn| Ok(txn.update(key, std::mem::take))))?
     }
 
     /// Removes every object with `key` (ETS `delete/2`). Deleting an absent key is not an error.
     pub fn delete(&self, key: impl ToKey) -> Result<()> {
         self.check("delete", Need::Write)?;
         key.with_key(|key| {
-            self.write(&[key], |txn| {
+            self.write_one(key, |txn| {
                 txn.remove(key);
                 Ok(())
             })
@@ -514,7 +528,7 @@ impl Table {
         self.check("delete_object", Need::Write)?;
         let object = self.object(object)?;
         let key = object.key_msgpack();
-        self.write(&[key], |txn| {
+        self.write_one(key, |txn| {
             txn.update(key, |slot| slot.retain(|o| *o != object));
             Ok(())
         })

@@ -38,9 +38,9 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use entry::{end_of, expires_at_of, lifetime_end_of, recency_of, view, Entry};
-use node::{inner, leaf, route, search_leaf, Inner};
 #[cfg(all(test, not(rets_loom)))]
-use node::{Leaf, CAP};
+use node::Leaf;
+use node::{inner, leaf, route, search_leaf, Child, Inner, CAP};
 
 use super::reclaim::{self, Collector, Protect};
 use super::{Direction, Start};
@@ -87,7 +87,7 @@ fn new_root() -> *mut Inner {
     Box::into_raw(Box::new(Inner::empty(true)))
 }
 
-/// In-place writers of different slots run in parallel unless their slots share a stripe.
+/// One-key writers of different leaves run in parallel unless their leaves share a stripe.
 #[cfg(not(rets_loom))]
 const STRIPES: usize = 64;
 #[cfg(rets_loom)]
@@ -97,11 +97,19 @@ const STRIPES: usize = 2;
 #[repr(align(64))]
 struct Stripe(Mutex<()>);
 
-/// The stripe of a slot: its address, mixed.
-#[cfg_attr(rets_loom, allow(dead_code))]
-fn stripe_of(slot: *const AtomicPtr<Entry>) -> usize {
-    let mixed = (slot as usize as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (mixed >> 32) as usize % STRIPES
+/// The stripe of the leaf under `child`, the `at`th child of its parent: the child pointer's
+/// address, mixed. Under loom, `at` alone: loom needs every execution of a model to make the
+/// same choices, and the loom build's allocator (which quarantines freed blocks, see
+/// `reclaim::poison`) gives nodes new addresses in each one. While the structure lock is held
+/// shared, a leaf has one child pointer, so either choice gives each leaf one stripe.
+fn stripe_of(child: &Child, at: usize) -> usize {
+    if cfg!(rets_loom) {
+        at % STRIPES
+    } else {
+        let mixed =
+            (child as *const Child as usize as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 32) as usize % STRIPES
+    }
 }
 
 /// The depth bound of a walk's path: a tree of this height would hold more than
@@ -230,68 +238,86 @@ impl OrderedStorage {
         result
     }
 
-    /// Like [`OrderedStorage::write`] for one key, for a writer that never removes the key
-    /// (`f` may replace its object, or leave it): if the key is present, `f` runs beside other
-    /// such writers and readers, holding the structure lock shared and the key's stripe, and its
-    /// replacement is one store into the key's slot. If the key is absent, this is `write`.
+    /// [`OrderedStorage::write`] for one key, for a writer that never removes it (it may add
+    /// it, replace its object, or leave it): see [`OrderedStorage::write_one`].
     pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(Txn<'_>) -> R) -> R {
+        self.write_one(key, false, f)
+    }
+
+    /// [`OrderedStorage::write`] for one key (`may_remove`: `f` may remove it). Unless the
+    /// change could reshape the tree, `f` runs beside readers and other such writers, holding
+    /// the structure lock shared and the stripe of the key's leaf, and its change is published
+    /// with one store: a replaced object into the key's slot, an added or removed key by a new
+    /// copy of the leaf into its parent's child pointer. A change that could reshape the tree
+    /// (a new key in a full leaf; a removal that could leave the leaf a quarter full or less,
+    /// where the exclusive path merges it; an empty tree) is a [`OrderedStorage::write`].
+    pub(crate) fn write_one<R>(
+        &self,
+        key: &[u8],
+        may_remove: bool,
+        f: impl FnOnce(Txn<'_>) -> R,
+    ) -> R {
         {
             let shared = self.writer.read();
             // The search reads other keys' objects, which their own in-place writers may
-            // replace and retire meanwhile: it needs a guard, as a reader does.
+            // replace and retire meanwhile, and leaves that leaf writers replace: it needs a
+            // guard, as a reader does.
             let guard = self.collector.enter();
             let root = self.root.load(Ordering::Acquire);
             let norm = term::order_prefix(key);
             // SAFETY: with the structure lock held (shared), no writer changes the tree's
-            // shape or retires its nodes, so the tree at `root` and its slots stay as they are;
-            // objects read on the way are protected by the guard.
-            if let Some(slot) = unsafe { find(root, norm, key) } {
-                // Under loom, by the key's order prefix instead of the slot's address: loom
-                // needs every execution of a model to make the same choices, and the loom
-                // build's allocator (which quarantines freed blocks, see `reclaim::poison`)
-                // gives nodes new addresses in each one. While the structure lock is held
-                // shared, a key (and every key comparing equal to it, which has the same
-                // prefix) has one slot, so this excludes the same writers.
-                #[cfg(rets_loom)]
-                let stripe = (norm.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % STRIPES;
-                #[cfg(not(rets_loom))]
-                let stripe = stripe_of(slot);
-                let stripe = self.stripes[stripe].0.lock();
-                // Read under the stripe: another in-place writer of this slot may have just
-                // replaced the object.
-                // SAFETY: as above; the slot holds a live entry.
-                let original = unsafe { (*slot).load(Ordering::Acquire) };
-                let mut staged = Staging::default();
-                staged.push(
-                    key,
-                    Staged {
-                        norm,
-                        original,
-                        slot,
-                        next: None,
-                        // SAFETY: as above.
-                        expired: unsafe { !self.live(original) },
-                        expires_at: None,
-                    },
-                );
-                let result = f(Txn {
-                    storage: self,
-                    staged: &mut staged,
-                });
-                let replaced = write::commit_in_place(self, staged);
-                // The locks and the guard go before the replaced object is retired: the
-                // retirement that fills this thread's batch frees it after a process-wide
-                // barrier (as in the hash storage's commit), which other writers of the stripe,
-                // and exclusive writers, need not wait for.
-                drop((stripe, guard, shared));
-                if let Some(old) = replaced {
-                    // SAFETY: `old` left its slot with the swap in `commit_in_place`, under the
-                    // stripe and the shared structure lock: no reader that enters from now on
-                    // reaches it, no exclusive writer copied it into a new leaf (it excluded
-                    // them), and only this writer retires it.
-                    unsafe { self.collector.retire(old) };
+            // inner nodes or retires them, so the parent found stays in the tree, and with it
+            // the child pointer of the key's leaf; leaves and objects read on the way are
+            // protected by the guard.
+            if let Some((child, at)) = unsafe { find_child(root, norm, key) } {
+                let stripe = self.stripes[stripe_of(child, at)].0.lock();
+                // The leaf under the stripe: a leaf writer may have just replaced it. From
+                // here until the stripe is released no other writer changes it or its slots.
+                // SAFETY: `child` is in the tree (above); a child pointer holds a live leaf.
+                let leaf = unsafe { node::leaf(child.get()) };
+                let found = search_leaf(leaf, norm, key);
+                let fits = match found {
+                    Ok(_) => !may_remove || leaf.len - 1 > CAP / 4,
+                    Err(_) => leaf.len < CAP,
+                };
+                if fits {
+                    let (original, slot) = match found {
+                        // SAFETY: the slot of a live leaf holds a live entry.
+                        Ok(i) => (leaf.slots[i].obj.load(Ordering::Acquire), {
+                            &leaf.slots[i].obj as *const AtomicPtr<Entry>
+                        }),
+                        Err(_) => (std::ptr::null_mut(), std::ptr::null()),
+                    };
+                    let mut staged = Staging::default();
+                    staged.push(
+                        key,
+                        Staged {
+                            norm,
+                            original,
+                            slot,
+                            next: None,
+                            // SAFETY: as above.
+                            expired: !original.is_null() && unsafe { !self.live(original) },
+                            expires_at: None,
+                        },
+                    );
+                    let result = f(Txn {
+                        storage: self,
+                        staged: &mut staged,
+                    });
+                    let unlinked = write::commit_one(self, staged, child, leaf);
+                    // The locks and the guard go before what left the tree is retired: the
+                    // retirement that fills this thread's batch frees it after a process-wide
+                    // barrier (as in the hash storage's commit), which other writers of the
+                    // stripe, and exclusive writers, need not wait for.
+                    drop((stripe, guard, shared));
+                    // SAFETY: what `commit_one` unlinked left the tree with its store, under
+                    // the stripe and the shared structure lock: no reader that enters from now
+                    // on reaches it, no other writer copied it (the stripe and the lock
+                    // excluded them), and only this writer retires it.
+                    unsafe { unlinked.retire(&self.collector) };
+                    return result;
                 }
-                return result;
             }
         }
         self.write(&[key], f)
@@ -376,7 +402,7 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
             return None;
         }
         loop {
-            let child = node.slots[route(node, norm, key)].child;
+            let child = node.slots[route(node, norm, key)].child.get();
             if node.leaf_children {
                 let l = leaf(child);
                 return search_leaf(l, norm, key)
@@ -384,6 +410,28 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
                     .map(|i| &l.slots[i].obj as *const AtomicPtr<Entry>);
             }
             node = inner(child);
+        }
+    }
+}
+
+/// The child pointer of the leaf where `key` is or would be in the tree at `root`, and its
+/// place in its parent (`None` if the tree is empty).
+///
+/// # Safety
+/// As for [`find`].
+unsafe fn find_child<'a>(root: *const Inner, norm: u64, key: &[u8]) -> Option<(&'a Child, usize)> {
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        let mut node = inner(root.cast());
+        if node.len == 0 {
+            return None;
+        }
+        loop {
+            let at = route(node, norm, key);
+            if node.leaf_children {
+                return Some((&node.slots[at].child, at));
+            }
+            node = inner(node.slots[at].child.get());
         }
     }
 }
@@ -409,7 +457,7 @@ unsafe fn walk(
             }
         } else {
             let n = inner(node);
-            let mut visit = |i: usize| walk(n.slots[i].child, n.leaf_children, direction, f);
+            let mut visit = |i: usize| walk(n.slots[i].child.get(), n.leaf_children, direction, f);
             match direction {
                 Direction::Forward => (0..n.len).for_each(&mut visit),
                 Direction::Backward => (0..n.len).rev().for_each(&mut visit),
@@ -909,7 +957,7 @@ mod tests {
                             .map(|i| write::sep_bytes(node::sep_key(n, i).len()))
                             .sum::<usize>()
                         + (0..n.len)
-                            .map(|i| count(n.slots[i].child, n.leaf_children))
+                            .map(|i| count(n.slots[i].child.get(), n.leaf_children))
                             .sum::<usize>()
                 }
             }

@@ -1,7 +1,8 @@
 //! The nodes of the ordered storage's B+tree, and the reads that walk them.
 //!
-//! A published node never changes, except for a leaf's object slots (atomic pointers, replaced
-//! one at a time by a writer). Every key has an *order prefix* ([`crate::term::order_prefix`])
+//! A published node never changes, except for a leaf's object slots and an inner node's child
+//! pointers (atomic pointers, replaced one at a time by a writer: a new object for a key, a new
+//! copy of a leaf). Every key has an *order prefix* ([`crate::term::order_prefix`])
 //! stored inline next to it, so a search compares machine words and reads a key's bytes only
 //! when prefixes tie.
 //!
@@ -53,12 +54,54 @@ pub(super) struct Inner {
 
 /// A child with its separator and the separator's prefix, side by side: the child a search
 /// picks is in a cache line the search already loaded.
-#[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Branch {
     pub(super) norm: u64,
     pub(super) sep: *mut Sep,
-    pub(super) child: *mut (),
+    pub(super) child: Child,
+}
+
+/// A child pointer. A leaf writer replaces a leaf by storing its new copy here (release), so
+/// readers load it with acquire; writers that hold the structure lock exclusively change it
+/// in nodes that only they can reach yet.
+pub(super) struct Child(AtomicPtr<()>);
+
+impl Child {
+    pub(super) fn new(p: *mut ()) -> Child {
+        Child(AtomicPtr::new(p))
+    }
+
+    #[inline]
+    pub(super) fn get(&self) -> *mut () {
+        self.0.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub(super) fn set(&self, p: *mut ()) {
+        self.0.store(p, Ordering::Release)
+    }
+}
+
+impl Branch {
+    pub(super) fn empty() -> Branch {
+        Branch {
+            norm: 0,
+            sep: ptr::null_mut(),
+            child: Child::new(ptr::null_mut()),
+        }
+    }
+
+    /// The branch's three fields, for a writer that moves it.
+    pub(super) fn get(&self) -> (u64, *mut Sep, *mut ()) {
+        (self.norm, self.sep, self.child.get())
+    }
+
+    /// Sets the three fields (of a branch in a node no reader can reach yet).
+    pub(super) fn set(&mut self, (norm, sep, child): (u64, *mut Sep, *mut ())) {
+        self.norm = norm;
+        self.sep = sep;
+        self.child.set(child);
+    }
 }
 
 pub(super) use crate::storage::reclaim::Canary;
@@ -81,11 +124,7 @@ impl Inner {
         Inner {
             len: 0,
             leaf_children,
-            slots: [Branch {
-                norm: 0,
-                sep: ptr::null_mut(),
-                child: ptr::null_mut(),
-            }; CAP],
+            slots: std::array::from_fn(|_| Branch::empty()),
             canary: Canary::new(),
         }
     }
@@ -145,12 +184,12 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
                 drop(Box::from_raw(node.slots[i].sep));
             }
             if node.leaf_children {
-                let leaf = Box::from_raw(node.slots[i].child.cast::<Leaf>());
+                let leaf = Box::from_raw(node.slots[i].child.get().cast::<Leaf>());
                 for slot in &leaf.slots[..leaf.len] {
                     Entry::free(slot.obj.load(Ordering::Relaxed));
                 }
             } else {
-                free_tree(node.slots[i].child.cast());
+                free_tree(node.slots[i].child.get().cast());
             }
         }
     }

@@ -72,7 +72,7 @@ impl Cursor {
             };
             self.path[self.depth] = MaybeUninit::new((node as *const Inner, i));
             self.depth += 1;
-            let child = node.slots[i].child;
+            let child = node.slots[i].child.get();
             if node.leaf_children {
                 // SAFETY: as above.
                 break unsafe { leaf(child) };
@@ -149,7 +149,7 @@ impl Cursor {
             let Some(next) = next else { continue };
             self.path[d] = MaybeUninit::new((n as *const Inner, next));
             d += 1;
-            let mut child = n.slots[next].child;
+            let mut child = n.slots[next].child.get();
             let mut leaf_children = n.leaf_children;
             while !leaf_children {
                 // SAFETY: as above.
@@ -157,7 +157,7 @@ impl Cursor {
                 let j = if forward { 0 } else { c.len - 1 };
                 self.path[d] = MaybeUninit::new((c as *const Inner, j));
                 d += 1;
-                child = c.slots[j].child;
+                child = c.slots[j].child.get();
                 leaf_children = c.leaf_children;
             }
             self.depth = d;

@@ -1,8 +1,13 @@
-//! Committing a transaction: the only code that changes the tree. It runs under the writers'
-//! lock, so it alone changes the tree, and it publishes each change in one atomic store.
+//! Committing a transaction: the only code that changes the tree. It runs under the structure
+//! lock (held exclusively, or shared with a leaf's stripe), and it publishes each change in one
+//! atomic store.
 //!
 //! - One key whose object is replaced: the new object is stored into its leaf slot (readers see
 //!   the old object or the new one) and the old one retired.
+//! - One key added to a leaf with room, or removed from a leaf that keeps more than a quarter
+//!   of its keys ([`commit_one`], under the leaf's stripe and the structure lock held shared):
+//!   a copy of the leaf with the change is stored into its parent's child pointer, and the old
+//!   leaf retired. The tree's shape and separators stay as they are.
 //! - Anything else: copy-on-write. The root and every node on the way to a touched leaf are
 //!   copied once ("fresh" nodes, private to the commit and changed in place), splits and merges
 //!   happen among fresh nodes, and the new root is published with one store. The nodes it
@@ -15,9 +20,10 @@ use foldhash::fast::RandomState;
 use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
-use super::node::{route, search_leaf, Canary, Inner, Leaf, Sep, Slot, CAP};
+use super::node::{route, search_leaf, Branch, Canary, Child, Inner, Leaf, Sep, Slot, CAP};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
+use crate::storage::reclaim::Collector;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Bytes counted for a separator of a `len`-byte key.
@@ -149,10 +155,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
-                    top.slots[0].child = new_root.cast();
-                    top.slots[1].child = right;
-                    top.slots[1].norm = n;
-                    top.slots[1].sep = sep;
+                    top.slots[0].child.set(new_root.cast());
+                    top.slots[1].set((n, sep, right));
                     new_root = c.alloc_inner(top);
                 }
             }
@@ -169,7 +173,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         if r.leaf_children || r.len != 1 {
             break;
         }
-        let child = r.slots[0].child.cast::<Inner>();
+        let child = r.slots[0].child.get().cast::<Inner>();
         c.drop_node(Old::Inner(new_root));
         new_root = child;
     }
@@ -200,22 +204,110 @@ fn add(counter: &AtomicUsize, delta: isize) {
     counter.fetch_add(delta as usize, Ordering::Relaxed);
 }
 
-/// Commits the transaction of [`OrderedStorage::write_in_place`]: its one key's new object,
-/// if it changed, by one store into the key's slot.
-pub(super) fn commit_in_place(s: &OrderedStorage, staging: Staging) -> Option<*mut Entry> {
-    let mut list = staging.list.into_iter();
-    let (_, st) = list.next().expect("the key is staged");
-    assert!(list.next().is_none(), "an in-place write touches one key");
-    let at = st.deadline(&s.expiry);
-    match st.next {
-        None => None,
-        Some(None) => panic!("an in-place write never removes its key"),
-        Some(Some(new)) => {
-            if st.expired {
-                s.count_expired(1);
+/// What a one-key write took out of the tree, for its writer to retire once it has released
+/// its locks.
+#[derive(Default)]
+pub(super) struct Unlinked {
+    object: Option<*mut Entry>,
+    leaf: Option<*mut Leaf>,
+}
+
+impl Unlinked {
+    /// # Safety
+    /// As for `Collector::retire`, for each pointer: it left the tree (see
+    /// [`OrderedStorage::write_one`]) and only the caller retires it.
+    pub(super) unsafe fn retire(self, collector: &Collector) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if let Some(p) = self.object {
+                collector.retire(p);
             }
-            replace_in_place(s, st.original, st.slot, new, at)
+            if let Some(p) = self.leaf {
+                collector.retire(p);
+            }
         }
+    }
+}
+
+/// Commits the transaction of [`OrderedStorage::write_one`]: its one key's change, in `leaf`,
+/// the leaf under `child`. The caller holds the structure lock shared and the leaf's stripe, and
+/// checked that the change fits the leaf: room for a new key; more than `CAP / 4` keys left
+/// after a removal.
+pub(super) fn commit_one(
+    s: &OrderedStorage,
+    staging: Staging,
+    child: &Child,
+    leaf: &Leaf,
+) -> Unlinked {
+    let mut list = staging.list.into_iter();
+    let (key, st) = list.next().expect("the key is staged");
+    assert!(list.next().is_none(), "a one-key write touches one key");
+    let at = st.deadline(&s.expiry);
+    let Some(next) = st.next else {
+        return Unlinked::default();
+    };
+    if st.expired {
+        s.count_expired(1);
+    }
+    match (next, st.original.is_null()) {
+        (Some(new), false) => Unlinked {
+            object: replace_in_place(s, st.original, st.slot, new, at),
+            leaf: None,
+        },
+        (Some(new), true) => {
+            let stamp = s.expiry.stamp(at);
+            add(&s.bytes, Entry::bytes_of(&new, stamp) as isize);
+            let entry = Entry::new(&new, stamp).as_ptr();
+            let i = search_leaf(leaf, st.norm, &key).expect_err("the key is absent");
+            let mut copy = Leaf::empty();
+            copy.len = leaf.len + 1;
+            for (j, slot) in leaf.slots[..leaf.len].iter().enumerate() {
+                let to = if j < i { j } else { j + 1 };
+                copy.slots[to].norm = slot.norm;
+                copy.slots[to].obj = AtomicPtr::new(slot.obj.load(Ordering::Relaxed));
+            }
+            copy.slots[i].norm = st.norm;
+            copy.slots[i].obj = AtomicPtr::new(entry);
+            publish_leaf(s, child, leaf, copy, 1)
+        }
+        (None, false) => {
+            let i = search_leaf(leaf, st.norm, &key).expect("the key is present");
+            let mut copy = Leaf::empty();
+            copy.len = leaf.len - 1;
+            for (j, slot) in leaf.slots[..leaf.len].iter().enumerate() {
+                if j != i {
+                    let to = if j < i { j } else { j - 1 };
+                    copy.slots[to].norm = slot.norm;
+                    copy.slots[to].obj = AtomicPtr::new(slot.obj.load(Ordering::Relaxed));
+                }
+            }
+            // SAFETY: `original` is the object of the key's slot, alive until retired.
+            add(&s.bytes, -(unsafe { Entry::bytes(st.original) } as isize));
+            Unlinked {
+                object: Some(st.original),
+                ..publish_leaf(s, child, leaf, copy, -1)
+            }
+        }
+        (None, true) => Unlinked::default(),
+    }
+}
+
+/// Publishes `copy` in place of `leaf` under `child` (one release store) and counts `objects`
+/// more objects; returns the old leaf, unlinked.
+fn publish_leaf(
+    s: &OrderedStorage,
+    child: &Child,
+    leaf: &Leaf,
+    copy: Leaf,
+    objects: isize,
+) -> Unlinked {
+    let old = leaf as *const Leaf as *mut Leaf;
+    debug_assert_eq!(child.get(), old.cast());
+    child.set(Box::into_raw(Box::new(copy)).cast());
+    add(&s.objects, objects);
+    Unlinked {
+        object: None,
+        leaf: Some(old),
     }
 }
 
@@ -324,7 +416,11 @@ impl Commit {
         let copy = Inner {
             len: n.len,
             leaf_children: n.leaf_children,
-            slots: n.slots,
+            slots: std::array::from_fn(|i| {
+                let mut b = Branch::empty();
+                b.set(n.slots[i].get());
+                b
+            }),
             canary: Canary::new(),
         };
         self.drop_node(Old::Inner(p));
@@ -361,18 +457,18 @@ impl Commit {
             l.len = 1;
             l.slots[0].norm = norm;
             l.slots[0].obj = AtomicPtr::new(object);
-            n.slots[0].child = self.alloc_leaf(l).cast();
+            n.slots[0].child.set(self.alloc_leaf(l).cast());
             n.len = 1;
             return None;
         }
         let i = route(n, norm, key);
         let split = if n.leaf_children {
-            let l = self.own_leaf(n.slots[i].child);
-            n.slots[i].child = l.cast();
+            let l = self.own_leaf(n.slots[i].child.get());
+            n.slots[i].child.set(l.cast());
             self.leaf_put(l, norm, key, object)
         } else {
-            let c = self.own_inner(n.slots[i].child.cast());
-            n.slots[i].child = c.cast();
+            let c = self.own_inner(n.slots[i].child.get().cast());
+            n.slots[i].child.set(c.cast());
             self.put(c, norm, key, object)
         };
         let (sn, sep, right) = split?;
@@ -459,36 +555,26 @@ impl Commit {
         let n = unsafe { &mut *node };
         if n.len < CAP {
             for j in (at..n.len).rev() {
-                n.slots[j + 1].norm = n.slots[j].norm;
-                n.slots[j + 1].sep = n.slots[j].sep;
-                n.slots[j + 1].child = n.slots[j].child;
+                let moved = n.slots[j].get();
+                n.slots[j + 1].set(moved);
             }
-            n.slots[at].norm = norm;
-            n.slots[at].sep = sep;
-            n.slots[at].child = right;
+            n.slots[at].set((norm, sep, right));
             n.len += 1;
             return None;
         }
-        let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP)
-            .map(|j| (n.slots[j].norm, n.slots[j].sep, n.slots[j].child))
-            .collect();
+        let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP).map(|j| n.slots[j].get()).collect();
         all.insert(at, (norm, sep, right));
         let keep = split_point(at);
         let mut r = Inner::empty(n.leaf_children);
-        for (j, &(nm, sp, ch)) in all.iter().enumerate() {
+        for (j, &branch) in all.iter().enumerate() {
             if j < keep {
-                (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) = (nm, sp, ch);
+                n.slots[j].set(branch);
             } else {
-                (
-                    r.slots[j - keep].norm,
-                    r.slots[j - keep].sep,
-                    r.slots[j - keep].child,
-                ) = (nm, sp, ch);
+                r.slots[j - keep].set(branch);
             }
         }
         for j in keep..CAP {
-            (n.slots[j].norm, n.slots[j].sep, n.slots[j].child) =
-                (0, ptr::null_mut(), ptr::null_mut());
+            n.slots[j].set((0, ptr::null_mut(), ptr::null_mut()));
         }
         n.len = keep;
         r.len = CAP + 1 - keep;
@@ -506,8 +592,8 @@ impl Commit {
         let n = unsafe { &mut *node };
         let i = route(n, norm, key);
         let child_len = if n.leaf_children {
-            let l = self.own_leaf(n.slots[i].child);
-            n.slots[i].child = l.cast();
+            let l = self.own_leaf(n.slots[i].child.get());
+            n.slots[i].child.set(l.cast());
             // SAFETY: `l` is fresh.
             let l = unsafe { &mut *l };
             let at = search_leaf(l, norm, key).expect("the key is in the tree");
@@ -525,14 +611,14 @@ impl Commit {
             l.slots[l.len].obj.store(ptr::null_mut(), Ordering::Relaxed);
             l.len
         } else {
-            let c = self.own_inner(n.slots[i].child.cast());
-            n.slots[i].child = c.cast();
+            let c = self.own_inner(n.slots[i].child.get().cast());
+            n.slots[i].child.set(c.cast());
             self.delete(c, norm, key);
             // SAFETY: `c` is fresh.
             unsafe { (*c).len }
         };
         if child_len == 0 {
-            let child = n.slots[i].child;
+            let child = n.slots[i].child.get();
             self.remove_child(n, i, true);
             self.drop_node(if n.leaf_children {
                 Old::Leaf(child.cast())
@@ -551,9 +637,9 @@ impl Commit {
                     }
                 }
             };
-            if i > 0 && len_of(n.slots[i - 1].child) + child_len <= CAP {
+            if i > 0 && len_of(n.slots[i - 1].child.get()) + child_len <= CAP {
                 self.merge(n, i - 1);
-            } else if i + 1 < n.len && len_of(n.slots[i + 1].child) + child_len <= CAP {
+            } else if i + 1 < n.len && len_of(n.slots[i + 1].child.get()) + child_len <= CAP {
                 self.merge(n, i);
             }
         }
@@ -568,27 +654,24 @@ impl Commit {
         }
         let sep_removed = gone;
         for j in i + 1..n.len {
-            n.slots[j - 1].child = n.slots[j].child;
+            let moved = n.slots[j].child.get();
+            n.slots[j - 1].child.set(moved);
         }
         for j in sep_removed + 1..n.len {
             n.slots[j - 1].norm = n.slots[j].norm;
             n.slots[j - 1].sep = n.slots[j].sep;
         }
         n.len -= 1;
-        (
-            n.slots[n.len].norm,
-            n.slots[n.len].sep,
-            n.slots[n.len].child,
-        ) = (0, ptr::null_mut(), ptr::null_mut());
+        n.slots[n.len].set((0, ptr::null_mut(), ptr::null_mut()));
         (n.slots[0].norm, n.slots[0].sep) = (0, ptr::null_mut());
     }
 
     /// Merges child `a + 1` of the fresh node `n` into child `a`.
     fn merge(&mut self, n: &mut Inner, a: usize) {
-        let right = n.slots[a + 1].child;
+        let right = n.slots[a + 1].child.get();
         if n.leaf_children {
-            let left = self.own_leaf(n.slots[a].child);
-            n.slots[a].child = left.cast();
+            let left = self.own_leaf(n.slots[a].child.get());
+            n.slots[a].child.set(left.cast());
             // SAFETY: `left` is fresh; `right` is fresh or in the current tree.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Leaf>()) };
             for j in 0..r.len {
@@ -601,18 +684,18 @@ impl Commit {
             self.remove_child(n, a + 1, true);
             self.drop_node(Old::Leaf(right.cast()));
         } else {
-            let left = self.own_inner(n.slots[a].child.cast());
-            n.slots[a].child = left.cast();
+            let left = self.own_inner(n.slots[a].child.get().cast());
+            n.slots[a].child.set(left.cast());
             // SAFETY: as above.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Inner>()) };
             // The separator between them comes down.
-            l.slots[l.len].norm = n.slots[a + 1].norm;
-            l.slots[l.len].sep = n.slots[a + 1].sep;
-            l.slots[l.len].child = r.slots[0].child;
+            l.slots[l.len].set((
+                n.slots[a + 1].norm,
+                n.slots[a + 1].sep,
+                r.slots[0].child.get(),
+            ));
             for j in 1..r.len {
-                l.slots[l.len + j].norm = r.slots[j].norm;
-                l.slots[l.len + j].sep = r.slots[j].sep;
-                l.slots[l.len + j].child = r.slots[j].child;
+                l.slots[l.len + j].set(r.slots[j].get());
             }
             l.len += r.len;
             self.remove_child(n, a + 1, false);
