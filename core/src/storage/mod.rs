@@ -300,8 +300,8 @@ impl Storage {
     ///
     /// A chunk has the traversal guarantee of `step` (it is `max_keys` steps taken at once): no
     /// key twice, and every key present throughout after `start` visited, in order. On an
-    /// ordered_set it also reads one tree (a snapshot, except that an object replaced in place
-    /// meanwhile may be seen with its new value).
+    /// ordered_set it also reads one tree (root): a multi-key write is in it whole or not at all,
+    /// while one-key writes meanwhile may be seen in the leaves it has not reached yet.
     pub(crate) fn chunk(
         &self,
         start: Start<'_>,

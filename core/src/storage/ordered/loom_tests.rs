@@ -427,7 +427,10 @@ fn leaf_removal_beside_a_leaf_insert() {
         };
         let first = get(&s, 2);
         let second = get(&s, 2);
-        assert!(!(first.is_none() && second.is_some()), "a removed key came back");
+        assert!(
+            !(first.is_none() && second.is_some()),
+            "a removed key came back"
+        );
         assert_eq!(get(&s, 3), Some(3));
         w1.join().unwrap();
         w2.join().unwrap();

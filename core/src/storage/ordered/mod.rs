@@ -2,13 +2,15 @@
 //!
 //! - The tree is published through one atomic root pointer. Readers enter a reclamation guard,
 //!   load the root and walk immutable nodes: no lock, no write to shared memory, never a retry.
-//! - Writers stage their changes in a [`Txn`] and commit them at once: a change that replaces
-//!   the object of an existing key is one atomic store into its leaf slot (such writers of
-//!   different keys run in parallel: [`OrderedStorage::write_in_place`]); anything else (new
-//!   keys, deletions, several keys) holds the structure lock exclusively, copies the path from
-//!   the root to every leaf it touches and publishes the new tree with one root swap. So a multi-key write
-//!   is atomic and isolated for readers (they see the old root or the new one), and a reader's
-//!   walk is a consistent snapshot of the tree.
+//! - Writers stage their changes in a [`Txn`] and commit them at once. A write of one key that
+//!   stays within its leaf ([`OrderedStorage::write_one`]) holds the structure lock shared and
+//!   the leaf's stripe: a replaced object is one atomic store into its leaf slot, an added or
+//!   removed key one store of a new copy of the leaf into its parent's child pointer; such
+//!   writers of different leaves run in parallel. Anything else (splits, merges, several keys)
+//!   holds the structure lock exclusively, copies the path from the root to every leaf it
+//!   touches and publishes the new tree with one root swap. So a multi-key write is atomic and
+//!   isolated for readers (they see the old root or the new one); a walk sees one-key writes
+//!   made meanwhile in the leaves it has not reached yet.
 //! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
 //!   them once no reader can hold them ([`reclaim`]).
 //! - Keys are kept in term order with their order prefixes inline ([`node`]); compare-equal keys
@@ -52,7 +54,7 @@ use crate::term;
 /// The objects of one ordered_set.
 pub(crate) struct OrderedStorage {
     root: AtomicPtr<Inner>,
-    /// Objects in the tree; written under the structure lock.
+    /// Objects in the tree; changed by atomic adds (one-key writers run concurrently).
     objects: AtomicUsize,
     /// Bytes of nodes, separators and objects; changed by atomic adds (in-place writers run
     /// concurrently).
@@ -366,7 +368,8 @@ impl OrderedStorage {
     }
 
     /// Calls `f` on every object in term order (or reverse), on the tree as it was when the
-    /// walk began, except that a concurrent replacement of an object's value may be seen.
+    /// walk began, except that one-key writes meanwhile may be seen (see the module
+    /// documentation).
     pub(crate) fn for_each(&self, direction: Direction, mut f: impl FnMut(ObjectRef<'_>)) {
         let guard = self.collector.enter();
         let root = reclaim::load(&guard, &self.root);
@@ -526,7 +529,7 @@ impl Staged {
     }
 }
 
-/// A write transaction (see [`OrderedStorage::write`] and [`OrderedStorage::write_in_place`]):
+/// A write transaction (see [`OrderedStorage::write`] and [`OrderedStorage::write_one`]):
 /// it runs under the structure lock and stages its changes; they are committed together when it
 /// ends.
 pub(crate) struct Txn<'a> {
@@ -579,14 +582,17 @@ impl Txn<'_> {
                 let norm = term::order_prefix(key);
                 // SAFETY: the structure lock is held, so the tree at `root` is the current one
                 // and keeps its shape until the commit; held exclusively, nothing in it changes;
-                // held shared (`write_in_place`), other keys' objects may be replaced, and the
-                // guard that path holds keeps the ones read here alive.
+                // held shared (`write_one`, which stages its key before the transaction runs, so
+                // only a transaction that strays to another key gets here), other leaves and
+                // objects may be replaced, and the guard that path holds keeps the ones read
+                // here alive.
                 let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
                 let original = if slot.is_null() {
                     std::ptr::null_mut()
                 } else {
-                    // SAFETY: as above.
-                    unsafe { (*slot).load(Ordering::Relaxed) }
+                    // SAFETY: as above. Acquire: under the shared lock an in-place writer may
+                    // have just stored this object.
+                    unsafe { (*slot).load(Ordering::Acquire) }
                 };
                 // SAFETY: as above.
                 let expired = !original.is_null() && unsafe { !self.storage.live(original) };
@@ -611,8 +617,9 @@ impl Txn<'_> {
             Some(next) => Objects::from_slice(next.as_slice()),
             None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
-            // borrows `self`: the structure lock held exclusively, or (in `write_in_place`) the
-            // key's stripe, keeps every other writer off its slot for the whole transaction.
+            // borrows `self`: the structure lock held exclusively, or (in `write_one`) the
+            // stripe of the key's leaf, keeps every other writer off its slot for the whole
+            // transaction.
             None => Objects::from_option(Some(unsafe { view(staged.original) })),
         }
     }
