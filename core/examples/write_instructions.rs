@@ -1,0 +1,92 @@
+//! A fixed number of writes on one thread, for counting instructions per write with callgrind
+//! (valid on a loaded machine, unlike wall-clock time). Run it twice with different counts and
+//! divide the difference, which cancels the setup:
+//!
+//! ```sh
+//! cargo build --release -p rets-core --example write_instructions
+//! for n in 100000 200000; do
+//!   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+//!     target/release/examples/write_instructions insert ordered_set $n 2>&1 | grep refs
+//! done   # instructions per write = (refs(200000) - refs(100000)) / 100000
+//! ```
+//!
+//! Modes, on a public `set` or `ordered_set` with the objects of `benches/maps.rs`'s `ets`
+//! section (`[K, 0, ["v", K]]`, integer keys, inserted as MessagePack):
+//! - `insert`: fills fresh tables of 10k keys in a scattered order, as that section's insert
+//!   does (one table per 10k writes, created and deleted in the count);
+//! - `exchange`: on a table of 10k keys, deletes a key and inserts it again, in a scattered
+//!   order (each is one write): the key-set churn of the Exchange mix without its reads.
+
+use std::hint::black_box;
+
+use rets_core::{Msgpack, Owner, Table, TableOptions};
+
+const KEYS: u64 = 10_000;
+
+fn encode(buf: &mut Vec<u8>, k: u64) {
+    buf.clear();
+    rmp::encode::write_array_len(buf, 3).unwrap();
+    rmp::encode::write_uint(buf, k).unwrap();
+    rmp::encode::write_uint(buf, 0).unwrap();
+    rmp::encode::write_array_len(buf, 2).unwrap();
+    rmp::encode::write_str(buf, "v").unwrap();
+    rmp::encode::write_uint(buf, k).unwrap();
+}
+
+fn table(owner: &Owner, ordered: bool) -> Table {
+    let options = TableOptions::new().public();
+    let options = if ordered {
+        options.ordered_set()
+    } else {
+        options.set()
+    };
+    owner.new_table("t", options).unwrap()
+}
+
+/// A scattered order over `0..KEYS` (a stride coprime with it).
+fn key(i: u64) -> u64 {
+    (i * 7_919) % KEYS
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "insert".into());
+    let ordered = match args.next().as_deref() {
+        Some("set") | None => false,
+        Some("ordered_set") => true,
+        Some(other) => panic!("unknown table type {other:?}: set or ordered_set"),
+    };
+    let n: u64 = args.next().map_or(100_000, |a| a.parse().expect("a count"));
+    let owner = Owner::new();
+    let mut buf = Vec::with_capacity(32);
+    match mode.as_str() {
+        "insert" => {
+            let mut done = 0;
+            while done < n {
+                let t = table(&owner, ordered);
+                for i in 0..KEYS.min(n - done) {
+                    encode(&mut buf, key(i));
+                    t.insert(Msgpack(&buf)).unwrap();
+                }
+                done += KEYS.min(n - done);
+                black_box(t.info().unwrap().size);
+                t.delete_table().unwrap();
+            }
+        }
+        "exchange" => {
+            let t = table(&owner, ordered);
+            for i in 0..KEYS {
+                encode(&mut buf, i);
+                t.insert(Msgpack(&buf)).unwrap();
+            }
+            for i in 0..n / 2 {
+                let k = key(i);
+                t.delete(k).unwrap();
+                encode(&mut buf, k);
+                t.insert(Msgpack(&buf)).unwrap();
+            }
+            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
+        }
+        other => panic!("unknown mode {other:?}: insert or exchange"),
+    }
+}
