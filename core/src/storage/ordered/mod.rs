@@ -307,7 +307,7 @@ impl OrderedStorage {
                         storage: self,
                         staged: &mut staged,
                     });
-                    let unlinked = write::commit_one(self, staged, child, leaf);
+                    let unlinked = write::commit_one(self, staged, child, leaf, found);
                     // The locks and the guard go before what left the tree is retired: the
                     // retirement that fills this thread's batch frees it after a process-wide
                     // barrier (as in the hash storage's commit), which other writers of the

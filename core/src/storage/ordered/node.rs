@@ -119,6 +119,47 @@ impl Leaf {
     }
 }
 
+/// What [`Leaf::edited`] does to slot `at`.
+pub(super) enum Edit {
+    /// A new key's slot goes in at `at`.
+    Insert(u64, *mut Entry),
+    /// The slot at `at` goes.
+    Remove,
+}
+
+impl Leaf {
+    /// A copy of `src` with `edit` made at slot `at`, built in one pass.
+    ///
+    /// The copy reads `src`'s object pointers with relaxed loads: the caller holds the leaf's
+    /// stripe (or the exclusive structure lock), which ordered every earlier store into them
+    /// before it, and publishes the copy with a release store.
+    pub(super) fn edited(src: &Leaf, at: usize, edit: Edit) -> Leaf {
+        let len = match edit {
+            Edit::Insert(..) => src.len + 1,
+            Edit::Remove => src.len - 1,
+        };
+        debug_assert!(len <= CAP && at <= src.len);
+        let mut copy = Leaf::empty();
+        copy.len = len;
+        let copy_slots = |to: &mut [Slot], from: &[Slot]| {
+            for (t, f) in to.iter_mut().zip(from) {
+                t.norm = f.norm;
+                t.obj = AtomicPtr::new(f.obj.load(Ordering::Relaxed));
+            }
+        };
+        copy_slots(&mut copy.slots[..at], &src.slots[..at]);
+        match edit {
+            Edit::Insert(norm, obj) => {
+                copy.slots[at].norm = norm;
+                copy.slots[at].obj = AtomicPtr::new(obj);
+                copy_slots(&mut copy.slots[at + 1..len], &src.slots[at..src.len]);
+            }
+            Edit::Remove => copy_slots(&mut copy.slots[at..len], &src.slots[at + 1..src.len]),
+        }
+        copy
+    }
+}
+
 impl Inner {
     pub(super) fn empty(leaf_children: bool) -> Inner {
         Inner {

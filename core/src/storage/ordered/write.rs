@@ -20,7 +20,7 @@ use foldhash::fast::RandomState;
 use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
-use super::node::{route, search_leaf, Branch, Canary, Child, Inner, Leaf, Sep, Slot, CAP};
+use super::node::{route, search_leaf, Branch, Canary, Child, Edit, Inner, Leaf, Sep, Slot, CAP};
 use super::{OrderedStorage, Staging};
 use crate::object::Object;
 use crate::storage::reclaim::Collector;
@@ -230,17 +230,18 @@ impl Unlinked {
 }
 
 /// Commits the transaction of [`OrderedStorage::write_one`]: its one key's change, in `leaf`,
-/// the leaf under `child`. The caller holds the structure lock shared and the leaf's stripe, and
-/// checked that the change fits the leaf: room for a new key; more than `CAP / 4` keys left
-/// after a removal.
+/// the leaf under `child`, where the key is at `found` (as `search_leaf` says). The caller holds
+/// the structure lock shared and the leaf's stripe, and checked that the change fits the leaf:
+/// room for a new key; more than `CAP / 4` keys left after a removal.
 pub(super) fn commit_one(
     s: &OrderedStorage,
     staging: Staging,
     child: &Child,
     leaf: &Leaf,
+    found: Result<usize, usize>,
 ) -> Unlinked {
     let mut list = staging.list.into_iter();
-    let (key, st) = list.next().expect("the key is staged");
+    let (_, st) = list.next().expect("the key is staged");
     assert!(list.next().is_none(), "a one-key write touches one key");
     let at = st.deadline(&s.expiry);
     let Some(next) = st.next else {
@@ -249,46 +250,27 @@ pub(super) fn commit_one(
     if st.expired {
         s.count_expired(1);
     }
-    match (next, st.original.is_null()) {
-        (Some(new), false) => Unlinked {
+    match (next, found) {
+        (Some(new), Ok(_)) => Unlinked {
             object: replace_in_place(s, st.original, st.slot, new, at),
             leaf: None,
         },
-        (Some(new), true) => {
+        (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
             add(&s.bytes, Entry::bytes_of(&new, stamp) as isize);
             let entry = Entry::new(&new, stamp).as_ptr();
-            let i = search_leaf(leaf, st.norm, &key).expect_err("the key is absent");
-            let mut copy = Leaf::empty();
-            copy.len = leaf.len + 1;
-            for (j, slot) in leaf.slots[..leaf.len].iter().enumerate() {
-                let to = if j < i { j } else { j + 1 };
-                copy.slots[to].norm = slot.norm;
-                copy.slots[to].obj = AtomicPtr::new(slot.obj.load(Ordering::Relaxed));
-            }
-            copy.slots[i].norm = st.norm;
-            copy.slots[i].obj = AtomicPtr::new(entry);
+            let copy = Leaf::edited(leaf, i, Edit::Insert(st.norm, entry));
             publish_leaf(s, child, leaf, copy, 1)
         }
-        (None, false) => {
-            let i = search_leaf(leaf, st.norm, &key).expect("the key is present");
-            let mut copy = Leaf::empty();
-            copy.len = leaf.len - 1;
-            for (j, slot) in leaf.slots[..leaf.len].iter().enumerate() {
-                if j != i {
-                    let to = if j < i { j } else { j - 1 };
-                    copy.slots[to].norm = slot.norm;
-                    copy.slots[to].obj = AtomicPtr::new(slot.obj.load(Ordering::Relaxed));
-                }
-            }
+        (None, Ok(i)) => {
             // SAFETY: `original` is the object of the key's slot, alive until retired.
             add(&s.bytes, -(unsafe { Entry::bytes(st.original) } as isize));
             Unlinked {
                 object: Some(st.original),
-                ..publish_leaf(s, child, leaf, copy, -1)
+                ..publish_leaf(s, child, leaf, Leaf::edited(leaf, i, Edit::Remove), -1)
             }
         }
-        (None, true) => Unlinked::default(),
+        (None, Err(_)) => Unlinked::default(),
     }
 }
 
