@@ -263,6 +263,11 @@ pub(super) fn commit_one(
             publish_leaf(s, child, leaf, copy, 1)
         }
         (None, Ok(i)) => {
+            // `write_one` checked this when it allowed a removal; `write_in_place` does not.
+            assert!(
+                leaf.len - 1 > CAP / 4,
+                "a write_in_place never removes its key"
+            );
             // SAFETY: `original` is the object of the key's slot, alive until retired.
             add(&s.bytes, -(unsafe { Entry::bytes(st.original) } as isize));
             Unlinked {
