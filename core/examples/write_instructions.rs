@@ -13,7 +13,8 @@
 //! Modes, on a public `set` or `ordered_set` with the objects of `benches/maps.rs`'s `ets`
 //! section (`[K, 0, ["v", K]]`, integer keys, inserted as MessagePack):
 //! - `insert`: fills fresh tables of 10k keys in a scattered order, as that section's insert
-//!   does (one table per 10k writes, created and deleted in the count);
+//!   does (one table per 10k writes, created and deleted in the count); an optional last
+//!   argument splits each fill among that many threads (for a profiler);
 //! - `exchange`: on a table of 10k keys, deletes a key and inserts it again, in a scattered
 //!   order (each is one write): the key-set churn of the Exchange mix without its reads.
 
@@ -57,6 +58,7 @@ fn main() {
         Some(other) => panic!("unknown table type {other:?}: set or ordered_set"),
     };
     let n: u64 = args.next().map_or(100_000, |a| a.parse().expect("a count"));
+    let threads: u64 = args.next().map_or(1, |a| a.parse().expect("a thread count"));
     let owner = Owner::new();
     let mut buf = Vec::with_capacity(32);
     match mode.as_str() {
@@ -64,11 +66,21 @@ fn main() {
             let mut done = 0;
             while done < n {
                 let t = table(&owner, ordered);
-                for i in 0..KEYS.min(n - done) {
-                    encode(&mut buf, key(i));
-                    t.insert(Msgpack(&buf)).unwrap();
-                }
-                done += KEYS.min(n - done);
+                let count = KEYS.min(n - done);
+                // Thread `w` of `threads` inserts every `threads`th key of the order.
+                std::thread::scope(|s| {
+                    for w in 0..threads {
+                        let t = &t;
+                        s.spawn(move || {
+                            let mut buf = Vec::with_capacity(32);
+                            for i in (w..count).step_by(threads as usize) {
+                                encode(&mut buf, key(i));
+                                t.insert(Msgpack(&buf)).unwrap();
+                            }
+                        });
+                    }
+                });
+                done += count;
                 black_box(t.info().unwrap().size);
                 t.delete_table().unwrap();
             }
