@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
+use std::ops::Bound;
 use std::sync::{Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -351,8 +352,20 @@ impl Handle for RetsHandle<'_> {
         self.table.update_element(key, &self.update).unwrap()
     }
     fn scan(&mut self, from: u64, n: usize) -> usize {
-        // The range iterator (chunks of keys, one descent each), as the peers' `range(from..)`;
-        // `next_ref` reads each object in the iterator's buffer, without a copy.
+        if self.pin.is_some() {
+            // The next `n` keys from `from` in one chunk (one descent, each object read in
+            // place inside the storage's pass), as the peers' `range(from..)` reads them under
+            // a guard.
+            let visited = self
+                .table
+                .chunk_with(Bound::Included(from), n, false, |key, mut objects| {
+                    black_box((key, objects.next().map(|o| o.as_msgpack()[0])));
+                })
+                .unwrap();
+            return visited;
+        }
+        // The range iterator (chunks of keys, one descent each, copied out so that no guard is
+        // held between items); `next_ref` reads each object in the iterator's buffer.
         let mut objects = self.table.range(from..).unwrap();
         let mut visited = 0;
         while visited < n {
@@ -816,7 +829,7 @@ fn peer_section<M: Map>(cfg: &Config) {
                     .collect(),
             );
             emit("maps", "lookup", M::NAME, n, threads, v);
-            if M::ORDERED && !M::READS_ROW {
+            if M::ORDERED {
                 let v = median(
                     (0..cfg.reps)
                         .map(|rep| scans(&map, n, threads, cfg.scans_per_thread, rep))

@@ -4,6 +4,7 @@
 //!
 //! - `next`: rets, `first`/`next` from key to key (each step a search from the root);
 //! - `range`: rets, `Table::range(from..)` (one search per chunk);
+//! - `chunk`: rets, one `Table::chunk_with` of 100 keys (one search, objects read in place);
 //! - `tree`: scc's TreeIndex, `range(from..)`;
 //! - `fold`: rets, `scans` whole-table `foldl`s instead (each object once per fold);
 //! - `select`: rets, `scans` selects of a key prefix `{G, '_'}` (100 objects each: a range).
@@ -19,6 +20,7 @@
 //! ```
 
 use std::hint::black_box;
+use std::ops::Bound;
 
 use rets_core::query::{Expr, MatchSpec, Pat, Spec};
 use rets_core::{tuple, Owner, Table, TableOptions, Term};
@@ -104,6 +106,26 @@ fn scans_range(t: &Table, n: u64, scans: usize) -> u64 {
     visited
 }
 
+/// One `Table::chunk_with` of 100 keys per scan: one descent, then the objects read in place.
+#[inline(never)]
+fn scans_chunk(t: &Table, n: u64, scans: usize) -> u64 {
+    let mut visited = 0;
+    for from in starts(n, scans) {
+        let seen = t
+            .chunk_with(
+                Bound::Included(from),
+                SCAN_LEN as usize,
+                false,
+                |key, mut objects| {
+                    black_box((key, objects.next().map(|o| o.as_msgpack()[0])));
+                },
+            )
+            .unwrap();
+        visited += seen as u64;
+    }
+    visited
+}
+
 /// `scans` folds over the whole table (ETS foldl), reading each object's first byte.
 #[inline(never)]
 fn scans_fold(t: &Table, scans: usize) -> u64 {
@@ -147,7 +169,7 @@ fn scans_tree(tree: &scc::TreeIndex<u64, [u8; 16]>, n: u64, scans: usize) -> u64
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: scan_cost next|range|tree|fold|select KEYS SCANS";
+    let usage = "usage: scan_cost next|range|chunk|tree|fold|select KEYS SCANS";
     let mode = args.get(1).expect(usage).as_str();
     let n: u64 = args.get(2).expect(usage).parse().expect(usage);
     let scans: usize = args.get(3).expect(usage).parse().expect(usage);
@@ -184,6 +206,7 @@ fn main() {
             return;
         }
         "range" => scans_range(&rets_table(&owner, n), n, scans),
+        "chunk" => scans_chunk(&rets_table(&owner, n), n, scans),
         "tree" => {
             let tree = scc::TreeIndex::new();
             for k in scattered(n) {

@@ -58,7 +58,9 @@ fn main() {
         Some(other) => panic!("unknown table type {other:?}: set or ordered_set"),
     };
     let n: u64 = args.next().map_or(100_000, |a| a.parse().expect("a count"));
-    let threads: u64 = args.next().map_or(1, |a| a.parse().expect("a thread count"));
+    let threads: u64 = args
+        .next()
+        .map_or(1, |a| a.parse().expect("a thread count"));
     let owner = Owner::new();
     let mut buf = Vec::with_capacity(32);
     match mode.as_str() {
