@@ -16,9 +16,9 @@
 //! returns every key present for the whole traversal exactly once, in order. A key inserted or
 //! deleted meanwhile may or may not be seen (a key deleted and inserted again at most once); an
 //! object is seen as it was when its chunk was read. Within one chunk an ordered_set is read
-//! from one tree (a multi-key write is seen whole or not at all, except that a concurrent
-//! in-place replacement of an object may be seen); a hash table's chunk reads each key as a
-//! lookup would. Expired objects (the cache layer) are never returned.
+//! from one tree: a multi-key write is seen whole or not at all, while a one-key write made
+//! meanwhile (a replaced object, or a key added to or removed from a leaf) may be seen in the
+//! part of the chunk not read yet; a hash table's chunk reads each key as a lookup would. Expired objects (the cache layer) are never returned.
 
 use std::iter::FusedIterator;
 use std::ops::{Bound, ControlFlow, RangeBounds};
