@@ -329,8 +329,8 @@ const CHUNK_FLAGS: u32 = rets_chunk_flag::Objects as u32
 ///
 /// Traversal is safe as with rets_table_first(): a traversal by chunks never fails because of
 /// concurrent writers, never returns a key twice, and returns every key present throughout it
-/// exactly once; keys written meanwhile may or may not appear. On an ordered_set one chunk is
-/// read from one version of the table (a multi-key write is in it whole or not at all).
+/// exactly once; keys written meanwhile may or may not appear. On an ordered_set a multi-key
+/// write is in one chunk whole or not at all.
 ///
 /// Returns `RETS_STATUS_END_OF_TABLE` if no key is left after `key`.
 ///
