@@ -1,7 +1,9 @@
 //! Storage of ordered_sets: a copy-on-write B+tree with lock-free reads.
 //!
 //! - The tree is published through one atomic root pointer. Readers enter a reclamation guard,
-//!   load the root and walk immutable nodes: no lock, no write to shared memory, never a retry.
+//!   load the root and walk the nodes: no lock, no write to shared memory, never a retry. A
+//!   published node changes only by single atomic pointer stores (an object slot, a leaf's
+//!   child pointer), so a reader sees each leaf whole.
 //! - Writers stage their changes in a [`Txn`] and commit them at once. A write of one key that
 //!   stays within its leaf ([`OrderedStorage::write_one`]) holds the structure lock shared and
 //!   the leaf's stripe: a replaced object is one atomic store into its leaf slot, an added or
@@ -284,10 +286,13 @@ impl OrderedStorage {
                 };
                 if fits {
                     let (original, slot) = match found {
-                        // SAFETY: the slot of a live leaf holds a live entry.
-                        Ok(i) => (leaf.slots[i].obj.load(Ordering::Acquire), {
-                            &leaf.slots[i].obj as *const AtomicPtr<Entry>
-                        }),
+                        Ok(i) => {
+                            let slot = &leaf.slots[i].obj;
+                            (
+                                slot.load(Ordering::Acquire),
+                                slot as *const AtomicPtr<Entry>,
+                            )
+                        }
                         Err(_) => (std::ptr::null_mut(), std::ptr::null()),
                     };
                     let mut staged = Staging::default();
@@ -298,7 +303,7 @@ impl OrderedStorage {
                             original,
                             slot,
                             next: None,
-                            // SAFETY: as above.
+                            // SAFETY: the slot of a live leaf holds a live entry.
                             expired: !original.is_null() && unsafe { !self.live(original) },
                             expires_at: None,
                         },
