@@ -57,6 +57,9 @@ const SHARD_BITS: u32 = 6;
 #[cfg(rets_loom)]
 const SHARD_BITS: u32 = 1;
 
+/// The number of shards.
+const SHARDS: usize = 1 << SHARD_BITS;
+
 /// log2 of the smallest number of home slots of an array.
 #[cfg(not(rets_loom))]
 const MIN_BITS: u32 = 3;
@@ -116,18 +119,21 @@ impl Array {
     /// order.
     #[inline]
     fn home(&self, hash: u64) -> usize {
-        if self.bits == 0 {
-            0
-        } else {
-            ((hash << SHARD_BITS) >> (64 - self.bits)) as usize
-        }
+        // `>> 1` first, so that the shift by `63 - bits` stays below 64 for `bits == 0` too
+        // (giving 0) without a branch.
+        (((hash << SHARD_BITS) >> 1) >> (63 - self.bits)) as usize
     }
 
     fn bytes(&self) -> usize {
         std::mem::size_of::<Array>() + self.slots.len() * std::mem::size_of::<Slot>()
     }
 
-    /// The slot holding `key` (tombstones skipped), by a probe from its home slot.
+    /// The slot holding `key` (tombstones skipped), by a probe from its home slot, and the node
+    /// in it whose key was compared.
+    ///
+    /// The node is returned rather than loaded from the slot again: a reload could find a node
+    /// of another key, should that key be deleted and a key of the same 64-bit hash claim its
+    /// tombstone in between.
     ///
     /// # Safety
     /// The array and the nodes it points to are live: `guard` is a guard of this storage, or
@@ -135,9 +141,17 @@ impl Array {
     // Always inlined, as `find_visible`: it is generic over the guard, and left to itself the
     // compiler makes it a call (~15 instructions more per lookup, measured with callgrind).
     #[inline(always)]
-    unsafe fn find(&self, guard: &impl Protect, hash: u64, key: &[u8]) -> Option<usize> {
-        let mut i = self.home(hash);
-        while let Some(slot) = self.slots.get(i) {
+    unsafe fn find(
+        &self,
+        guard: &impl Protect,
+        hash: u64,
+        key: &[u8],
+    ) -> Option<(usize, *mut Node)> {
+        let home = self.home(hash);
+        // A home slot is always in the array (the tail follows the last one); iterating the
+        // slice from it leaves no bounds check in the loop.
+        let probe = &self.slots[home..];
+        for (i, slot) in probe.iter().enumerate() {
             let h = slot.hash.load(Ordering::Acquire);
             if h == 0 {
                 return None;
@@ -146,10 +160,9 @@ impl Array {
                 let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
                 if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
-                    return Some(i);
+                    return Some((home + i, n));
                 }
             }
-            i += 1;
         }
         None
     }
@@ -295,7 +308,9 @@ enum Hasher {
 
 /// The objects of one hash table.
 pub(crate) struct HashStorage {
-    shards: Box<[Shard]>,
+    /// A fixed-size array: `shard_of` is below its length by construction, so indexing it
+    /// needs no bounds check.
+    shards: Box<[Shard; SHARDS]>,
     hasher: Hasher,
     /// The cache layer's lifetimes: every visibility check asks it (see `Node::visible`).
     expiry: Expiry,
@@ -339,14 +354,16 @@ impl HashStorage {
             expiry: Expiry::default(),
             track_use: false,
             expired: std::sync::atomic::AtomicU64::new(0),
-            shards: (0..1usize << SHARD_BITS)
+            shards: (0..SHARDS)
                 .map(|_| Shard {
                     array: AtomicPtr::new(ptr::null_mut()),
                     state: Mutex::new(ShardState::default()),
                     objects: AtomicUsize::new(0),
                     bytes: AtomicUsize::new(0),
                 })
-                .collect(),
+                .collect::<Box<[Shard]>>()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("SHARDS shards were made")),
             hasher,
             collector: Collector::new(),
         }
@@ -718,15 +735,7 @@ unsafe fn find_visible(
             return ptr::null_mut();
         }
         match (*array).find(guard, hash, key) {
-            Some(i) => {
-                let n = reclaim::load(guard, &(*array).slots[i].node);
-                if n.is_null() {
-                    // Deleted since `find` saw it.
-                    n
-                } else {
-                    Node::visible(n, expiry)
-                }
-            }
+            Some((_, n)) => Node::visible(n, expiry),
             None => ptr::null_mut(),
         }
     }
@@ -890,11 +899,8 @@ impl<'a> Txn<'a> {
             let array = shard.array.load(Ordering::Acquire);
             // SAFETY: we hold the shard's mutex (taken in `begin` for every key), so its array
             // and nodes are not retired.
-            let found = unsafe { array.as_ref() }.and_then(|a| {
-                // SAFETY: as above.
-                let i = unsafe { a.find(&Locked, change.hash, key) }?;
-                Some((i, a.slots[i].node.load(Ordering::Acquire)))
-            });
+            let found = unsafe { array.as_ref() }
+                .and_then(|a| unsafe { a.find(&Locked, change.hash, key) });
             let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
             // SAFETY: as above.
             change.expired = !found.1.is_null()
@@ -1077,7 +1083,7 @@ impl<'a> Txn<'a> {
             let found = match hinted {
                 Some((i, _)) => Some(i),
                 None if array.is_null() => None,
-                None => (*array).find(&Locked, hash, key),
+                None => (*array).find(&Locked, hash, key).map(|(i, _)| i),
             };
             let old = match found {
                 Some(i) => {
