@@ -301,7 +301,8 @@ enum ObjectsInner<'a> {
         area: &'a [u8],
         count: usize,
     },
-    /// At most one object in storage's own layout (ordered storage).
+    /// At most one object in storage's own layout (ordered storage, and a hash node's lone
+    /// object).
     One(Option<ObjectRef<'a>>),
 }
 

@@ -432,7 +432,9 @@ impl HashStorage {
         unsafe {
             let node = find_visible(guard, shard, hash, key, &self.expiry);
             if node.is_null() {
-                Objects::from_slice(&[])
+                // Empty as the lone-object variant (rather than an empty slice), so that the
+                // caller's iterator has one variant fewer to tell apart on a set's lookup.
+                Objects::from_option(None)
             } else {
                 if self.track_use {
                     self.mark_used(node);
