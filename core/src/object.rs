@@ -301,7 +301,8 @@ enum ObjectsInner<'a> {
         area: &'a [u8],
         count: usize,
     },
-    /// At most one object in storage's own layout (ordered storage).
+    /// At most one object in storage's own layout (ordered storage, and a hash node's lone
+    /// object).
     One(Option<ObjectRef<'a>>),
 }
 
@@ -575,6 +576,99 @@ impl fmt::Display for Key {
 pub trait ToKey {
     /// Calls `f` with the canonical encoding of the key.
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R>;
+
+    /// [`ToKey::with_key`] for a lookup, which also wants a short key as one integer (see
+    /// [`LookupKey`]). Integers build both forms at once; other keys need not implement it.
+    #[doc(hidden)]
+    #[inline]
+    fn with_lookup_key<R>(&self, f: impl FnOnce(LookupKey<'_>) -> R) -> Result<R> {
+        self.with_key(|bytes| f(LookupKey::new(bytes)))
+    }
+}
+
+/// A key as a lookup hands it to storage: its canonical bytes and, for a key of at most 8
+/// bytes (an integer below 2^32, a short string), the same bytes as one integer, which hash
+/// storage hashes and compares keys by (one comparison instead of a loop over the bytes).
+/// Integer keys are encoded straight into that form (`ToKey::with_lookup_key`).
+#[derive(Clone, Copy)]
+pub struct LookupKey<'a> {
+    bytes: &'a [u8],
+    /// `short_word(bytes)` if `bytes` has at most 8 bytes, else 0.
+    word: u64,
+    /// The bits of `word` that `bytes` fills: its low `8 * len` bits if at most 8 bytes, else 0.
+    mask: u64,
+}
+
+impl<'a> LookupKey<'a> {
+    /// The lookup form of canonical key bytes.
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8]) -> LookupKey<'a> {
+        if bytes.len() <= 8 {
+            LookupKey::short(bytes, short_word(bytes))
+        } else {
+            LookupKey {
+                bytes,
+                word: 0,
+                mask: 0,
+            }
+        }
+    }
+
+    /// A key of at most 8 `bytes` whose `short_word` is `word` (already known).
+    #[inline]
+    fn short(bytes: &'a [u8], word: u64) -> LookupKey<'a> {
+        debug_assert!(bytes.len() <= 8 && word == short_word(bytes));
+        /// The mask of each length: one load, where computing it takes four instructions
+        /// (a lookup by an integer key would pay them every time).
+        const MASKS: [u64; 9] = {
+            let mut masks = [0; 9];
+            let mut len = 1;
+            while len <= 8 {
+                masks[len] = u64::MAX >> (64 - 8 * len);
+                len += 1;
+            }
+            masks
+        };
+        LookupKey {
+            bytes,
+            word,
+            mask: MASKS[bytes.len()],
+        }
+    }
+
+    /// The canonical bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// `(short_word(bytes), mask)` for a key of at most 8 bytes, where the mask covers its
+    /// `8 * len` low bits: a word `w` read from the start of the same bytes followed by anything
+    /// has `w & mask == short_word`.
+    #[inline]
+    pub(crate) fn word(&self) -> Option<(u64, u64)> {
+        (self.bytes.len() <= 8).then_some((self.word, self.mask))
+    }
+}
+
+/// The bytes of a key of at most 8 bytes as one integer, little-endian (the first byte lowest)
+/// and zero-padded, read with at most two loads of 4 or 1-2 bytes instead of a variable-length
+/// copy (which compiles to a `memcpy` call).
+#[inline]
+pub(crate) fn short_word(key: &[u8]) -> u64 {
+    let n = key.len();
+    debug_assert!(n <= 8);
+    if n >= 4 {
+        // Two overlapping 4-byte words: the first and the last four bytes.
+        let lo = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as u64;
+        let hi = u32::from_le_bytes([key[n - 4], key[n - 3], key[n - 2], key[n - 1]]) as u64;
+        lo | hi << ((n - 4) * 8)
+    } else if n > 0 {
+        // One, two or three bytes: the first, the middle and the last (they may coincide).
+        key[0] as u64 | (key[n / 2] as u64) << ((n / 2) * 8) | (key[n - 1] as u64) << ((n - 1) * 8)
+    } else {
+        0
+    }
 }
 
 impl ToKey for Key {
@@ -605,10 +699,15 @@ impl<T: ToKey + ?Sized> ToKey for &T {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
         (**self).with_key(f)
     }
+
+    #[inline]
+    fn with_lookup_key<R>(&self, f: impl FnOnce(LookupKey<'_>) -> R) -> Result<R> {
+        (**self).with_lookup_key(f)
+    }
 }
 
 macro_rules! int_key {
-    ($write:ident as $wide:ty: $($t:ty)+) => {$(
+    ($write:ident, $word:ident as $wide:ty: $($t:ty)+) => {$(
         impl ToKey for $t {
             #[inline]
             fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
@@ -618,11 +717,24 @@ macro_rules! int_key {
                 let len = term::$write(*self as $wide, &mut buf);
                 Ok(f(&buf[..len]))
             }
+
+            #[inline]
+            fn with_lookup_key<R>(&self, f: impl FnOnce(LookupKey<'_>) -> R) -> Result<R> {
+                // The encoding built as one integer (every value of 32 bits or less), its
+                // bytes that integer stored once; no byte-by-byte write and read back.
+                match term::$word(*self as $wide) {
+                    Some((word, len)) => {
+                        let buf = word.to_le_bytes();
+                        Ok(f(LookupKey::short(&buf[..len], word)))
+                    }
+                    None => self.with_key(|bytes| f(LookupKey::new(bytes))),
+                }
+            }
         }
     )+};
 }
-int_key!(write_i64_to as i64: i8 i16 i32 i64 isize);
-int_key!(write_u64_to as u64: u8 u16 u32 u64 usize);
+int_key!(write_i64_to, i64_word as i64: i8 i16 i32 i64 isize);
+int_key!(write_u64_to, u64_word as u64: u8 u16 u32 u64 usize);
 
 impl ToKey for str {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
@@ -687,5 +799,86 @@ impl<T: serde::Serialize + ?Sized> ToObject for Serde<'_, T> {
 impl<T: serde::Serialize + ?Sized> ToKey for Serde<'_, T> {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
         Msgpack(&self.encode()?).with_key(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_word, LookupKey, ToKey};
+
+    #[test]
+    fn short_word_is_the_zero_padded_little_endian_value() {
+        let bytes = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+        for n in 0..=8 {
+            let mut padded = [0u8; 8];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                short_word(&bytes[..n]),
+                u64::from_le_bytes(padded),
+                "length {n}"
+            );
+        }
+    }
+
+    /// A key's lookup form, as bytes and `LookupKey::word`.
+    type Form = (Vec<u8>, Option<(u64, u64)>);
+
+    /// The lookup form of a key as `with_lookup_key` builds it, and as `LookupKey::new` builds
+    /// it from the bytes `with_key` writes.
+    fn both<K: ToKey + ?Sized>(k: &K) -> (Form, Form) {
+        let fast = k
+            .with_lookup_key(|l| (l.bytes().to_vec(), l.word()))
+            .unwrap();
+        let slow = k
+            .with_key(|b| {
+                let l = LookupKey::new(b);
+                (l.bytes().to_vec(), l.word())
+            })
+            .unwrap();
+        (fast, slow)
+    }
+
+    #[test]
+    fn integer_lookup_keys_match_their_bytes() {
+        let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
+        for shift in 0..64 {
+            let p = 1i128 << shift;
+            values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        }
+        for v in values {
+            if let Ok(u) = u64::try_from(v) {
+                let (fast, slow) = both(&u);
+                assert_eq!(fast, slow, "{v}");
+                if let Ok(u) = u32::try_from(u) {
+                    assert_eq!(both(&u).0, fast, "{v} as u32");
+                    // Through the blanket impl for references.
+                    assert_eq!(both(&&u).0, fast, "{v} as &u32");
+                }
+            }
+            if let Ok(i) = i64::try_from(v) {
+                let (fast, slow) = both(&i);
+                assert_eq!(fast, slow, "{v}");
+                if let Ok(i) = i16::try_from(i) {
+                    assert_eq!(both(&i).0, fast, "{v} as i16");
+                }
+            }
+        }
+        assert_eq!(both("abc").0, both("abc").1);
+    }
+
+    #[test]
+    fn lookup_key_masks_cover_the_key() {
+        for n in 0..=9usize {
+            let bytes = vec![0xffu8; n];
+            let word = LookupKey::new(&bytes).word();
+            match n {
+                0 => assert_eq!(word, Some((0, 0))),
+                1..=8 => assert_eq!(
+                    word,
+                    Some((u64::MAX >> (64 - 8 * n), u64::MAX >> (64 - 8 * n)))
+                ),
+                _ => assert_eq!(word, None),
+            }
+        }
     }
 }

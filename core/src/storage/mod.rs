@@ -25,7 +25,7 @@ use self::reclaim::{Guard, OwnedGuard, Protect};
 use std::ops::ControlFlow;
 
 use crate::cache::Expiry;
-use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::object::{Key, LookupKey, Object, ObjectRef, Objects};
 
 /// Where a chunk starts, in its direction: at the first key, after a key, or at a key (the
 /// key itself if present, else the one after). The key need not be in the table.
@@ -184,7 +184,7 @@ impl Storage {
 
     /// Calls `f` with the objects stored under `key` (none if the key is absent).
     #[inline]
-    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+    pub(crate) fn read<R>(&self, key: LookupKey<'_>, f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = dispatch!(self, s => s.collector().enter());
         // SAFETY: `guard` was entered on this storage's collector, and outlives `f`'s borrow.
         f(unsafe { self.objects_in(&guard, key) })
@@ -196,9 +196,14 @@ impl Storage {
     /// # Safety
     /// `guard` was entered on this storage's collector.
     #[inline]
-    unsafe fn objects_in<'g>(&'g self, guard: &'g impl Protect, key: &[u8]) -> Objects<'g> {
+    unsafe fn objects_in<'g>(&'g self, guard: &'g impl Protect, key: LookupKey<'_>) -> Objects<'g> {
         // SAFETY: forwarded contract.
-        unsafe { dispatch!(self, s => s.objects_in(guard, key)) }
+        unsafe {
+            match self {
+                Storage::Hash(s) => s.objects_in(guard, key),
+                Storage::Ordered(s) => s.objects_in(guard, key.bytes()),
+            }
+        }
     }
 
     /// A reader's hold on the storage for many reads from this thread: one guard entered
@@ -342,7 +347,7 @@ pub(crate) struct ReadPin<'s, G> {
 impl<G: Protect> ReadPin<'_, G> {
     /// [`Storage::read`] through the held guard.
     #[inline]
-    pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
+    pub(crate) fn read<R>(&self, key: LookupKey<'_>, f: impl FnOnce(Objects<'_>) -> R) -> R {
         // SAFETY: `guard` was entered on this storage's collector (`Storage::pin`,
         // `Storage::pin_owned` make the pair; its fields are private).
         f(unsafe { self.storage.objects_in(&self.guard, key) })

@@ -16,7 +16,7 @@ use crate::cache::{
     Stats,
 };
 use crate::error::{Error, Result};
-use crate::object::Object;
+use crate::object::{LookupKey, Object};
 use crate::storage::Storage;
 
 /// Rejects cache options that cannot work together.
@@ -154,7 +154,8 @@ impl Table {
             for o in objects {
                 let key = o.key_msgpack();
                 let new = if set {
-                    !seen.contains(&key) && storage.read(key, |found| found.len() == 0)
+                    !seen.contains(&key)
+                        && storage.read(LookupKey::new(key), |found| found.len() == 0)
                 } else {
                     true
                 };

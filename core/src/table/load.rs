@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::cache::flight::{Claimed, Loading, Waiting};
 use crate::cache::InsertOptions;
 use crate::error::{Error, Result};
-use crate::object::{Key, Object, ToKey, ToObject};
+use crate::object::{Key, LookupKey, Object, ToKey, ToObject};
 
 use super::{Need, Table};
 
@@ -371,10 +371,9 @@ impl Table {
 
     /// The object with `key` on a set, copied out.
     fn cached(&self, key: &[u8]) -> Result<Option<Object>> {
-        Ok(self
-            .inner
-            .storage
-            .read(key, |mut objects| objects.next().map(|o| o.to_object())))
+        Ok(self.inner.storage.read(LookupKey::new(key), |mut objects| {
+            objects.next().map(|o| o.to_object())
+        }))
     }
 }
 

@@ -448,7 +448,7 @@ impl Table {
         // One read path with a branch inside (two would double the inlined code and push the
         // hash probe out of line).
         let cache = self.inner.cache.as_deref();
-        let result = key.with_key(|key| {
+        let result = key.with_lookup_key(|key| {
             self.inner.storage.read(key, |objects| {
                 if let Some(cache) = cache {
                     cache.count_read(objects.len() > 0);

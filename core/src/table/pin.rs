@@ -97,7 +97,7 @@ impl<'t, G: Protect> Reads<'t, G> {
     fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup")?;
         let cache = self.inner.cache.as_deref();
-        let result = key.with_key(|key| {
+        let result = key.with_lookup_key(|key| {
             self.storage.read(key, |objects| {
                 if let Some(cache) = cache {
                     cache.count_read(objects.len() > 0);

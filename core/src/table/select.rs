@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 
 use super::{Need, Table, TableType};
 use crate::error::{Error, Result};
-use crate::object::{Key, Object, ObjectRef, Objects, ToObject};
+use crate::object::{Key, LookupKey, Object, ObjectRef, Objects, ToObject};
 use crate::query::{MatchSpec, Outcome, Plan};
 use crate::storage::{Direction, Start};
 use crate::term::{self, Term};
@@ -234,7 +234,7 @@ impl Table {
                     let Plan::Range { lower, .. } = plan else {
                         unreachable!("RangeStart only starts a range plan")
                     };
-                    let (h, resume) = storage.read(lower.as_msgpack(), |objects| {
+                    let (h, resume) = storage.read(LookupKey::new(lower.as_msgpack()), |objects| {
                         take_objects(objects, 0, budget, whole_keys, visit)
                     });
                     hits += h;
@@ -251,7 +251,7 @@ impl Table {
                         *cursor = Cursor::Done;
                         break;
                     };
-                    let (h, resume) = storage.read(key.as_msgpack(), |objects| {
+                    let (h, resume) = storage.read(LookupKey::new(key.as_msgpack()), |objects| {
                         take_objects(objects, *skip, budget, whole_keys, visit)
                     });
                     hits += h;
@@ -268,7 +268,7 @@ impl Table {
                     skip,
                 } if *skip > 0 => {
                     // The rest of a key a chunk ended in.
-                    let (h, resume) = storage.read(key.as_msgpack(), |objects| {
+                    let (h, resume) = storage.read(LookupKey::new(key.as_msgpack()), |objects| {
                         take_objects(objects, *skip, budget, whole_keys, visit)
                     });
                     hits += h;

@@ -1092,6 +1092,55 @@ pub(crate) fn write_i64_to(v: i64, out: &mut [u8; 9]) -> usize {
     }
 }
 
+/// The canonical encoding of `v` as one little-endian integer (its first byte lowest, zero
+/// above its last) and its length in bytes, if it is at most 8 bytes long (`v` below 2^32):
+/// the bytes [`write_u64_to`] writes, built in a register. Integer keys take this path on
+/// every lookup, and hash storage hashes and compares short keys in this form.
+#[inline]
+pub(crate) fn u64_word(v: u64) -> Option<(u64, usize)> {
+    if v <= 0x7f {
+        Some((v, 1))
+    } else if v <= 0xff {
+        Some((u64::from(UINT8) | v << 8, 2))
+    } else if v <= 0xffff {
+        Some((
+            u64::from(UINT16) | u64::from((v as u16).swap_bytes()) << 8,
+            3,
+        ))
+    } else if v <= 0xffff_ffff {
+        Some((
+            u64::from(UINT32) | u64::from((v as u32).swap_bytes()) << 8,
+            5,
+        ))
+    } else {
+        None
+    }
+}
+
+/// [`u64_word`] for an `i64` (the bytes [`write_i64_to`] writes; `v` within the `i32` range).
+#[inline]
+pub(crate) fn i64_word(v: i64) -> Option<(u64, usize)> {
+    if v >= 0 {
+        u64_word(v as u64)
+    } else if v >= -32 {
+        Some((u64::from(v as u8), 1))
+    } else if v >= i64::from(i8::MIN) {
+        Some((u64::from(INT8) | u64::from(v as u8) << 8, 2))
+    } else if v >= i64::from(i16::MIN) {
+        Some((
+            u64::from(INT16) | u64::from((v as u16).swap_bytes()) << 8,
+            3,
+        ))
+    } else if v >= i64::from(i32::MIN) {
+        Some((
+            u64::from(INT32) | u64::from((v as u32).swap_bytes()) << 8,
+            5,
+        ))
+    } else {
+        None
+    }
+}
+
 /// Writes the canonical header of a str of `len` bytes into `out` and returns its length.
 pub(crate) fn write_str_header_to(len: usize, out: &mut [u8; 5]) -> usize {
     if len <= 31 {
@@ -1138,6 +1187,33 @@ mod tests {
             let mut buf = [0u8; 9];
             let len = write_int_to(v, &mut buf);
             assert_eq!(&buf[..len], &expected[..], "{v}");
+        }
+    }
+
+    #[test]
+    fn int_words_are_the_written_bytes() {
+        let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
+        for shift in 0..64 {
+            let p = 1i128 << shift;
+            values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+        }
+        for v in values
+            .into_iter()
+            .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
+        {
+            let mut buf = [0u8; 9];
+            let len = write_int_to(v, &mut buf);
+            let expected = (len <= 8).then(|| {
+                let mut word = [0u8; 8];
+                word[..len].copy_from_slice(&buf[..len]);
+                (u64::from_le_bytes(word), len)
+            });
+            if let Ok(u) = u64::try_from(v) {
+                assert_eq!(u64_word(u), expected, "{v}");
+            }
+            if let Ok(i) = i64::try_from(v) {
+                assert_eq!(i64_word(i), expected, "{v}");
+            }
         }
     }
 

@@ -44,7 +44,7 @@ pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
 pub(crate) use codec::{
-    decode_canonical, read_int, write_array_header, write_i64_to, write_int_to,
+    decode_canonical, i64_word, read_int, u64_word, write_array_header, write_i64_to, write_int_to,
     write_str_header_to, write_u64_to,
 };
 pub(crate) use prefix::order_prefix;

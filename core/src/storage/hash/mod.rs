@@ -48,7 +48,7 @@ use self::node::Node;
 use super::reclaim::{self, Collector, Protect, Retire};
 use super::Start;
 use crate::cache::{Expiry, Stamp};
-use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::object::{Key, LookupKey, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// log2 of the number of shards.
@@ -56,6 +56,9 @@ use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGua
 const SHARD_BITS: u32 = 6;
 #[cfg(rets_loom)]
 const SHARD_BITS: u32 = 1;
+
+/// The number of shards.
+const SHARDS: usize = 1 << SHARD_BITS;
 
 /// log2 of the smallest number of home slots of an array.
 #[cfg(not(rets_loom))]
@@ -116,18 +119,21 @@ impl Array {
     /// order.
     #[inline]
     fn home(&self, hash: u64) -> usize {
-        if self.bits == 0 {
-            0
-        } else {
-            ((hash << SHARD_BITS) >> (64 - self.bits)) as usize
-        }
+        // `>> 1` first, so that the shift by `63 - bits` stays below 64 for `bits == 0` too
+        // (giving 0) without a branch.
+        (((hash << SHARD_BITS) >> 1) >> (63 - self.bits)) as usize
     }
 
     fn bytes(&self) -> usize {
         std::mem::size_of::<Array>() + self.slots.len() * std::mem::size_of::<Slot>()
     }
 
-    /// The slot holding `key` (tombstones skipped), by a probe from its home slot.
+    /// The slot holding `key` (tombstones skipped), by a probe from its home slot, and the node
+    /// in it whose key was compared.
+    ///
+    /// The node is returned rather than loaded from the slot again: a reload could find a node
+    /// of another key, should that key be deleted and a key of the same 64-bit hash claim its
+    /// tombstone in between.
     ///
     /// # Safety
     /// The array and the nodes it points to are live: `guard` is a guard of this storage, or
@@ -135,9 +141,17 @@ impl Array {
     // Always inlined, as `find_visible`: it is generic over the guard, and left to itself the
     // compiler makes it a call (~15 instructions more per lookup, measured with callgrind).
     #[inline(always)]
-    unsafe fn find(&self, guard: &impl Protect, hash: u64, key: &[u8]) -> Option<usize> {
-        let mut i = self.home(hash);
-        while let Some(slot) = self.slots.get(i) {
+    unsafe fn find(
+        &self,
+        guard: &impl Protect,
+        hash: u64,
+        key: LookupKey<'_>,
+    ) -> Option<(usize, *mut Node)> {
+        let home = self.home(hash);
+        // A home slot is always in the array (the tail follows the last one); iterating the
+        // slice from it leaves no bounds check in the loop.
+        let probe = &self.slots[home..];
+        for (i, slot) in probe.iter().enumerate() {
             let h = slot.hash.load(Ordering::Acquire);
             if h == 0 {
                 return None;
@@ -145,11 +159,10 @@ impl Array {
             if h == hash {
                 let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
-                if !n.is_null() && key_eq(unsafe { Node::key(n) }, key) {
-                    return Some(i);
+                if !n.is_null() && unsafe { Node::has_key(n, key) } {
+                    return Some((home + i, n));
                 }
             }
-            i += 1;
         }
         None
     }
@@ -191,38 +204,18 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
     (full as u64) ^ ((full >> 64) as u64)
 }
 
-/// A seeded hash of a key of at most 8 bytes: two folded multiplies of the key (with its length)
-/// and the table's seeds, so that every bit of the key reaches the top bits that pick the shard
-/// and the home slot.
+/// A seeded hash of a key of at most 8 bytes, given as its `word` (see [`LookupKey`]) and
+/// length: two folded multiplies of the key (with its length) and the table's seeds, so that
+/// every bit of the key reaches the top bits that pick the shard and the home slot.
 #[inline]
-fn short_hash(key: &[u8], seeds: &[u64; 3]) -> u64 {
-    let x = load_short(key);
-    let m = folded_multiply(x ^ seeds[0], (key.len() as u64) ^ seeds[1]);
+fn short_hash(word: u64, len: usize, seeds: &[u64; 3]) -> u64 {
+    let m = folded_multiply(word ^ seeds[0], (len as u64) ^ seeds[1]);
     folded_multiply(m ^ seeds[2], 0x9e37_79b9_7f4a_7c15)
-}
-
-/// The bytes of a key of at most 8 bytes as one integer (zero-padded), read with at most two
-/// loads of 4 or 1-2 bytes instead of a variable-length copy (which compiles to a `memcpy` call).
-#[inline]
-fn load_short(key: &[u8]) -> u64 {
-    let n = key.len();
-    debug_assert!(n <= 8);
-    if n >= 4 {
-        // Two overlapping 4-byte words: the first and the last four bytes.
-        let lo = u32::from_le_bytes([key[0], key[1], key[2], key[3]]) as u64;
-        let hi = u32::from_le_bytes([key[n - 4], key[n - 3], key[n - 2], key[n - 1]]) as u64;
-        lo | hi << ((n - 4) * 8)
-    } else if n > 0 {
-        // One, two or three bytes: the first, the middle and the last (they may coincide).
-        key[0] as u64 | (key[n / 2] as u64) << ((n / 2) * 8) | (key[n - 1] as u64) << ((n - 1) * 8)
-    } else {
-        0
-    }
 }
 
 /// Key equality, without a library call for the short keys that are the common case.
 #[inline]
-fn key_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn key_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len()
         && if a.len() <= 16 {
             a.iter().zip(b).all(|(x, y)| x == y)
@@ -295,7 +288,9 @@ enum Hasher {
 
 /// The objects of one hash table.
 pub(crate) struct HashStorage {
-    shards: Box<[Shard]>,
+    /// A fixed-size array: `shard_of` is below its length by construction, so indexing it
+    /// needs no bounds check.
+    shards: Box<[Shard; SHARDS]>,
     hasher: Hasher,
     /// The cache layer's lifetimes: every visibility check asks it (see `Node::visible`).
     expiry: Expiry,
@@ -339,14 +334,16 @@ impl HashStorage {
             expiry: Expiry::default(),
             track_use: false,
             expired: std::sync::atomic::AtomicU64::new(0),
-            shards: (0..1usize << SHARD_BITS)
+            shards: (0..SHARDS)
                 .map(|_| Shard {
                     array: AtomicPtr::new(ptr::null_mut()),
                     state: Mutex::new(ShardState::default()),
                     objects: AtomicUsize::new(0),
                     bytes: AtomicUsize::new(0),
                 })
-                .collect(),
+                .collect::<Box<[Shard]>>()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("SHARDS shards were made")),
             hasher,
             collector: Collector::new(),
         }
@@ -379,16 +376,20 @@ impl HashStorage {
     /// The key's hash, never 0 (0 marks an empty slot).
     #[inline]
     pub(crate) fn hash_of(&self, key: &[u8]) -> u64 {
+        self.hash_key(LookupKey::new(key))
+    }
+
+    /// [`HashStorage::hash_of`] for a key in its lookup form: a short key is hashed from its
+    /// word, which an integer key was built as.
+    #[inline]
+    fn hash_key(&self, key: LookupKey<'_>) -> u64 {
         let h = match &self.hasher {
-            Hasher::Seeded(state, seeds) => {
-                if key.len() <= 8 {
-                    short_hash(key, seeds)
-                } else {
-                    state.hash_one(key)
-                }
-            }
+            Hasher::Seeded(state, seeds) => match key.word() {
+                Some((word, _)) => short_hash(word, key.bytes().len(), seeds),
+                None => state.hash_one(key.bytes()),
+            },
             #[cfg(any(test, rets_loom))]
-            Hasher::Fixed(f) => f(key),
+            Hasher::Fixed(f) => f(key.bytes()),
         };
         h | 1
     }
@@ -410,7 +411,7 @@ impl HashStorage {
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
         // SAFETY: `guard` is this storage's and lives until `f` returns.
-        f(unsafe { self.objects_in(&guard, key) })
+        f(unsafe { self.objects_in(&guard, LookupKey::new(key)) })
     }
 
     /// The objects under `key`, borrowed for as long as `guard`.
@@ -422,16 +423,18 @@ impl HashStorage {
     pub(crate) unsafe fn objects_in<'g>(
         &'g self,
         guard: &'g impl Protect,
-        key: &[u8],
+        key: LookupKey<'_>,
     ) -> Objects<'g> {
-        let hash = self.hash_of(key);
+        let hash = self.hash_key(key);
         let shard = &self.shards[Self::shard_of(hash)];
         // SAFETY: everything is loaded through `guard` (this storage's, per the contract), and
         // stays valid while it lives, which the result's lifetime is bound to.
         unsafe {
             let node = find_visible(guard, shard, hash, key, &self.expiry);
             if node.is_null() {
-                Objects::from_slice(&[])
+                // Empty as the lone-object variant (rather than an empty slice), so that the
+                // caller's iterator has one variant fewer to tell apart on a set's lookup.
+                Objects::from_option(None)
             } else {
                 if self.track_use {
                     self.mark_used(node);
@@ -444,7 +447,8 @@ impl HashStorage {
     /// The deadline of the live object(s) under `key` (0: never), or `None` if there are none.
     /// For refresh-ahead, which needs an object's age; marks nothing as used.
     pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
-        let hash = self.hash_of(key);
+        let key = LookupKey::new(key);
+        let hash = self.hash_key(key);
         let shard = &self.shards[Self::shard_of(hash)];
         let guard = self.collector.enter();
         // SAFETY: the node is loaded through `guard`, which lives until this returns.
@@ -708,7 +712,7 @@ unsafe fn find_visible(
     guard: &impl Protect,
     shard: &Shard,
     hash: u64,
-    key: &[u8],
+    key: LookupKey<'_>,
     expiry: &Expiry,
 ) -> *mut Node {
     // SAFETY: everything is loaded through `guard`.
@@ -718,15 +722,7 @@ unsafe fn find_visible(
             return ptr::null_mut();
         }
         match (*array).find(guard, hash, key) {
-            Some(i) => {
-                let n = reclaim::load(guard, &(*array).slots[i].node);
-                if n.is_null() {
-                    // Deleted since `find` saw it.
-                    n
-                } else {
-                    Node::visible(n, expiry)
-                }
-            }
+            Some((_, n)) => Node::visible(n, expiry),
             None => ptr::null_mut(),
         }
     }
@@ -890,11 +886,8 @@ impl<'a> Txn<'a> {
             let array = shard.array.load(Ordering::Acquire);
             // SAFETY: we hold the shard's mutex (taken in `begin` for every key), so its array
             // and nodes are not retired.
-            let found = unsafe { array.as_ref() }.and_then(|a| {
-                // SAFETY: as above.
-                let i = unsafe { a.find(&Locked, change.hash, key) }?;
-                Some((i, a.slots[i].node.load(Ordering::Acquire)))
-            });
+            let found = unsafe { array.as_ref() }
+                .and_then(|a| unsafe { a.find(&Locked, change.hash, LookupKey::new(key)) });
             let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
             // SAFETY: as above.
             change.expired = !found.1.is_null()
@@ -1077,7 +1070,9 @@ impl<'a> Txn<'a> {
             let found = match hinted {
                 Some((i, _)) => Some(i),
                 None if array.is_null() => None,
-                None => (*array).find(&Locked, hash, key),
+                None => (*array)
+                    .find(&Locked, hash, LookupKey::new(key))
+                    .map(|(i, _)| i),
             };
             let old = match found {
                 Some(i) => {
@@ -1196,23 +1191,4 @@ unsafe fn rebuild(
         }
     }
     new
-}
-
-#[cfg(all(test, not(rets_loom)))]
-mod tests {
-    use super::load_short;
-
-    #[test]
-    fn load_short_is_the_zero_padded_little_endian_value() {
-        let bytes = [0x11u8, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
-        for n in 0..=8 {
-            let mut padded = [0u8; 8];
-            padded[..n].copy_from_slice(&bytes[..n]);
-            assert_eq!(
-                load_short(&bytes[..n]),
-                u64::from_le_bytes(padded),
-                "length {n}"
-            );
-        }
-    }
 }

@@ -18,9 +18,9 @@
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
 
-use super::Batch;
+use super::{key_eq, Batch};
 use crate::cache::{Expiry, Stamp};
-use crate::object::{self, Object, ObjectRef, Objects};
+use crate::object::{self, LookupKey, Object, ObjectRef, Objects};
 use crate::storage::pool;
 use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
@@ -220,6 +220,37 @@ impl Node {
         }
     }
 
+    /// Whether the node's key is `key`.
+    ///
+    /// A short key stored alone in its object (a set's usual node) is compared as one word:
+    /// the 8 bytes from the key's start, when the object has that many, masked to the key's
+    /// length (the bytes after the key are the rest of the object, read but ignored).
+    ///
+    /// # Safety
+    /// As for [`Node::data`].
+    #[inline(always)]
+    pub(super) unsafe fn has_key(node: *const Node, key: LookupKey<'_>) -> bool {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let key_at = (*node).key_at as usize;
+            if key_at == 0 {
+                return key_eq(Node::key(node), key.bytes());
+            }
+            let data = Node::data(node);
+            let (start, len) = (key_at >> 16, key_at & 0xffff);
+            if len != key.bytes().len() {
+                return false;
+            }
+            match (key.word(), data.get(start..start + 8)) {
+                (Some((word, mask)), Some(eight)) => {
+                    let eight: [u8; 8] = eight.try_into().expect("eight bytes");
+                    u64::from_le_bytes(eight) & mask == word
+                }
+                _ => key_eq_cold(&data[start..start + len], key.bytes()),
+            }
+        }
+    }
+
     /// The objects.
     ///
     /// # Safety
@@ -302,6 +333,15 @@ impl Node {
             node
         }
     }
+}
+
+/// [`key_eq`] for [`Node::has_key`]'s rare cases (a long key, or one that ends less than 8
+/// bytes before its object does). Out of line: inlined, the compiler prepares its work before
+/// the probe loop, which every lookup then pays for.
+#[cold]
+#[inline(never)]
+fn key_eq_cold(stored: &[u8], key: &[u8]) -> bool {
+    key_eq(stored, key)
 }
 
 impl Retire for Node {
