@@ -12,6 +12,7 @@
 //!
 //! Modes: `plain` (`Table::lookup_with`, what the maps benchmark's plain row runs), `pin`
 //! (through `Table::pin`), `owned` (through `Table::pin_owned`, as the C ABI's `rets_pin`).
+//! An optional third argument, `ordered_set`, counts an ordered_set's lookups instead of a set's.
 //! The table and the lookups are those of `benches/maps.rs`: objects `[K, <<16 bytes>>]`
 //! with integer keys, looked up in a scattered order, reading the first byte of the object.
 
@@ -29,10 +30,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "plain".into());
     let n: u64 = args.next().map_or(100_000, |a| a.parse().expect("a count"));
+    let options = match args.next().as_deref() {
+        Some("set") | None => TableOptions::new().set(),
+        Some("ordered_set") => TableOptions::new().ordered_set(),
+        Some(other) => panic!("unknown table type {other:?}: set or ordered_set"),
+    };
     let owner = Owner::new();
-    let table = owner
-        .new_table("t", TableOptions::new().set().public())
-        .unwrap();
+    let table = owner.new_table("t", options.public()).unwrap();
     let mut buf = Vec::new();
     for k in 0..KEYS {
         buf.clear();
