@@ -1171,17 +1171,21 @@ mod tests {
     use super::super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
     use super::*;
 
-    #[test]
-    fn write_int_to_matches_write_int() {
+    /// Every integer next to a power of two (either sign) in the encodable range, and its ends.
+    fn boundary_ints() -> impl Iterator<Item = i128> {
         let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
         for shift in 0..64 {
             let p = 1i128 << shift;
             values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
         }
-        for v in values
+        values
             .into_iter()
             .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
-        {
+    }
+
+    #[test]
+    fn write_int_to_matches_write_int() {
+        for v in boundary_ints() {
             let mut expected = Vec::new();
             write_int(v, &mut expected);
             let mut buf = [0u8; 9];
@@ -1192,15 +1196,7 @@ mod tests {
 
     #[test]
     fn int_words_are_the_written_bytes() {
-        let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
-        for shift in 0..64 {
-            let p = 1i128 << shift;
-            values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
-        }
-        for v in values
-            .into_iter()
-            .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
-        {
+        for v in boundary_ints() {
             let mut buf = [0u8; 9];
             let len = write_int_to(v, &mut buf);
             let expected = (len <= 8).then(|| {
