@@ -886,8 +886,10 @@ impl<'a> Txn<'a> {
             let array = shard.array.load(Ordering::Acquire);
             // SAFETY: we hold the shard's mutex (taken in `begin` for every key), so its array
             // and nodes are not retired.
-            let found = unsafe { array.as_ref() }
-                .and_then(|a| unsafe { a.find(&Locked, change.hash, LookupKey::new(key)) });
+            let found = unsafe { array.as_ref() }.and_then(|a| {
+                // SAFETY: as above.
+                unsafe { a.find(&Locked, change.hash, LookupKey::new(key)) }
+            });
             let found = found.unwrap_or((usize::MAX, ptr::null_mut()));
             // SAFETY: as above.
             change.expired = !found.1.is_null()

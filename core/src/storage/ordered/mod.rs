@@ -423,7 +423,8 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
 }
 
 /// The child pointer of the leaf where `key` is or would be in the tree at `root`, and its
-/// place in its parent (`None` if the tree is empty).
+/// place in its parent (`None` if the tree is empty). The same descent as [`find`], which keeps
+/// its own loop: built on this one, a lookup took 21 instructions more (callgrind).
 ///
 /// # Safety
 /// As for [`find`].

@@ -128,7 +128,7 @@ pub(super) enum Edit {
 }
 
 impl Leaf {
-    /// A copy of `src` with `edit` made at slot `at`, built in one pass.
+    /// A copy of `src` with `edit` made at slot `at`.
     ///
     /// The copy reads `src`'s object pointers with relaxed loads: the caller holds the leaf's
     /// stripe (or the exclusive structure lock), which ordered every earlier store into them
