@@ -1166,22 +1166,24 @@ pub(crate) fn write_array_header(len: usize, out: &mut Vec<u8>) {
     write_len_header(len, Some((FIXARRAY, 15)), None, ARRAY16, ARRAY32, out);
 }
 
+/// Every integer next to a power of two (either sign) in the encodable range, and its ends: the
+/// values where an integer's encoding changes length, for the encoding tests here and of keys.
+#[cfg(test)]
+pub(crate) fn boundary_ints() -> impl Iterator<Item = i128> {
+    let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
+    for shift in 0..64 {
+        let p = 1i128 << shift;
+        values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
+    }
+    values
+        .into_iter()
+        .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::limits::{MAX_DEPTH, MAX_OBJECT_BYTES};
     use super::*;
-
-    /// Every integer next to a power of two (either sign) in the encodable range, and its ends.
-    fn boundary_ints() -> impl Iterator<Item = i128> {
-        let mut values: Vec<i128> = vec![i128::from(i64::MIN), i128::from(u64::MAX)];
-        for shift in 0..64 {
-            let p = 1i128 << shift;
-            values.extend([p - 1, p, p + 1, -p - 1, -p, -p + 1]);
-        }
-        values
-            .into_iter()
-            .filter(|v| (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(v))
-    }
 
     #[test]
     fn write_int_to_matches_write_int() {

@@ -43,6 +43,8 @@ pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;
 
+#[cfg(test)]
+pub(crate) use codec::boundary_ints;
 pub(crate) use codec::{
     decode_canonical, i64_word, read_int, u64_word, write_array_header, write_i64_to, write_int_to,
     write_str_header_to, write_u64_to,
