@@ -193,8 +193,13 @@ fn stress(table_type: TableType) {
             })
         })
         .collect();
+    // Run for the set time and until the readers finished two whole passes: under valgrind's
+    // one-thread-at-a-time scheduling a pass can take longer than the set time. A hard limit
+    // keeps a reader that never finishes a failure, not a hang.
     let start = Instant::now();
-    while start.elapsed() < run_for() {
+    while start.elapsed() < run_for()
+        || (traversals.load(Ordering::Relaxed) < 2 && start.elapsed() < 20 * run_for())
+    {
         thread::sleep(Duration::from_millis(20));
     }
     stop.store(true, Ordering::Relaxed);
