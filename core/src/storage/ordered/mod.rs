@@ -56,16 +56,12 @@ use crate::term;
 /// The objects of one ordered_set.
 pub(crate) struct OrderedStorage {
     root: AtomicPtr<Inner>,
-    /// Objects in the tree; changed by atomic adds (one-key writers run concurrently).
-    objects: AtomicUsize,
-    /// Bytes of nodes, separators and objects; changed by atomic adds (in-place writers run
-    /// concurrently).
-    bytes: AtomicUsize,
     /// The structure lock: a writer that changes the tree's shape or several keys holds it
     /// exclusively; one that replaces the object of one existing key in place holds it shared
     /// (the tree cannot change shape meanwhile), plus the stripe of that key's slot.
     writer: RwLock<()>,
-    /// Serialise in-place writers of one slot (chosen by the slot's address).
+    /// Serialise one-key writers of one leaf (chosen by its child pointer's address), and
+    /// hold the table's counts (see [`Stripe`]).
     stripes: Box<[Stripe]>,
     /// Boxed: seize's collector is large, and tables are many.
     collector: Box<Collector>,
@@ -97,9 +93,54 @@ const STRIPES: usize = 64;
 #[cfg(rets_loom)]
 const STRIPES: usize = 2;
 
-/// One stripe lock, on a cache line of its own.
+/// One stripe, on a cache line of its own: the lock of its leaves' one-key writers, and the
+/// changes those writers made to the table's counts. The counts live on the line the writer
+/// holds anyway rather than in one shared counter, which writers on different cores would
+/// take from each other on every write; `size` and `memory` add the stripes up. Exclusive
+/// writers count in stripe 0.
 #[repr(align(64))]
-struct Stripe(Mutex<()>);
+struct Stripe {
+    lock: Mutex<()>,
+    counts: Counts,
+}
+
+/// The bytes stripe `i` counts for an empty tree: stripe 0 counts its root.
+fn empty_tree_bytes(i: usize) -> usize {
+    if i == 0 {
+        std::mem::size_of::<Inner>()
+    } else {
+        0
+    }
+}
+
+/// Changes to the number of objects and to the bytes of nodes, separators and objects, as
+/// wrapping sums of signed deltas: one stripe's may be negative (keys added under one stripe
+/// and removed under another), their total is not.
+pub(super) struct Counts {
+    objects: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Counts {
+    fn new(bytes: usize) -> Counts {
+        Counts {
+            objects: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(bytes),
+        }
+    }
+
+    /// Counts `objects` more objects and `bytes` more bytes (either may be negative).
+    pub(super) fn add(&self, objects: isize, bytes: isize) {
+        // Two's complement: adding a negative delta's bit pattern subtracts it. A zero delta
+        // leaves the line clean.
+        if objects != 0 {
+            self.objects.fetch_add(objects as usize, Ordering::Relaxed);
+        }
+        if bytes != 0 {
+            self.bytes.fetch_add(bytes as usize, Ordering::Relaxed);
+        }
+    }
+}
 
 /// The stripe of the leaf under `child`, the `at`th child of its parent: the child pointer's
 /// address, mixed. Under loom, `at` alone: loom needs every execution of a model to make the
@@ -124,10 +165,13 @@ impl OrderedStorage {
     pub(crate) fn new() -> OrderedStorage {
         OrderedStorage {
             root: AtomicPtr::new(new_root()),
-            objects: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(std::mem::size_of::<Inner>()),
             writer: RwLock::new(()),
-            stripes: (0..STRIPES).map(|_| Stripe(Mutex::new(()))).collect(),
+            stripes: (0..STRIPES)
+                .map(|i| Stripe {
+                    lock: Mutex::new(()),
+                    counts: Counts::new(empty_tree_bytes(i)),
+                })
+                .collect(),
             collector: Box::new(Collector::new()),
             expiry: Expiry::default(),
             track_use: false,
@@ -274,7 +318,8 @@ impl OrderedStorage {
             // the child pointer of the key's leaf; leaves and objects read on the way are
             // protected by the guard.
             if let Some((child, at)) = unsafe { find_child(root, norm, key) } {
-                let stripe = self.stripes[stripe_of(child, at)].0.lock();
+                let Stripe { lock, counts } = &self.stripes[stripe_of(child, at)];
+                let stripe = lock.lock();
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
                 // here until the stripe is released no other writer changes it or its slots.
                 // SAFETY: `child` is in the tree (above); a child pointer holds a live leaf.
@@ -312,7 +357,7 @@ impl OrderedStorage {
                         storage: self,
                         staged: &mut staged,
                     });
-                    let unlinked = write::commit_one(self, staged, child, leaf, found);
+                    let unlinked = write::commit_one(self, counts, staged, child, leaf, found);
                     // The locks and the guard go before what left the tree is retired: the
                     // retirement that fills this thread's batch frees it after a process-wide
                     // barrier (as in the hash storage's commit), which other writers of the
@@ -334,9 +379,14 @@ impl OrderedStorage {
     pub(crate) fn clear(&self) {
         let _lock = self.writer.write();
         let old = self.root.swap(new_root(), Ordering::AcqRel);
-        self.objects.store(0, Ordering::Relaxed);
-        self.bytes
-            .store(std::mem::size_of::<Inner>(), Ordering::Relaxed);
+        // The exclusive lock keeps every other writer, and so every count change, out.
+        for (i, stripe) in self.stripes.iter().enumerate() {
+            stripe.counts.objects.store(0, Ordering::Relaxed);
+            stripe
+                .counts
+                .bytes
+                .store(empty_tree_bytes(i), Ordering::Relaxed);
+        }
         // SAFETY: `old` is unreachable for new readers; the whole tree goes with it, and
         // nothing in it was retired on its own (retired nodes were replaced before).
         unsafe { self.collector.retire(node::Tree::from_root(old)) };
@@ -344,12 +394,27 @@ impl OrderedStorage {
 
     /// The number of objects.
     pub(crate) fn size(&self) -> usize {
-        self.objects.load(Ordering::Relaxed)
+        self.total(|c| &c.objects)
+    }
+
+    /// The counts the exclusive writers change.
+    fn exclusive_counts(&self) -> &Counts {
+        &self.stripes[0].counts
+    }
+
+    /// The sum of one count over the stripes. While one-key writers run it may add a change
+    /// of one stripe and miss an earlier one of another, so a total that would be negative
+    /// reads as 0.
+    fn total(&self, count: impl Fn(&Counts) -> &AtomicUsize) -> usize {
+        let sum = self.stripes.iter().fold(0usize, |sum, stripe| {
+            sum.wrapping_add(count(&stripe.counts).load(Ordering::Relaxed))
+        });
+        (sum as isize).max(0) as usize
     }
 
     /// Bytes held by the objects and the storage around them.
     pub(crate) fn memory(&self) -> usize {
-        std::mem::size_of::<OrderedStorage>() + self.bytes.load(Ordering::Relaxed)
+        std::mem::size_of::<OrderedStorage>() + self.total(|c| &c.bytes)
     }
 
     /// The first key strictly after (before) `from` in term order (the first (last) key if

@@ -9,10 +9,12 @@
 //! All raw-pointer reads of nodes live in this file, in [`leaf`], [`inner`] and [`sep_key`] (and
 //! [`entry`]).
 
+use std::alloc::{handle_alloc_error, Layout};
 use std::cmp::Ordering as Cmp;
 use std::ptr;
 
 use super::entry::{self, Entry};
+use crate::storage::pool;
 use crate::storage::reclaim::Retire;
 use crate::sync::{AtomicPtr, Ordering};
 use crate::term;
@@ -117,6 +119,33 @@ impl Leaf {
             canary: Canary::new(),
         }
     }
+
+    /// Moves `leaf` into a block from this thread's pool (`storage::pool`): a one-key insert
+    /// or removal replaces its leaf, so leaves are allocated and freed as often as objects,
+    /// and a pooled block comes back to the thread that frees it without the allocator's
+    /// locks (the other thread's arena, when a retirement batch frees its leaves).
+    pub(super) fn alloc(leaf: Leaf) -> *mut Leaf {
+        let layout = Layout::new::<Leaf>();
+        let p = pool::alloc(layout).cast::<Leaf>();
+        if p.is_null() {
+            handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a fresh block of `Leaf`'s layout.
+        unsafe { p.write(leaf) };
+        p
+    }
+
+    /// Frees a leaf from [`Leaf::alloc`].
+    ///
+    /// # Safety
+    /// `ptr` came from [`Leaf::alloc`], is not used afterwards and is freed once.
+    pub(super) unsafe fn dealloc(ptr: *mut Leaf) {
+        // SAFETY: the caller's contract: a live leaf in a pool block of its layout.
+        unsafe {
+            ptr::drop_in_place(ptr);
+            pool::dealloc(ptr.cast(), Layout::new::<Leaf>());
+        }
+    }
 }
 
 /// What [`Leaf::edited`] does to slot `at`.
@@ -175,8 +204,8 @@ impl Inner {
 /// replaced it.
 impl Retire for Leaf {
     unsafe fn free(ptr: *mut Leaf) {
-        // SAFETY: nodes are allocated by `Box` (see `tree.rs`); the caller owns `ptr`.
-        drop(unsafe { Box::from_raw(ptr) });
+        // SAFETY: leaves are allocated by `Leaf::alloc`; the caller owns `ptr`.
+        unsafe { Leaf::dealloc(ptr) }
     }
 }
 
@@ -225,10 +254,12 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
                 drop(Box::from_raw(node.slots[i].sep));
             }
             if node.leaf_children {
-                let leaf = Box::from_raw(node.slots[i].child.get().cast::<Leaf>());
-                for slot in &leaf.slots[..leaf.len] {
+                let leaf = node.slots[i].child.get().cast::<Leaf>();
+                let slots = &(&(*leaf).slots)[..(*leaf).len];
+                for slot in slots {
                     Entry::free(slot.obj.load(Ordering::Relaxed));
                 }
+                Leaf::dealloc(leaf);
             } else {
                 free_tree(node.slots[i].child.get().cast());
             }

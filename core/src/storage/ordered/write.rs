@@ -21,10 +21,10 @@ use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Branch, Canary, Child, Edit, Inner, Leaf, Sep, Slot, CAP};
-use super::{OrderedStorage, Staging};
+use super::{Counts, OrderedStorage, Staging};
 use crate::object::Object;
 use crate::storage::reclaim::Collector;
-use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, Ordering};
 
 /// Bytes counted for a separator of a `len`-byte key.
 pub(super) fn sep_bytes(len: usize) -> usize {
@@ -99,7 +99,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 s.count_expired(1);
             }
             let new = st.next.flatten().expect("one object");
-            if let Some(old) = replace_in_place(s, st.original, st.slot, new, at) {
+            let counts = s.exclusive_counts();
+            if let Some(old) = replace_in_place(s, counts, st.original, st.slot, new, at) {
                 // SAFETY: `old` left its slot with the swap (under the exclusive lock); only
                 // this writer retires it.
                 unsafe { s.collector.retire(old) };
@@ -178,8 +179,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         new_root = child;
     }
     s.root.store(new_root, Ordering::Release);
-    add(&s.bytes, c.bytes);
-    add(&s.objects, c.objects);
+    s.exclusive_counts().add(c.objects, c.bytes);
     // SAFETY (all retires below): each pointer left the tree with the store above (a replaced
     // node, a removed or replaced object, a dropped separator), so readers that enter from now
     // on cannot reach it; each is retired once; all were allocated by `Box`.
@@ -197,11 +197,6 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
             s.collector.retire(p);
         }
     }
-}
-
-fn add(counter: &AtomicUsize, delta: isize) {
-    // Two's complement: adding the delta's bit pattern subtracts a negative delta.
-    counter.fetch_add(delta as usize, Ordering::Relaxed);
 }
 
 /// What a one-key write took out of the tree, for its writer to retire once it has released
@@ -235,6 +230,7 @@ impl Unlinked {
 /// room for a new key; more than `CAP / 4` keys left after a removal.
 pub(super) fn commit_one(
     s: &OrderedStorage,
+    counts: &Counts,
     staging: Staging,
     child: &Child,
     leaf: &Leaf,
@@ -252,15 +248,15 @@ pub(super) fn commit_one(
     }
     match (next, found) {
         (Some(new), Ok(_)) => Unlinked {
-            object: replace_in_place(s, st.original, st.slot, new, at),
+            object: replace_in_place(s, counts, st.original, st.slot, new, at),
             leaf: None,
         },
         (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
-            add(&s.bytes, Entry::bytes_of(&new, stamp) as isize);
+            counts.add(1, Entry::bytes_of(&new, stamp) as isize);
             let entry = Entry::new(&new, stamp).as_ptr();
             let copy = Leaf::edited(leaf, i, Edit::Insert(st.norm, entry));
-            publish_leaf(s, child, leaf, copy, 1)
+            publish_leaf(child, leaf, copy)
         }
         (None, Ok(i)) => {
             // `write_one` checked this when it allowed a removal; `write_in_place` does not.
@@ -269,29 +265,22 @@ pub(super) fn commit_one(
                 "a write_in_place never removes its key"
             );
             // SAFETY: `original` is the object of the key's slot, alive until retired.
-            add(&s.bytes, -(unsafe { Entry::bytes(st.original) } as isize));
+            counts.add(-1, -(unsafe { Entry::bytes(st.original) } as isize));
             Unlinked {
                 object: Some(st.original),
-                ..publish_leaf(s, child, leaf, Leaf::edited(leaf, i, Edit::Remove), -1)
+                ..publish_leaf(child, leaf, Leaf::edited(leaf, i, Edit::Remove))
             }
         }
         (None, Err(_)) => Unlinked::default(),
     }
 }
 
-/// Publishes `copy` in place of `leaf` under `child` (one release store) and counts `objects`
-/// more objects; returns the old leaf, unlinked.
-fn publish_leaf(
-    s: &OrderedStorage,
-    child: &Child,
-    leaf: &Leaf,
-    copy: Leaf,
-    objects: isize,
-) -> Unlinked {
+/// Publishes `copy` in place of `leaf` under `child` (one release store); returns the old
+/// leaf, unlinked.
+fn publish_leaf(child: &Child, leaf: &Leaf, copy: Leaf) -> Unlinked {
     let old = leaf as *const Leaf as *mut Leaf;
     debug_assert_eq!(child.get(), old.cast());
-    child.set(Box::into_raw(Box::new(copy)).cast());
-    add(&s.objects, objects);
+    child.set(Leaf::alloc(copy).cast());
     Unlinked {
         object: None,
         leaf: Some(old),
@@ -310,6 +299,7 @@ fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> boo
 /// `new` is the same object. Returns the replaced object, unlinked, for the caller to retire.
 fn replace_in_place(
     s: &OrderedStorage,
+    counts: &Counts,
     original: *mut Entry,
     slot: *const AtomicPtr<Entry>,
     new: Object,
@@ -330,18 +320,15 @@ fn replace_in_place(
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
-    // Most replacements keep the size (a counter's new value): they leave the shared byte
-    // count alone, so parallel in-place writers do not contend on it.
-    if delta != old_bytes {
-        add(&s.bytes, delta - old_bytes);
-    }
+    // Most replacements keep the size (a counter's new value): they leave the count alone.
+    counts.add(0, delta - old_bytes);
     // `old` left its slot with the swap, so readers that enter from now on cannot reach it.
     Some(old)
 }
 
 impl Commit {
     fn alloc_leaf(&mut self, leaf: Leaf) -> *mut Leaf {
-        let p = Box::into_raw(Box::new(leaf));
+        let p = Leaf::alloc(leaf);
         self.fresh.insert(p as usize);
         self.bytes += std::mem::size_of::<Leaf>() as isize;
         p
@@ -365,7 +352,7 @@ impl Commit {
             // SAFETY: a fresh node was never published and is referenced nowhere now.
             unsafe {
                 match node {
-                    Old::Leaf(p) => drop(Box::from_raw(p)),
+                    Old::Leaf(p) => Leaf::dealloc(p),
                     Old::Inner(p) => drop(Box::from_raw(p)),
                 }
             }
