@@ -59,6 +59,18 @@ pub(crate) trait Retire {
     /// `ptr` points to a live object of this type, allocated the way this type's constructor
     /// allocates it; nothing uses it afterwards, and it is freed once.
     unsafe fn free(ptr: *mut Self);
+
+    /// The bytes freeing `ptr` gives back, where they can be many (an object, a slot array,
+    /// a whole tree), so that retiring large blocks frees them without waiting for a full
+    /// batch (see `Collector::retire`); 0 for the small fixed-size blocks.
+    ///
+    /// # Safety
+    /// `ptr` points to a live object of this type.
+    // The loom reclaimer frees without batches and does not ask.
+    #[cfg_attr(rets_loom, allow(dead_code))]
+    unsafe fn heap_bytes(_ptr: *const Self) -> usize {
+        0
+    }
 }
 
 #[cfg(not(rets_loom))]
@@ -66,7 +78,11 @@ mod imp {
     use super::{Protect, Retire};
     use crate::sync::{AtomicPtr, Ordering};
 
-    pub(crate) struct Collector(seize::Collector);
+    pub(crate) struct Collector {
+        seize: seize::Collector,
+        /// Bytes of large blocks retired since the last flush they caused (any thread).
+        large_retired: std::sync::atomic::AtomicUsize,
+    }
 
     /// Retired objects a thread collects before it tries to free them. Each try costs a
     /// process-wide memory barrier (a `membarrier` system call, which interrupts every core
@@ -76,6 +92,14 @@ mod imp {
     /// ordered_set (a leaf retired per insert) made 17,000 such calls per 2M inserts, a
     /// quarter of their system time.
     const RETIRE_BATCH: usize = 512;
+
+    /// Blocks of at least this many bytes count towards [`FLUSH_BYTES`]...
+    const LARGE_BLOCK: usize = 4096;
+    /// ...and once that many bytes of them were retired into a collector, the thread that
+    /// crosses the mark starts freeing its batch at once: a table of large objects updated
+    /// in place would otherwise hold up to a batch of old copies per writing thread (512 of
+    /// 1 MiB: 512 MiB). The barrier a flush costs is small beside copying 4 MiB.
+    const FLUSH_BYTES: usize = 4 << 20;
 
     pub(crate) struct Guard<'a>(seize::LocalGuard<'a>);
 
@@ -93,18 +117,21 @@ mod imp {
 
     impl Collector {
         pub(crate) fn new() -> Collector {
-            Collector(seize::Collector::new().batch_size(RETIRE_BATCH))
+            Collector {
+                seize: seize::Collector::new().batch_size(RETIRE_BATCH),
+                large_retired: std::sync::atomic::AtomicUsize::new(0),
+            }
         }
 
         #[inline]
         pub(crate) fn enter(&self) -> Guard<'_> {
-            Guard(self.0.enter())
+            Guard(self.seize.enter())
         }
 
         /// A guard that may move between threads (costlier to enter and leave than
         /// [`Collector::enter`]'s: for guards held over many reads).
         pub(crate) fn enter_owned(&self) -> OwnedGuard<'_> {
-            OwnedGuard(self.0.enter_owned())
+            OwnedGuard(self.seize.enter_owned())
         }
 
         /// Frees `ptr` once no guard that could have loaded it remains.
@@ -114,15 +141,24 @@ mod imp {
         /// (readers that enter from now on cannot reach it), and is retired once.
         #[inline]
         pub(crate) unsafe fn retire<T: Retire>(&self, ptr: *mut T) {
+            // SAFETY: forwarded from this function's contract (`ptr` is live until retired).
+            let bytes = unsafe { T::heap_bytes(ptr) };
             // SAFETY: forwarded from this function's contract.
-            unsafe { self.0.retire(ptr, reclaim::<T>) }
+            unsafe { self.seize.retire(ptr, reclaim::<T>) }
+            if bytes >= LARGE_BLOCK {
+                let total = self.large_retired.fetch_add(bytes, Ordering::Relaxed);
+                if total.saturating_add(bytes) >= FLUSH_BYTES {
+                    self.large_retired.store(0, Ordering::Relaxed);
+                    self.flush();
+                }
+            }
         }
 
         /// Starts freeing what this thread retired, without waiting for a full batch: the
         /// cache layer's background removals call it so that their memory does not wait for
         /// further retirements of this thread.
         pub(crate) fn flush(&self) {
-            seize::Guard::flush(&self.0.enter());
+            seize::Guard::flush(&self.seize.enter());
         }
     }
 
@@ -359,5 +395,56 @@ mod poison {
                 };
             }
         }
+    }
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::{Collector, Retire};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A block that says it holds `size` bytes and counts its frees in `freed`.
+    struct Block {
+        size: usize,
+        freed: &'static AtomicUsize,
+    }
+
+    impl Retire for Block {
+        unsafe fn free(ptr: *mut Block) {
+            // SAFETY: blocks are made by `Box::new` below; the caller owns `ptr`.
+            let block = unsafe { Box::from_raw(ptr) };
+            block.freed.fetch_add(1, Ordering::Relaxed);
+        }
+
+        unsafe fn heap_bytes(ptr: *const Block) -> usize {
+            // SAFETY: the caller's contract: a live block.
+            unsafe { (*ptr).size }
+        }
+    }
+
+    fn retire_blocks(collector: &Collector, n: usize, size: usize, freed: &'static AtomicUsize) {
+        for _ in 0..n {
+            let block = Box::into_raw(Box::new(Block { size, freed }));
+            // SAFETY: a live block from `Box`, reachable by no reader, retired once.
+            unsafe { collector.retire(block) };
+        }
+    }
+
+    #[test]
+    fn large_blocks_are_freed_without_waiting_for_a_full_batch() {
+        static SMALL: AtomicUsize = AtomicUsize::new(0);
+        static LARGE: AtomicUsize = AtomicUsize::new(0);
+        let collector = Collector::new();
+        // Small blocks wait for a full batch: none of 100 is freed yet.
+        retire_blocks(&collector, 100, 64, &SMALL);
+        assert_eq!(SMALL.load(Ordering::Relaxed), 0);
+        // 200 blocks of 64 KiB are 12.5 MiB: each 4 MiB retired starts freeing the batch, so
+        // at most the last 4 MiB (64 blocks) wait, instead of every one of them.
+        retire_blocks(&collector, 200, 64 << 10, &LARGE);
+        let large_freed = LARGE.load(Ordering::Relaxed);
+        assert!(large_freed >= 200 - 64, "{large_freed} of 200 freed");
+        drop(collector);
+        assert_eq!(SMALL.load(Ordering::Relaxed), 100);
+        assert_eq!(LARGE.load(Ordering::Relaxed), 200);
     }
 }

@@ -230,6 +230,11 @@ impl Retire for Array {
         // nodes are not freed: they are owned by the current array or retired on their own.
         drop(unsafe { Box::from_raw(ptr) });
     }
+
+    unsafe fn heap_bytes(ptr: *const Array) -> usize {
+        // SAFETY: the caller's contract: a live array.
+        unsafe { (*ptr).bytes() }
+    }
 }
 
 /// What a shard's mutex protects: its counters (the array pointer is written under it).

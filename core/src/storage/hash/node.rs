@@ -355,6 +355,11 @@ impl Retire for Node {
             pool::dealloc(node.cast(), layout);
         }
     }
+
+    unsafe fn heap_bytes(node: *const Node) -> usize {
+        // SAFETY: the caller's contract: a live node.
+        unsafe { (*node).bytes() }
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<Node>() == 32 || cfg!(rets_loom));

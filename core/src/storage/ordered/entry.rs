@@ -205,4 +205,9 @@ impl Retire for Entry {
             );
         }
     }
+
+    unsafe fn heap_bytes(ptr: *const Entry) -> usize {
+        // SAFETY: the caller's contract: a live entry.
+        unsafe { Entry::bytes(ptr) }
+    }
 }

@@ -238,6 +238,11 @@ impl Retire for Tree {
         // SAFETY: `Tree` is a transparent `Inner`; the caller owns the whole tree.
         unsafe { free_tree(ptr.cast()) }
     }
+
+    /// A whole tree: as large as the table was; freed without waiting for a batch.
+    unsafe fn heap_bytes(_ptr: *const Tree) -> usize {
+        usize::MAX
+    }
 }
 
 /// Frees an inner node and everything under it.
