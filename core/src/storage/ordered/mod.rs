@@ -332,7 +332,7 @@ impl OrderedStorage {
                 if fits {
                     let (original, slot) = match found {
                         Ok(i) => {
-                            let slot = &leaf.slots[i].obj;
+                            let slot = &leaf.objs[i];
                             (
                                 slot.load(Ordering::Acquire),
                                 slot as *const AtomicPtr<Entry>,
@@ -475,12 +475,12 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
             return None;
         }
         loop {
-            let child = node.slots[route(node, norm, key)].child.get();
+            let child = node.children[route(node, norm, key)].get();
             if node.leaf_children {
                 let l = leaf(child);
                 return search_leaf(l, norm, key)
                     .ok()
-                    .map(|i| &l.slots[i].obj as *const AtomicPtr<Entry>);
+                    .map(|i| &l.objs[i] as *const AtomicPtr<Entry>);
             }
             node = inner(child);
         }
@@ -503,9 +503,9 @@ unsafe fn find_child<'a>(root: *const Inner, norm: u64, key: &[u8]) -> Option<(&
         loop {
             let at = route(node, norm, key);
             if node.leaf_children {
-                return Some((&node.slots[at].child, at));
+                return Some((&node.children[at], at));
             }
-            node = inner(node.slots[at].child.get());
+            node = inner(node.children[at].get());
         }
     }
 }
@@ -524,14 +524,14 @@ unsafe fn walk(
     unsafe {
         if is_leaf {
             let l = leaf(node);
-            let mut visit = |i: usize| f(l.slots[i].obj.load(Ordering::Acquire));
+            let mut visit = |i: usize| f(l.objs[i].load(Ordering::Acquire));
             match direction {
                 Direction::Forward => (0..l.len).for_each(&mut visit),
                 Direction::Backward => (0..l.len).rev().for_each(&mut visit),
             }
         } else {
             let n = inner(node);
-            let mut visit = |i: usize| walk(n.slots[i].child.get(), n.leaf_children, direction, f);
+            let mut visit = |i: usize| walk(n.children[i].get(), n.leaf_children, direction, f);
             match direction {
                 Direction::Forward => (0..n.len).for_each(&mut visit),
                 Direction::Backward => (0..n.len).rev().for_each(&mut visit),
@@ -1026,7 +1026,7 @@ mod tests {
                     let l = leaf(node);
                     std::mem::size_of::<Leaf>()
                         + (0..l.len)
-                            .map(|i| Entry::bytes(l.slots[i].obj.load(Ordering::Relaxed)))
+                            .map(|i| Entry::bytes(l.objs[i].load(Ordering::Relaxed)))
                             .sum::<usize>()
                 } else {
                     let n = inner(node);
@@ -1035,7 +1035,7 @@ mod tests {
                             .map(|i| write::sep_bytes(node::sep_key(n, i).len()))
                             .sum::<usize>()
                         + (0..n.len)
-                            .map(|i| count(n.slots[i].child.get(), n.leaf_children))
+                            .map(|i| count(n.children[i].get(), n.leaf_children))
                             .sum::<usize>()
                 }
             }

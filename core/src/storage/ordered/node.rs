@@ -25,43 +25,39 @@ pub(super) const CAP: usize = if cfg!(rets_loom) { 4 } else { 32 };
 /// A separator key in an inner node: a copy of the first key of a subtree at the time it split.
 pub(super) struct Sep(pub(super) Box<[u8]>);
 
-/// A leaf: `len` keys in term order, with their prefixes and objects. (`repr(C)`: the length
-/// shares a cache line with the first prefixes.)
+/// A leaf: `len` keys in term order, with their prefixes and objects. The prefixes are kept
+/// apart from the objects, in one array: a search counts them with vector compares over four
+/// cache lines, then reads one object pointer. (`repr(C)`: the length shares a cache line with
+/// the first prefixes.)
 #[repr(C)]
 pub(super) struct Leaf {
     pub(super) len: usize,
-    pub(super) slots: [Slot; CAP],
+    pub(super) norms: [u64; CAP],
+    pub(super) objs: [AtomicPtr<Entry>; CAP],
     pub(super) canary: Canary,
 }
 
-/// A key's prefix next to its object: the slot a search ends on is in a cache line the search
-/// already loaded.
-#[repr(C)]
-pub(super) struct Slot {
-    pub(super) norm: u64,
-    pub(super) obj: AtomicPtr<Entry>,
-}
+// 520 bytes: the largest block `storage::pool` keeps (see `Leaf::alloc`).
+const _: () = assert!(std::mem::size_of::<Leaf>() == 520 || cfg!(rets_loom));
 
-/// An inner node: `len` children; `slots[i].sep` (for `i >= 1`) is a lower bound of the keys
-/// under `slots[i].child` and greater than every key under `slots[i - 1].child`; `slots[i].norm`
-/// is its prefix. The root is always an inner node (with no children when the tree is empty).
+/// An inner node: `len` children; `seps[i]` (for `i >= 1`) is a lower bound of the keys under
+/// `children[i]` and greater than every key under `children[i - 1]`; `norms[i]` is its prefix.
+/// The root is always an inner node (with no children when the tree is empty). Prefixes are
+/// apart from the rest, as in a leaf.
 #[repr(C)]
 pub(super) struct Inner {
     pub(super) len: usize,
     /// Whether the children are leaves (else inner nodes).
     pub(super) leaf_children: bool,
-    pub(super) slots: [Branch; CAP],
+    pub(super) norms: [u64; CAP],
+    pub(super) seps: [*mut Sep; CAP],
+    pub(super) children: [Child; CAP],
     pub(super) canary: Canary,
 }
 
-/// A child with its separator and the separator's prefix, side by side: the child a search
-/// picks is in a cache line the search already loaded.
-#[repr(C)]
-pub(super) struct Branch {
-    pub(super) norm: u64,
-    pub(super) sep: *mut Sep,
-    pub(super) child: Child,
-}
+/// One child of an inner node with its separator and the separator's prefix, as a writer
+/// moves them.
+pub(super) type Branch = (u64, *mut Sep, *mut ());
 
 /// A child pointer. A leaf writer replaces a leaf by storing its new copy here (release), so
 /// readers load it with acquire; writers that hold the structure lock exclusively change it
@@ -84,38 +80,14 @@ impl Child {
     }
 }
 
-impl Branch {
-    pub(super) fn empty() -> Branch {
-        Branch {
-            norm: 0,
-            sep: ptr::null_mut(),
-            child: Child::new(ptr::null_mut()),
-        }
-    }
-
-    /// The branch's three fields, for a writer that moves it.
-    pub(super) fn get(&self) -> (u64, *mut Sep, *mut ()) {
-        (self.norm, self.sep, self.child.get())
-    }
-
-    /// Sets the three fields (of a branch in a node no reader can reach yet).
-    pub(super) fn set(&mut self, (norm, sep, child): (u64, *mut Sep, *mut ())) {
-        self.norm = norm;
-        self.sep = sep;
-        self.child.set(child);
-    }
-}
-
 pub(super) use crate::storage::reclaim::Canary;
 
 impl Leaf {
     pub(super) fn empty() -> Leaf {
         Leaf {
             len: 0,
-            slots: std::array::from_fn(|_| Slot {
-                norm: 0,
-                obj: AtomicPtr::new(ptr::null_mut()),
-            }),
+            norms: [0; CAP],
+            objs: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             canary: Canary::new(),
         }
     }
@@ -146,6 +118,25 @@ impl Leaf {
             pool::dealloc(ptr.cast(), Layout::new::<Leaf>());
         }
     }
+
+    /// Copies slots `from` of `src` to `to..` of `self`.
+    ///
+    /// Reads `src`'s object pointers with relaxed loads: the caller holds the leaf's stripe
+    /// or the exclusive structure lock, which ordered every earlier store into them before it,
+    /// and `self` is published, if ever, with a release store.
+    pub(super) fn copy_from(&mut self, to: usize, src: &Leaf, from: std::ops::Range<usize>) {
+        let n = from.len();
+        self.norms[to..to + n].copy_from_slice(&src.norms[from.clone()]);
+        for (t, f) in self.objs[to..to + n].iter_mut().zip(&src.objs[from]) {
+            *t = AtomicPtr::new(f.load(Ordering::Relaxed));
+        }
+    }
+
+    /// Sets slot `i` (of a leaf no reader can reach yet, or under the exclusive lock).
+    pub(super) fn set(&mut self, i: usize, norm: u64, obj: *mut Entry) {
+        self.norms[i] = norm;
+        self.objs[i] = AtomicPtr::new(obj);
+    }
 }
 
 /// What [`Leaf::edited`] does to slot `at`.
@@ -157,11 +148,7 @@ pub(super) enum Edit {
 }
 
 impl Leaf {
-    /// A copy of `src` with `edit` made at slot `at`.
-    ///
-    /// The copy reads `src`'s object pointers with relaxed loads: the caller holds the leaf's
-    /// stripe (or the exclusive structure lock), which ordered every earlier store into them
-    /// before it, and publishes the copy with a release store.
+    /// A copy of `src` with `edit` made at slot `at` (see [`Leaf::copy_from`] for the loads).
     pub(super) fn edited(src: &Leaf, at: usize, edit: Edit) -> Leaf {
         let len = match edit {
             Edit::Insert(..) => src.len + 1,
@@ -170,20 +157,13 @@ impl Leaf {
         debug_assert!(len <= CAP && at <= src.len);
         let mut copy = Leaf::empty();
         copy.len = len;
-        let copy_slots = |to: &mut [Slot], from: &[Slot]| {
-            for (t, f) in to.iter_mut().zip(from) {
-                t.norm = f.norm;
-                t.obj = AtomicPtr::new(f.obj.load(Ordering::Relaxed));
-            }
-        };
-        copy_slots(&mut copy.slots[..at], &src.slots[..at]);
+        copy.copy_from(0, src, 0..at);
         match edit {
             Edit::Insert(norm, obj) => {
-                copy.slots[at].norm = norm;
-                copy.slots[at].obj = AtomicPtr::new(obj);
-                copy_slots(&mut copy.slots[at + 1..len], &src.slots[at..src.len]);
+                copy.set(at, norm, obj);
+                copy.copy_from(at + 1, src, at..src.len);
             }
-            Edit::Remove => copy_slots(&mut copy.slots[at..len], &src.slots[at + 1..src.len]),
+            Edit::Remove => copy.copy_from(at, src, at + 1..src.len),
         }
         copy
     }
@@ -194,9 +174,23 @@ impl Inner {
         Inner {
             len: 0,
             leaf_children,
-            slots: std::array::from_fn(|_| Branch::empty()),
+            norms: [0; CAP],
+            seps: [ptr::null_mut(); CAP],
+            children: std::array::from_fn(|_| Child::new(ptr::null_mut())),
             canary: Canary::new(),
         }
+    }
+
+    /// Child `i` with its separator and prefix.
+    pub(super) fn branch(&self, i: usize) -> Branch {
+        (self.norms[i], self.seps[i], self.children[i].get())
+    }
+
+    /// Sets child `i`, its separator and prefix (of a node no reader can reach yet).
+    pub(super) fn set_branch(&mut self, i: usize, (norm, sep, child): Branch) {
+        self.norms[i] = norm;
+        self.seps[i] = sep;
+        self.children[i].set(child);
     }
 }
 
@@ -256,17 +250,17 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
         let node = Box::from_raw(root);
         for i in 0..node.len {
             if i > 0 {
-                drop(Box::from_raw(node.slots[i].sep));
+                drop(Box::from_raw(node.seps[i]));
             }
             if node.leaf_children {
-                let leaf = node.slots[i].child.get().cast::<Leaf>();
-                let slots = &(&(*leaf).slots)[..(*leaf).len];
-                for slot in slots {
-                    Entry::free(slot.obj.load(Ordering::Relaxed));
+                let leaf = node.children[i].get().cast::<Leaf>();
+                let objs = &(&(*leaf).objs)[..(*leaf).len];
+                for obj in objs {
+                    Entry::free(obj.load(Ordering::Relaxed));
                 }
                 Leaf::dealloc(leaf);
             } else {
-                free_tree(node.slots[i].child.get().cast());
+                free_tree(node.children[i].get().cast());
             }
         }
     }
@@ -304,7 +298,7 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
     debug_assert!(i >= 1 && i < node.len);
     // SAFETY: the separators of a live node are live as long as it is (they are freed only
     // with it, or retired when a newer node drops them).
-    unsafe { &(*node.slots[i].sep).0 }
+    unsafe { &(*node.seps[i]).0 }
 }
 
 /// The key of object slot `i` of `leaf`, loaded through `load`.
@@ -312,15 +306,15 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
 fn leaf_key(leaf: &Leaf, i: usize) -> &[u8] {
     // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
     // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
-    unsafe { entry::view(leaf.slots[i].obj.load(Ordering::Acquire)) }.key_msgpack()
+    unsafe { entry::view(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
 }
 
-/// The number of `slots` whose prefix is not above `norm` (they are sorted). A branch-free
-/// count rather than a binary search: its loads do not depend on one another, so a node's
-/// cache misses overlap.
+/// The number of `norms` not above `norm` (they are sorted). A branch-free count rather than a
+/// binary search: its loads do not depend on one another, so a node's cache misses overlap,
+/// and over a contiguous array it compiles to vector compares.
 #[inline]
-fn count_not_above(slots: &[Branch], norm: u64) -> usize {
-    slots.iter().map(|b| usize::from(b.norm <= norm)).sum()
+fn count_not_above(norms: &[u64], norm: u64) -> usize {
+    norms.iter().map(|&n| usize::from(n <= norm)).sum()
 }
 
 /// The child of `node` whose range holds `key`.
@@ -328,10 +322,9 @@ fn count_not_above(slots: &[Branch], norm: u64) -> usize {
 pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
     debug_assert!(node.len > 0);
     // Separators 1..len; the last one not above `key`.
-    let seps = &node.slots[1..node.len];
+    let seps = &node.norms[1..node.len];
     let mut i = count_not_above(seps, norm); // seps[..i] have norm <= key's
-    while i > 0 && seps[i - 1].norm == norm && term::compare(sep_key(node, i), key) == Cmp::Greater
-    {
+    while i > 0 && seps[i - 1] == norm && term::compare(sep_key(node, i), key) == Cmp::Greater {
         i -= 1;
     }
     i
@@ -341,9 +334,9 @@ pub(super) fn route(node: &Inner, norm: u64, key: &[u8]) -> usize {
 /// `i` the first slot above it. A branch-free count over the prefixes, as in [`route`].
 #[inline]
 pub(super) fn search_leaf(leaf: &Leaf, norm: u64, key: &[u8]) -> Result<usize, usize> {
-    let slots = &leaf.slots[..leaf.len];
-    let mut i: usize = slots.iter().map(|s| usize::from(s.norm < norm)).sum();
-    while i < slots.len() && slots[i].norm == norm {
+    let norms = &leaf.norms[..leaf.len];
+    let mut i: usize = norms.iter().map(|&n| usize::from(n < norm)).sum();
+    while i < norms.len() && norms[i] == norm {
         match term::compare(leaf_key(leaf, i), key) {
             Cmp::Less => i += 1,
             Cmp::Equal => return Ok(i),

@@ -72,7 +72,7 @@ impl Cursor {
             };
             self.path[self.depth] = MaybeUninit::new((node as *const Inner, i));
             self.depth += 1;
-            let child = node.slots[i].child.get();
+            let child = node.children[i].get();
             if node.leaf_children {
                 // SAFETY: as above.
                 break unsafe { leaf(child) };
@@ -110,7 +110,7 @@ impl Cursor {
             // SAFETY: `seek` placed the cursor on a live leaf (the caller's contract).
             let l = unsafe { &*self.leaf };
             if self.at >= 0 && (self.at as usize) < l.len {
-                return Some(l.slots[self.at as usize].obj.load(Ordering::Acquire));
+                return Some(l.objs[self.at as usize].load(Ordering::Acquire));
             }
             // SAFETY: the caller's contract.
             if !unsafe { self.next_leaf() } {
@@ -149,7 +149,7 @@ impl Cursor {
             let Some(next) = next else { continue };
             self.path[d] = MaybeUninit::new((n as *const Inner, next));
             d += 1;
-            let mut child = n.slots[next].child.get();
+            let mut child = n.children[next].get();
             let mut leaf_children = n.leaf_children;
             while !leaf_children {
                 // SAFETY: as above.
@@ -157,7 +157,7 @@ impl Cursor {
                 let j = if forward { 0 } else { c.len - 1 };
                 self.path[d] = MaybeUninit::new((c as *const Inner, j));
                 d += 1;
-                child = c.slots[j].child.get();
+                child = c.children[j].get();
                 leaf_children = c.leaf_children;
             }
             self.depth = d;

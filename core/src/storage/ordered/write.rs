@@ -20,7 +20,7 @@ use foldhash::fast::RandomState;
 use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
-use super::node::{route, search_leaf, Branch, Canary, Child, Edit, Inner, Leaf, Sep, Slot, CAP};
+use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
 use super::{Counts, OrderedStorage, Staging};
 use crate::object::Object;
 use crate::storage::reclaim::Collector;
@@ -156,8 +156,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
-                    top.slots[0].child.set(new_root.cast());
-                    top.slots[1].set((n, sep, right));
+                    top.children[0].set(new_root.cast());
+                    top.set_branch(1, (n, sep, right));
                     new_root = c.alloc_inner(top);
                 }
             }
@@ -174,7 +174,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         if r.leaf_children || r.len != 1 {
             break;
         }
-        let child = r.slots[0].child.get().cast::<Inner>();
+        let child = r.children[0].get().cast::<Inner>();
         c.drop_node(Old::Inner(new_root));
         new_root = child;
     }
@@ -368,14 +368,9 @@ impl Commit {
         }
         // SAFETY: a node of the current tree, alive under the lock.
         let l = unsafe { &*p.cast::<Leaf>() };
-        let copy = Leaf {
-            len: l.len,
-            slots: std::array::from_fn(|i| Slot {
-                norm: l.slots[i].norm,
-                obj: AtomicPtr::new(l.slots[i].obj.load(Ordering::Relaxed)),
-            }),
-            canary: Canary::new(),
-        };
+        let mut copy = Leaf::empty();
+        copy.len = l.len;
+        copy.copy_from(0, l, 0..l.len);
         self.drop_node(Old::Leaf(p.cast()));
         self.alloc_leaf(copy)
     }
@@ -387,16 +382,11 @@ impl Commit {
         }
         // SAFETY: a node of the current tree, alive under the lock.
         let n = unsafe { &*p };
-        let copy = Inner {
-            len: n.len,
-            leaf_children: n.leaf_children,
-            slots: std::array::from_fn(|i| {
-                let mut b = Branch::empty();
-                b.set(n.slots[i].get());
-                b
-            }),
-            canary: Canary::new(),
-        };
+        let mut copy = Inner::empty(n.leaf_children);
+        copy.len = n.len;
+        for i in 0..n.len {
+            copy.set_branch(i, n.branch(i));
+        }
         self.drop_node(Old::Inner(p));
         self.alloc_inner(copy)
     }
@@ -429,20 +419,20 @@ impl Commit {
             n.leaf_children = true;
             let mut l = Leaf::empty();
             l.len = 1;
-            l.slots[0].norm = norm;
-            l.slots[0].obj = AtomicPtr::new(object);
-            n.slots[0].child.set(self.alloc_leaf(l).cast());
+            l.norms[0] = norm;
+            l.objs[0] = AtomicPtr::new(object);
+            n.children[0].set(self.alloc_leaf(l).cast());
             n.len = 1;
             return None;
         }
         let i = route(n, norm, key);
         let split = if n.leaf_children {
-            let l = self.own_leaf(n.slots[i].child.get());
-            n.slots[i].child.set(l.cast());
+            let l = self.own_leaf(n.children[i].get());
+            n.children[i].set(l.cast());
             self.leaf_put(l, norm, key, object)
         } else {
-            let c = self.own_inner(n.slots[i].child.get().cast());
-            n.slots[i].child.set(c.cast());
+            let c = self.own_inner(n.children[i].get().cast());
+            n.children[i].set(c.cast());
             self.put(c, norm, key, object)
         };
         let (sn, sep, right) = split?;
@@ -460,7 +450,7 @@ impl Commit {
         let l = unsafe { &mut *leaf };
         let at = match search_leaf(l, norm, key) {
             Ok(i) => {
-                let old = l.slots[i].obj.swap(object, Ordering::Relaxed);
+                let old = l.objs[i].swap(object, Ordering::Relaxed);
                 // SAFETY: `old` is a live object of the tree.
                 self.bytes -= unsafe { Entry::bytes(old) } as isize;
                 self.old_objects.push(old);
@@ -470,13 +460,11 @@ impl Commit {
         };
         if l.len < CAP {
             for j in (at..l.len).rev() {
-                l.slots[j + 1].norm = l.slots[j].norm;
-                l.slots[j + 1]
-                    .obj
-                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
+                l.norms[j + 1] = l.norms[j];
+                l.objs[j + 1].store(l.objs[j].load(Ordering::Relaxed), Ordering::Relaxed);
             }
-            l.slots[at].norm = norm;
-            l.slots[at].obj.store(object, Ordering::Relaxed);
+            l.norms[at] = norm;
+            l.objs[at].store(object, Ordering::Relaxed);
             l.len += 1;
             return None;
         }
@@ -488,8 +476,8 @@ impl Commit {
                 norms.push(norm);
                 objs.push(object);
             }
-            norms.push(l.slots[j].norm);
-            objs.push(l.slots[j].obj.load(Ordering::Relaxed));
+            norms.push(l.norms[j]);
+            objs.push(l.objs[j].load(Ordering::Relaxed));
         }
         if at == CAP {
             norms.push(norm);
@@ -499,11 +487,11 @@ impl Commit {
         let mut right = Leaf::empty();
         for (j, (&n, &o)) in norms.iter().zip(&objs).enumerate() {
             if j < keep {
-                l.slots[j].norm = n;
-                l.slots[j].obj.store(o, Ordering::Relaxed);
+                l.norms[j] = n;
+                l.objs[j].store(o, Ordering::Relaxed);
             } else {
-                right.slots[j - keep].norm = n;
-                right.slots[j - keep].obj.store(o, Ordering::Relaxed);
+                right.norms[j - keep] = n;
+                right.objs[j - keep].store(o, Ordering::Relaxed);
             }
         }
         l.len = keep;
@@ -529,32 +517,32 @@ impl Commit {
         let n = unsafe { &mut *node };
         if n.len < CAP {
             for j in (at..n.len).rev() {
-                let moved = n.slots[j].get();
-                n.slots[j + 1].set(moved);
+                let moved = n.branch(j);
+                n.set_branch(j + 1, moved);
             }
-            n.slots[at].set((norm, sep, right));
+            n.set_branch(at, (norm, sep, right));
             n.len += 1;
             return None;
         }
-        let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP).map(|j| n.slots[j].get()).collect();
+        let mut all: Vec<(u64, *mut Sep, *mut ())> = (0..CAP).map(|j| n.branch(j)).collect();
         all.insert(at, (norm, sep, right));
         let keep = split_point(at);
         let mut r = Inner::empty(n.leaf_children);
         for (j, &branch) in all.iter().enumerate() {
             if j < keep {
-                n.slots[j].set(branch);
+                n.set_branch(j, branch);
             } else {
-                r.slots[j - keep].set(branch);
+                r.set_branch(j - keep, branch);
             }
         }
         for j in keep..CAP {
-            n.slots[j].set((0, ptr::null_mut(), ptr::null_mut()));
+            n.set_branch(j, (0, ptr::null_mut(), ptr::null_mut()));
         }
         n.len = keep;
         r.len = CAP + 1 - keep;
         // The right node's first separator moves up to the parent.
-        let (up_norm, up_sep) = (r.slots[0].norm, r.slots[0].sep);
-        (r.slots[0].norm, r.slots[0].sep) = (0, ptr::null_mut());
+        let (up_norm, up_sep) = (r.norms[0], r.seps[0]);
+        (r.norms[0], r.seps[0]) = (0, ptr::null_mut());
         let r = self.alloc_inner(r);
         Some((up_norm, up_sep, r.cast()))
     }
@@ -566,33 +554,31 @@ impl Commit {
         let n = unsafe { &mut *node };
         let i = route(n, norm, key);
         let child_len = if n.leaf_children {
-            let l = self.own_leaf(n.slots[i].child.get());
-            n.slots[i].child.set(l.cast());
+            let l = self.own_leaf(n.children[i].get());
+            n.children[i].set(l.cast());
             // SAFETY: `l` is fresh.
             let l = unsafe { &mut *l };
             let at = search_leaf(l, norm, key).expect("the key is in the tree");
-            let old = l.slots[at].obj.load(Ordering::Relaxed);
+            let old = l.objs[at].load(Ordering::Relaxed);
             // SAFETY: `old` is a live object of the tree.
             self.bytes -= unsafe { Entry::bytes(old) } as isize;
             self.old_objects.push(old);
             for j in at + 1..l.len {
-                l.slots[j - 1].norm = l.slots[j].norm;
-                l.slots[j - 1]
-                    .obj
-                    .store(l.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
+                l.norms[j - 1] = l.norms[j];
+                l.objs[j - 1].store(l.objs[j].load(Ordering::Relaxed), Ordering::Relaxed);
             }
             l.len -= 1;
-            l.slots[l.len].obj.store(ptr::null_mut(), Ordering::Relaxed);
+            l.objs[l.len].store(ptr::null_mut(), Ordering::Relaxed);
             l.len
         } else {
-            let c = self.own_inner(n.slots[i].child.get().cast());
-            n.slots[i].child.set(c.cast());
+            let c = self.own_inner(n.children[i].get().cast());
+            n.children[i].set(c.cast());
             self.delete(c, norm, key);
             // SAFETY: `c` is fresh.
             unsafe { (*c).len }
         };
         if child_len == 0 {
-            let child = n.slots[i].child.get();
+            let child = n.children[i].get();
             self.remove_child(n, i, true);
             self.drop_node(if n.leaf_children {
                 Old::Leaf(child.cast())
@@ -611,9 +597,9 @@ impl Commit {
                     }
                 }
             };
-            if i > 0 && len_of(n.slots[i - 1].child.get()) + child_len <= CAP {
+            if i > 0 && len_of(n.children[i - 1].get()) + child_len <= CAP {
                 self.merge(n, i - 1);
-            } else if i + 1 < n.len && len_of(n.slots[i + 1].child.get()) + child_len <= CAP {
+            } else if i + 1 < n.len && len_of(n.children[i + 1].get()) + child_len <= CAP {
                 self.merge(n, i);
             }
         }
@@ -624,52 +610,44 @@ impl Commit {
     fn remove_child(&mut self, n: &mut Inner, i: usize, drop_sep: bool) {
         let gone = if i > 0 { i } else { 1 };
         if gone < n.len && drop_sep {
-            self.drop_sep(n.slots[gone].sep);
+            self.drop_sep(n.seps[gone]);
         }
         let sep_removed = gone;
         for j in i + 1..n.len {
-            let moved = n.slots[j].child.get();
-            n.slots[j - 1].child.set(moved);
+            let moved = n.children[j].get();
+            n.children[j - 1].set(moved);
         }
         for j in sep_removed + 1..n.len {
-            n.slots[j - 1].norm = n.slots[j].norm;
-            n.slots[j - 1].sep = n.slots[j].sep;
+            n.norms[j - 1] = n.norms[j];
+            n.seps[j - 1] = n.seps[j];
         }
         n.len -= 1;
-        n.slots[n.len].set((0, ptr::null_mut(), ptr::null_mut()));
-        (n.slots[0].norm, n.slots[0].sep) = (0, ptr::null_mut());
+        n.set_branch(n.len, (0, ptr::null_mut(), ptr::null_mut()));
+        (n.norms[0], n.seps[0]) = (0, ptr::null_mut());
     }
 
     /// Merges child `a + 1` of the fresh node `n` into child `a`.
     fn merge(&mut self, n: &mut Inner, a: usize) {
-        let right = n.slots[a + 1].child.get();
+        let right = n.children[a + 1].get();
         if n.leaf_children {
-            let left = self.own_leaf(n.slots[a].child.get());
-            n.slots[a].child.set(left.cast());
+            let left = self.own_leaf(n.children[a].get());
+            n.children[a].set(left.cast());
             // SAFETY: `left` is fresh; `right` is fresh or in the current tree.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Leaf>()) };
-            for j in 0..r.len {
-                l.slots[l.len + j].norm = r.slots[j].norm;
-                l.slots[l.len + j]
-                    .obj
-                    .store(r.slots[j].obj.load(Ordering::Relaxed), Ordering::Relaxed);
-            }
+            let at = l.len;
+            l.copy_from(at, r, 0..r.len);
             l.len += r.len;
             self.remove_child(n, a + 1, true);
             self.drop_node(Old::Leaf(right.cast()));
         } else {
-            let left = self.own_inner(n.slots[a].child.get().cast());
-            n.slots[a].child.set(left.cast());
+            let left = self.own_inner(n.children[a].get().cast());
+            n.children[a].set(left.cast());
             // SAFETY: as above.
             let (l, r) = unsafe { (&mut *left, &*right.cast::<Inner>()) };
             // The separator between them comes down.
-            l.slots[l.len].set((
-                n.slots[a + 1].norm,
-                n.slots[a + 1].sep,
-                r.slots[0].child.get(),
-            ));
+            l.set_branch(l.len, (n.norms[a + 1], n.seps[a + 1], r.children[0].get()));
             for j in 1..r.len {
-                l.slots[l.len + j].set(r.slots[j].get());
+                l.set_branch(l.len + j, r.branch(j));
             }
             l.len += r.len;
             self.remove_child(n, a + 1, false);
