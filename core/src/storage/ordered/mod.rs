@@ -609,21 +609,74 @@ pub(crate) struct Txn<'a> {
 }
 
 /// The keys a transaction touched, in the order it touched them, with an index in term order
-/// once there are more than a few (a list insert).
+/// once there are more than a few (a list insert). The first key is kept inline, its bytes too
+/// when short: a one-key write, most writes, allocates nothing to stage.
 #[derive(Default)]
 struct Staging {
-    list: Vec<(Box<[u8]>, Staged)>,
+    first: Option<(KeyBytes, Staged)>,
+    rest: Vec<(KeyBytes, Staged)>,
     index: BTreeMap<StagedKey, usize>,
+}
+
+/// A staged key's bytes: inline up to [`KeyBytes::INLINE`] bytes, else on the heap.
+enum KeyBytes {
+    Inline(u8, [u8; KeyBytes::INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl KeyBytes {
+    const INLINE: usize = 30;
+
+    fn new(key: &[u8]) -> KeyBytes {
+        if key.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..key.len()].copy_from_slice(key);
+            KeyBytes::Inline(key.len() as u8, bytes)
+        } else {
+            KeyBytes::Heap(key.into())
+        }
+    }
+}
+
+impl std::ops::Deref for KeyBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline(len, bytes) => &bytes[..*len as usize],
+            KeyBytes::Heap(bytes) => bytes,
+        }
+    }
 }
 
 /// Up to this many keys, the staging list is searched in place.
 const INDEX_FROM: usize = 8;
 
 impl Staging {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// The staged keys in the order they were touched.
+    fn iter(&self) -> impl Iterator<Item = &(KeyBytes, Staged)> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    /// The staged keys in the order they were touched, taken.
+    fn into_list(self) -> impl Iterator<Item = (KeyBytes, Staged)> {
+        self.first.into_iter().chain(self.rest)
+    }
+
+    /// The key at position `at` (as `position` and `push` return).
+    fn at_mut(&mut self, at: usize) -> &mut Staged {
+        match at {
+            0 => &mut self.first.as_mut().expect("a staged key").1,
+            _ => &mut self.rest[at - 1].1,
+        }
+    }
+
     fn position(&self, key: &[u8]) -> Option<usize> {
-        if self.list.len() <= INDEX_FROM {
-            self.list
-                .iter()
+        if self.len() <= INDEX_FROM {
+            self.iter()
                 .position(|(k, _)| term::compare(k, key) == Cmp::Equal)
         } else {
             self.index.get(&StagedKey(key.into())).copied()
@@ -631,11 +684,17 @@ impl Staging {
     }
 
     fn push(&mut self, key: &[u8], staged: Staged) -> usize {
-        self.list.push((key.into(), staged));
-        let at = self.list.len() - 1;
+        let entry = (KeyBytes::new(key), staged);
+        if self.first.is_none() {
+            self.first = Some(entry);
+        } else {
+            self.rest.push(entry);
+        }
+        let at = self.len() - 1;
         if at == INDEX_FROM {
-            for (i, (k, _)) in self.list.iter().enumerate() {
-                self.index.insert(StagedKey(k.clone()), i);
+            let keys: Vec<Box<[u8]>> = self.iter().map(|(k, _)| (**k).into()).collect();
+            for (i, k) in keys.into_iter().enumerate() {
+                self.index.insert(StagedKey(k), i);
             }
         } else if at > INDEX_FROM {
             self.index.insert(StagedKey(key.into()), at);
@@ -678,7 +737,7 @@ impl Txn<'_> {
                 self.staged.push(key, staged)
             }
         };
-        &mut self.staged.list[at].1
+        self.staged.at_mut(at)
     }
 
     /// The objects stored under `key`, with this transaction's changes.
@@ -827,6 +886,41 @@ mod tests {
         assert_eq!(s.size(), 0);
         assert!(keys(&s, Direction::Forward).is_empty());
         assert_eq!(s.memory(), OrderedStorage::new().memory());
+    }
+
+    #[test]
+    fn keys_of_every_length_around_the_inline_staging_limit_are_written_and_read() {
+        use crate::object::ToObject;
+        let s = OrderedStorage::new();
+        let str_key = |n: usize| {
+            let mut out = Vec::new();
+            term::encode(&Term::Str("k".repeat(n)), &mut out).unwrap();
+            out
+        };
+        let object = |n: usize, v: i64| {
+            Term::Array(vec![Term::Str("k".repeat(n)), Term::Int(v)])
+                .to_object(1)
+                .unwrap()
+        };
+        let lengths = 0..KeyBytes::INLINE + 8;
+        // One key a write (the inline first entry), then all of them in one write (the list
+        // and, past `INDEX_FROM`, its index).
+        for n in lengths.clone() {
+            let k = str_key(n);
+            s.write_one(&k, false, |mut t| t.replace(&k, object(n, 1)));
+        }
+        let keys: Vec<Vec<u8>> = lengths.clone().map(str_key).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        s.write(&refs, |mut t| {
+            for (n, k) in lengths.clone().zip(&keys) {
+                let seen = t.get(k).next().map(|o| o.to_object());
+                assert_eq!(seen, Some(object(n, 1)), "key of {n} bytes, staged");
+                t.replace(k, object(n, 2));
+            }
+        });
+        for (n, k) in lengths.zip(&keys) {
+            assert_eq!(s.read(k, |o| o.to_vec().pop()), Some(object(n, 2)), "{n}");
+        }
     }
 
     #[test]

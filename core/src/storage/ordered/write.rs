@@ -21,7 +21,7 @@ use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
-use super::{Counts, OrderedStorage, Staging};
+use super::{Counts, KeyBytes, OrderedStorage, Staging};
 use crate::object::Object;
 use crate::storage::reclaim::Collector;
 use crate::sync::{AtomicPtr, Ordering};
@@ -39,7 +39,7 @@ enum Old {
 
 /// A change to commit: key, prefix, the object in the tree (null if none), the new object and
 /// its deadline.
-type Change = (Box<[u8]>, u64, *mut Entry, Option<Object>, u64);
+type Change = (KeyBytes, u64, *mut Entry, Option<Object>, u64);
 
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
@@ -91,9 +91,9 @@ struct Commit {
 /// Applies a transaction's staged changes to the tree (see the module documentation).
 pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     // One key whose object is replaced: a store into its slot.
-    if let [(_, st)] = &staging.list[..] {
+    if let (Some((_, st)), true) = (&staging.first, staging.rest.is_empty()) {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
-            let (_, st) = staging.list.into_iter().next().expect("one key");
+            let (_, st) = staging.into_list().next().expect("one key");
             let at = st.deadline(&s.expiry);
             if st.expired {
                 s.count_expired(1);
@@ -110,7 +110,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     }
     // The effective changes: (key, prefix, original object or null, new object).
     let mut changes: Vec<Change> = Vec::new();
-    for (key, st) in staging.list {
+    for (key, st) in staging.into_list() {
         // Keys the transaction only read stay as they are.
         let at = st.deadline(&s.expiry);
         let Some(new) = st.next else { continue };
@@ -236,7 +236,7 @@ pub(super) fn commit_one(
     leaf: &Leaf,
     found: Result<usize, usize>,
 ) -> Unlinked {
-    let mut list = staging.list.into_iter();
+    let mut list = staging.into_list();
     let (_, st) = list.next().expect("the key is staged");
     assert!(list.next().is_none(), "a one-key write touches one key");
     let at = st.deadline(&s.expiry);
