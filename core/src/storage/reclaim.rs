@@ -76,12 +76,12 @@ pub(crate) trait Retire {
 #[cfg(not(rets_loom))]
 mod imp {
     use super::{Protect, Retire};
-    use crate::sync::{AtomicPtr, Ordering};
+    use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
     pub(crate) struct Collector {
         seize: seize::Collector,
         /// Bytes of large blocks retired since the last flush they caused (any thread).
-        large_retired: std::sync::atomic::AtomicUsize,
+        large_retired: AtomicUsize,
     }
 
     /// Retired objects a thread collects before it tries to free them. Each try costs a
@@ -119,7 +119,7 @@ mod imp {
         pub(crate) fn new() -> Collector {
             Collector {
                 seize: seize::Collector::new().batch_size(RETIRE_BATCH),
-                large_retired: std::sync::atomic::AtomicUsize::new(0),
+                large_retired: AtomicUsize::new(0),
             }
         }
 

@@ -129,6 +129,12 @@ impl Counts {
         }
     }
 
+    /// Back to no objects and `bytes` bytes (with every writer excluded).
+    fn reset(&self, bytes: usize) {
+        self.objects.store(0, Ordering::Relaxed);
+        self.bytes.store(bytes, Ordering::Relaxed);
+    }
+
     /// Counts `objects` more objects and `bytes` more bytes (either may be negative).
     pub(super) fn add(&self, objects: isize, bytes: isize) {
         // Two's complement: adding a negative delta's bit pattern subtracts it. A zero delta
@@ -381,11 +387,7 @@ impl OrderedStorage {
         let old = self.root.swap(new_root(), Ordering::AcqRel);
         // The exclusive lock keeps every other writer, and so every count change, out.
         for (i, stripe) in self.stripes.iter().enumerate() {
-            stripe.counts.objects.store(0, Ordering::Relaxed);
-            stripe
-                .counts
-                .bytes
-                .store(empty_tree_bytes(i), Ordering::Relaxed);
+            stripe.counts.reset(empty_tree_bytes(i));
         }
         // SAFETY: `old` is unreachable for new readers; the whole tree goes with it, and
         // nothing in it was retired on its own (retired nodes were replaced before).
@@ -664,6 +666,14 @@ impl Staging {
     /// The staged keys in the order they were touched, taken.
     fn into_list(self) -> impl Iterator<Item = (KeyBytes, Staged)> {
         self.first.into_iter().chain(self.rest)
+    }
+
+    /// The one key staged, if there is exactly one.
+    fn only(&self) -> Option<&Staged> {
+        match (&self.first, self.rest.is_empty()) {
+            (Some((_, staged)), true) => Some(staged),
+            _ => None,
+        }
     }
 
     /// The key at position `at` (as `position` and `push` return).

@@ -254,8 +254,8 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
             }
             if node.leaf_children {
                 let leaf = node.children[i].get().cast::<Leaf>();
-                let objs = &(&(*leaf).objs)[..(*leaf).len];
-                for obj in objs {
+                let l = &*leaf;
+                for obj in &l.objs[..l.len] {
                     Entry::free(obj.load(Ordering::Relaxed));
                 }
                 Leaf::dealloc(leaf);

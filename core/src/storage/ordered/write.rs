@@ -91,7 +91,7 @@ struct Commit {
 /// Applies a transaction's staged changes to the tree (see the module documentation).
 pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     // One key whose object is replaced: a store into its slot.
-    if let (Some((_, st)), true) = (&staging.first, staging.rest.is_empty()) {
+    if let Some(st) = staging.only() {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
             let (_, st) = staging.into_list().next().expect("one key");
             let at = st.deadline(&s.expiry);
@@ -182,7 +182,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
     s.exclusive_counts().add(c.objects, c.bytes);
     // SAFETY (all retires below): each pointer left the tree with the store above (a replaced
     // node, a removed or replaced object, a dropped separator), so readers that enter from now
-    // on cannot reach it; each is retired once; all were allocated by `Box`.
+    // on cannot reach it; each is retired once; each was allocated as its `Retire::free`
+    // expects (`Leaf::alloc` for leaves, `Box` for the rest).
     unsafe {
         for old in c.old_nodes {
             match old {
@@ -419,8 +420,7 @@ impl Commit {
             n.leaf_children = true;
             let mut l = Leaf::empty();
             l.len = 1;
-            l.norms[0] = norm;
-            l.objs[0] = AtomicPtr::new(object);
+            l.set(0, norm, object);
             n.children[0].set(self.alloc_leaf(l).cast());
             n.len = 1;
             return None;
