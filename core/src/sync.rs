@@ -25,10 +25,10 @@ pub(crate) use std::sync::atomic::AtomicU64;
 /// A mutex whose `lock` returns the guard directly, and a readers-writer lock whose `read` and
 /// `write` do (parking_lot's, or loom's).
 #[cfg(not(rets_loom))]
-pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
+pub(crate) use parking_lot::{Mutex, MutexGuard};
 
 #[cfg(rets_loom)]
-pub(crate) use self::loom_mutex::{Mutex, MutexGuard, RwLock};
+pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
 
 /// A condition variable whose `wait` takes and returns the guard (parking_lot's, or loom's).
 #[derive(Debug)]
@@ -98,24 +98,6 @@ mod loom_mutex {
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock().expect("no panics while a lock is held")
-        }
-    }
-
-    /// loom's readers-writer lock with parking_lot's signature.
-    #[derive(Debug)]
-    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
-
-    impl<T> RwLock<T> {
-        pub(crate) fn new(value: T) -> RwLock<T> {
-            RwLock(loom::sync::RwLock::new(value))
-        }
-
-        pub(crate) fn read(&self) -> loom::sync::RwLockReadGuard<'_, T> {
-            self.0.read().expect("no panics while a lock is held")
-        }
-
-        pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
-            self.0.write().expect("no panics while a lock is held")
         }
     }
 }

@@ -5,12 +5,13 @@
 //!   published node changes only by single atomic pointer stores (an object slot, a leaf's
 //!   child pointer), so a reader sees each leaf whole.
 //! - Writers stage their changes in a [`Txn`] and commit them at once. A write of one key that
-//!   stays within its leaf ([`OrderedStorage::write_one`]) holds the structure lock shared and
-//!   the leaf's stripe: a replaced object is one atomic store into its leaf slot, an added or
-//!   removed key one store of a new copy of the leaf into its parent's child pointer; such
-//!   writers of different leaves run in parallel. Anything else (splits, merges, several keys)
-//!   holds the structure lock exclusively, copies the path from the root to every leaf it
-//!   touches and publishes the new tree with one root swap. So a multi-key write is atomic and
+//!   stays within its leaf ([`OrderedStorage::write_one`]) holds the leaf's stripe (a lock
+//!   among 64) and checks, under it, that the root it searched is still the root: a replaced
+//!   object is one atomic store into its leaf slot, an added or removed key one store of a new
+//!   copy of the leaf into its parent's child pointer; such writers of different leaves run in
+//!   parallel and share no lock. Anything else (splits, merges, several keys) holds every
+//!   stripe, copies the path from the root to every leaf it touches and publishes the new tree
+//!   with one root swap. So a multi-key write is atomic and
 //!   isolated for readers (they see the old root or the new one); a walk sees one-key writes
 //!   made meanwhile in the leaves it has not reached yet.
 //! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
@@ -50,18 +51,17 @@ use super::reclaim::{self, Collector, Protect};
 use super::{Direction, Start};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
-use crate::sync::{AtomicPtr, AtomicUsize, Mutex, Ordering, RwLock};
+use crate::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::term;
 
 /// The objects of one ordered_set.
 pub(crate) struct OrderedStorage {
     root: AtomicPtr<Inner>,
-    /// The structure lock: a writer that changes the tree's shape or several keys holds it
-    /// exclusively; one that replaces the object of one existing key in place holds it shared
-    /// (the tree cannot change shape meanwhile), plus the stripe of that key's slot.
-    writer: RwLock<()>,
-    /// Serialise one-key writers of one leaf (chosen by its child pointer's address), and
-    /// hold the table's counts (see [`Stripe`]).
+    /// The writers' locks, each with its share of the table's counts (see [`Stripe`]). A
+    /// one-key writer holds the stripe of its key's leaf (chosen by the leaf's child pointer);
+    /// a writer that changes the tree's shape or several keys holds every stripe
+    /// ([`OrderedStorage::lock_all`]), so it excludes all others without a lock that every
+    /// writer would take.
     stripes: Box<[Stripe]>,
     /// Boxed: seize's collector is large, and tables are many.
     collector: Box<Collector>,
@@ -151,8 +151,8 @@ impl Counts {
 /// The stripe of the leaf under `child`, the `at`th child of its parent: the child pointer's
 /// address, mixed. Under loom, `at` alone: loom needs every execution of a model to make the
 /// same choices, and the loom build's allocator (which quarantines freed blocks, see
-/// `reclaim::poison`) gives nodes new addresses in each one. While the structure lock is held
-/// shared, a leaf has one child pointer, so either choice gives each leaf one stripe.
+/// `reclaim::poison`) gives nodes new addresses in each one. While the root stays, a leaf has
+/// one child pointer, so either choice gives each leaf one stripe.
 fn stripe_of(child: &Child, at: usize) -> usize {
     if cfg!(rets_loom) {
         at % STRIPES
@@ -171,7 +171,6 @@ impl OrderedStorage {
     pub(crate) fn new() -> OrderedStorage {
         OrderedStorage {
             root: AtomicPtr::new(new_root()),
-            writer: RwLock::new(()),
             stripes: (0..STRIPES)
                 .map(|i| Stripe {
                     lock: Mutex::new(()),
@@ -282,7 +281,7 @@ impl OrderedStorage {
     /// once (see the module documentation): atomic and isolated.
     /// If `f` panics, nothing is committed.
     pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
-        let _lock = self.writer.write();
+        let _lock = self.lock_all();
         let mut staged = Staging::default();
         let result = f(Txn {
             storage: self,
@@ -300,7 +299,7 @@ impl OrderedStorage {
 
     /// [`OrderedStorage::write`] for one key (`may_remove`: `f` may remove it). Unless the
     /// change could reshape the tree, `f` runs beside readers and other such writers, holding
-    /// the structure lock shared and the stripe of the key's leaf, and its change is published
+    /// the stripe of the key's leaf only, and its change is published
     /// with one store: a replaced object into the key's slot, an added or removed key by a new
     /// copy of the leaf into its parent's child pointer. A change that could reshape the tree
     /// (a new key in a full leaf; a removal that could leave the leaf a quarter full or less,
@@ -311,24 +310,34 @@ impl OrderedStorage {
         may_remove: bool,
         f: impl FnOnce(Txn<'_>) -> R,
     ) -> R {
-        {
-            let shared = self.writer.read();
+        let norm = term::order_prefix(key);
+        loop {
             // The search reads other keys' objects, which their own in-place writers may
             // replace and retire meanwhile, and leaves that leaf writers replace: it needs a
-            // guard, as a reader does.
+            // guard, as a reader does. The guard also keeps the root loaded here from being
+            // freed, so no later root can have its address.
             let guard = self.collector.enter();
             let root = self.root.load(Ordering::Acquire);
-            let norm = term::order_prefix(key);
-            // SAFETY: with the structure lock held (shared), no writer changes the tree's
-            // inner nodes or retires them, so the parent found stays in the tree, and with it
-            // the child pointer of the key's leaf; leaves and objects read on the way are
-            // protected by the guard.
-            if let Some((child, at)) = unsafe { find_child(root, norm, key) } {
-                let Stripe { lock, counts } = &self.stripes[stripe_of(child, at)];
-                let stripe = lock.lock();
+            // SAFETY: the guard keeps the tree at `root` alive, replaced or not.
+            let Some((child, at)) = (unsafe { find_child(root, norm, key) }) else {
+                break;
+            };
+            let Stripe { lock, counts } = &self.stripes[stripe_of(child, at)];
+            let stripe = lock.lock();
+            // Only writers holding every stripe replace the root or change inner nodes other
+            // than by a leaf store (see `lock_all`), and one holds this stripe now: if the
+            // root is still the one searched, so is the tree, and it keeps its shape until the
+            // stripe is released, so `child` stays the child pointer of the key's leaf.
+            // Otherwise such a writer ran meanwhile: search its tree.
+            if self.root.load(Ordering::Acquire) != root {
+                drop((stripe, guard));
+                continue;
+            }
+            {
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
                 // here until the stripe is released no other writer changes it or its slots.
-                // SAFETY: `child` is in the tree (above); a child pointer holds a live leaf.
+                // SAFETY: `child` is in the current tree (above); a child pointer holds a live
+                // leaf.
                 let leaf = unsafe { node::leaf(child.get()) };
                 let found = search_leaf(leaf, norm, key);
                 let fits = match found {
@@ -364,28 +373,36 @@ impl OrderedStorage {
                         staged: &mut staged,
                     });
                     let unlinked = write::commit_one(self, counts, staged, child, leaf, found);
-                    // The locks and the guard go before what left the tree is retired: the
+                    // The stripe and the guard go before what left the tree is retired: the
                     // retirement that fills this thread's batch frees it after a process-wide
                     // barrier (as in the hash storage's commit), which other writers of the
                     // stripe, and exclusive writers, need not wait for.
-                    drop((stripe, guard, shared));
+                    drop((stripe, guard));
                     // SAFETY: what `commit_one` unlinked left the tree with its store, under
-                    // the stripe and the shared structure lock: no reader that enters from now
-                    // on reaches it, no other writer copied it (the stripe and the lock
-                    // excluded them), and only this writer retires it.
+                    // the stripe, in the current tree: no reader that enters from now on
+                    // reaches it, no other writer copied it (the stripe excluded them), and
+                    // only this writer retires it.
                     unsafe { unlinked.retire(&self.collector) };
                     return result;
                 }
             }
+            break;
         }
         self.write(&[key], f)
     }
 
+    /// Every stripe, taken in order (so two such writers never deadlock, and a one-key writer,
+    /// which holds one stripe and waits for nothing else while it does, never blocks one for
+    /// long): the tree's shape and every slot are this writer's until they are released.
+    fn lock_all(&self) -> [MutexGuard<'_, ()>; STRIPES] {
+        std::array::from_fn(|i| self.stripes[i].lock.lock())
+    }
+
     /// Removes every object, atomically and in isolation.
     pub(crate) fn clear(&self) {
-        let _lock = self.writer.write();
+        let _lock = self.lock_all();
         let old = self.root.swap(new_root(), Ordering::AcqRel);
-        // The exclusive lock keeps every other writer, and so every count change, out.
+        // Every stripe held keeps every other writer, and so every count change, out.
         for (i, stripe) in self.stripes.iter().enumerate() {
             stripe.counts.reset(empty_tree_bytes(i));
         }
@@ -603,7 +620,8 @@ impl Staged {
 }
 
 /// A write transaction (see [`OrderedStorage::write`] and [`OrderedStorage::write_one`]):
-/// it runs under the structure lock and stages its changes; they are committed together when it
+/// it runs holding every stripe, or its key's leaf's stripe in a tree whose shape cannot change
+/// meanwhile, and stages its changes; they are committed together when it
 /// ends.
 pub(crate) struct Txn<'a> {
     storage: &'a OrderedStorage,
@@ -720,18 +738,18 @@ impl Txn<'_> {
             None => {
                 let root = self.storage.root.load(Ordering::Acquire);
                 let norm = term::order_prefix(key);
-                // SAFETY: the structure lock is held, so the tree at `root` is the current one
-                // and keeps its shape until the commit; held exclusively, nothing in it changes;
-                // held shared (`write_one`, which stages its key before the transaction runs, so
-                // only a transaction that strays to another key gets here), other leaves and
-                // objects may be replaced, and the guard that path holds keeps the ones read
-                // here alive.
+                // SAFETY: the tree at `root` is the current one and keeps its shape until the
+                // commit: with every stripe held, nothing in it changes; with one stripe
+                // (`write_one`, which stages its key before the transaction runs, so only a
+                // transaction that strays to another key gets here), other leaves and objects
+                // may be replaced, and the guard that path holds keeps the ones read here
+                // alive.
                 let slot = unsafe { find(root, norm, key) }.unwrap_or(std::ptr::null());
                 let original = if slot.is_null() {
                     std::ptr::null_mut()
                 } else {
-                    // SAFETY: as above. Acquire: under the shared lock an in-place writer may
-                    // have just stored this object.
+                    // SAFETY: as above. Acquire: beside `write_one`'s writer an in-place writer
+                    // of another stripe may have just stored this object.
                     unsafe { (*slot).load(Ordering::Acquire) }
                 };
                 // SAFETY: as above.
@@ -757,8 +775,8 @@ impl Txn<'_> {
             Some(next) => Objects::from_slice(next.as_slice()),
             None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
-            // borrows `self`: the structure lock held exclusively, or (in `write_one`) the
-            // stripe of the key's leaf, keeps every other writer off its slot for the whole
+            // borrows `self`: every stripe held, or (in `write_one`) the stripe of the key's
+            // leaf, keeps every other writer off its slot for the whole
             // transaction.
             None => Objects::from_option(Some(unsafe { view(staged.original) })),
         }

@@ -60,8 +60,8 @@ pub(super) struct Inner {
 pub(super) type Branch = (u64, *mut Sep, *mut ());
 
 /// A child pointer. A leaf writer replaces a leaf by storing its new copy here (release), so
-/// readers load it with acquire; writers that hold the structure lock exclusively change it
-/// in nodes that only they can reach yet.
+/// readers load it with acquire; writers that hold every stripe change it in nodes that only
+/// they can reach yet.
 pub(super) struct Child(AtomicPtr<()>);
 
 impl Child {
@@ -122,7 +122,7 @@ impl Leaf {
     /// Copies slots `from` of `src` to `to..` of `self`.
     ///
     /// Reads `src`'s object pointers with relaxed loads: the caller holds the leaf's stripe
-    /// or the exclusive structure lock, which ordered every earlier store into them before it,
+    /// or every stripe, which ordered every earlier store into them before it,
     /// and `self` is published, if ever, with a release store.
     pub(super) fn copy_from(&mut self, to: usize, src: &Leaf, from: std::ops::Range<usize>) {
         let n = from.len();
@@ -132,7 +132,7 @@ impl Leaf {
         }
     }
 
-    /// Sets slot `i` (of a leaf no reader can reach yet, or under the exclusive lock).
+    /// Sets slot `i` (of a leaf no reader can reach yet, or with every stripe held).
     pub(super) fn set(&mut self, i: usize, norm: u64, obj: *mut Entry) {
         self.norms[i] = norm;
         self.objs[i] = AtomicPtr::new(obj);
@@ -268,7 +268,7 @@ pub(super) unsafe fn free_tree(root: *mut Inner) {
 
 // ------------------------------------------------------------------------------------------
 // Reads. Every function here takes pointers reached from a root loaded under a guard (or under
-// the exclusive structure lock), and returns references that live as long as the caller's
+// every stripe held), and returns references that live as long as the caller's
 // borrow of that guard or lock: published nodes and objects are freed only through the
 // collector.
 

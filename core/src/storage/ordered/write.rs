@@ -1,11 +1,11 @@
-//! Committing a transaction: the only code that changes the tree. It runs under the structure
-//! lock (held exclusively, or shared with a leaf's stripe), and it publishes each change in one
-//! atomic store.
+//! Committing a transaction: the only code that changes the tree. It runs holding every stripe,
+//! or a leaf's stripe in a tree whose root it checked under it, and it publishes each change in
+//! one atomic store.
 //!
 //! - One key whose object is replaced: the new object is stored into its leaf slot (readers see
 //!   the old object or the new one) and the old one retired.
 //! - One key added to a leaf with room, or removed from a leaf that keeps more than a quarter
-//!   of its keys ([`commit_one`], under the leaf's stripe and the structure lock held shared):
+//!   of its keys ([`commit_one`], under the leaf's stripe):
 //!   a copy of the leaf with the change is stored into its parent's child pointer, and the old
 //!   leaf retired. The tree's shape and separators stay as they are.
 //! - Anything else: copy-on-write. The root and every node on the way to a touched leaf are
@@ -101,7 +101,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
             let new = st.next.flatten().expect("one object");
             let counts = s.exclusive_counts();
             if let Some(old) = replace_in_place(s, counts, st.original, st.slot, new, at) {
-                // SAFETY: `old` left its slot with the swap (under the exclusive lock); only
+                // SAFETY: `old` left its slot with the swap (with every stripe held); only
                 // this writer retires it.
                 unsafe { s.collector.retire(old) };
             }
@@ -116,7 +116,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         let Some(new) = st.next else { continue };
         let unchanged = match &new {
             None => st.original.is_null(),
-            // SAFETY: `original` is in the current tree, which the exclusive structure lock keeps.
+            // SAFETY: `original` is in the current tree, which every stripe held keeps.
             Some(o) => {
                 !st.original.is_null()
                     && !st.expired
@@ -227,7 +227,7 @@ impl Unlinked {
 
 /// Commits the transaction of [`OrderedStorage::write_one`]: its one key's change, in `leaf`,
 /// the leaf under `child`, where the key is at `found` (as `search_leaf` says). The caller holds
-/// the structure lock shared and the leaf's stripe, and checked that the change fits the leaf:
+/// the leaf's stripe, found in the current tree (see [`OrderedStorage::write_one`]), and checked that the change fits the leaf:
 /// room for a new key; more than `CAP / 4` keys left after a removal.
 pub(super) fn commit_one(
     s: &OrderedStorage,
@@ -291,12 +291,12 @@ fn publish_leaf(child: &Child, leaf: &Leaf, copy: Leaf) -> Unlinked {
 /// Whether writing `original`'s object again with lifetime end `end` leaves its deadline as it
 /// is (never on a table with an idle lifetime: a write restarts it).
 fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> bool {
-    // SAFETY: the callers pass an object of the current tree, kept by the structure lock.
+    // SAFETY: the callers pass an object of the current tree, kept by the stripes the writer holds.
     !s.expiry.has_idle() && unsafe { lifetime_end_of(original, &s.expiry) } == end
 }
 
-/// Replaces the object `original` in `slot` (a slot of the current tree, found under the
-/// structure lock, held exclusively or, with the slot's stripe, shared) with one store, unless
+/// Replaces the object `original` in `slot` (a slot of the current tree, found with every
+/// stripe held, or the slot's stripe in the current tree) with one store, unless
 /// `new` is the same object. Returns the replaced object, unlinked, for the caller to retire.
 fn replace_in_place(
     s: &OrderedStorage,
@@ -316,8 +316,8 @@ fn replace_in_place(
     let stamp = s.expiry.stamp(expires_at);
     let delta = Entry::bytes_of(&new, stamp) as isize;
     let new = Entry::new(&new, stamp).as_ptr();
-    // SAFETY: the structure lock keeps the current tree, and so the slot, alive; the slot's
-    // writers are serialised (the exclusive lock, or the stripe).
+    // SAFETY: the stripes held keep the current tree's shape, and so the slot, alive; the
+    // slot's writers are serialised (every stripe, or the slot's).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
