@@ -17,9 +17,10 @@ use crate::error::{Error, Result};
 use crate::storage::Storage;
 
 /// Bytes a stored object costs beyond its encoding, estimated for making room: the larger of
-/// the hash node header (32) plus its slot (16), and the ordered entry header (24) plus its
-/// leaf slot (16).
-pub(crate) const OBJECT_OVERHEAD: usize = 48;
+/// a bounded hash table's node (header 12, cache metadata 16, and 8 for the pending pointer of
+/// a node a multi-key write made) plus its slot (16), and the ordered entry header (24) plus
+/// its leaf slot (16).
+pub(crate) const OBJECT_OVERHEAD: usize = 52;
 
 /// A table's bounds.
 pub(crate) struct Bounds {

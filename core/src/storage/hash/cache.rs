@@ -32,17 +32,19 @@ impl HashStorage {
     /// `node` is live (loaded through a guard).
     #[inline]
     pub(super) unsafe fn mark_used(&self, node: *mut Node) {
-        // SAFETY: the caller's contract.
-        let header = unsafe { &*node };
-        let uses = header.recency.load(std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: the caller's contract. A node without metadata has neither a deadline to
+        // restart nor a table that counts uses.
+        let Some(meta) = (unsafe { Node::meta(node) }) else {
+            return;
+        };
+        let uses = meta.recency.load(std::sync::atomic::Ordering::Relaxed);
         if uses < MAX_USES {
-            header
-                .recency
+            meta.recency
                 .store(uses + 1, std::sync::atomic::Ordering::Relaxed);
         }
         // SAFETY: the caller's contract (the node is live).
         self.expiry()
-            .touch(&header.expires_at, || unsafe { Node::end(node) });
+            .touch(&meta.expires_at, || unsafe { Node::end(node) });
     }
 
     /// Counts the objects of an expired node a writer replaced or removed.
@@ -75,9 +77,9 @@ impl HashStorage {
             let mut txn = self.lock_shard(i);
             txn.sweep(i, 0, |node| {
                 // SAFETY: `sweep` passes live nodes (mutex held).
-                let node = unsafe { &*node };
-                if self.expiry().is_expired(node.expires_at()) {
-                    removed += node.count();
+                if self.expiry().is_expired(unsafe { Node::expires_at(node) }) {
+                    // SAFETY: as above.
+                    removed += unsafe { (*node).count() };
                     Verdict::Remove
                 } else {
                     Verdict::Keep
@@ -110,10 +112,13 @@ impl HashStorage {
         };
         let node = array.slots[slot].node.load(Ordering::Acquire);
         // SAFETY: `find_hash` returned the slot of a live node (mutex held).
-        let header = unsafe { &*node };
-        let count = header.count();
-        let expired = self.expiry().is_expired(header.expires_at());
-        if !expired && header.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0 {
+        let (count, meta) = unsafe { ((*node).count(), Node::meta(node)) };
+        let expired = self.expiry().is_expired(meta.map_or(0, |m| {
+            m.expires_at.load(std::sync::atomic::Ordering::Relaxed)
+        }));
+        let used =
+            meta.is_some_and(|m| m.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0);
+        if !expired && used {
             return Probation::Used;
         }
         // SAFETY: the node is live until retired below; its key is read in place.
@@ -154,16 +159,19 @@ impl HashStorage {
                         return Verdict::Stop;
                     }
                     // SAFETY: `sweep` passes live nodes (mutex held).
-                    let node = unsafe { &*node };
-                    if self.expiry().is_expired(node.expires_at()) {
-                        expired += node.count();
+                    let (count, meta) = unsafe { ((*node).count(), Node::meta(node)) };
+                    let deadline = meta.map_or(0, |m| {
+                        m.expires_at.load(std::sync::atomic::Ordering::Relaxed)
+                    });
+                    if self.expiry().is_expired(deadline) {
+                        expired += count;
                         removed = true;
                         return Verdict::Remove;
                     }
-                    if !force && count_down(&node.recency) {
+                    if !force && meta.is_some_and(|m| count_down(&m.recency)) {
                         return Verdict::Keep;
                     }
-                    evicted += node.count();
+                    evicted += count;
                     removed = true;
                     // One victim per look at `full`.
                     stop_next = true;

@@ -900,7 +900,7 @@ impl<'a> Txn<'a> {
             change.expired = !found.1.is_null()
                 && storage
                     .expiry
-                    .is_expired(unsafe { (*found.1).expires_at() });
+                    .is_expired(unsafe { Node::expires_at(found.1) });
             change.found = Some(found);
         }
         change
@@ -994,7 +994,15 @@ impl<'a> Txn<'a> {
             ptr::null_mut()
         } else {
             let at = p.stamp(&self.storage.expiry);
-            Node::new(p.key, objects, ptr::null_mut(), ptr::null_mut(), at).as_ptr()
+            Node::new(
+                p.key,
+                objects,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                at,
+                self.storage.track_use,
+            )
+            .as_ptr()
         };
         let old = self.install(p.hash, p.key, p.found, new);
         debug_assert_eq!(old, p.stored());
@@ -1016,7 +1024,15 @@ impl<'a> Txn<'a> {
             // An expired node stands for nothing: readers of the uncommitted batch see it as
             // absent either way, and a marker replaces it.
             let at = p.stamp(&self.storage.expiry);
-            let new = Node::new(p.key, objects, batch, p.current(), at).as_ptr();
+            let new = Node::new(
+                p.key,
+                objects,
+                batch,
+                p.current(),
+                at,
+                self.storage.track_use,
+            )
+            .as_ptr();
             let old = self.install(p.hash, p.key, p.found, new);
             debug_assert_eq!(old, p.stored());
             if p.expired {
@@ -1030,7 +1046,9 @@ impl<'a> Txn<'a> {
             // SAFETY: `new` is the key's node (mutex held); readers no longer use its `pending`
             // once it is cleared, and those that loaded it entered their guard before this.
             unsafe {
-                let pending = (*new).pending.swap(ptr::null_mut(), Ordering::AcqRel);
+                let pending = Node::pending(new)
+                    .expect("a node of a multi-key write has a pending pointer")
+                    .swap(ptr::null_mut(), Ordering::AcqRel);
                 self.storage.collector.retire::<node::Pending>(pending);
                 if (*new).count() == 0 {
                     let marker = self.install(p.hash, p.key, None, ptr::null_mut());

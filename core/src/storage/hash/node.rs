@@ -9,11 +9,19 @@
 //! On a table with both a lifetime and an idle lifetime, an object with a lifetime keeps its
 //! end in 8 more bytes after the data (see `crate::cache::Expiry`), flagged in `count`.
 //!
-//! The key is not stored twice: it is read from inside the (first) object. The header is 32
+//! The key is not stored twice: it is read from inside the (first) object. The header is 12
 //! bytes, so a lookup that lands on a small node reads the header, the key and the object from
-//! one or two adjacent cache lines. Nodes never
-//! change after they are published, except for `pending`, cleared when the multi-key write that
-//! published the node commits, and the reserved cache metadata.
+//! one or two adjacent cache lines.
+//!
+//! What only some nodes need goes before the header, flagged in `count`, so that a plain
+//! table's node carries none of it (at 1M objects of 85 bytes, 97 bytes a node instead of 117):
+//! - [`Meta`], the cache layer's deadline and use count: on a node with a deadline, and on
+//!   every node of a table that tracks use (a bounded table);
+//! - the pending pointer, on a node published by a multi-key write, cleared when it commits.
+//!
+//! Nodes never change after they are published, except for the pending pointer and the cache
+//! metadata. Everything before the header is reached from the node pointer with raw pointer
+//! arithmetic (never through a `&Node`, whose borrow covers the header alone).
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
@@ -25,37 +33,59 @@ use crate::storage::pool;
 use crate::storage::reclaim::{Canary, Retire};
 use crate::sync::{AtomicPtr, Ordering};
 
-/// The alignment of nodes: the header's own. Aligning nodes to cache lines (64) would keep a
-/// small node on one line, but the allocator's aligned path costs ~400 instructions per node
-/// (measured with callgrind), which writers pay on every update.
-const NODE_ALIGN: usize = std::mem::align_of::<Node>();
+/// The alignment of node allocations: 8, for the atomics before the header. Aligning nodes
+/// to cache lines (64) would keep a small node on one line, but the allocator's aligned path
+/// costs ~400 instructions per node (measured with callgrind), which writers pay on every
+/// update.
+const NODE_ALIGN: usize = 8;
 
-/// The header of a node (32 bytes); its data follows it in the same allocation.
+/// The header of a node (12 bytes); its data follows it in the same allocation, and what
+/// its flags say it has precedes it (see the module documentation).
 #[repr(C)]
 pub(super) struct Node {
-    /// Set while the multi-key write that published this node is uncommitted (else null).
-    pub(super) pending: AtomicPtr<Pending>,
-    /// The cache layer's deadline (0: never) in the table's clock; readers move it forward
-    /// on a table with an idle lifetime (`Expiry::touch`).
-    pub(super) expires_at: std::sync::atomic::AtomicU64,
-    /// The cache layer's use bit: set by readers of a bounded table, cleared by the eviction
-    /// hand as it passes (see `crate::cache::policy`).
-    pub(super) recency: std::sync::atomic::AtomicU32,
     /// Bytes of data after the header.
     len: u32,
     /// For a single object stored alone: where its key is in it, `start << 16 | len` (never 0:
     /// a key has at least one byte). 0 for the other layouts.
     key_at: u32,
-    /// Number of objects (0 for a deletion published by a multi-key write), and [`HAS_END`].
+    /// Number of objects (0 for a deletion published by a multi-key write), and the flags
+    /// [`HAS_END`], [`HAS_META`], [`HAS_PENDING`].
     count: u32,
     /// Checked by loom on every read (zero-sized otherwise; see [`Canary`]).
     canary: Canary,
 }
 
-/// The bit of `count` saying that the node keeps the end of its lifetime after its data. A
-/// node's `len` fits in 32 bits and each object takes at least two bytes, so the count never
-/// reaches it.
+/// The cache layer's metadata of a node, just before its header.
+#[repr(C)]
+pub(super) struct Meta {
+    /// The deadline (0: never) in the table's clock; readers move it forward on a table with
+    /// an idle lifetime (`Expiry::touch`).
+    pub(super) expires_at: std::sync::atomic::AtomicU64,
+    /// The use count: raised by readers of a bounded table, lowered by the eviction hand as it
+    /// passes (see `crate::cache::policy`).
+    pub(super) recency: std::sync::atomic::AtomicU32,
+}
+
+/// Flags in `count`. A node's `len` fits in 32 bits and each object takes at least two bytes
+/// and a record header, so a count never reaches them (checked in `Node::new`).
+/// The node keeps the end of its lifetime after its data.
 const HAS_END: u32 = 1 << 31;
+/// The node has a [`Meta`] before its header.
+const HAS_META: u32 = 1 << 30;
+/// The node has a pending pointer before its header (and its `Meta`, if any).
+const HAS_PENDING: u32 = 1 << 29;
+const FLAGS: u32 = HAS_END | HAS_META | HAS_PENDING;
+
+/// Bytes before the header for each: multiples of `NODE_ALIGN`, so the header and each part
+/// stay aligned.
+const META_BYTES: usize = std::mem::size_of::<Meta>().next_multiple_of(NODE_ALIGN);
+const PENDING_BYTES: usize = std::mem::size_of::<AtomicPtr<Pending>>().next_multiple_of(NODE_ALIGN);
+
+const _: () = assert!(
+    std::mem::align_of::<Node>() <= NODE_ALIGN
+        && std::mem::align_of::<Meta>() <= NODE_ALIGN
+        && std::mem::align_of::<AtomicPtr<Pending>>() <= NODE_ALIGN
+);
 
 /// Bytes of a kept lifetime end.
 const END_BYTES: usize = std::mem::size_of::<u64>();
@@ -75,22 +105,38 @@ impl Retire for Pending {
     }
 }
 
+/// Bytes before the header of a node with flags `flags`.
+#[inline]
+fn prefix_bytes(flags: u32) -> usize {
+    // Without branches: this is on every node's allocation and free.
+    (flags >> HAS_META.trailing_zeros() & 1) as usize * META_BYTES
+        + (flags >> HAS_PENDING.trailing_zeros() & 1) as usize * PENDING_BYTES
+}
+
 impl Node {
-    /// The layout of a node with `data_len` bytes of data and, if `has_end`, a kept end.
-    fn layout(data_len: usize, has_end: bool) -> Layout {
-        let data_len = data_len + if has_end { END_BYTES } else { 0 };
-        Layout::from_size_align(std::mem::size_of::<Node>() + data_len, NODE_ALIGN)
+    /// The bytes of a node with `data_len` bytes of data and flags `flags`.
+    #[inline]
+    fn size(data_len: usize, flags: u32) -> usize {
+        let end = if flags & HAS_END != 0 { END_BYTES } else { 0 };
+        prefix_bytes(flags) + std::mem::size_of::<Node>() + data_len + end
+    }
+
+    /// The layout of a node with `data_len` bytes of data and flags `flags`.
+    fn layout(data_len: usize, flags: u32) -> Layout {
+        Layout::from_size_align(Node::size(data_len, flags), NODE_ALIGN)
             .expect("object sizes are limited far below isize::MAX")
     }
 
     /// A new node for `key` with `objects` (none for a deletion marker) and the deadline of
     /// `stamp`, unpublished; with a `batch`, readers see `prev` instead until the batch commits.
+    /// `track_use`: the table counts uses (every node then has a [`Meta`]).
     pub(super) fn new(
         key: &[u8],
         objects: &[Object],
         batch: *mut Batch,
         prev: *mut Node,
         stamp: Stamp,
+        track_use: bool,
     ) -> NonNull<Node> {
         let pending = if batch.is_null() {
             ptr::null_mut()
@@ -111,33 +157,52 @@ impl Node {
             ([one], Some(_)) => one.as_msgpack().len(),
             _ => object::packed_len(objects),
         };
-        let layout = Node::layout(data_len, stamp.end.is_some());
+        assert!(
+            objects.len() < HAS_PENDING as usize && data_len <= u32::MAX as usize,
+            "a key's objects fit in 4 GiB"
+        );
         let count = objects.len() as u32;
-        debug_assert!(count & HAS_END == 0);
+        let flags = (if stamp.end.is_some() { HAS_END } else { 0 })
+            | (if stamp.deadline != 0 || track_use {
+                HAS_META
+            } else {
+                0
+            })
+            | (if pending.is_null() { 0 } else { HAS_PENDING });
+        let layout = Node::layout(data_len, flags);
         // From this thread's freed nodes if it has one of the size (see `storage::pool`).
-        let raw = pool::alloc(layout).cast::<Node>();
-        let Some(node) = NonNull::new(raw) else {
+        let Some(base) = NonNull::new(pool::alloc(layout)) else {
             alloc::handle_alloc_error(layout)
         };
-        // SAFETY: `raw` is a fresh allocation of `layout`: room for the header, suitably aligned,
-        // followed by `data_len` bytes that `data_mut` covers.
+        let base = base.as_ptr();
+        // SAFETY: `base` is a fresh allocation of `layout`, aligned to NODE_ALIGN: the parts
+        // the flags call for (each a multiple of NODE_ALIGN long, so each stays aligned), the
+        // header, `data_len` bytes of data and the end if flagged, in that order.
+        let raw = unsafe { base.add(prefix_bytes(flags)).cast::<Node>() };
+        // SAFETY: as above; `raw` has the full allocation's provenance, so the parts before it
+        // are reached from it (`Node::meta`, `Node::pending`).
         unsafe {
             ptr::write(
                 raw,
                 Node {
-                    pending: AtomicPtr::new(pending),
-                    expires_at: std::sync::atomic::AtomicU64::new(stamp.deadline),
-                    recency: std::sync::atomic::AtomicU32::new(0),
                     len: data_len as u32,
                     key_at: alone.unwrap_or(0),
-                    count: if stamp.end.is_some() {
-                        count | HAS_END
-                    } else {
-                        count
-                    },
+                    count: count | flags,
                     canary: Canary::new(),
                 },
             );
+            if flags & HAS_META != 0 {
+                ptr::write(
+                    raw.cast::<u8>().sub(META_BYTES).cast::<Meta>(),
+                    Meta {
+                        expires_at: std::sync::atomic::AtomicU64::new(stamp.deadline),
+                        recency: std::sync::atomic::AtomicU32::new(0),
+                    },
+                );
+            }
+            if flags & HAS_PENDING != 0 {
+                ptr::write(Node::pending_ptr(raw), AtomicPtr::new(pending));
+            }
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
             match (objects, alone) {
                 ([], _) => data.copy_from_slice(key),
@@ -154,7 +219,66 @@ impl Node {
                     .write_unaligned(end);
             }
         }
-        node
+        // SAFETY: `raw` is within a live allocation, so not null.
+        unsafe { NonNull::new_unchecked(raw) }
+    }
+
+    /// Where the pending pointer of a node flagged `HAS_PENDING` is.
+    ///
+    /// # Safety
+    /// `node` points into a node allocation (from `Node::new`) flagged `HAS_PENDING`.
+    #[inline]
+    unsafe fn pending_ptr(node: *mut Node) -> *mut AtomicPtr<Pending> {
+        // SAFETY: the pending pointer comes first in the allocation, before the `Meta` if the
+        // node has one (see `Node::new`).
+        unsafe {
+            let meta = if (*node).count & HAS_META != 0 {
+                META_BYTES
+            } else {
+                0
+            };
+            node.cast::<u8>()
+                .sub(meta + PENDING_BYTES)
+                .cast::<AtomicPtr<Pending>>()
+        }
+    }
+
+    /// The pending pointer, if the node was published by a multi-key write.
+    ///
+    /// # Safety
+    /// `node` is live (as for [`Node::data`]), and was reached through a raw pointer with the
+    /// node allocation's provenance (as every node in a slot is).
+    #[inline]
+    pub(super) unsafe fn pending<'a>(node: *mut Node) -> Option<&'a AtomicPtr<Pending>> {
+        // SAFETY: the caller's contract; a node flagged `HAS_PENDING` has the pointer, written
+        // in `Node::new`.
+        unsafe { ((*node).count & HAS_PENDING != 0).then(|| &*Node::pending_ptr(node)) }
+    }
+
+    /// The cache layer's metadata, if the node has a deadline or its table tracks use.
+    ///
+    /// # Safety
+    /// As for [`Node::pending`].
+    #[inline]
+    pub(super) unsafe fn meta<'a>(node: *const Node) -> Option<&'a Meta> {
+        // SAFETY: the caller's contract; a node flagged `HAS_META` has one just before its
+        // header, written in `Node::new`.
+        unsafe {
+            ((*node).count & HAS_META != 0)
+                .then(|| &*node.cast::<u8>().sub(META_BYTES).cast::<Meta>())
+        }
+    }
+
+    /// The node's deadline (0: never).
+    ///
+    /// # Safety
+    /// As for [`Node::pending`].
+    #[inline]
+    pub(super) unsafe fn expires_at(node: *const Node) -> u64 {
+        // SAFETY: the caller's contract.
+        unsafe { Node::meta(node) }.map_or(0, |m| {
+            m.expires_at.load(std::sync::atomic::Ordering::Relaxed)
+        })
     }
 
     /// The end of the node's lifetime, if it keeps one (see the module documentation).
@@ -182,7 +306,7 @@ impl Node {
     /// As for [`Node::data`].
     pub(super) unsafe fn lifetime_end(node: *const Node, expiry: &Expiry) -> u64 {
         // SAFETY: forwarded contract.
-        unsafe { expiry.lifetime_end((*node).expires_at(), Node::end(node)) }
+        unsafe { expiry.lifetime_end(Node::expires_at(node), Node::end(node)) }
     }
 
     /// The bytes after the header.
@@ -273,26 +397,16 @@ impl Node {
         }
     }
 
-    /// The node's deadline (0: never).
-    #[inline]
-    pub(super) fn expires_at(&self) -> u64 {
-        self.expires_at.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// The number of objects (0 for a deletion marker).
     #[inline]
     pub(super) fn count(&self) -> usize {
-        (self.count & !HAS_END) as usize
+        (self.count & !FLAGS) as usize
     }
 
-    /// Heap bytes of the node: header, data and kept end.
+    /// Heap bytes of the node: what precedes the header, the header, the data and the kept
+    /// end.
     pub(super) fn bytes(&self) -> usize {
-        let end = if self.count & HAS_END != 0 {
-            END_BYTES
-        } else {
-            0
-        };
-        std::mem::size_of::<Node>() + self.len as usize + end
+        Node::size(self.len as usize, self.count & FLAGS)
     }
 
     /// The version of this node readers see: itself, or while the multi-key write that
@@ -312,7 +426,7 @@ impl Node {
         // SAFETY: `node` is live per the contract.
         let pending = unsafe {
             (*node).canary.visit();
-            (*node).pending.load(Ordering::Acquire)
+            Node::pending(node).map_or(ptr::null_mut(), |p| p.load(Ordering::Acquire))
         };
         // SAFETY: a non-null `pending` (and its batch) stays allocated while a node points at it:
         // the writer clears the pointer before retiring them, and our guard predates that.
@@ -326,7 +440,7 @@ impl Node {
         };
         // SAFETY: `node` is this node or its live predecessor (contract).
         if node.is_null()
-            || unsafe { (*node).count() == 0 || expiry.is_expired((*node).expires_at()) }
+            || unsafe { (*node).count() == 0 || expiry.is_expired(Node::expires_at(node)) }
         {
             ptr::null_mut()
         } else {
@@ -350,9 +464,16 @@ impl Retire for Node {
         // else: drop its header in place and free the allocation with the layout it was made
         // with (recomputed from its length).
         unsafe {
-            let layout = Node::layout((*node).len as usize, (*node).count & HAS_END != 0);
+            let flags = (*node).count & FLAGS;
+            let layout = Node::layout((*node).len as usize, flags);
+            if flags & HAS_PENDING != 0 {
+                ptr::drop_in_place(Node::pending_ptr(node));
+            }
+            if flags & HAS_META != 0 {
+                ptr::drop_in_place(node.cast::<u8>().sub(META_BYTES).cast::<Meta>());
+            }
             ptr::drop_in_place(node);
-            pool::dealloc(node.cast(), layout);
+            pool::dealloc(node.cast::<u8>().sub(prefix_bytes(flags)), layout);
         }
     }
 
@@ -362,4 +483,88 @@ impl Retire for Node {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<Node>() == 32 || cfg!(rets_loom));
+const _: () = assert!(std::mem::size_of::<Node>() == 12 || cfg!(rets_loom));
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::*;
+    use crate::object::ToObject;
+    use crate::term::{self, Term};
+
+    fn object(i: i64) -> (Vec<u8>, Object) {
+        let mut key = Vec::new();
+        term::encode(&Term::Int(i), &mut key).unwrap();
+        let object = Term::Array(vec![Term::Int(i), Term::Bin(vec![7; 16])])
+            .to_object(1)
+            .unwrap();
+        (key, object)
+    }
+
+    /// Each combination of the parts before the header: the node reads back its key, objects,
+    /// deadline, use count, pending pointer and kept end, counts its bytes exactly, and frees
+    /// with the layout it was made with (checked by the allocator, and by ASan in ci).
+    #[test]
+    fn every_prefix_combination_reads_back_and_frees() {
+        let (key, obj) = object(5);
+        let data = obj.as_msgpack().len();
+        let batch = Box::into_raw(Box::new(Batch {
+            committed: crate::sync::AtomicBool::new(false),
+        }));
+        for (deadline, end, track_use, pending) in [
+            (0, None, false, false),
+            (9, None, false, false),
+            (0, None, true, false),
+            (9, Some(11), false, false),
+            (0, None, false, true),
+            (9, Some(11), true, true),
+        ] {
+            let stamp = Stamp { deadline, end };
+            let b = if pending { batch } else { ptr::null_mut() };
+            let node = Node::new(
+                &key,
+                std::slice::from_ref(&obj),
+                b,
+                ptr::null_mut(),
+                stamp,
+                track_use,
+            );
+            let n = node.as_ptr();
+            // SAFETY: `n` is a fresh node, freed once at the end of the iteration.
+            unsafe {
+                assert_eq!(Node::key(n), &key[..]);
+                assert_eq!(
+                    Node::objects(n).next().unwrap().as_msgpack(),
+                    obj.as_msgpack()
+                );
+                assert_eq!((*n).count(), 1);
+                assert_eq!(Node::expires_at(n), deadline);
+                assert_eq!(Node::end(n), end);
+                let has_meta = deadline != 0 || track_use;
+                assert_eq!(Node::meta(n).is_some(), has_meta);
+                if let Some(meta) = Node::meta(n) {
+                    meta.recency.store(3, std::sync::atomic::Ordering::Relaxed);
+                    assert_eq!(Node::expires_at(n), deadline, "the use count is apart");
+                }
+                match Node::pending(n) {
+                    Some(p) => {
+                        assert!(pending);
+                        assert_eq!((*p.load(Ordering::Relaxed)).batch, batch);
+                        // As the commit does: the pending record goes, the node stays.
+                        drop(Box::from_raw(p.swap(ptr::null_mut(), Ordering::Relaxed)));
+                        assert_eq!(Node::expires_at(n), deadline);
+                    }
+                    None => assert!(!pending),
+                }
+                let expected = 12
+                    + data
+                    + if has_meta { 16 } else { 0 }
+                    + if pending { 8 } else { 0 }
+                    + if end.is_some() { 8 } else { 0 };
+                assert_eq!((*n).bytes(), expected);
+                Node::free(n);
+            }
+        }
+        // SAFETY: allocated above by `Box`, referenced by no node now.
+        drop(unsafe { Box::from_raw(batch) });
+    }
+}
