@@ -506,7 +506,7 @@ struct Frame {
 
 /// Open containers kept inline by the scan; deeper ones go to a `Vec`, so that the common case
 /// neither allocates nor initialises a `MAX_DEPTH`-sized array.
-const INLINE_FRAMES: usize = 16;
+const INLINE_FRAMES: usize = 8;
 
 /// The scan's stack of open containers.
 struct Stack {
