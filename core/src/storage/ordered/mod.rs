@@ -6,7 +6,7 @@
 //!   child pointer), so a reader sees each leaf whole.
 //! - Writers stage their changes in a [`Txn`] and commit them at once. A write of one key that
 //!   stays within its leaf ([`OrderedStorage::write_one`]) holds the leaf's stripe (a lock
-//!   among 64) and checks, under it, that the root it searched is still the root: a replaced
+//!   among 16) and checks, under it, that the root it searched is still the root: a replaced
 //!   object is one atomic store into its leaf slot, an added or removed key one store of a new
 //!   copy of the leaf into its parent's child pointer; such writers of different leaves run in
 //!   parallel and share no lock. Anything else (splits, merges, several keys) holds every
@@ -89,7 +89,7 @@ fn new_root() -> *mut Inner {
 
 /// One-key writers of different leaves run in parallel unless their leaves share a stripe.
 #[cfg(not(rets_loom))]
-const STRIPES: usize = 64;
+const STRIPES: usize = 16;
 #[cfg(rets_loom)]
 const STRIPES: usize = 2;
 
