@@ -66,8 +66,9 @@ pub(super) struct Meta {
     pub(super) recency: std::sync::atomic::AtomicU32,
 }
 
-/// Flags in `count`. A node's `len` fits in 32 bits and each object takes at least two bytes
-/// and a record header, so a count never reaches them (checked in `Node::new`).
+// Flags in `count`. A node's `len` fits in 32 bits and each object takes at least two bytes
+// and a record header, so a count never reaches them (checked in `Node::new`).
+
 /// The node keeps the end of its lifetime after its data.
 const HAS_END: u32 = 1 << 31;
 /// The node has a [`Meta`] before its header.
