@@ -113,9 +113,8 @@ impl HashStorage {
         let node = array.slots[slot].node.load(Ordering::Acquire);
         // SAFETY: `find_hash` returned the slot of a live node (mutex held).
         let (count, meta) = unsafe { ((*node).count(), Node::meta(node)) };
-        let expired = self.expiry().is_expired(meta.map_or(0, |m| {
-            m.expires_at.load(std::sync::atomic::Ordering::Relaxed)
-        }));
+        // SAFETY: as above.
+        let expired = self.expiry().is_expired(unsafe { Node::expires_at(node) });
         let used =
             meta.is_some_and(|m| m.recency.swap(0, std::sync::atomic::Ordering::Relaxed) != 0);
         if !expired && used {
@@ -160,10 +159,8 @@ impl HashStorage {
                     }
                     // SAFETY: `sweep` passes live nodes (mutex held).
                     let (count, meta) = unsafe { ((*node).count(), Node::meta(node)) };
-                    let deadline = meta.map_or(0, |m| {
-                        m.expires_at.load(std::sync::atomic::Ordering::Relaxed)
-                    });
-                    if self.expiry().is_expired(deadline) {
+                    // SAFETY: as above.
+                    if self.expiry().is_expired(unsafe { Node::expires_at(node) }) {
                         expired += count;
                         removed = true;
                         return Verdict::Remove;

@@ -194,7 +194,7 @@ impl Node {
             );
             if flags & HAS_META != 0 {
                 ptr::write(
-                    raw.cast::<u8>().sub(META_BYTES).cast::<Meta>(),
+                    Node::meta_ptr(raw),
                     Meta {
                         expires_at: std::sync::atomic::AtomicU64::new(stamp.deadline),
                         recency: std::sync::atomic::AtomicU32::new(0),
@@ -244,6 +244,17 @@ impl Node {
         }
     }
 
+    /// Where the `Meta` of a node flagged `HAS_META` is: just before its header.
+    ///
+    /// # Safety
+    /// `node` points into a node allocation (from `Node::new`) flagged `HAS_META`.
+    #[inline]
+    unsafe fn meta_ptr(node: *const Node) -> *mut Meta {
+        // SAFETY: such a node has its `Meta` in the META_BYTES before its header, in the same
+        // allocation (see `Node::new`).
+        unsafe { node.cast::<u8>().sub(META_BYTES).cast::<Meta>().cast_mut() }
+    }
+
     /// The pending pointer, if the node was published by a multi-key write.
     ///
     /// # Safety
@@ -264,10 +275,7 @@ impl Node {
     pub(super) unsafe fn meta<'a>(node: *const Node) -> Option<&'a Meta> {
         // SAFETY: the caller's contract; a node flagged `HAS_META` has one just before its
         // header, written in `Node::new`.
-        unsafe {
-            ((*node).count & HAS_META != 0)
-                .then(|| &*node.cast::<u8>().sub(META_BYTES).cast::<Meta>())
-        }
+        unsafe { ((*node).count & HAS_META != 0).then(|| &*Node::meta_ptr(node)) }
     }
 
     /// The node's deadline (0: never).
@@ -471,7 +479,7 @@ impl Retire for Node {
                 ptr::drop_in_place(Node::pending_ptr(node));
             }
             if flags & HAS_META != 0 {
-                ptr::drop_in_place(node.cast::<u8>().sub(META_BYTES).cast::<Meta>());
+                ptr::drop_in_place(Node::meta_ptr(node));
             }
             ptr::drop_in_place(node);
             pool::dealloc(node.cast::<u8>().sub(prefix_bytes(flags)), layout);
