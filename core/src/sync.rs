@@ -17,7 +17,20 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 pub(crate) use std::sync::atomic::Ordering;
 
 #[cfg(rets_loom)]
-pub(crate) use loom::sync::atomic::AtomicU64;
+pub(crate) use loom::sync::atomic::{fence, AtomicU64};
+/// `fence`, for the sequence lock of objects changed in place (`storage::seqlock`).
+#[cfg(not(rets_loom))]
+pub(crate) use std::sync::atomic::fence;
+
+/// What a thread waiting for another's short write does between looks: a spin hint (under
+/// loom, a yield, so that the model lets the writer run).
+#[inline]
+pub(crate) fn spin_wait() {
+    #[cfg(not(rets_loom))]
+    std::hint::spin_loop();
+    #[cfg(rets_loom)]
+    loom::thread::yield_now();
+}
 /// `AtomicU64` for slot hashes (loom's under `rets_loom`).
 #[cfg(not(rets_loom))]
 pub(crate) use std::sync::atomic::AtomicU64;

@@ -32,3 +32,125 @@ fn the_threshold_resets_only_past_it_in_the_direction_of_the_increment() {
         );
     }
 }
+
+/// Counters changed in place, under contention: writers add the same amount to two counters of
+/// an object in one update (sometimes across an encoding width, which rebuilds the object
+/// instead), and now and then replace or delete it; readers of every kind (lookup, a pin,
+/// tab2list, a chunk) must never see the two differ, and no update is lost: a counter every
+/// writer adds to ends at the total.
+#[test]
+fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
+    use std::ops::Bound;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Barrier;
+
+    const WRITERS: usize = 3;
+    const READERS: usize = 3;
+    const UPDATES: i64 = 20_000;
+    const KEYS: i64 = 8;
+    const TOTAL: i64 = 1_000;
+
+    let owner = Owner::new();
+    let t = owner
+        .new_table(
+            "counters",
+            TableOptions::new().public().write_concurrency(true),
+        )
+        .unwrap();
+    for k in 0..KEYS {
+        t.insert(tuple!(k, 0, 0, "pad")).unwrap();
+    }
+    t.insert(tuple!(TOTAL, 0)).unwrap();
+    let check = |o: &rets_core::ObjectRef<'_>| {
+        let k = o.element(1).unwrap().as_i64().unwrap();
+        if k == TOTAL {
+            return;
+        }
+        let (a, b) = (o.element(2).unwrap(), o.element(3).unwrap());
+        assert_eq!(a, b, "a torn counter pair in key {k}");
+        assert_eq!(o.element(4).unwrap(), rets_core::Term::from("pad"));
+    };
+    let done = AtomicBool::new(false);
+    let start = Barrier::new(WRITERS + READERS);
+    std::thread::scope(|s| {
+        for w in 0..WRITERS {
+            let (t, start) = (&t, &start);
+            s.spawn(move || {
+                start.wait();
+                let mut x = w as u64 + 1;
+                for i in 0..UPDATES {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = (x % KEYS as u64) as i64;
+                    // Mostly 1 (in place), sometimes a jump across a width (a rebuild).
+                    let incr = if x % 64 == 0 { 300 } else { 1 };
+                    match x % 1_000 {
+                        0 => t.insert(tuple!(k, 0, 0, "pad")).unwrap(),
+                        1 => {
+                            t.delete(k).unwrap();
+                            t.insert(tuple!(k, 0, 0, "pad")).unwrap();
+                        }
+                        _ => {
+                            let ops = [CounterOp::new(2, incr), CounterOp::new(3, incr)];
+                            let got = t.update_counters(k, &ops);
+                            // A delete may have just taken the key away.
+                            if let Ok(got) = got {
+                                assert_eq!(got[0], got[1]);
+                            }
+                        }
+                    }
+                    if i % 2 == 0 {
+                        t.update_counter(TOTAL, 1).unwrap();
+                    }
+                }
+            });
+        }
+        for r in 0..READERS {
+            let (t, start, done, check) = (&t, &start, &done, &check);
+            s.spawn(move || {
+                start.wait();
+                let pin = t.pin().unwrap();
+                let mut rounds = 0u64;
+                while !done.load(Ordering::Relaxed) || rounds < 100 {
+                    rounds += 1;
+                    let k = (rounds % KEYS as u64) as i64;
+                    match r {
+                        0 => {
+                            t.lookup_with(k, |objects| objects.for_each(|o| check(&o)))
+                                .unwrap();
+                            pin.lookup_with(k, |objects| objects.for_each(|o| check(&o)))
+                                .unwrap();
+                        }
+                        1 => t.tab2list().unwrap().iter().for_each(|o| check(&o.view())),
+                        _ => {
+                            t.chunk_with(Bound::<i64>::Unbounded, 16, false, |_, objects| {
+                                objects.for_each(|o| check(&o))
+                            })
+                            .unwrap();
+                        }
+                    }
+                }
+            });
+        }
+        // The writers end first; then the readers stop.
+        s.spawn(|| {
+            while t.lookup(TOTAL).unwrap()[0]
+                .element(2)
+                .unwrap()
+                .as_i64()
+                .unwrap()
+                < WRITERS as i64 * UPDATES / 2
+            {
+                std::thread::yield_now();
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+    });
+    let total = t.lookup(TOTAL).unwrap()[0].element(2).unwrap();
+    assert_eq!(
+        total.as_i64(),
+        Some(WRITERS as i64 * UPDATES / 2),
+        "a lost update"
+    );
+}

@@ -1,6 +1,6 @@
 //! Stress: an ordered_set under many writers and readers at once, with invariants checked while
 //! they run and at the end; a counting allocator checks that a single-threaded churn leaves the
-//! heap exactly as it found it, and LeakSanitizer (ci/asan-ordered) checks the concurrent runs.
+//! heap exactly as it found it, and LeakSanitizer (ci/asan-storage) checks the concurrent runs.
 //!
 //! Writers (one per thread, each with its own churn keys so it can keep an exact model) insert
 //! and delete integers, insert atomic pairs of tuple keys with one list insert, and bump shared
@@ -322,7 +322,7 @@ fn ordered_set_under_contention_keeps_its_invariants_and_leaks_nothing() {
     let after = LIVE.load(Ordering::SeqCst);
     assert_eq!(after, before, "heap bytes changed across a run: a leak");
     // Under contention: the invariants, twice over (objects and trees dropped in between).
-    // Leaks there are checked by LeakSanitizer (ci/asan-ordered runs this test); the heap count
+    // Leaks there are checked by LeakSanitizer (ci/asan-storage runs this test); the heap count
     // is not compared, because process-wide caches of other libraries (parking_lot's table of
     // parked threads, per-thread nodes) grow and shrink with contention patterns.
     let pool = Pool::new(WRITERS + READERS);

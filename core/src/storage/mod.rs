@@ -20,8 +20,10 @@ mod hash;
 mod ordered;
 mod pool;
 pub(crate) mod reclaim;
+pub(crate) mod seqlock;
 
 use self::reclaim::{Guard, OwnedGuard, Protect};
+use self::seqlock::Scratch;
 use std::ops::ControlFlow;
 
 use crate::cache::Expiry;
@@ -186,21 +188,28 @@ impl Storage {
     #[inline]
     pub(crate) fn read<R>(&self, key: LookupKey<'_>, f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = dispatch!(self, s => s.collector().enter());
+        let mut scratch = Scratch::new();
         // SAFETY: `guard` was entered on this storage's collector, and outlives `f`'s borrow.
-        f(unsafe { self.objects_in(&guard, key) })
+        f(unsafe { self.objects_in(&guard, key, &mut scratch) })
     }
 
-    /// The objects under `key`, borrowed for as long as `guard`. (Reads call their `f` once,
-    /// here, so that the compiler inlines it: called from each storage's branch, it did not.)
+    /// The objects under `key`, borrowed for as long as `guard` (or copied into `scratch`, if
+    /// they change in place). (Reads call their `f` once, here, so that the compiler inlines
+    /// it: called from each storage's branch, it did not.)
     ///
     /// # Safety
     /// `guard` was entered on this storage's collector.
     #[inline]
-    unsafe fn objects_in<'g>(&'g self, guard: &'g impl Protect, key: LookupKey<'_>) -> Objects<'g> {
+    unsafe fn objects_in<'g>(
+        &'g self,
+        guard: &'g impl Protect,
+        key: LookupKey<'_>,
+        scratch: &'g mut Scratch,
+    ) -> Objects<'g> {
         // SAFETY: forwarded contract.
         unsafe {
             match self {
-                Storage::Hash(s) => s.objects_in(guard, key),
+                Storage::Hash(s) => s.objects_in(guard, key, scratch),
                 Storage::Ordered(s) => s.objects_in(guard, key.bytes()),
             }
         }
@@ -348,9 +357,10 @@ impl<G: Protect> ReadPin<'_, G> {
     /// [`Storage::read`] through the held guard.
     #[inline]
     pub(crate) fn read<R>(&self, key: LookupKey<'_>, f: impl FnOnce(Objects<'_>) -> R) -> R {
+        let mut scratch = Scratch::new();
         // SAFETY: `guard` was entered on this storage's collector (`Storage::pin`,
         // `Storage::pin_owned` make the pair; its fields are private).
-        f(unsafe { self.storage.objects_in(&self.guard, key) })
+        f(unsafe { self.storage.objects_in(&self.guard, key, &mut scratch) })
     }
 }
 
@@ -411,5 +421,79 @@ impl Txn<'_> {
             Txn::Hash(t) => t.replace(key, object),
             Txn::Ordered(t) => t.replace(key, object),
         }
+    }
+
+    /// [`Txn::replace`] with a counter's object, which later counter updates may change in
+    /// place ([`Txn::overwrite`]) where the storage can.
+    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+        match self {
+            Txn::Hash(t) => t.replace_counter(key, object),
+            Txn::Ordered(t) => t.replace(key, object),
+        }
+    }
+
+    /// Changes bytes of the object under `key` in place, if the storage keeps it changeable
+    /// (a set's counter stored by [`Txn::replace_counter`], unchanged by this transaction):
+    /// each `(offset, bytes)` of `edits` overwrites the object's bytes from `offset`, outside
+    /// its key. Readers see all of the edits or none. Returns whether it did; if not, nothing
+    /// changed and the caller replaces the object instead. (An ordered_set's objects never
+    /// change in place.)
+    pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
+        match self {
+            Txn::Hash(t) => t.overwrite(key, edits),
+            Txn::Ordered(_) => false,
+        }
+    }
+}
+
+#[cfg(all(test, not(rets_loom)))]
+mod tests {
+    use super::*;
+    use crate::object::ToObject;
+    use crate::term::Term;
+
+    /// `[5, value]`, whose value is its third byte (both are positive fixints).
+    fn counter(value: i64) -> Object {
+        Term::Array(vec![Term::Int(5), Term::Int(value)])
+            .to_object(1)
+            .unwrap()
+    }
+
+    const KEY: &[u8] = &[5];
+
+    fn value(storage: &Storage) -> Vec<u8> {
+        storage.read(LookupKey::new(KEY), |mut objects| {
+            objects.next().unwrap().as_msgpack().to_vec()
+        })
+    }
+
+    /// Whether an in-place edit of the value to 7 is taken, after `store` wrote the object
+    /// (and, if `same_txn`, in the same transaction).
+    fn overwrites(storage: &Storage, store: fn(&mut Txn<'_>, Object), same_txn: bool) -> bool {
+        let edit: &[(usize, &[u8])] = &[(2, &[7])];
+        let done = storage.write_in_place(KEY, |txn| {
+            store(txn, counter(1));
+            same_txn && txn.overwrite(KEY, edit)
+        });
+        let done =
+            done || (!same_txn && storage.write_in_place(KEY, |txn| txn.overwrite(KEY, edit)));
+        let expected = if done { counter(7) } else { counter(1) };
+        assert_eq!(value(storage), expected.as_msgpack());
+        done
+    }
+
+    /// A set's counter stored by `replace_counter` is changed in place by a later
+    /// transaction, and by nothing else: not a plain object, not within the transaction that
+    /// stored it, not on a table that counts uses, not on an ordered_set.
+    #[test]
+    fn only_a_stored_counter_changes_in_place() {
+        let counter_store = |txn: &mut Txn<'_>, o| txn.replace_counter(KEY, o);
+        let plain_store = |txn: &mut Txn<'_>, o| txn.replace(KEY, o);
+        assert!(overwrites(&Storage::hash(), counter_store, false));
+        assert!(!overwrites(&Storage::hash(), plain_store, false));
+        assert!(!overwrites(&Storage::hash(), counter_store, true));
+        let counting = Storage::hash().with_cache(Expiry::default(), true);
+        assert!(!overwrites(&counting, counter_store, false));
+        assert!(!overwrites(&Storage::ordered(), counter_store, false));
     }
 }

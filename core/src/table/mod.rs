@@ -607,20 +607,31 @@ impl Table {
                 None => None,
             };
             self.write_in_place(key, |txn| {
-                let (updated, inserted) = {
+                let (counters, inserted) = {
                     let stored = txn.get(key).next();
                     let inserted = stored.is_none();
                     let current = stored.or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
-                    (
-                        update::apply_counters(current, ops, keypos, values)?,
-                        inserted,
-                    )
+                    (update::Counters::work_out(current, ops, keypos)?, inserted)
                 };
-                txn.replace(key, updated);
-                if inserted || options.ttl.is_some() {
-                    txn.set_expires_at(key, at);
+                // Counters that keep their width change in place where the storage keeps the
+                // object changeable (a set's object stored by an earlier counter update);
+                // otherwise the object is rebuilt, and stored as changeable from then on.
+                let in_place = !inserted
+                    && options.ttl.is_none()
+                    && counters.with_edits(|edits| txn.overwrite(key, edits)) == Some(true);
+                if !in_place {
+                    let updated = {
+                        let stored = txn.get(key).next();
+                        let current = stored.or(default.as_ref().map(Object::view));
+                        counters.apply(current.expect("found above"), keypos)?
+                    };
+                    txn.replace_counter(key, updated);
+                    if inserted || options.ttl.is_some() {
+                        txn.set_expires_at(key, at);
+                    }
                 }
+                counters.values(values);
                 Ok(())
             })
         })?

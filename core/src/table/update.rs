@@ -62,55 +62,127 @@ fn check_position(pos: usize, keypos: usize, arity: usize) -> Result<()> {
 /// How many counter ops are worked out on the stack; longer lists use the heap.
 const INLINE_OPS: usize = 4;
 
-/// The object after applying `ops` in order; the value each op produced goes to `values`
-/// (as long as `ops`).
-pub(super) fn apply_counters(
-    current: ObjectRef<'_>,
-    ops: &[CounterOp],
-    keypos: usize,
-    values: &mut [i64],
-) -> Result<Object> {
-    let arity = current.arity();
-    // (position, new value, its encoding and length) per op.
-    let mut inline = [(0usize, 0i64, [0u8; 9], 0usize); INLINE_OPS];
-    let mut heap;
-    let results = if ops.len() <= INLINE_OPS {
-        &mut inline[..ops.len()]
-    } else {
-        heap = vec![(0usize, 0i64, [0u8; 9], 0usize); ops.len()];
-        &mut heap[..]
-    };
-    for (i, op) in ops.iter().enumerate() {
-        check_position(op.pos, keypos, arity)?;
-        // A later op on the same position sees the earlier op's result.
-        let value = match results[..i].iter().rev().find(|r| r.0 == op.pos) {
-            Some(r) => i128::from(r.1),
-            None => {
-                let element = current.element_msgpack(op.pos).expect("position checked");
-                term::read_int(element).ok_or(Error::NotAnInteger { pos: op.pos })?
-            }
+/// One counter op worked out: its position, new value and that value's encoding, and where
+/// the element it replaces is in the object (start, length).
+#[derive(Clone, Copy, Default)]
+struct Counted {
+    pos: usize,
+    value: i64,
+    encoded: [u8; 9],
+    len: usize,
+    at: usize,
+    old_len: usize,
+}
+
+/// The counter ops of one update, worked out against the object (on the stack for a few).
+pub(super) struct Counters {
+    inline: [Counted; INLINE_OPS],
+    heap: Vec<Counted>,
+    n: usize,
+}
+
+impl Counters {
+    /// Works out `ops` in order against `current`, or fails with nothing changed.
+    pub(super) fn work_out(
+        current: ObjectRef<'_>,
+        ops: &[CounterOp],
+        keypos: usize,
+    ) -> Result<Counters> {
+        let arity = current.arity();
+        let mut counters = Counters {
+            inline: [Counted::default(); INLINE_OPS],
+            heap: Vec::new(),
+            n: ops.len(),
         };
-        let value = op.apply(value)?;
-        let mut encoded = [0u8; 9];
-        let len = term::write_int_to(i128::from(value), &mut encoded);
-        results[i] = (op.pos, value, encoded, len);
+        if ops.len() > INLINE_OPS {
+            counters.heap = vec![Counted::default(); ops.len()];
+        }
+        let base = current.as_msgpack().as_ptr() as usize;
+        let results = counters.all_mut();
+        for (i, op) in ops.iter().enumerate() {
+            check_position(op.pos, keypos, arity)?;
+            let element = current.element_msgpack(op.pos).expect("position checked");
+            // A later op on the same position sees the earlier op's result.
+            let value = match results[..i].iter().rev().find(|r| r.pos == op.pos) {
+                Some(r) => i128::from(r.value),
+                None => term::read_int(element).ok_or(Error::NotAnInteger { pos: op.pos })?,
+            };
+            let value = op.apply(value)?;
+            let mut encoded = [0u8; 9];
+            let len = term::write_int_to(i128::from(value), &mut encoded);
+            results[i] = Counted {
+                pos: op.pos,
+                value,
+                encoded,
+                len,
+                at: element.as_ptr() as usize - base,
+                old_len: element.len(),
+            };
+        }
+        Ok(counters)
     }
-    let mut inline_replacements: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
-    let mut heap_replacements;
-    let replacements = if ops.len() <= INLINE_OPS {
-        &mut inline_replacements[..ops.len()]
-    } else {
-        heap_replacements = vec![(0usize, &[][..]); ops.len()];
-        &mut heap_replacements[..]
-    };
-    for (r, out) in results.iter().zip(replacements.iter_mut()) {
-        *out = (r.0, &r.2[..r.3]);
+
+    fn all(&self) -> &[Counted] {
+        if self.n > INLINE_OPS {
+            &self.heap
+        } else {
+            &self.inline[..self.n]
+        }
     }
-    let updated = current.with_elements(replacements, keypos)?;
-    for (value, r) in values.iter_mut().zip(results.iter()) {
-        *value = r.1;
+
+    fn all_mut(&mut self) -> &mut [Counted] {
+        if self.n > INLINE_OPS {
+            &mut self.heap
+        } else {
+            &mut self.inline[..self.n]
+        }
     }
-    Ok(updated)
+
+    /// Each op's new value, to `values` (as long as the ops).
+    pub(super) fn values(&self, values: &mut [i64]) {
+        for (value, r) in values.iter_mut().zip(self.all()) {
+            *value = r.value;
+        }
+    }
+
+    /// If every new value encodes to as many bytes as the element it replaces, calls `f` with
+    /// the in-place edits that make the update, `(offset in the object, bytes)` in op order (a
+    /// later op on the same position overwrites an earlier one), and returns its result.
+    pub(super) fn with_edits<R>(&self, f: impl FnOnce(&[(usize, &[u8])]) -> R) -> Option<R> {
+        let all = self.all();
+        if all.iter().any(|r| r.len != r.old_len) {
+            return None;
+        }
+        let mut inline: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
+        let heap: Vec<(usize, &[u8])>;
+        let edits = if all.len() <= INLINE_OPS {
+            for (edit, r) in inline.iter_mut().zip(all) {
+                *edit = (r.at, &r.encoded[..r.len]);
+            }
+            &inline[..all.len()]
+        } else {
+            heap = all.iter().map(|r| (r.at, &r.encoded[..r.len])).collect();
+            &heap[..]
+        };
+        Some(f(edits))
+    }
+
+    /// `current` (the object the ops were worked out against) with the new values.
+    pub(super) fn apply(&self, current: ObjectRef<'_>, keypos: usize) -> Result<Object> {
+        let all = self.all();
+        let mut inline: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
+        let heap: Vec<(usize, &[u8])>;
+        let replacements = if all.len() <= INLINE_OPS {
+            for (out, r) in inline.iter_mut().zip(all) {
+                *out = (r.pos, &r.encoded[..r.len]);
+            }
+            &inline[..all.len()]
+        } else {
+            heap = all.iter().map(|r| (r.pos, &r.encoded[..r.len])).collect();
+            &heap[..]
+        };
+        current.with_elements(replacements, keypos)
+    }
 }
 
 /// Encodes the new elements of an update_element call, rejecting the key position and 0.

@@ -46,6 +46,7 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Protect, Retire};
+use super::seqlock::Scratch;
 use super::Start;
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, LookupKey, Object, ObjectRef, Objects};
@@ -415,11 +416,13 @@ impl HashStorage {
     #[cfg(all(test, rets_loom))]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
+        let mut scratch = Scratch::new();
         // SAFETY: `guard` is this storage's and lives until `f` returns.
-        f(unsafe { self.objects_in(&guard, LookupKey::new(key)) })
+        f(unsafe { self.objects_in(&guard, LookupKey::new(key), &mut scratch) })
     }
 
-    /// The objects under `key`, borrowed for as long as `guard`.
+    /// The objects under `key`, borrowed for as long as `guard` (or copied into `scratch`, if
+    /// they change in place).
     ///
     /// # Safety
     /// `guard` was entered on this storage's collector.
@@ -429,6 +432,7 @@ impl HashStorage {
         &'g self,
         guard: &'g impl Protect,
         key: LookupKey<'_>,
+        scratch: &'g mut Scratch,
     ) -> Objects<'g> {
         let hash = self.hash_key(key);
         let shard = &self.shards[Self::shard_of(hash)];
@@ -444,7 +448,7 @@ impl HashStorage {
                 if self.track_use {
                     self.mark_used(node);
                 }
-                Node::objects(node)
+                Node::objects_in(node, scratch)
             }
         }
     }
@@ -651,8 +655,9 @@ impl HashStorage {
                     }
                 }
                 nodes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+                let mut scratch = Scratch::new();
                 for (_, _, n) in nodes {
-                    Node::objects(n).for_each(&mut f);
+                    Node::objects_in(n, &mut scratch).for_each(&mut f);
                 }
             }
         };
@@ -757,6 +762,8 @@ struct Change<'a> {
     expired: bool,
     /// The lifetime end to publish with; `None` keeps the found node's (0 if none).
     expires_at: Option<u64>,
+    /// The new node holds a counter: it is made `MUTABLE` if it can be (see [`Txn::overwrite`]).
+    counter: bool,
 }
 
 /// A key's objects in a transaction.
@@ -778,6 +785,7 @@ impl<'a> Change<'a> {
             staged: Staged::Stored,
             expired: false,
             expires_at: None,
+            counter: false,
         }
     }
 
@@ -948,6 +956,35 @@ impl<'a> Txn<'a> {
         self.entry(key).staged = Staged::One(object);
     }
 
+    /// [`Txn::replace`] with a counter's object: one that later counter updates may change in
+    /// place ([`Txn::overwrite`]). Not on a table that counts uses or has an idle lifetime,
+    /// where a write also renews the object's use count or deadline.
+    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+        let in_place = !self.storage.track_use && !self.storage.expiry.has_idle();
+        let entry = self.entry(key);
+        entry.staged = Staged::One(object);
+        entry.counter = in_place;
+    }
+
+    /// Changes bytes of the object under `key` in place, if it was stored by
+    /// [`Txn::replace_counter`] and the transaction has not changed it: each `(offset, bytes)`
+    /// of `edits` overwrites the object's bytes from `offset` (outside its key, within its
+    /// length), and readers see all of the edits or none. Returns whether it did; if not,
+    /// nothing changed.
+    pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
+        let entry = self.entry(key);
+        let node = entry.current();
+        // SAFETY: we hold the shard's mutex, so the node is live and we are its only writer;
+        // the borrows of its data that `get` handed out ended with their `&mut self`.
+        unsafe {
+            if !matches!(entry.staged, Staged::Stored) || node.is_null() || !(*node).is_mutable() {
+                return false;
+            }
+            Node::overwrite(node, edits);
+        }
+        true
+    }
+
     /// Sets the deadline `key`'s objects are published with (0: never); without it, changed
     /// objects keep the deadline of the objects they replace.
     pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
@@ -1001,6 +1038,7 @@ impl<'a> Txn<'a> {
                 ptr::null_mut(),
                 at,
                 self.storage.track_use,
+                p.counter,
             )
             .as_ptr()
         };
@@ -1031,6 +1069,7 @@ impl<'a> Txn<'a> {
                 p.current(),
                 at,
                 self.storage.track_use,
+                false,
             )
             .as_ptr();
             let old = self.install(p.hash, p.key, p.found, new);

@@ -17,10 +17,15 @@
 //! table's node carries none of it (at 1M objects of 85 bytes, 97 bytes a node instead of 117):
 //! - [`Meta`], the cache layer's deadline and use count: on a node with a deadline, and on
 //!   every node of a table that tracks use (a bounded table);
-//! - the pending pointer, on a node published by a multi-key write, cleared when it commits.
+//! - the pending pointer, on a node published by a multi-key write, cleared when it commits;
+//! - a [`Version`], on a node whose object may change in place (flagged `MUTABLE`).
 //!
-//! Nodes never change after they are published, except for the pending pointer and the cache
-//! metadata. Everything before the header is reached from the node pointer with raw pointer
+//! Nodes never change after they are published, except for the pending pointer, the cache
+//! metadata, and the object of a `MUTABLE` node: a set's counter, which `update_counter`
+//! changes in place when its new value encodes to as many bytes as the old (under the shard's
+//! mutex and the node's version, see `storage::seqlock`). Lock-free readers copy such an object
+//! out under the version ([`Node::objects_in`]) and never borrow its bytes: only its key, which
+//! never changes. Everything before the header is reached from the node pointer with raw pointer
 //! arithmetic (never through a `&Node`, whose borrow covers the header alone).
 
 use std::alloc::{self, Layout};
@@ -31,6 +36,7 @@ use crate::cache::{Expiry, Stamp};
 use crate::object::{self, LookupKey, Object, ObjectRef, Objects};
 use crate::storage::pool;
 use crate::storage::reclaim::{Canary, Retire};
+use crate::storage::seqlock::{self, Scratch, Version};
 use crate::sync::{AtomicPtr, Ordering};
 
 /// The alignment of node allocations: 8, for the atomics before the header. Aligning nodes
@@ -49,7 +55,7 @@ pub(super) struct Node {
     /// a key has at least one byte). 0 for the other layouts.
     key_at: u32,
     /// Number of objects (0 for a deletion published by a multi-key write), and the flags
-    /// [`HAS_END`], [`HAS_META`], [`HAS_PENDING`].
+    /// [`HAS_END`], [`HAS_META`], [`HAS_PENDING`], [`MUTABLE`].
     count: u32,
     /// Checked by loom on every read (zero-sized otherwise; see [`Canary`]).
     canary: Canary,
@@ -75,17 +81,23 @@ const HAS_END: u32 = 1 << 31;
 const HAS_META: u32 = 1 << 30;
 /// The node has a pending pointer before its header (and its `Meta`, if any).
 const HAS_PENDING: u32 = 1 << 29;
-const FLAGS: u32 = HAS_END | HAS_META | HAS_PENDING;
+/// The node's object may change in place, under the [`Version`] before its header (and its
+/// `Meta`, if any). Only a set's node of one object stored alone, of at most
+/// [`Scratch::CAPACITY`] bytes, without a pending pointer.
+const MUTABLE: u32 = 1 << 28;
+const FLAGS: u32 = HAS_END | HAS_META | HAS_PENDING | MUTABLE;
 
 /// Bytes before the header for each: multiples of `NODE_ALIGN`, so the header and each part
 /// stay aligned.
 const META_BYTES: usize = std::mem::size_of::<Meta>().next_multiple_of(NODE_ALIGN);
 const PENDING_BYTES: usize = std::mem::size_of::<AtomicPtr<Pending>>().next_multiple_of(NODE_ALIGN);
+const VERSION_BYTES: usize = std::mem::size_of::<Version>().next_multiple_of(NODE_ALIGN);
 
 const _: () = assert!(
     std::mem::align_of::<Node>() <= NODE_ALIGN
         && std::mem::align_of::<Meta>() <= NODE_ALIGN
         && std::mem::align_of::<AtomicPtr<Pending>>() <= NODE_ALIGN
+        && std::mem::align_of::<Version>() <= NODE_ALIGN
 );
 
 /// Bytes of a kept lifetime end.
@@ -112,6 +124,7 @@ fn prefix_bytes(flags: u32) -> usize {
     // Without branches: this is on every node's allocation and free.
     (flags >> HAS_META.trailing_zeros() & 1) as usize * META_BYTES
         + (flags >> HAS_PENDING.trailing_zeros() & 1) as usize * PENDING_BYTES
+        + (flags >> MUTABLE.trailing_zeros() & 1) as usize * VERSION_BYTES
 }
 
 impl Node {
@@ -130,7 +143,8 @@ impl Node {
 
     /// A new node for `key` with `objects` (none for a deletion marker) and the deadline of
     /// `stamp`, unpublished; with a `batch`, readers see `prev` instead until the batch commits.
-    /// `track_use`: the table counts uses (every node then has a [`Meta`]).
+    /// `track_use`: the table counts uses (every node then has a [`Meta`]). `mutable`: the
+    /// object is a counter, to be changed in place from now on if the node can be `MUTABLE`.
     pub(super) fn new(
         key: &[u8],
         objects: &[Object],
@@ -138,6 +152,7 @@ impl Node {
         prev: *mut Node,
         stamp: Stamp,
         track_use: bool,
+        mutable: bool,
     ) -> NonNull<Node> {
         let pending = if batch.is_null() {
             ptr::null_mut()
@@ -159,17 +174,20 @@ impl Node {
             _ => object::packed_len(objects),
         };
         assert!(
-            objects.len() < HAS_PENDING as usize && data_len <= u32::MAX as usize,
+            objects.len() < MUTABLE as usize && data_len <= u32::MAX as usize,
             "a key's objects fit in 4 GiB"
         );
         let count = objects.len() as u32;
+        let mutable =
+            mutable && pending.is_null() && alone.is_some() && data_len <= Scratch::CAPACITY;
         let flags = (if stamp.end.is_some() { HAS_END } else { 0 })
             | (if stamp.deadline != 0 || track_use {
                 HAS_META
             } else {
                 0
             })
-            | (if pending.is_null() { 0 } else { HAS_PENDING });
+            | (if pending.is_null() { 0 } else { HAS_PENDING })
+            | (if mutable { MUTABLE } else { 0 });
         let layout = Node::layout(data_len, flags);
         // From this thread's freed nodes if it has one of the size (see `storage::pool`).
         let Some(base) = NonNull::new(pool::alloc(layout)) else {
@@ -204,6 +222,9 @@ impl Node {
             if flags & HAS_PENDING != 0 {
                 ptr::write(Node::pending_ptr(raw), AtomicPtr::new(pending));
             }
+            if flags & MUTABLE != 0 {
+                ptr::write(Node::version_ptr(raw), Version::new());
+            }
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
             match (objects, alone) {
                 ([], _) => data.copy_from_slice(key),
@@ -231,8 +252,9 @@ impl Node {
     #[inline]
     unsafe fn pending_ptr(node: *mut Node) -> *mut AtomicPtr<Pending> {
         // SAFETY: the pending pointer comes first in the allocation, before the `Meta` if the
-        // node has one (see `Node::new`).
+        // node has one (see `Node::new`); a node with one has no `Version`.
         unsafe {
+            debug_assert_eq!((*node).count & MUTABLE, 0);
             let meta = if (*node).count & HAS_META != 0 {
                 META_BYTES
             } else {
@@ -241,6 +263,27 @@ impl Node {
             node.cast::<u8>()
                 .sub(meta + PENDING_BYTES)
                 .cast::<AtomicPtr<Pending>>()
+        }
+    }
+
+    /// Where the `Version` of a node flagged `MUTABLE` is: before its `Meta` if any, else just
+    /// before its header.
+    ///
+    /// # Safety
+    /// `node` points into a node allocation (from `Node::new`) flagged `MUTABLE`.
+    #[inline]
+    unsafe fn version_ptr(node: *const Node) -> *mut Version {
+        // SAFETY: see `Node::new`'s layout.
+        unsafe {
+            let meta = if (*node).count & HAS_META != 0 {
+                META_BYTES
+            } else {
+                0
+            };
+            node.cast::<u8>()
+                .sub(meta + VERSION_BYTES)
+                .cast::<Version>()
+                .cast_mut()
         }
     }
 
@@ -321,7 +364,8 @@ impl Node {
     /// The bytes after the header.
     ///
     /// # Safety
-    /// `node` is a live node (allocated by [`Node::new`], not freed) for `'a`.
+    /// `node` is a live node (allocated by [`Node::new`], not freed) for `'a`, and not
+    /// `MUTABLE` unless the caller holds its shard's mutex for `'a` (no byte then changes).
     #[inline]
     unsafe fn data<'a>(node: *const Node) -> &'a [u8] {
         // SAFETY: per the contract the header is live; its data follows it in the same
@@ -332,20 +376,26 @@ impl Node {
         }
     }
 
-    /// The key's canonical bytes.
+    /// The key's canonical bytes (which never change, in any node).
     ///
     /// # Safety
-    /// As for [`Node::data`].
+    /// `node` is a live node for `'a`.
     #[inline]
     pub(super) unsafe fn key<'a>(node: *const Node) -> &'a [u8] {
-        // SAFETY: forwarded contract.
+        // SAFETY: the node is live (contract). A key stored alone is read from its own bytes,
+        // never borrowing the rest of the object (which a `MUTABLE` node's writer changes);
+        // the other layouts are never `MUTABLE`.
         unsafe {
-            let data = Node::data(node);
             let key_at = (*node).key_at as usize;
             if key_at != 0 {
-                let start = key_at >> 16;
-                &data[start..start + (key_at & 0xffff)]
-            } else if (*node).count() == 0 {
+                (*node).canary.visit();
+                return std::slice::from_raw_parts(
+                    node.add(1).cast::<u8>().add(key_at >> 16),
+                    key_at & 0xffff,
+                );
+            }
+            let data = Node::data(node);
+            if (*node).count() == 0 {
                 data
             } else {
                 object::packed_first_key(data)
@@ -357,37 +407,117 @@ impl Node {
     ///
     /// A short key stored alone in its object (a set's usual node) is compared as one word:
     /// the 8 bytes from the key's start, when the object has that many, masked to the key's
-    /// length (the bytes after the key are the rest of the object, read but ignored).
+    /// length (the bytes after the key are the rest of the object, read but ignored; not in a
+    /// `MUTABLE` node, whose rest may be changing).
     ///
     /// # Safety
-    /// As for [`Node::data`].
+    /// `node` is a live node.
     #[inline(always)]
     pub(super) unsafe fn has_key(node: *const Node, key: LookupKey<'_>) -> bool {
-        // SAFETY: forwarded contract.
+        // SAFETY: the node is live (contract); every read below is within its `len` bytes of
+        // data, and reaches past the key only in a node that is not `MUTABLE`.
         unsafe {
             let key_at = (*node).key_at as usize;
             if key_at == 0 {
                 return key_eq(Node::key(node), key.bytes());
             }
-            let data = Node::data(node);
             let (start, len) = (key_at >> 16, key_at & 0xffff);
             if len != key.bytes().len() {
                 return false;
             }
-            match (key.word(), data.get(start..start + 8)) {
-                (Some((word, mask)), Some(eight)) => {
-                    let eight: [u8; 8] = eight.try_into().expect("eight bytes");
-                    u64::from_le_bytes(eight) & mask == word
+            (*node).canary.visit();
+            let at = node.add(1).cast::<u8>().add(start);
+            match key.word() {
+                Some((word, mask))
+                    if start + 8 <= (*node).len as usize && (*node).count & MUTABLE == 0 =>
+                {
+                    u64::from_le(at.cast::<u64>().read_unaligned()) & mask == word
                 }
-                _ => key_eq_cold(&data[start..start + len], key.bytes()),
+                _ => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
             }
         }
     }
 
-    /// The objects.
+    /// The objects, for a reader that holds no lock: borrowed from the node, or if its object
+    /// changes in place (`MUTABLE`), a copy made in `scratch` under the node's version.
     ///
     /// # Safety
-    /// As for [`Node::data`].
+    /// `node` is a live node for `'a`.
+    #[inline(always)]
+    pub(super) unsafe fn objects_in<'a>(
+        node: *const Node,
+        scratch: &'a mut Scratch,
+    ) -> Objects<'a> {
+        // SAFETY: forwarded contract; `objects` borrows only a node that is not `MUTABLE`.
+        unsafe {
+            if (*node).count & MUTABLE == 0 {
+                Node::objects(node)
+            } else {
+                Node::copy_object(node, scratch)
+            }
+        }
+    }
+
+    /// [`Node::objects_in`] for a `MUTABLE` node. Out of line: only counters take it.
+    ///
+    /// # Safety
+    /// As for [`Node::objects_in`], and the node is `MUTABLE`.
+    #[inline(never)]
+    unsafe fn copy_object<'a>(node: *const Node, scratch: &'a mut Scratch) -> Objects<'a> {
+        // SAFETY: a `MUTABLE` node has its version and one object stored alone, at most
+        // Scratch::CAPACITY bytes (`Node::new`); its bytes change only through
+        // `Node::overwrite`, inside the version's write.
+        unsafe {
+            (*node).canary.visit();
+            let version = &*Node::version_ptr(node);
+            let copy = scratch.copy_from(version, node.add(1).cast::<u8>(), (*node).len as usize);
+            let start = (*node).key_at >> 16;
+            let key = (start, start + ((*node).key_at & 0xffff));
+            Objects::from_option(Some(ObjectRef::from_parts(copy, key)))
+        }
+    }
+
+    /// Whether the node's object may change in place (see [`Node::overwrite`]).
+    #[inline]
+    pub(super) fn is_mutable(&self) -> bool {
+        self.count & MUTABLE != 0
+    }
+
+    /// Changes a `MUTABLE` node's object in place: each `(offset, bytes)` of `edits` overwrites
+    /// the object's bytes from `offset`, and no reader sees some of the edits without the rest.
+    ///
+    /// # Safety
+    /// `node` is live and `MUTABLE`, the caller holds its shard's mutex (so it is the only
+    /// writer), and no reference to the node's data is alive.
+    pub(super) unsafe fn overwrite(node: *mut Node, edits: &[(usize, &[u8])]) {
+        // SAFETY: per the contract; each edit is checked to lie within the object and outside
+        // its key, which readers borrow.
+        unsafe {
+            debug_assert!((*node).is_mutable());
+            let len = (*node).len as usize;
+            let key_start = ((*node).key_at >> 16) as usize;
+            let key_end = key_start + ((*node).key_at & 0xffff) as usize;
+            for (offset, bytes) in edits {
+                let end = offset + bytes.len();
+                assert!(
+                    end <= len && (end <= key_start || *offset >= key_end),
+                    "an in-place edit stays within the object and off its key"
+                );
+            }
+            let data = node.add(1).cast::<u8>();
+            (*Node::version_ptr(node)).write(|| {
+                for (offset, bytes) in edits {
+                    seqlock::store_bytes(data.add(*offset), bytes);
+                }
+            });
+        }
+    }
+
+    /// The objects, borrowed from the node.
+    ///
+    /// # Safety
+    /// As for [`Node::data`]: the node is not `MUTABLE`, or the caller holds its shard's
+    /// mutex.
     #[inline]
     pub(super) unsafe fn objects<'a>(node: *const Node) -> Objects<'a> {
         // SAFETY: forwarded contract.
@@ -481,6 +611,9 @@ impl Retire for Node {
             if flags & HAS_META != 0 {
                 ptr::drop_in_place(Node::meta_ptr(node));
             }
+            if flags & MUTABLE != 0 {
+                ptr::drop_in_place(Node::version_ptr(node));
+            }
             ptr::drop_in_place(node);
             pool::dealloc(node.cast::<u8>().sub(prefix_bytes(flags)), layout);
         }
@@ -519,13 +652,17 @@ mod tests {
         let batch = Box::into_raw(Box::new(Batch {
             committed: crate::sync::AtomicBool::new(false),
         }));
-        for (deadline, end, track_use, pending) in [
-            (0, None, false, false),
-            (9, None, false, false),
-            (0, None, true, false),
-            (9, Some(11), false, false),
-            (0, None, false, true),
-            (9, Some(11), true, true),
+        for (deadline, end, track_use, pending, mutable) in [
+            (0, None, false, false, false),
+            (9, None, false, false, false),
+            (0, None, true, false, false),
+            (9, Some(11), false, false, false),
+            (0, None, false, true, false),
+            (9, Some(11), true, true, false),
+            (0, None, false, false, true),
+            (9, Some(11), true, false, true),
+            // A node of a multi-key write is never changed in place.
+            (0, None, false, true, true),
         ] {
             let stamp = Stamp { deadline, end };
             let b = if pending { batch } else { ptr::null_mut() };
@@ -536,8 +673,10 @@ mod tests {
                 ptr::null_mut(),
                 stamp,
                 track_use,
+                mutable,
             );
             let n = node.as_ptr();
+            let is_mutable = mutable && !pending;
             // SAFETY: `n` is a fresh node, freed once at the end of the iteration.
             unsafe {
                 assert_eq!(Node::key(n), &key[..]);
@@ -546,6 +685,15 @@ mod tests {
                     obj.as_msgpack()
                 );
                 assert_eq!((*n).count(), 1);
+                assert_eq!((*n).is_mutable(), is_mutable);
+                let mut scratch = Scratch::new();
+                assert_eq!(
+                    Node::objects_in(n, &mut scratch)
+                        .next()
+                        .unwrap()
+                        .as_msgpack(),
+                    obj.as_msgpack()
+                );
                 assert_eq!(Node::expires_at(n), deadline);
                 assert_eq!(Node::end(n), end);
                 let has_meta = deadline != 0 || track_use;
@@ -568,8 +716,22 @@ mod tests {
                     + data
                     + if has_meta { 16 } else { 0 }
                     + if pending { 8 } else { 0 }
+                    + if is_mutable { 8 } else { 0 }
                     + if end.is_some() { 8 } else { 0 };
                 assert_eq!((*n).bytes(), expected);
+                if is_mutable {
+                    // The last byte of the binary, changed in place: readers' copies see it,
+                    // and nothing around the object moved.
+                    Node::overwrite(n, &[(data - 1, &[9])]);
+                    let mut changed = obj.as_msgpack().to_vec();
+                    changed[data - 1] = 9;
+                    let copy = Node::objects_in(n, &mut scratch).next().unwrap();
+                    assert_eq!(copy.as_msgpack(), &changed[..]);
+                    assert_eq!(copy.key_msgpack(), &key[..]);
+                    assert_eq!(Node::key(n), &key[..]);
+                    assert_eq!(Node::expires_at(n), deadline);
+                    assert_eq!(Node::end(n), end);
+                }
                 Node::free(n);
             }
         }

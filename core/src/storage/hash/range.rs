@@ -16,6 +16,7 @@ use super::node::Node;
 use super::{order, visible_array, HashStorage};
 use crate::object::Objects;
 use crate::storage::reclaim;
+use crate::storage::seqlock::Scratch;
 use crate::storage::{Chunk, Start};
 use crate::sync::Ordering;
 
@@ -42,6 +43,7 @@ impl HashStorage {
         };
         let first_shard = from.map_or(0, |(h, _, _)| Self::shard_of(h));
         let guard = self.collector.enter();
+        let mut scratch = Scratch::new();
         // The current cluster's candidates: (hash, key, visible node).
         let mut cluster: Vec<(u64, &[u8], *mut Node)> = Vec::new();
         // The last key visited. A key written while the scan runs can break the cluster rule
@@ -76,7 +78,7 @@ impl HashStorage {
                             }
                             last = Some((h, key));
                             keys += 1;
-                            let flow = visit(key, Node::objects(n));
+                            let flow = visit(key, Node::objects_in(n, &mut scratch));
                             if flow.is_break() || keys == max_keys {
                                 return Chunk {
                                     keys,

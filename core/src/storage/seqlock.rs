@@ -1,0 +1,172 @@
+//! A sequence lock: how a writer changes an object's bytes in place while readers, which take no
+//! lock, still never see a torn object.
+//!
+//! Writers of the bytes are serialized by a lock of their own (the hash shard's mutex); each
+//! makes the version odd, changes the bytes, and makes it even again. A reader reads the
+//! version, copies the bytes out, and reads the version again: if it was odd, or changed, the
+//! copy may be torn, and the reader copies again. Bytes are read and written with relaxed atomic
+//! accesses, since a plain copy racing a write would be a data race (undefined behaviour even
+//! when the copy is thrown away); the fences order them against the version (the protocol of
+//! Boehm, *Can seqlocks get along with programming language memory models?*, 2012).
+//!
+//! The loom model below fails if the reader's second look, or either fence, is removed (see
+//! docs/ARCHITECTURE.md, *Verification*).
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::AtomicU8;
+
+use crate::sync::{fence, spin_wait, AtomicU64, Ordering};
+
+/// The version of bytes that change in place: even when no write is under way.
+pub(crate) struct Version(AtomicU64);
+
+impl Version {
+    pub(crate) fn new() -> Version {
+        Version(AtomicU64::new(0))
+    }
+
+    /// Runs `copy` until one run saw no write, and returns that run's result. `copy` reads the
+    /// protected bytes with relaxed atomic loads only, and must not act on what it read: a run
+    /// that overlapped a write is thrown away.
+    #[inline]
+    pub(crate) fn read<R>(&self, mut copy: impl FnMut() -> R) -> R {
+        loop {
+            let before = self.0.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let result = copy();
+                fence(Ordering::Acquire);
+                if self.0.load(Ordering::Relaxed) == before {
+                    return result;
+                }
+            }
+            spin_wait();
+        }
+    }
+
+    /// Runs `write`, which changes the protected bytes with relaxed atomic stores, so that no
+    /// reader keeps a copy made while it ran. The caller holds the lock that serializes the
+    /// writers of these bytes.
+    #[inline]
+    pub(crate) fn write<R>(&self, write: impl FnOnce() -> R) -> R {
+        let version = self.0.load(Ordering::Relaxed);
+        self.0.store(version + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let result = write();
+        self.0.store(version + 2, Ordering::Release);
+        result
+    }
+}
+
+/// Where a reader copies bytes that may change in place: on its stack, uninitialized until a
+/// copy fills it.
+pub(crate) struct Scratch([MaybeUninit<u8>; Scratch::CAPACITY]);
+
+impl Scratch {
+    /// The most bytes a scratch holds: objects longer than this are never changed in place.
+    pub(crate) const CAPACITY: usize = 256;
+
+    #[inline]
+    pub(crate) fn new() -> Scratch {
+        Scratch([MaybeUninit::uninit(); Scratch::CAPACITY])
+    }
+
+    /// Copies `len` bytes from `src` under `version` (see [`Version::read`]) and returns them.
+    ///
+    /// # Safety
+    /// `src..src + len` is live memory, `len` at most [`Scratch::CAPACITY`], and every write of
+    /// it while this runs goes through [`store_bytes`] inside `version.write`.
+    #[inline]
+    pub(crate) unsafe fn copy_from(
+        &mut self,
+        version: &Version,
+        src: *const u8,
+        len: usize,
+    ) -> &[u8] {
+        assert!(
+            len <= Scratch::CAPACITY,
+            "a scratch holds {} bytes",
+            Scratch::CAPACITY
+        );
+        let dst = self.0.as_mut_ptr().cast::<u8>();
+        version.read(|| {
+            for i in 0..len {
+                // SAFETY: `src + i` is in bounds and live (contract), and `AtomicU8` has the
+                // layout of `u8`: the load is atomic, as every concurrent write (contract).
+                let byte =
+                    unsafe { AtomicU8::from_ptr(src.add(i).cast_mut()) }.load(Ordering::Relaxed);
+                // SAFETY: `i < len <= CAPACITY`.
+                unsafe { dst.add(i).write(byte) };
+            }
+        });
+        // SAFETY: the first `len` bytes were written by the copy just made.
+        unsafe { std::slice::from_raw_parts(dst, len) }
+    }
+}
+
+/// Writes `src` to `dst` with relaxed atomic stores (inside [`Version::write`]).
+///
+/// # Safety
+/// `dst..dst + src.len()` is live memory that readers read only through [`Scratch::copy_from`]
+/// (or not at all) while this runs, and that no reference covers.
+#[inline]
+pub(crate) unsafe fn store_bytes(dst: *mut u8, src: &[u8]) {
+    for (i, byte) in src.iter().enumerate() {
+        // SAFETY: in bounds and live (contract); `AtomicU8` has the layout of `u8`, and the
+        // concurrent reads are atomic (contract).
+        unsafe { AtomicU8::from_ptr(dst.add(i)) }.store(*byte, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, rets_loom))]
+mod loom_tests {
+    use loom::sync::atomic::AtomicU64;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::Version;
+    use crate::sync::Ordering;
+
+    /// Two words that every write sets to the same value, and their version.
+    struct Pair {
+        version: Version,
+        words: [AtomicU64; 2],
+    }
+
+    /// A reader copying while a writer changes the pair in place, twice, never sees the two
+    /// words differ, and sees the values in the order they were written.
+    #[test]
+    fn a_reader_never_sees_a_torn_write() {
+        loom::model(|| {
+            let pair = Arc::new(Pair {
+                version: Version::new(),
+                words: [AtomicU64::new(0), AtomicU64::new(0)],
+            });
+            let reader = {
+                let pair = pair.clone();
+                thread::spawn(move || {
+                    let read = || {
+                        pair.version.read(|| {
+                            [
+                                pair.words[0].load(Ordering::Relaxed),
+                                pair.words[1].load(Ordering::Relaxed),
+                            ]
+                        })
+                    };
+                    let first = read();
+                    assert_eq!(first[0], first[1], "a torn copy");
+                    let second = read();
+                    assert_eq!(second[0], second[1], "a torn copy");
+                    assert!(second[0] >= first[0], "a later read saw an older write");
+                })
+            };
+            for value in 1..=2 {
+                pair.version.write(|| {
+                    for word in &pair.words {
+                        word.store(value, Ordering::Relaxed);
+                    }
+                });
+            }
+            reader.join().unwrap();
+        });
+    }
+}
