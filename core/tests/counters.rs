@@ -154,3 +154,48 @@ fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
         "a lost update"
     );
 }
+
+/// Lists of counter ops (up to 7, so past the few worked out on the stack; positions repeated,
+/// widths kept or crossed) applied over and over to one object give what applying them in order
+/// to plain integers gives, whether the update was made in place or rebuilt the object.
+#[test]
+fn op_lists_in_place_or_rebuilt_match_plain_arithmetic() {
+    let owner = Owner::new();
+    let t = owner.new_table("ops", TableOptions::new()).unwrap();
+    t.insert(tuple!("k", 0, 100, -5, "tail")).unwrap();
+    let mut model = [0i64, 100, -5];
+    let mut x = 7u64;
+    for round in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let n = 1 + (x % 7) as usize;
+        let ops: Vec<CounterOp> = (0..n)
+            .map(|i| {
+                let pos = 2 + ((x >> (3 * i)) % 3) as usize;
+                // Mostly small steps (in place); every few rounds a jump across a width.
+                let incr = if round % 9 == 0 {
+                    70_000
+                } else {
+                    1 - ((x >> i) % 3) as i64
+                };
+                CounterOp::new(pos, incr)
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for op in &ops {
+            model[op.pos - 2] += op.incr;
+            expected.push(model[op.pos - 2]);
+        }
+        assert_eq!(
+            t.update_counters("k", &ops).unwrap(),
+            expected,
+            "round {round}"
+        );
+        let stored = t.lookup("k").unwrap();
+        for (i, want) in model.iter().enumerate() {
+            assert_eq!(stored[0].element(i + 2).unwrap().as_i64(), Some(*want));
+        }
+        assert_eq!(stored[0].element(5).unwrap(), rets_core::Term::from("tail"));
+    }
+}

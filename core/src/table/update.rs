@@ -149,39 +149,40 @@ impl Counters {
     /// the in-place edits that make the update, `(offset in the object, bytes)` in op order (a
     /// later op on the same position overwrites an earlier one), and returns its result.
     pub(super) fn with_edits<R>(&self, f: impl FnOnce(&[(usize, &[u8])]) -> R) -> Option<R> {
-        let all = self.all();
-        if all.iter().any(|r| r.len != r.old_len) {
+        if self.all().iter().any(|r| r.len != r.old_len) {
             return None;
         }
-        let mut inline: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
-        let heap: Vec<(usize, &[u8])>;
-        let edits = if all.len() <= INLINE_OPS {
-            for (edit, r) in inline.iter_mut().zip(all) {
-                *edit = (r.at, &r.encoded[..r.len]);
-            }
-            &inline[..all.len()]
-        } else {
-            heap = all.iter().map(|r| (r.at, &r.encoded[..r.len])).collect();
-            &heap[..]
-        };
-        Some(f(edits))
+        Some(self.with_pairs(|r| r.at, f))
     }
 
     /// `current` (the object the ops were worked out against) with the new values.
     pub(super) fn apply(&self, current: ObjectRef<'_>, keypos: usize) -> Result<Object> {
+        self.with_pairs(
+            |r| r.pos,
+            |replacements| current.with_elements(replacements, keypos),
+        )
+    }
+
+    /// Calls `f` with `(place(op), new encoding)` for every op, in op order (on the stack for a
+    /// few ops).
+    fn with_pairs<R>(
+        &self,
+        place: impl Fn(&Counted) -> usize,
+        f: impl FnOnce(&[(usize, &[u8])]) -> R,
+    ) -> R {
         let all = self.all();
-        let mut inline: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
-        let heap: Vec<(usize, &[u8])>;
-        let replacements = if all.len() <= INLINE_OPS {
-            for (out, r) in inline.iter_mut().zip(all) {
-                *out = (r.pos, &r.encoded[..r.len]);
-            }
-            &inline[..all.len()]
-        } else {
-            heap = all.iter().map(|r| (r.pos, &r.encoded[..r.len])).collect();
-            &heap[..]
-        };
-        current.with_elements(replacements, keypos)
+        if all.len() > INLINE_OPS {
+            let pairs: Vec<(usize, &[u8])> = all
+                .iter()
+                .map(|r| (place(r), &r.encoded[..r.len]))
+                .collect();
+            return f(&pairs);
+        }
+        let mut pairs: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
+        for (pair, r) in pairs.iter_mut().zip(all) {
+            *pair = (place(r), &r.encoded[..r.len]);
+        }
+        f(&pairs[..all.len()])
     }
 }
 
