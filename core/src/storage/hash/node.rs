@@ -427,10 +427,14 @@ impl Node {
             }
             (*node).canary.visit();
             let at = node.add(1).cast::<u8>().add(start);
+            // What may be read: the whole object, or of a `MUTABLE` one, up to the key's end.
+            let readable = if (*node).count & MUTABLE == 0 {
+                (*node).len as usize
+            } else {
+                start + len
+            };
             match key.word() {
-                Some((word, mask))
-                    if start + 8 <= (*node).len as usize && (*node).count & MUTABLE == 0 =>
-                {
+                Some((word, mask)) if start + 8 <= readable => {
                     u64::from_le(at.cast::<u64>().read_unaligned()) & mask == word
                 }
                 _ => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
