@@ -40,9 +40,12 @@ const CLASSES: usize = (MAX_POOLED + 7) / STEP + 1;
 /// The alignment of pooled blocks (at least that of every block asked for: nodes and entries
 /// are 8-aligned).
 const ALIGN: usize = 8;
-/// The most bytes of free blocks a thread keeps: a retirement batch (512) of 256-byte blocks,
-/// or half a batch of leaves.
-const KEEP_BYTES: usize = 128 * 1024;
+/// The most bytes of free blocks a thread keeps: what one retirement batch (512 blocks) frees
+/// when its blocks are the largest pooled ones, ordered_set leaves (536-byte class). Half that
+/// (128 KiB) sent about half of each batch of leaves back to the allocator, across threads'
+/// arenas: filling ordered_sets of 10k keys took 6% longer on one thread and 10% on two
+/// (BENCHMARKS.md, *Leaves kept per thread*).
+const KEEP_BYTES: usize = 512 * 536;
 
 /// A free block in a list: its first word links to the next.
 struct Free {
