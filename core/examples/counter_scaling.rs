@@ -11,7 +11,7 @@
 //! Arguments: table type (`set` or `ordered_set`), keys, operations per thread (default
 //! 2,000,000), repetitions (default 5), and the thread counts each repetition runs in order
 //! (default `1,2`; `2` alone for a profiler). `count N` instead runs N updates on one thread of a
-//! 10k-key set and prints nothing, for callgrind: the difference between two counts, divided,
+//! 10k-key set (`count N ordered_set`: an ordered_set) and prints nothing, for callgrind: the difference between two counts, divided,
 //! is the instructions of one update_counter (setup cancels):
 //!
 //! ```sh
@@ -121,7 +121,8 @@ fn main() {
     let arg = |i: usize, default: u64| args.get(i).map_or(default, |a| a.parse().unwrap());
     let owner = Owner::new();
     if args.first().map(String::as_str) == Some("count") {
-        let table = filled(&owner, false, 10_000);
+        let ordered = args.get(2).map(String::as_str) == Some("ordered_set");
+        let table = filled(&owner, ordered, 10_000);
         let mut rng = Rng::new(1);
         for _ in 0..arg(1, 100_000) {
             table.update_counter(rng.below(10_000), 1).unwrap();

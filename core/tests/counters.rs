@@ -37,9 +37,15 @@ fn the_threshold_resets_only_past_it_in_the_direction_of_the_increment() {
 /// an object in one update (sometimes across an encoding width, which rebuilds the object
 /// instead), and now and then replace or delete it; readers of every kind (lookup, a pin,
 /// tab2list, a chunk) must never see the two differ, and no update is lost: a counter every
-/// writer adds to ends at the total.
+/// writer adds to ends at the total. On a set and on an ordered_set (whose readers copy such
+/// an object out of its entry, as a set's copy it out of its node).
 #[test]
 fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
+    counters_never_torn_nor_lost(TableOptions::new().set());
+    counters_never_torn_nor_lost(TableOptions::new().ordered_set());
+}
+
+fn counters_never_torn_nor_lost(options: TableOptions) {
     use std::ops::Bound;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Barrier;
@@ -52,10 +58,7 @@ fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
 
     let owner = Owner::new();
     let t = owner
-        .new_table(
-            "counters",
-            TableOptions::new().public().write_concurrency(true),
-        )
+        .new_table("counters", options.public().write_concurrency(true))
         .unwrap();
     for k in 0..KEYS {
         t.insert(tuple!(k, 0, 0, "pad")).unwrap();
@@ -157,11 +160,17 @@ fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
 
 /// Lists of counter ops (up to 7, so past the few worked out on the stack; positions repeated,
 /// widths kept or crossed) applied over and over to one object give what applying them in order
-/// to plain integers gives, whether the update was made in place or rebuilt the object.
+/// to plain integers gives, whether the update was made in place or rebuilt the object; on a
+/// set and on an ordered_set.
 #[test]
 fn op_lists_in_place_or_rebuilt_match_plain_arithmetic() {
+    op_lists_match_plain_arithmetic(TableOptions::new().set());
+    op_lists_match_plain_arithmetic(TableOptions::new().ordered_set());
+}
+
+fn op_lists_match_plain_arithmetic(options: TableOptions) {
     let owner = Owner::new();
-    let t = owner.new_table("ops", TableOptions::new()).unwrap();
+    let t = owner.new_table("ops", options).unwrap();
     t.insert(tuple!("k", 0, 100, -5, "tail")).unwrap();
     let mut model = [0i64, 100, -5];
     let mut x = 7u64;

@@ -210,7 +210,7 @@ impl Storage {
         unsafe {
             match self {
                 Storage::Hash(s) => s.objects_in(guard, key, scratch),
-                Storage::Ordered(s) => s.objects_in(guard, key.bytes()),
+                Storage::Ordered(s) => s.objects_in(guard, key.bytes(), scratch),
             }
         }
     }
@@ -428,20 +428,19 @@ impl Txn<'_> {
     pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
         match self {
             Txn::Hash(t) => t.replace_counter(key, object),
-            Txn::Ordered(t) => t.replace(key, object),
+            Txn::Ordered(t) => t.replace_counter(key, object),
         }
     }
 
     /// Changes bytes of the object under `key` in place, if the storage keeps it changeable
-    /// (a set's counter stored by [`Txn::replace_counter`], unchanged by this transaction):
-    /// each `(offset, bytes)` of `edits` overwrites the object's bytes from `offset`, outside
-    /// its key. Readers see all of the edits or none. Returns whether it did; if not, nothing
-    /// changed and the caller replaces the object instead. (An ordered_set's objects never
-    /// change in place.)
+    /// (a counter stored by [`Txn::replace_counter`], unchanged by this transaction, on a set
+    /// or an ordered_set): each `(offset, bytes)` of `edits` overwrites the object's bytes from
+    /// `offset`, outside its key. Readers see all of the edits or none. Returns whether it did;
+    /// if not, nothing changed and the caller replaces the object instead.
     pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
         match self {
             Txn::Hash(t) => t.overwrite(key, edits),
-            Txn::Ordered(_) => false,
+            Txn::Ordered(t) => t.overwrite(key, edits),
         }
     }
 }
@@ -482,18 +481,19 @@ mod tests {
         done
     }
 
-    /// A set's counter stored by `replace_counter` is changed in place by a later
-    /// transaction, and by nothing else: not a plain object, not within the transaction that
-    /// stored it, not on a table that counts uses, not on an ordered_set.
+    /// A counter stored by `replace_counter` is changed in place by a later transaction, and
+    /// by nothing else: not a plain object, not within the transaction that stored it, not on
+    /// a table that counts uses; on a set and on an ordered_set alike.
     #[test]
     fn only_a_stored_counter_changes_in_place() {
         let counter_store = |txn: &mut Txn<'_>, o| txn.replace_counter(KEY, o);
         let plain_store = |txn: &mut Txn<'_>, o| txn.replace(KEY, o);
-        assert!(overwrites(&Storage::hash(), counter_store, false));
-        assert!(!overwrites(&Storage::hash(), plain_store, false));
-        assert!(!overwrites(&Storage::hash(), counter_store, true));
-        let counting = Storage::hash().with_cache(Expiry::default(), true);
-        assert!(!overwrites(&counting, counter_store, false));
-        assert!(!overwrites(&Storage::ordered(), counter_store, false));
+        for storage in [Storage::hash, Storage::ordered] {
+            assert!(overwrites(&storage(), counter_store, false));
+            assert!(!overwrites(&storage(), plain_store, false));
+            assert!(!overwrites(&storage(), counter_store, true));
+            let counting = storage().with_cache(Expiry::default(), true);
+            assert!(!overwrites(&counting, counter_store, false));
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering as AtomicOrdering;
 
-use super::entry::{recency_of, view};
+use super::entry::{key_of, recency_of};
 use super::{reclaim, step, OrderedStorage, Txn};
 use crate::storage::{count_down, Direction, Probation};
 use crate::term;
@@ -37,7 +37,7 @@ impl OrderedStorage {
             unsafe {
                 super::walk(root.cast(), false, Direction::Forward, &mut |p| {
                     if !self.live(p) {
-                        keys.push(view(p).key_msgpack().into());
+                        keys.push(key_of(p).into());
                     }
                 })
             };
@@ -71,7 +71,7 @@ impl OrderedStorage {
             let Some(p) = step(root, from, Direction::Forward) else {
                 return Seen::End;
             };
-            let key: Box<[u8]> = view(p).key_msgpack().into();
+            let key: Box<[u8]> = key_of(p).into();
             if !self.live(p) {
                 Seen::Expired(key)
             } else if !force && count_down(recency_of(p)) {

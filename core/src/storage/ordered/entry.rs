@@ -6,6 +6,12 @@
 //! keeps its end in 8 more bytes after the object (see `crate::cache::Expiry`), flagged in
 //! `len`.
 //!
+//! An entry of a counter (stored by `Txn::replace_counter`, at most [`Scratch::CAPACITY`]
+//! bytes) is flagged [`MUTABLE`] and keeps a [`Version`] after its object, at the next 8-byte
+//! boundary: later counter updates of the same width change its bytes in place
+//! ([`overwrite`]), and readers that hold no lock copy such an object out under the version
+//! ([`read`]) instead of borrowing it (the protocol of `storage::seqlock`, as on hash nodes).
+//!
 //! All the unsafe code of the representation is here.
 
 use std::alloc::{handle_alloc_error, Layout};
@@ -17,6 +23,7 @@ use crate::cache::{Expiry, Stamp};
 use crate::object::{Object, ObjectRef};
 use crate::storage::pool;
 use crate::storage::reclaim::Retire;
+use crate::storage::seqlock::{self, Scratch, Version};
 
 /// The header; the object's bytes follow it.
 #[repr(C)]
@@ -24,7 +31,7 @@ struct Header {
     /// The cache layer's deadline (0: never); readers move it forward on a table with an
     /// idle lifetime.
     expires_at: AtomicU64,
-    /// The object's length, and [`HAS_END`].
+    /// The object's length, and [`HAS_END`] and [`MUTABLE`].
     len: u32,
     key_start: u32,
     key_end: u32,
@@ -40,49 +47,99 @@ struct Header {
 /// object (objects are at most 64 MiB: the bit is free).
 const HAS_END: u32 = 1 << 31;
 
+/// The bit of `len` saying that the entry's object may change in place and keeps a
+/// [`Version`] after it (and after its kept end, if any).
+const MUTABLE: u32 = 1 << 30;
+
+/// The flag bits of `len`.
+const FLAGS: u32 = HAS_END | MUTABLE;
+
 /// Bytes of a kept lifetime end.
 const END_BYTES: usize = std::mem::size_of::<u64>();
+
+const HEADER_BYTES: usize = std::mem::size_of::<Header>();
 
 /// A stored object (opaque: only ever behind a pointer from [`Entry::new`]).
 pub(super) struct Entry {
     _header: Header,
 }
 
-/// The layout of an entry of an object of `len` bytes, with a kept end if `has_end`.
-fn layout(len: usize, has_end: bool) -> Layout {
+/// Where the version of a `MUTABLE` entry of an object of `len` bytes is: after the object
+/// and its kept end, at the version's alignment.
+fn version_offset(len: usize, has_end: bool) -> usize {
     let end = if has_end { END_BYTES } else { 0 };
-    Layout::from_size_align(
-        std::mem::size_of::<Header>() + len + end,
-        std::mem::align_of::<Header>(),
-    )
-    .expect("objects are far smaller than isize::MAX")
+    (HEADER_BYTES + len + end).next_multiple_of(std::mem::align_of::<Version>())
+}
+
+/// The version of the `MUTABLE` entry at `p`.
+///
+/// # Safety
+/// `p` came from [`Entry::new`], is live for `'a` and is `MUTABLE`.
+unsafe fn version_of<'a>(p: *const Entry) -> &'a Version {
+    // SAFETY: a `MUTABLE` entry keeps its version at `version_offset`, written by `Entry::new`.
+    unsafe {
+        let len = (*p.cast::<Header>()).len;
+        &*p.cast::<u8>()
+            .add(version_offset((len & !FLAGS) as usize, len & HAS_END != 0))
+            .cast::<Version>()
+    }
+}
+
+/// The size of an entry of an object of `len` bytes with these flags.
+fn size(len: usize, flags: u32) -> usize {
+    let has_end = flags & HAS_END != 0;
+    if flags & MUTABLE != 0 {
+        version_offset(len, has_end) + std::mem::size_of::<Version>()
+    } else {
+        HEADER_BYTES + len + if has_end { END_BYTES } else { 0 }
+    }
+}
+
+/// The layout of an entry of an object of `len` bytes with these flags.
+fn layout(len: usize, flags: u32) -> Layout {
+    let align = std::mem::align_of::<Header>().max(std::mem::align_of::<Version>());
+    Layout::from_size_align(size(len, flags), align)
+        .expect("objects are far smaller than isize::MAX")
+}
+
+/// The flags of an entry of `object` made with `stamp`; `counter`: its object may change in
+/// place, where it is small enough.
+fn flags_of(object: &Object, stamp: Stamp, counter: bool) -> u32 {
+    let end = if stamp.end.is_some() { HAS_END } else { 0 };
+    let mutable = if counter && object.as_msgpack().len() <= Scratch::CAPACITY {
+        MUTABLE
+    } else {
+        0
+    };
+    end | mutable
 }
 
 impl Entry {
-    /// Copies `object` into a new entry with the deadline (and kept end) of `stamp`.
-    pub(super) fn new(object: &Object, stamp: Stamp) -> NonNull<Entry> {
+    /// Copies `object` into a new entry with the deadline (and kept end) of `stamp`; if
+    /// `counter` (and the object is small enough), one whose bytes may change in place
+    /// ([`overwrite`]). Returns it with the bytes it counts (see [`Entry::bytes`]).
+    #[inline(always)]
+    pub(super) fn new(object: &Object, stamp: Stamp, counter: bool) -> (*mut Entry, usize) {
         let view = object.view();
         let bytes = view.as_msgpack();
         let (key_start, key_end) = view.key_range();
         // Objects are at most `MAX_OBJECT_BYTES` (64 MiB), so these fit in u32 (and leave
-        // HAS_END free).
+        // the flags free).
         let len = u32::try_from(bytes.len()).expect("object size fits u32");
-        assert!(len & HAS_END == 0, "objects are far smaller than 2 GiB");
+        assert!(len & FLAGS == 0, "objects are far smaller than 1 GiB");
+        let flags = flags_of(object, stamp, counter);
         let header = Header {
             expires_at: AtomicU64::new(stamp.deadline),
             recency: AtomicU32::new(0),
-            len: if stamp.end.is_some() {
-                len | HAS_END
-            } else {
-                len
-            },
+            len: len | flags,
             key_start,
             key_end,
             canary: Canary::new(),
         };
-        let layout = layout(bytes.len(), stamp.end.is_some());
-        // SAFETY: the layout has a non-zero size (the header); the header, the bytes and the
-        // kept end (if any, unaligned) are written within it, the header at an aligned offset.
+        let layout = layout(bytes.len(), flags);
+        // SAFETY: the layout has a non-zero size (the header); the header, the bytes, the kept
+        // end (if any, unaligned) and the version (if any, aligned: `version_offset`) are
+        // written within it, the header at an aligned offset.
         unsafe {
             // From this thread's freed entries if it has one of the size (`storage::pool`).
             let p = pool::alloc(layout);
@@ -101,14 +158,14 @@ impl Entry {
                     .cast::<u64>()
                     .write_unaligned(end);
             }
-            p.cast()
+            if flags & MUTABLE != 0 {
+                p.as_ptr()
+                    .add(version_offset(bytes.len(), stamp.end.is_some()))
+                    .cast::<Version>()
+                    .write(Version::new());
+            }
+            (p.cast().as_ptr(), layout.size())
         }
-    }
-
-    /// Bytes counted for an entry of this object made with `stamp`.
-    pub(super) fn bytes_of(object: &Object, stamp: Stamp) -> usize {
-        let end = if stamp.end.is_some() { END_BYTES } else { 0 };
-        std::mem::size_of::<Header>() + object.as_msgpack().len() + end
     }
 
     /// Bytes counted for the entry at `p`.
@@ -118,8 +175,7 @@ impl Entry {
     pub(super) unsafe fn bytes(p: *const Entry) -> usize {
         // SAFETY: the caller's contract.
         let len = unsafe { (*p.cast::<Header>()).len };
-        let end = if len & HAS_END != 0 { END_BYTES } else { 0 };
-        std::mem::size_of::<Header>() + (len & !HAS_END) as usize + end
+        size((len & !FLAGS) as usize, len & FLAGS)
     }
 }
 
@@ -135,7 +191,7 @@ pub(super) unsafe fn end_of(p: *const Entry) -> Option<u64> {
         let len = (*p.cast::<Header>()).len;
         (len & HAS_END != 0).then(|| {
             p.cast::<u8>()
-                .add(std::mem::size_of::<Header>() + (len & !HAS_END) as usize)
+                .add(HEADER_BYTES + (len & !FLAGS) as usize)
                 .cast::<u64>()
                 .read_unaligned()
         })
@@ -175,21 +231,118 @@ pub(super) unsafe fn recency_of<'a>(p: *const Entry) -> &'a AtomicU32 {
     unsafe { &(*p.cast::<Header>()).recency }
 }
 
-/// The object in the entry at `p`.
+/// The object in the entry at `p`, borrowed: for a writer, which excludes the entry's other
+/// writers (see [`overwrite`]).
 ///
 /// # Safety
-/// `p` came from [`Entry::new`] and stays live for `'a`.
+/// `p` came from [`Entry::new`] and stays live for `'a`, and it is not [`MUTABLE`] or the
+/// caller holds, for `'a`, the lock that serializes its writers (the stripe of its leaf, or
+/// every stripe).
 #[inline]
 pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
-    // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`).
+    // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`),
+    // which change only under the lock the caller holds.
     unsafe {
         let header = &*p.cast::<Header>();
         header.canary.visit();
         let bytes = std::slice::from_raw_parts(
-            p.cast::<u8>().add(std::mem::size_of::<Header>()),
-            (header.len & !HAS_END) as usize,
+            p.cast::<u8>().add(HEADER_BYTES),
+            (header.len & !FLAGS) as usize,
         );
         ObjectRef::from_parts(bytes, (header.key_start, header.key_end))
+    }
+}
+
+/// The object in the entry at `p`, for a reader that holds no lock: borrowed, or if it may
+/// change in place ([`MUTABLE`]), a copy made in `scratch` under the entry's version.
+///
+/// # Safety
+/// `p` came from [`Entry::new`] and stays live for `'a`.
+#[inline(always)]
+pub(super) unsafe fn read<'a>(p: *const Entry, scratch: &'a mut Scratch) -> ObjectRef<'a> {
+    // SAFETY: forwarded contract; `view` borrows only an entry that is not `MUTABLE`.
+    unsafe {
+        if (*p.cast::<Header>()).len & MUTABLE == 0 {
+            view(p)
+        } else {
+            copy(p, scratch)
+        }
+    }
+}
+
+/// [`read`] of a `MUTABLE` entry. Out of line: only counters take it.
+///
+/// # Safety
+/// As for [`read`], and the entry is `MUTABLE`.
+#[inline(never)]
+unsafe fn copy<'a>(p: *const Entry, scratch: &'a mut Scratch) -> ObjectRef<'a> {
+    // SAFETY: a `MUTABLE` entry holds its version at `version_offset` and an object of at most
+    // Scratch::CAPACITY bytes (`Entry::new`), whose bytes change only through `overwrite`,
+    // inside the version's write.
+    unsafe {
+        let header = &*p.cast::<Header>();
+        header.canary.visit();
+        let len = (header.len & !FLAGS) as usize;
+        let bytes = scratch.copy_from(version_of(p), p.cast::<u8>().add(HEADER_BYTES), len);
+        ObjectRef::from_parts(bytes, (header.key_start, header.key_end))
+    }
+}
+
+/// The key of the entry at `p`, borrowed (a key never changes, in place or otherwise).
+///
+/// # Safety
+/// `p` came from [`Entry::new`] and stays live for `'a`.
+#[inline]
+pub(super) unsafe fn key_of<'a>(p: *const Entry) -> &'a [u8] {
+    // SAFETY: the key's bytes lie within the object (`Entry::new`) and `overwrite` never
+    // writes them, so this borrow covers no byte that changes.
+    unsafe {
+        let header = &*p.cast::<Header>();
+        header.canary.visit();
+        std::slice::from_raw_parts(
+            p.cast::<u8>().add(HEADER_BYTES + header.key_start as usize),
+            (header.key_end - header.key_start) as usize,
+        )
+    }
+}
+
+/// Whether the entry at `p`'s object may change in place ([`overwrite`]).
+///
+/// # Safety
+/// `p` came from [`Entry::new`] and is live.
+#[inline]
+pub(super) unsafe fn is_mutable(p: *const Entry) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { (*p.cast::<Header>()).len & MUTABLE != 0 }
+}
+
+/// Changes a `MUTABLE` entry's object in place: each `(offset, bytes)` of `edits` overwrites
+/// the object's bytes from `offset`, and no reader sees some of the edits without the rest.
+///
+/// # Safety
+/// `p` is live and `MUTABLE`, the caller holds the lock that serializes its writers (the
+/// stripe of its leaf, or every stripe), and no borrow of its object ([`view`]) is alive.
+pub(super) unsafe fn overwrite(p: *mut Entry, edits: &[(usize, &[u8])]) {
+    // SAFETY: per the contract; each edit is checked to lie within the object and outside its
+    // key, which readers borrow ([`key_of`]).
+    unsafe {
+        let header = &*p.cast::<Header>();
+        debug_assert!(header.len & MUTABLE != 0);
+        let len = (header.len & !FLAGS) as usize;
+        let (key_start, key_end) = (header.key_start as usize, header.key_end as usize);
+        for (offset, bytes) in edits {
+            let end = offset + bytes.len();
+            assert!(
+                end <= len && (end <= key_start || *offset >= key_end),
+                "an in-place edit stays within the object and off its key"
+            );
+        }
+        let data = p.cast::<u8>().add(HEADER_BYTES);
+        version_of(p).write(|| {
+            for (offset, bytes) in edits {
+                seqlock::store_bytes(data.add(*offset), bytes);
+            }
+        });
     }
 }
 
@@ -198,11 +351,11 @@ impl Retire for Entry {
         // SAFETY: the caller owns `ptr`, an entry from `Entry::new` with this length.
         unsafe {
             let len = (*ptr.cast::<Header>()).len;
+            if len & MUTABLE != 0 {
+                std::ptr::drop_in_place(std::ptr::from_ref(version_of(ptr)).cast_mut());
+            }
             std::ptr::drop_in_place(ptr.cast::<Header>());
-            pool::dealloc(
-                ptr.cast(),
-                layout((len & !HAS_END) as usize, len & HAS_END != 0),
-            );
+            pool::dealloc(ptr.cast(), layout((len & !FLAGS) as usize, len & FLAGS));
         }
     }
 

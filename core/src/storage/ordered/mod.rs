@@ -42,12 +42,13 @@ use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use entry::{end_of, expires_at_of, lifetime_end_of, recency_of, view, Entry};
+use entry::{end_of, expires_at_of, is_mutable, lifetime_end_of, recency_of, view, Entry};
 #[cfg(all(test, not(rets_loom)))]
 use node::Leaf;
 use node::{inner, leaf, route, search_leaf, Child, Inner, CAP};
 
 use super::reclaim::{self, Collector, Protect};
+use super::seqlock::Scratch;
 use super::{Direction, Start};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectRef, Objects};
@@ -225,11 +226,13 @@ impl OrderedStorage {
     #[cfg(test)]
     pub(crate) fn read<R>(&self, key: &[u8], f: impl FnOnce(Objects<'_>) -> R) -> R {
         let guard = self.collector.enter();
+        let mut scratch = Scratch::new();
         // SAFETY: `guard` is this storage's and lives until `f` returns.
-        f(unsafe { self.objects_in(&guard, key) })
+        f(unsafe { self.objects_in(&guard, key, &mut scratch) })
     }
 
-    /// The objects under `key`, borrowed for as long as `guard`.
+    /// The objects under `key`, borrowed for as long as `guard` (or copied into `scratch`, if
+    /// they change in place).
     ///
     /// # Safety
     /// `guard` was entered on this storage's collector.
@@ -238,6 +241,7 @@ impl OrderedStorage {
         &'g self,
         guard: &'g impl Protect,
         key: &[u8],
+        scratch: &'g mut Scratch,
     ) -> Objects<'g> {
         let root = reclaim::load(guard, &self.root);
         let norm = term::order_prefix(key);
@@ -257,7 +261,7 @@ impl OrderedStorage {
                         }
                         self.expiry.touch(expires_at_of(p), || end_of(p));
                     }
-                    view(p)
+                    entry::read(p, scratch)
                 })
         };
         Objects::from_option(found)
@@ -286,6 +290,7 @@ impl OrderedStorage {
         let result = f(Txn {
             storage: self,
             staged: &mut staged,
+            exclusive: true,
         });
         write::commit(self, staged);
         result
@@ -366,11 +371,14 @@ impl OrderedStorage {
                             // SAFETY: the slot of a live leaf holds a live entry.
                             expired: !original.is_null() && unsafe { !self.live(original) },
                             expires_at: None,
+                            counter: false,
+                            held: true,
                         },
                     );
                     let result = f(Txn {
                         storage: self,
                         staged: &mut staged,
+                        exclusive: false,
                     });
                     let unlinked = write::commit_one(self, counts, staged, child, leaf, found);
                     // The stripe and the guard go before what left the tree is retired: the
@@ -466,7 +474,7 @@ impl OrderedStorage {
         unsafe {
             walk(root.cast(), false, direction, &mut |p| {
                 if self.live(p) {
-                    f(view(p))
+                    f(entry::read(p, &mut Scratch::new()))
                 }
             })
         };
@@ -593,6 +601,12 @@ struct Staged {
     expired: bool,
     /// The lifetime end to commit a new object with; `None` keeps the original's (0 if none).
     expires_at: Option<u64>,
+    /// The new object is a counter's, to be stored so that it may change in place
+    /// ([`Txn::replace_counter`]).
+    counter: bool,
+    /// The writer holds the lock of this key's slot (its leaf's stripe, or every stripe), so
+    /// `original` cannot change in place under it.
+    held: bool,
 }
 
 impl Staged {
@@ -626,6 +640,8 @@ impl Staged {
 pub(crate) struct Txn<'a> {
     storage: &'a OrderedStorage,
     staged: &'a mut Staging,
+    /// The writer holds every stripe (else the stripe of its key's leaf only).
+    exclusive: bool,
 }
 
 /// The keys a transaction touched, in the order it touched them, with an index in term order
@@ -636,6 +652,9 @@ struct Staging {
     first: Option<(KeyBytes, Staged)>,
     rest: Vec<(KeyBytes, Staged)>,
     index: BTreeMap<StagedKey, usize>,
+    /// The copy `Txn::get` made of an object that may change in place under it (one at a
+    /// time: `get`'s result borrows the transaction).
+    copied: Option<Object>,
 }
 
 /// A staged key's bytes: inline up to [`KeyBytes::INLINE`] bytes, else on the heap.
@@ -696,10 +715,22 @@ impl Staging {
 
     /// The key at position `at` (as `position` and `push` return).
     fn at_mut(&mut self, at: usize) -> &mut Staged {
-        match at {
-            0 => &mut self.first.as_mut().expect("a staged key").1,
-            _ => &mut self.rest[at - 1].1,
-        }
+        self.at_mut_with_copy(at).0
+    }
+
+    /// [`Staging::at_mut`], and the place for a copy of its object.
+    fn at_mut_with_copy(&mut self, at: usize) -> (&mut Staged, &mut Option<Object>) {
+        let Staging {
+            first,
+            rest,
+            copied,
+            ..
+        } = self;
+        let staged = match at {
+            0 => &mut first.as_mut().expect("a staged key").1,
+            _ => &mut rest[at - 1].1,
+        };
+        (staged, copied)
     }
 
     fn position(&self, key: &[u8]) -> Option<usize> {
@@ -733,7 +764,13 @@ impl Staging {
 
 impl Txn<'_> {
     fn stage(&mut self, key: &[u8]) -> &mut Staged {
-        let at = match self.staged.position(key) {
+        let at = self.stage_at(key);
+        self.staged.at_mut(at)
+    }
+
+    /// The position of `key` among the staged keys, staged now if it was not.
+    fn stage_at(&mut self, key: &[u8]) -> usize {
+        match self.staged.position(key) {
             Some(at) => at,
             None => {
                 let root = self.storage.root.load(Ordering::Acquire);
@@ -761,24 +798,33 @@ impl Txn<'_> {
                     next: None,
                     expired,
                     expires_at: None,
+                    counter: false,
+                    held: self.exclusive,
                 };
                 self.staged.push(key, staged)
             }
-        };
-        self.staged.at_mut(at)
+        }
     }
 
     /// The objects stored under `key`, with this transaction's changes.
     pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
-        let staged = self.stage(key);
+        let at = self.stage_at(key);
+        let (staged, copied) = self.staged.at_mut_with_copy(at);
         match &staged.next {
             Some(next) => Objects::from_slice(next.as_slice()),
             None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
             // borrows `self`: every stripe held, or (in `write_one`) the stripe of the key's
-            // leaf, keeps every other writer off its slot for the whole
-            // transaction.
-            None => Objects::from_option(Some(unsafe { view(staged.original) })),
+            // leaf, keeps every other writer off its slot for the whole transaction.
+            None if staged.held || unsafe { !is_mutable(staged.original) } => {
+                Objects::from_option(Some(unsafe { view(staged.original) }))
+            }
+            // A key outside `write_one`'s leaf whose object may change in place meanwhile: a
+            // copy. SAFETY: as above, `original` stays alive (the guard `write_one` holds).
+            None => {
+                let copy = unsafe { entry::read(staged.original, &mut Scratch::new()) }.to_object();
+                Objects::from_option(Some(copied.insert(copy).view()))
+            }
         }
     }
 
@@ -789,8 +835,8 @@ impl Txn<'_> {
         let mut objects: Vec<Object> = match staged.next.take() {
             Some(next) => next.into_iter().collect(),
             None if staged.current().is_null() => Vec::new(),
-            // SAFETY: as in `get`.
-            None => vec![unsafe { view(staged.original) }.to_object()],
+            // SAFETY: as in `get` (a copy under the version if the object may change in place).
+            None => vec![unsafe { entry::read(staged.original, &mut Scratch::new()) }.to_object()],
         };
         let result = f(&mut objects);
         assert!(
@@ -798,12 +844,45 @@ impl Txn<'_> {
             "an ordered_set holds at most one object per key"
         );
         staged.next = Some(objects.pop());
+        staged.counter = false;
         result
     }
 
     /// Replaces the object under `key` with `object` without reading it first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
-        self.stage(key).next = Some(Some(object));
+        let staged = self.stage(key);
+        staged.next = Some(Some(object));
+        staged.counter = false;
+    }
+
+    /// [`Txn::replace`] with a counter's object: one that later counter updates may change in
+    /// place ([`Txn::overwrite`]). Not on a table that counts uses or has an idle lifetime,
+    /// where a write also renews the object's use count or deadline.
+    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+        let in_place = !self.storage.track_use && !self.storage.expiry.has_idle();
+        let staged = self.stage(key);
+        staged.next = Some(Some(object));
+        staged.counter = in_place;
+    }
+
+    /// Changes bytes of the object under `key` in place, if it was stored by
+    /// [`Txn::replace_counter`], the transaction has not changed it, and the writer holds its
+    /// slot's lock: each `(offset, bytes)` of `edits` overwrites the object's bytes from
+    /// `offset` (outside its key, within its length), and readers see all of the edits or
+    /// none. Returns whether it did; if not, nothing changed.
+    pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
+        let staged = self.stage(key);
+        let p = staged.current();
+        // SAFETY: `p` is in the current tree, alive while the transaction runs (see `get`),
+        // and with `held` this writer is the only one of its slot; the borrows of its object
+        // that `get` handed out ended with their `&mut self`.
+        unsafe {
+            if staged.next.is_some() || !staged.held || p.is_null() || !is_mutable(p) {
+                return false;
+            }
+            entry::overwrite(p, edits);
+        }
+        true
     }
 
     /// Sets the deadline `key`'s new object is committed with (0: never); without it, a new
@@ -814,7 +893,9 @@ impl Txn<'_> {
 
     /// Removes the object under `key` without reading it first.
     pub(crate) fn remove(&mut self, key: &[u8]) {
-        self.stage(key).next = Some(None);
+        let staged = self.stage(key);
+        staged.next = Some(None);
+        staged.counter = false;
     }
 }
 
@@ -979,6 +1060,14 @@ mod tests {
         }
         let counted = s.memory();
         assert_eq!(counted, recount(&s));
+        // Counters' entries keep a version after the object (and change in place).
+        for i in shuffled(5000).into_iter().take(1000) {
+            let k = key(i);
+            s.write_in_place(&k, |mut t| t.replace_counter(&k, obj(i, i + 1)));
+            s.write_in_place(&k, |mut t| assert!(t.overwrite(&k, &[])));
+        }
+        assert!(s.memory() > counted);
+        assert_eq!(s.memory(), recount(&s));
         for i in shuffled(5000).into_iter().take(3000) {
             del(&s, i);
         }

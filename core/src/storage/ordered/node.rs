@@ -306,7 +306,7 @@ pub(super) fn sep_key(node: &Inner, i: usize) -> &[u8] {
 fn leaf_key(leaf: &Leaf, i: usize) -> &[u8] {
     // SAFETY: the slots of a live leaf point to live objects (an object is retired only after
     // the slot that held it was overwritten or the leaf replaced, and readers hold a guard).
-    unsafe { entry::view(leaf.objs[i].load(Ordering::Acquire)) }.key_msgpack()
+    unsafe { entry::key_of(leaf.objs[i].load(Ordering::Acquire)) }
 }
 
 /// The number of `norms` not above `norm` (they are sorted). A branch-free count rather than a

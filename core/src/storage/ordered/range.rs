@@ -8,11 +8,12 @@
 use std::mem::MaybeUninit;
 use std::ops::ControlFlow;
 
-use super::entry::{view, Entry};
+use super::entry::{read, Entry};
 use super::node::{inner, leaf, route, search_leaf, Inner, Leaf};
 use super::{OrderedStorage, MAX_DEPTH};
 use crate::object::Objects;
 use crate::storage::reclaim;
+use crate::storage::seqlock::Scratch;
 use crate::storage::{Chunk, Direction, Start};
 use crate::sync::Ordering;
 use crate::term;
@@ -224,7 +225,8 @@ impl OrderedStorage {
                 continue;
             }
             // SAFETY: as above.
-            let object = unsafe { view(p) };
+            let mut scratch = Scratch::new();
+            let object = unsafe { read(p, &mut scratch) };
             keys += 1;
             let flow = visit(object.key_msgpack(), Objects::from_option(Some(object)));
             if flow.is_break() || keys == max_keys {

@@ -37,9 +37,9 @@ enum Old {
     Inner(*mut Inner),
 }
 
-/// A change to commit: key, prefix, the object in the tree (null if none), the new object and
-/// its deadline.
-type Change = (KeyBytes, u64, *mut Entry, Option<Object>, u64);
+/// A change to commit: key, prefix, the object in the tree (null if none), the new object, its
+/// deadline, and whether it is a counter's (`Txn::replace_counter`).
+type Change = (KeyBytes, u64, *mut Entry, Option<Object>, u64, bool);
 
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
@@ -100,7 +100,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
             }
             let new = st.next.flatten().expect("one object");
             let counts = s.exclusive_counts();
-            if let Some(old) = replace_in_place(s, counts, st.original, st.slot, new, at) {
+            let counter = st.counter;
+            if let Some(old) = replace_in_place(s, counts, st.original, st.slot, new, at, counter) {
                 // SAFETY: `old` left its slot with the swap (with every stripe held); only
                 // this writer retires it.
                 unsafe { s.collector.retire(old) };
@@ -128,7 +129,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
             if st.expired {
                 s.count_expired(1);
             }
-            changes.push((key, st.norm, st.original, new, at));
+            changes.push((key, st.norm, st.original, new, at, st.counter));
         }
     }
     if changes.is_empty() {
@@ -144,15 +145,15 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         objects: 0,
     };
     let mut new_root = c.own_inner(root);
-    for (key, norm, original, new, at) in changes {
+    for (key, norm, original, new, at, counter) in changes {
         match new {
             Some(object) => {
                 let stamp = s.expiry.stamp(at);
-                c.bytes += Entry::bytes_of(&object, stamp) as isize;
+                let (object, bytes) = Entry::new(&object, stamp, counter);
+                c.bytes += bytes as isize;
                 if original.is_null() {
                     c.objects += 1;
                 }
-                let object = Entry::new(&object, stamp).as_ptr();
                 if let Some((n, sep, right)) = c.put(new_root, norm, &key, object) {
                     let mut top = Inner::empty(false);
                     top.len = 2;
@@ -249,13 +250,13 @@ pub(super) fn commit_one(
     }
     match (next, found) {
         (Some(new), Ok(_)) => Unlinked {
-            object: replace_in_place(s, counts, st.original, st.slot, new, at),
+            object: replace_in_place(s, counts, st.original, st.slot, new, at, st.counter),
             leaf: None,
         },
         (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
-            counts.add(1, Entry::bytes_of(&new, stamp) as isize);
-            let entry = Entry::new(&new, stamp).as_ptr();
+            let (entry, bytes) = Entry::new(&new, stamp, st.counter);
+            counts.add(1, bytes as isize);
             let copy = Leaf::edited(leaf, i, Edit::Insert(st.norm, entry));
             publish_leaf(child, leaf, copy)
         }
@@ -297,7 +298,8 @@ fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> boo
 
 /// Replaces the object `original` in `slot` (a slot of the current tree, found with every
 /// stripe held, or the slot's stripe in the current tree) with one store, unless
-/// `new` is the same object. Returns the replaced object, unlinked, for the caller to retire.
+/// `new` is the same object; the new entry may change in place if `counter`. Returns the
+/// replaced object, unlinked, for the caller to retire.
 fn replace_in_place(
     s: &OrderedStorage,
     counts: &Counts,
@@ -305,24 +307,24 @@ fn replace_in_place(
     slot: *const AtomicPtr<Entry>,
     new: Object,
     expires_at: u64,
+    counter: bool,
 ) -> Option<*mut Entry> {
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
-    // it stays in the tree, alive, until the swap.
+    // it stays in the tree, alive, until the swap, and its bytes do not change.
     if unsafe { view(original) }.as_msgpack() == new.as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
     {
         return None;
     }
     let stamp = s.expiry.stamp(expires_at);
-    let delta = Entry::bytes_of(&new, stamp) as isize;
-    let new = Entry::new(&new, stamp).as_ptr();
+    let (new, delta) = Entry::new(&new, stamp, counter);
     // SAFETY: the stripes held keep the current tree's shape, and so the slot, alive; the
     // slot's writers are serialised (every stripe, or the slot's).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
     // SAFETY: `old` is still a live object (retired below, not yet).
     let old_bytes = unsafe { Entry::bytes(old) } as isize;
     // Most replacements keep the size (a counter's new value): they leave the count alone.
-    counts.add(0, delta - old_bytes);
+    counts.add(0, delta as isize - old_bytes);
     // `old` left its slot with the swap, so readers that enter from now on cannot reach it.
     Some(old)
 }
