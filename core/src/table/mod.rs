@@ -606,13 +606,15 @@ impl Table {
                 Some(d) => self.make_room(&[d])?,
                 None => None,
             };
+            let mut counters = update::Counters::with_room(ops.len());
             self.write_in_place(key, |txn| {
-                let (counters, inserted) = {
+                let inserted = {
                     let stored = txn.get(key).next();
                     let inserted = stored.is_none();
                     let current = stored.or(default.as_ref().map(Object::view));
                     let current = current.ok_or(Error::KeyNotFound)?;
-                    (update::Counters::work_out(current, ops, keypos)?, inserted)
+                    counters.work_out(current, ops, keypos)?;
+                    inserted
                 };
                 // Counters that keep their width change in place where the storage keeps the
                 // object changeable (a set's object stored by an earlier counter update);

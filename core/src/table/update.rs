@@ -82,23 +82,32 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    /// Works out `ops` in order against `current`, or fails with nothing changed.
+    /// Room for the results of `n` ops, to work them out into (the caller keeps it in its
+    /// frame: returned by value, its 256 bytes were copied three times an update).
+    pub(super) fn with_room(n: usize) -> Counters {
+        Counters {
+            inline: [Counted::default(); INLINE_OPS],
+            heap: if n > INLINE_OPS {
+                vec![Counted::default(); n]
+            } else {
+                Vec::new()
+            },
+            n,
+        }
+    }
+
+    /// Works out `ops` (as many as [`Counters::with_room`] made room for) in order against
+    /// `current`, or fails with nothing changed.
     pub(super) fn work_out(
+        &mut self,
         current: ObjectRef<'_>,
         ops: &[CounterOp],
         keypos: usize,
-    ) -> Result<Counters> {
+    ) -> Result<()> {
+        assert_eq!(ops.len(), self.n, "room for as many ops");
         let arity = current.arity();
-        let mut counters = Counters {
-            inline: [Counted::default(); INLINE_OPS],
-            heap: Vec::new(),
-            n: ops.len(),
-        };
-        if ops.len() > INLINE_OPS {
-            counters.heap = vec![Counted::default(); ops.len()];
-        }
         let base = current.as_msgpack().as_ptr() as usize;
-        let results = counters.all_mut();
+        let results = self.all_mut();
         for (i, op) in ops.iter().enumerate() {
             check_position(op.pos, keypos, arity)?;
             let element = current.element_msgpack(op.pos).expect("position checked");
@@ -119,7 +128,7 @@ impl Counters {
                 old_len: element.len(),
             };
         }
-        Ok(counters)
+        Ok(())
     }
 
     fn all(&self) -> &[Counted] {

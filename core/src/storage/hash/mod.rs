@@ -142,9 +142,9 @@ impl Array {
     // Always inlined, as `find_visible`: it is generic over the guard, and left to itself the
     // compiler makes it a call (~15 instructions more per lookup, measured with callgrind).
     #[inline(always)]
-    unsafe fn find(
+    unsafe fn find<G: Protect>(
         &self,
-        guard: &impl Protect,
+        guard: &G,
         hash: u64,
         key: LookupKey<'_>,
     ) -> Option<(usize, *mut Node)> {
@@ -160,7 +160,7 @@ impl Array {
             if h == hash {
                 let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
-                if !n.is_null() && unsafe { Node::has_key(n, key) } {
+                if !n.is_null() && unsafe { Node::has_key::<G>(n, key) } {
                     return Some((home + i, n));
                 }
             }
@@ -192,6 +192,8 @@ impl Array {
 struct Locked;
 
 impl Protect for Locked {
+    const EXCLUDES_WRITERS: bool = true;
+
     #[inline]
     fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
         ptr.load(Ordering::Acquire)

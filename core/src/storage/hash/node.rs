@@ -35,7 +35,7 @@ use super::{key_eq, Batch};
 use crate::cache::{Expiry, Stamp};
 use crate::object::{self, LookupKey, Object, ObjectRef, Objects};
 use crate::storage::pool;
-use crate::storage::reclaim::{Canary, Retire};
+use crate::storage::reclaim::{Canary, Protect, Retire};
 use crate::storage::seqlock::{self, Scratch, Version};
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -408,14 +408,15 @@ impl Node {
     /// A short key stored alone in its object (a set's usual node) is compared as one word:
     /// the 8 bytes from the key's start, when the object has that many, masked to the key's
     /// length (the bytes after the key are the rest of the object, read but ignored; not in a
-    /// `MUTABLE` node, whose rest may be changing).
+    /// `MUTABLE` node, whose rest may be changing, unless `G` keeps its writers out).
     ///
     /// # Safety
-    /// `node` is a live node.
+    /// `node` is a live node, loaded under `G`.
     #[inline(always)]
-    pub(super) unsafe fn has_key(node: *const Node, key: LookupKey<'_>) -> bool {
+    pub(super) unsafe fn has_key<G: Protect>(node: *const Node, key: LookupKey<'_>) -> bool {
         // SAFETY: the node is live (contract); every read below is within its `len` bytes of
-        // data, and reaches past the key only in a node that is not `MUTABLE`.
+        // data, and reaches past the key only in a node that is not `MUTABLE` or whose writers
+        // `G` keeps out.
         unsafe {
             let key_at = (*node).key_at as usize;
             if key_at == 0 {
@@ -428,7 +429,7 @@ impl Node {
             (*node).canary.visit();
             let at = node.add(1).cast::<u8>().add(start);
             // What may be read: the whole object, or of a `MUTABLE` one, up to the key's end.
-            let readable = if (*node).count & MUTABLE == 0 {
+            let readable = if G::EXCLUDES_WRITERS || (*node).count & MUTABLE == 0 {
                 (*node).len as usize
             } else {
                 start + len
