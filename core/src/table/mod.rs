@@ -133,7 +133,7 @@ fn element_of(objects: Objects<'_>, pos: usize, set: bool) -> Result<Option<Term
         return Ok(None);
     }
     let mut elements = objects.map(|o| {
-        o.element(pos).ok_or(Error::BadPosition {
+        o.element(pos).ok_or_else(|| Error::BadPosition {
             pos,
             arity: o.arity(),
         })
@@ -612,7 +612,10 @@ impl Table {
                     let stored = txn.get(key).next();
                     let inserted = stored.is_none();
                     let current = stored.or(default.as_ref().map(Object::view));
-                    let current = current.ok_or(Error::KeyNotFound)?;
+                    // (Not `ok_or`: an `Error` built eagerly costs its drop on every update.)
+                    let Some(current) = current else {
+                        return Err(Error::KeyNotFound);
+                    };
                     counters.work_out(current, ops, keypos)?;
                     inserted
                 };

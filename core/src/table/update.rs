@@ -114,7 +114,10 @@ impl Counters {
             // A later op on the same position sees the earlier op's result.
             let value = match results[..i].iter().rev().find(|r| r.pos == op.pos) {
                 Some(r) => i128::from(r.value),
-                None => term::read_int(element).ok_or(Error::NotAnInteger { pos: op.pos })?,
+                None => match term::read_int(element) {
+                    Some(v) => v,
+                    None => return Err(Error::NotAnInteger { pos: op.pos }),
+                },
             };
             let value = op.apply(value)?;
             let mut encoded = [0u8; 9];
