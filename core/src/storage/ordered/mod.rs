@@ -380,7 +380,13 @@ impl OrderedStorage {
                         staged: &mut staged,
                         exclusive: false,
                     });
-                    let unlinked = write::commit_one(self, counts, staged, child, leaf, found);
+                    // A transaction that left its key as it was (a read, a counter changed in
+                    // place) has nothing to publish.
+                    let unlinked = if staged.only().is_some_and(|st| st.next.is_none()) {
+                        write::Unlinked::default()
+                    } else {
+                        write::commit_one(self, counts, staged, child, leaf, found)
+                    };
                     // The stripe and the guard go before what left the tree is retired: the
                     // retirement that fills this thread's batch frees it after a process-wide
                     // barrier (as in the hash storage's commit), which other writers of the
@@ -734,6 +740,10 @@ impl Staging {
     }
 
     fn position(&self, key: &[u8]) -> Option<usize> {
+        // One key staged, as in most writes: compared without the iterator chain.
+        if let (Some((k, _)), true) = (&self.first, self.rest.is_empty()) {
+            return (term::compare(k, key) == Cmp::Equal).then_some(0);
+        }
         if self.len() <= INDEX_FROM {
             self.iter()
                 .position(|(k, _)| term::compare(k, key) == Cmp::Equal)
