@@ -257,8 +257,11 @@ pub(super) fn commit_one(
             let stamp = s.expiry.stamp(at);
             let (entry, bytes) = Entry::new(&new, stamp, st.counter);
             counts.add(1, bytes as isize);
-            let copy = Leaf::edited(leaf, i, Edit::Insert(st.norm, entry));
-            publish_leaf(child, leaf, copy)
+            publish_leaf(
+                child,
+                leaf,
+                Leaf::alloc_edited(leaf, i, Edit::Insert(st.norm, entry)),
+            )
         }
         (None, Ok(i)) => {
             // `write_one` checked this when it allowed a removal; `write_in_place` does not.
@@ -270,19 +273,19 @@ pub(super) fn commit_one(
             counts.add(-1, -(unsafe { Entry::bytes(st.original) } as isize));
             Unlinked {
                 object: Some(st.original),
-                ..publish_leaf(child, leaf, Leaf::edited(leaf, i, Edit::Remove))
+                ..publish_leaf(child, leaf, Leaf::alloc_edited(leaf, i, Edit::Remove))
             }
         }
         (None, Err(_)) => Unlinked::default(),
     }
 }
 
-/// Publishes `copy` in place of `leaf` under `child` (one release store); returns the old
-/// leaf, unlinked.
-fn publish_leaf(child: &Child, leaf: &Leaf, copy: Leaf) -> Unlinked {
+/// Publishes `copy` (a new leaf from `Leaf::alloc_edited`) in place of `leaf` under `child`
+/// (one release store); returns the old leaf, unlinked.
+fn publish_leaf(child: &Child, leaf: &Leaf, copy: *mut Leaf) -> Unlinked {
     let old = leaf as *const Leaf as *mut Leaf;
     debug_assert_eq!(child.get(), old.cast());
-    child.set(Leaf::alloc(copy).cast());
+    child.set(copy.cast());
     Unlinked {
         object: None,
         leaf: Some(old),
