@@ -78,9 +78,9 @@ fn workload() {
     }
 }
 
-/// One round of the workload on a thread of its own. A thread keeps up to 16 KiB of the small
-/// nodes it freed for its next writes (`storage::pool`) and frees them when it exits, so a
-/// round counts as done when its threads are.
+/// One round of the workload on a thread of its own. A thread keeps some of the small nodes
+/// it freed for its next writes (`storage::pool`) and frees them when it exits, so a round
+/// counts as done when its threads are.
 fn round() {
     thread::spawn(workload).join().unwrap();
 }
@@ -107,4 +107,29 @@ fn dropped_tables_free_everything() {
         drift.abs() < 1024,
         "{drift} bytes still allocated after {rounds} rounds of {allocated} bytes"
     );
+
+    // A deleted table's memory is freed when it is deleted, not when its last handle goes
+    // (a handle a garbage-collected binding has not finalized yet, say).
+    thread::spawn(|| {
+        let owner = Owner::new();
+        let empty = LIVE.load(Ordering::SeqCst);
+        let t = owner
+            .new_table("held", TableOptions::new().public())
+            .unwrap();
+        for i in 0..10_000i64 {
+            t.insert(tuple!(i, i)).unwrap();
+        }
+        let table_bytes = LIVE.load(Ordering::SeqCst) - empty;
+        let held = t.clone();
+        t.delete_table().unwrap();
+        let left = LIVE.load(Ordering::SeqCst) - empty;
+        // The thread's node pool keeps up to a retirement batch of freed nodes (268 KiB).
+        assert!(
+            left < table_bytes / 2,
+            "{left} of the table's {table_bytes} bytes still allocated after its deletion"
+        );
+        drop(held);
+    })
+    .join()
+    .unwrap();
 }

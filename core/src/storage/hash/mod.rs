@@ -606,6 +606,10 @@ impl HashStorage {
             // reader can reach it or its nodes, and nothing else retires them.
             unsafe { self.retire_array_and_nodes(old) };
         }
+        drop(locked);
+        // A few retirements (one a shard) would not fill this thread's batch: without a
+        // flush, a deleted table's memory waited for the table's last handle to go.
+        self.collector.flush();
     }
 
     /// Retires an unlinked array and every node in it, as one retirement (a node at a time,

@@ -414,7 +414,7 @@ impl OrderedStorage {
 
     /// Removes every object, atomically and in isolation.
     pub(crate) fn clear(&self) {
-        let _lock = self.lock_all();
+        let lock = self.lock_all();
         let old = self.root.swap(new_root(), Ordering::AcqRel);
         // Every stripe held keeps every other writer, and so every count change, out.
         for (i, stripe) in self.stripes.iter().enumerate() {
@@ -423,6 +423,10 @@ impl OrderedStorage {
         // SAFETY: `old` is unreachable for new readers; the whole tree goes with it, and
         // nothing in it was retired on its own (retired nodes were replaced before).
         unsafe { self.collector.retire(node::Tree::from_root(old)) };
+        drop(lock);
+        // One retirement would not fill this thread's batch: without a flush, a deleted
+        // table's memory waited for the table's last handle to go.
+        self.collector.flush();
     }
 
     /// The number of objects.
