@@ -103,13 +103,45 @@ impl Scratch {
     }
 }
 
+/// Changes an object's bytes in place under `version`: each `(offset, bytes)` of `edits`
+/// overwrites the object's bytes from `offset`, and no reader sees some of the edits without
+/// the rest. Each edit is checked to lie within the object's `len` bytes and outside its key
+/// (`key`, a byte range), which readers borrow without the version.
+///
+/// # Safety
+/// `data..data + len` is a live object whose writers are serialized by a lock the caller holds,
+/// that readers read only through [`Scratch::copy_from`] under `version` (or, its key, as plain
+/// bytes), and that no reference covers.
+pub(crate) unsafe fn overwrite(
+    version: &Version,
+    data: *mut u8,
+    len: usize,
+    key: (usize, usize),
+    edits: &[(usize, &[u8])],
+) {
+    for (offset, bytes) in edits {
+        let end = offset + bytes.len();
+        assert!(
+            end <= len && (end <= key.0 || *offset >= key.1),
+            "an in-place edit stays within the object and off its key"
+        );
+    }
+    version.write(|| {
+        for (offset, bytes) in edits {
+            // SAFETY: the edit lies within the object (checked above), which the caller's
+            // contract makes live, unreferenced and read atomically meanwhile.
+            unsafe { store_bytes(data.add(*offset), bytes) };
+        }
+    });
+}
+
 /// Writes `src` to `dst` with relaxed atomic stores (inside [`Version::write`]).
 ///
 /// # Safety
 /// `dst..dst + src.len()` is live memory that readers read only through [`Scratch::copy_from`]
 /// (or not at all) while this runs, and that no reference covers.
 #[inline]
-pub(crate) unsafe fn store_bytes(dst: *mut u8, src: &[u8]) {
+unsafe fn store_bytes(dst: *mut u8, src: &[u8]) {
     for (i, byte) in src.iter().enumerate() {
         // SAFETY: in bounds and live (contract); `AtomicU8` has the layout of `u8`, and the
         // concurrent reads are atomic (contract).

@@ -495,26 +495,20 @@ impl Node {
     /// `node` is live and `MUTABLE`, the caller holds its shard's mutex (so it is the only
     /// writer), and no reference to the node's data is alive.
     pub(super) unsafe fn overwrite(node: *mut Node, edits: &[(usize, &[u8])]) {
-        // SAFETY: per the contract; each edit is checked to lie within the object and outside
-        // its key, which readers borrow.
+        // SAFETY: per the contract: a `MUTABLE` node holds its version and one object of `len`
+        // bytes after the header, whose writers the shard's mutex serializes and whose lock-free
+        // readers copy it under the version (`Node::objects_in`) or borrow only its key.
         unsafe {
             debug_assert!((*node).is_mutable());
-            let len = (*node).len as usize;
             let key_start = ((*node).key_at >> 16) as usize;
             let key_end = key_start + ((*node).key_at & 0xffff) as usize;
-            for (offset, bytes) in edits {
-                let end = offset + bytes.len();
-                assert!(
-                    end <= len && (end <= key_start || *offset >= key_end),
-                    "an in-place edit stays within the object and off its key"
-                );
-            }
-            let data = node.add(1).cast::<u8>();
-            (*Node::version_ptr(node)).write(|| {
-                for (offset, bytes) in edits {
-                    seqlock::store_bytes(data.add(*offset), bytes);
-                }
-            });
+            seqlock::overwrite(
+                &*Node::version_ptr(node),
+                node.add(1).cast::<u8>(),
+                (*node).len as usize,
+                (key_start, key_end),
+                edits,
+            );
         }
     }
 

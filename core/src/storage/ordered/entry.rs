@@ -323,26 +323,19 @@ pub(super) unsafe fn is_mutable(p: *const Entry) -> bool {
 /// `p` is live and `MUTABLE`, the caller holds the lock that serializes its writers (the
 /// stripe of its leaf, or every stripe), and no borrow of its object ([`view`]) is alive.
 pub(super) unsafe fn overwrite(p: *mut Entry, edits: &[(usize, &[u8])]) {
-    // SAFETY: per the contract; each edit is checked to lie within the object and outside its
-    // key, which readers borrow ([`key_of`]).
+    // SAFETY: per the contract: a `MUTABLE` entry holds its object's `len` bytes after the
+    // header and its version at `version_offset`; its lock-free readers copy the object under
+    // the version ([`read`]) or borrow only its key ([`key_of`]).
     unsafe {
         let header = &*p.cast::<Header>();
         debug_assert!(header.len & MUTABLE != 0);
-        let len = (header.len & !FLAGS) as usize;
-        let (key_start, key_end) = (header.key_start as usize, header.key_end as usize);
-        for (offset, bytes) in edits {
-            let end = offset + bytes.len();
-            assert!(
-                end <= len && (end <= key_start || *offset >= key_end),
-                "an in-place edit stays within the object and off its key"
-            );
-        }
-        let data = p.cast::<u8>().add(HEADER_BYTES);
-        version_of(p).write(|| {
-            for (offset, bytes) in edits {
-                seqlock::store_bytes(data.add(*offset), bytes);
-            }
-        });
+        seqlock::overwrite(
+            version_of(p),
+            p.cast::<u8>().add(HEADER_BYTES),
+            (header.len & !FLAGS) as usize,
+            (header.key_start as usize, header.key_end as usize),
+            edits,
+        );
     }
 }
 
