@@ -134,7 +134,8 @@ typedef enum rets_status {
      */
     RETS_STATUS_UNSUPPORTED_TERM = 25,
     /**
-     * A limit was exceeded: nesting depth, object size or key size (see docs/C-API.md).
+     * A limit was exceeded: nesting depth, object size, key size, or the objects under one
+     * key of a bag (see docs/C-API.md).
      */
     RETS_STATUS_LIMIT_EXCEEDED = 26,
     /**

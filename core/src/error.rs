@@ -79,6 +79,16 @@ pub enum Error {
     /// The operating system refused a file operation (tab2file, file2tab, tabfile_info).
     #[error("file error on {path:?}: {reason}")]
     Io { path: String, reason: String },
+    /// The objects under one key of a bag or duplicate_bag would exceed what one key may hold
+    /// ([`crate::term::limits::MAX_KEY_OBJECTS`] objects, [`crate::term::limits::MAX_KEY_OBJECT_BYTES`]
+    /// bytes with their record headers); nothing changed.
+    #[error("key full: the objects under one key would be {objects} objects of {bytes} bytes, over the limit of {max_objects} objects or {max_bytes} bytes")]
+    KeyFull {
+        objects: usize,
+        bytes: usize,
+        max_objects: usize,
+        max_bytes: usize,
+    },
     /// An invalid argument, described.
     #[error("bad argument: {0}")]
     BadArgument(String),

@@ -307,7 +307,7 @@ enum ObjectsInner<'a> {
 }
 
 /// Bytes of the record header [`pack`] writes before each object: length, key start, key end.
-const PACKED_HEADER: usize = 12;
+pub(crate) const PACKED_HEADER: usize = 12;
 
 /// Bytes [`pack`] needs for `objects`.
 pub(crate) fn packed_len(objects: &[Object]) -> usize {

@@ -46,7 +46,8 @@ pub enum rets_status {
     /// Well-formed MessagePack that rets does not accept: an ext type, NaN, a map with two
     /// equal keys.
     UnsupportedTerm = 25,
-    /// A limit was exceeded: nesting depth, object size or key size (see docs/C-API.md).
+    /// A limit was exceeded: nesting depth, object size, key size, or the objects under one
+    /// key of a bag (see docs/C-API.md).
     LimitExceeded = 26,
     /// An object must be a MessagePack array (a tuple).
     NotAnArray = 27,
@@ -162,6 +163,7 @@ pub(crate) fn status_of(error: &Error) -> rets_status {
         Error::Overflow => rets_status::Overflow,
         Error::NameTaken { .. } => rets_status::NameTaken,
         Error::BadArgument(_) => rets_status::InvalidArgument,
+        Error::KeyFull { .. } => rets_status::LimitExceeded,
         Error::TableFull { .. } => rets_status::TableFull,
         Error::LoadFailed { .. } => rets_status::LoadFailed,
         Error::LoadTimeout { .. } => rets_status::Timeout,

@@ -405,6 +405,15 @@ impl Txn<'_> {
         }
     }
 
+    /// Drops every change staged so far: the transaction then publishes nothing. A write that
+    /// fails after staging part of its changes calls it, so that a failed write changes nothing.
+    pub(crate) fn discard(&mut self) {
+        match self {
+            Txn::Hash(t) => t.discard(),
+            Txn::Ordered(t) => t.discard(),
+        }
+    }
+
     /// Sets the deadline (0: never) the objects under `key` get if the transaction changes them;
     /// without it, changed objects keep their old deadline.
     pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {

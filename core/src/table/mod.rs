@@ -15,6 +15,9 @@ mod select;
 mod traverse;
 mod update;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,11 +26,11 @@ use arc_swap::ArcSwap;
 use crate::cache::flight::Flights;
 use crate::cache::{CacheState, InsertOptions};
 use crate::error::{Error, Result};
-use crate::object::{Key, Object, Objects, ToKey, ToObject};
+use crate::object::{self, Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
 use crate::storage::{Direction, Storage, Txn};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
-use crate::term::Term;
+use crate::term::{limits, Term};
 
 pub use info::Info;
 pub use load::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};
@@ -145,6 +148,47 @@ fn element_of(objects: Objects<'_>, pos: usize, set: bool) -> Result<Option<Term
     }
 }
 
+/// Runs `f` on `txn`, and if it fails, drops whatever it staged: a failed write changes
+/// nothing.
+#[inline]
+fn all_or_nothing<R>(txn: &mut Txn<'_>, f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
+    let result = f(txn);
+    if result.is_err() {
+        txn.discard();
+    }
+    result
+}
+
+/// What one key of a bag may hold: objects, and their bytes with record headers (a hash node
+/// counts both in 32 bits). Lowered in unit tests, which cannot fill 4 GiB.
+#[cfg(not(test))]
+const KEY_LIMITS: (usize, usize) = (limits::MAX_KEY_OBJECTS, limits::MAX_KEY_OBJECT_BYTES);
+#[cfg(test)]
+const KEY_LIMITS: (usize, usize) = (100, 4_000);
+
+/// Whether `objects`, the objects under one key of a bag, have room for `new`.
+#[inline]
+fn key_has_room(objects: &[Object], new: &Object) -> Result<()> {
+    let (max_objects, max_bytes) = KEY_LIMITS;
+    let count = objects.len() + 1;
+    // Below this count no objects reach the byte limit (each is at most MAX_OBJECT_BYTES and
+    // its header): a common bag key pays one comparison.
+    let always_fit = max_bytes / (limits::MAX_OBJECT_BYTES + object::PACKED_HEADER);
+    if count <= always_fit.min(max_objects) {
+        return Ok(());
+    }
+    let bytes = object::packed_len(objects) + object::packed_len(std::slice::from_ref(new));
+    if count > max_objects || bytes > max_bytes {
+        return Err(Error::KeyFull {
+            objects: count,
+            bytes,
+            max_objects,
+            max_bytes,
+        });
+    }
+    Ok(())
+}
+
 /// What an operation needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -253,12 +297,13 @@ impl Table {
         }
     }
 
-    /// Runs a write transaction over `keys`, failing if the table was deleted meanwhile.
+    /// Runs a write transaction over `keys`, failing if the table was deleted meanwhile. A
+    /// write whose `f` fails changes nothing, whatever it staged before failing.
     fn write<R>(&self, keys: &[&[u8]], f: impl FnOnce(&mut Txn<'_>) -> Result<R>) -> Result<R> {
         self.inner.storage.write(keys, |txn| {
             // Checked under the shard locks: deletion sets the flag, then clears every shard.
             self.inner.check_alive()?;
-            f(txn)
+            all_or_nothing(txn, f)
         })
     }
 
@@ -267,7 +312,7 @@ impl Table {
         self.inner.storage.write_one(key, |txn| {
             // As in `write`: deletion takes every writer out before it clears the table.
             self.inner.check_alive()?;
-            f(txn)
+            all_or_nothing(txn, f)
         })
     }
 
@@ -281,7 +326,7 @@ impl Table {
         self.inner.storage.write_in_place(key, |txn| {
             // As in `write`: deletion takes every writer out before it clears the table.
             self.inner.check_alive()?;
-            f(txn)
+            all_or_nothing(txn, f)
         })
     }
 
@@ -289,8 +334,9 @@ impl Table {
         object.to_object(self.inner.keypos)
     }
 
-    /// Stores `object` in `slot` (the objects under its key) by the table type's rule.
-    fn put(&self, slot: &mut Vec<Object>, object: Object) {
+    /// Stores `object` in `slot` (the objects under its key) by the table type's rule; on a
+    /// bag, fails with [`Error::KeyFull`] (`slot` unchanged) if the key cannot hold one more.
+    fn put(&self, slot: &mut Vec<Object>, object: Object) -> Result<()> {
         match self.inner.table_type {
             TableType::Set | TableType::OrderedSet => {
                 slot.clear();
@@ -298,11 +344,16 @@ impl Table {
             }
             TableType::Bag => {
                 if !slot.contains(&object) {
+                    key_has_room(slot, &object)?;
                     slot.push(object);
                 }
             }
-            TableType::DuplicateBag => slot.push(object),
+            TableType::DuplicateBag => {
+                key_has_room(slot, &object)?;
+                slot.push(object);
+            }
         }
+        Ok(())
     }
 
     // ---- insert ----
@@ -341,7 +392,7 @@ impl Table {
             });
         }
         self.write(&[key], |txn| {
-            txn.update(key, |slot| self.put(slot, object));
+            txn.update(key, |slot| self.put(slot, object))?;
             txn.set_expires_at(key, at);
             Ok(())
         })
@@ -374,7 +425,7 @@ impl Table {
         let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
         self.write(&keys, |txn| {
             for object in &objects {
-                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()))?;
                 txn.set_expires_at(object.key_msgpack(), at);
             }
             Ok(())
@@ -420,7 +471,7 @@ impl Table {
                 return Ok(false);
             }
             for object in &objects {
-                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()));
+                txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()))?;
                 txn.set_expires_at(object.key_msgpack(), at);
             }
             Ok(true)

@@ -1021,6 +1021,16 @@ impl<'a> Txn<'a> {
         self.entry(key).expires_at = Some(at);
     }
 
+    /// Drops every staged change: committing then publishes nothing (for a write that failed
+    /// after staging some of its changes). An in-place `overwrite` already made stays.
+    pub(crate) fn discard(&mut self) {
+        for change in self.changes.as_mut_slice() {
+            change.staged = Staged::Stored;
+            change.expires_at = None;
+            change.counter = false;
+        }
+    }
+
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
         // A one-key transaction that changed nothing (a counter changed in place, a read) has

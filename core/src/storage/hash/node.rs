@@ -72,8 +72,9 @@ pub(super) struct Meta {
     pub(super) recency: std::sync::atomic::AtomicU32,
 }
 
-// Flags in `count`. A node's `len` fits in 32 bits and each object takes at least two bytes
-// and a record header, so a count never reaches them (checked in `Node::new`).
+// Flags in `count`. Tables keep a key's objects below 2^28 and their bytes within 32 bits
+// (`term::limits::MAX_KEY_OBJECTS`, `MAX_KEY_OBJECT_BYTES`, refused as `Error::KeyFull`), so a
+// count never reaches them and `len` never overflows (asserted in `Node::new`).
 
 /// The node keeps the end of its lifetime after its data.
 const HAS_END: u32 = 1 << 31;
@@ -86,6 +87,10 @@ const HAS_PENDING: u32 = 1 << 29;
 /// [`Scratch::CAPACITY`] bytes, without a pending pointer.
 const MUTABLE: u32 = 1 << 28;
 const FLAGS: u32 = HAS_END | HAS_META | HAS_PENDING | MUTABLE;
+const _: () = assert!(
+    crate::term::limits::MAX_KEY_OBJECTS < MUTABLE as usize
+        && crate::term::limits::MAX_KEY_OBJECT_BYTES <= u32::MAX as usize
+);
 
 /// Bytes before the header for each: multiples of `NODE_ALIGN`, so the header and each part
 /// stay aligned.

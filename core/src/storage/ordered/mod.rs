@@ -899,6 +899,24 @@ impl Txn<'_> {
         true
     }
 
+    /// Drops every staged change: the keys count as only read, and committing publishes
+    /// nothing (for a write that failed after staging some of its changes). An in-place
+    /// `overwrite` already made stays.
+    pub(crate) fn discard(&mut self) {
+        let Staging {
+            first,
+            rest,
+            copied,
+            ..
+        } = &mut *self.staged;
+        for (_, staged) in first.iter_mut().chain(rest.iter_mut()) {
+            staged.next = None;
+            staged.expires_at = None;
+            staged.counter = false;
+        }
+        *copied = None;
+    }
+
     /// Sets the deadline `key`'s new object is committed with (0: never); without it, a new
     /// object keeps the deadline of the one it replaces.
     pub(crate) fn set_expires_at(&mut self, key: &[u8], at: u64) {
