@@ -98,6 +98,17 @@ pub(crate) enum Probation {
     Evicted(usize),
 }
 
+/// What a writer that changes an object in place ([`Storage::change_in_place`]) decided,
+/// having read it.
+pub(crate) enum InPlace<R> {
+    /// Write the edits, then return this.
+    Write(R),
+    /// Return this, with nothing changed.
+    Done(R),
+    /// Not in place: nothing changed, and the caller takes the transaction's way.
+    GiveUp,
+}
+
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
 pub(crate) enum Txn<'a> {
     Hash(hash::Txn<'a>),
@@ -237,6 +248,29 @@ impl Storage {
     /// The deadline of the live object(s) under `key` (0: never), `None` if there are none.
     pub(crate) fn deadline_of(&self, key: &[u8]) -> Option<u64> {
         dispatch!(self, s => s.deadline_of(key))
+    }
+
+    /// Changes the object under `key` in place, without a transaction, where the storage keeps
+    /// it changeable (a counter's object on a hash table: see
+    /// `HashStorage::change_in_place`). `plan` reads the object (its result goes to `state`)
+    /// and decides; on [`InPlace::Write`], `edit` is called with `state` and a function that
+    /// applies `(offset, bytes)` edits to the object, which readers see all at once. `None`:
+    /// the key is absent, its object is not changeable here, or `plan` gave up; nothing
+    /// changed.
+    #[inline]
+    pub(crate) fn change_in_place<S, R>(
+        &self,
+        key: &[u8],
+        state: &mut S,
+        plan: impl FnOnce(&mut S, ObjectRef<'_>) -> InPlace<R>,
+        edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
+    ) -> Option<R> {
+        match self {
+            Storage::Hash(s) => s.change_in_place(key, state, plan, edit),
+            // An ordered_set's counters change in place under their leaf's stripe, in a
+            // transaction (`OrderedStorage::write_one`).
+            Storage::Ordered(_) => None,
+        }
     }
 
     /// Runs `f` on the objects under `keys`, atomically and in isolation; `f` may only touch

@@ -23,10 +23,6 @@ use crate::sync::AtomicPtr;
 /// What shared pointers are loaded through: a guard (what it loads stays valid while it lives),
 /// or, for a writer, the lock that keeps the structure from being retired.
 pub(crate) trait Protect {
-    /// Whether holding this also keeps every writer out (a writer's lock, not a reader's
-    /// guard): bytes that change in place then hold still.
-    const EXCLUDES_WRITERS: bool = false;
-
     /// Loads `ptr` (acquire ordering, at least).
     fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T;
 }

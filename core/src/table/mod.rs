@@ -28,7 +28,7 @@ use crate::cache::{CacheState, InsertOptions};
 use crate::error::{Error, Result};
 use crate::object::{self, Key, Object, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
-use crate::storage::{Direction, Storage, Txn};
+use crate::storage::{Direction, InPlace, Storage, Txn};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::term::{limits, Term};
 
@@ -651,13 +651,43 @@ impl Table {
         self.only_sets("update_counter")?;
         let keypos = self.inner.keypos;
         key.with_key(|key| {
+            let mut counters = update::Counters::with_room(ops.len());
+            // A counter whose object the storage keeps changeable (a hash table's, stored by an
+            // earlier update) changes in place without a transaction when no width changes and
+            // no new lifetime is given; otherwise, or if the key is absent, the transaction
+            // below does the update.
+            if default.as_ref().is_none_or(|(_, o)| o.ttl.is_none()) {
+                let done = self.inner.storage.change_in_place(
+                    key,
+                    &mut counters,
+                    |counters, current| {
+                        // As `write`'s check under the shard locks: a counter changed after the
+                        // table's deletion began would be lost with it.
+                        if let Err(e) = self.inner.check_alive() {
+                            return InPlace::Done(Err(e));
+                        }
+                        match counters.work_out(current, ops, keypos) {
+                            Err(e) => InPlace::Done(Err(e)),
+                            Ok(()) if counters.keep_widths() => InPlace::Write(Ok(())),
+                            Ok(()) => InPlace::GiveUp,
+                        }
+                    },
+                    |counters, write| {
+                        counters.with_edits(write);
+                    },
+                );
+                if let Some(result) = done {
+                    result?;
+                    counters.values(values);
+                    return Ok(());
+                }
+            }
             let (default, options) = self.with_default(default, key)?;
             let at = self.deadline(options.ttl);
             let _room = match &default {
                 Some(d) => self.make_room(&[d])?,
                 None => None,
             };
-            let mut counters = update::Counters::with_room(ops.len());
             self.write_in_place(key, |txn| {
                 let inserted = {
                     let stored = txn.get(key).next();

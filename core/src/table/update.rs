@@ -105,12 +105,16 @@ impl Counters {
         keypos: usize,
     ) -> Result<()> {
         assert_eq!(ops.len(), self.n, "room for as many ops");
-        let arity = current.arity();
+        let elements = current.elements();
+        let arity = elements.len();
         let base = current.as_msgpack().as_ptr() as usize;
         let results = self.all_mut();
         for (i, op) in ops.iter().enumerate() {
             check_position(op.pos, keypos, arity)?;
-            let element = current.element_msgpack(op.pos).expect("position checked");
+            let element = elements
+                .clone()
+                .nth(op.pos - 1)
+                .expect("position checked");
             // A later op on the same position sees the earlier op's result.
             let value = match results[..i].iter().rev().find(|r| r.pos == op.pos) {
                 Some(r) => i128::from(r.value),
@@ -157,11 +161,17 @@ impl Counters {
         }
     }
 
+    /// Whether every new value encodes to as many bytes as the element it replaces (the update
+    /// can then be made in place).
+    pub(super) fn keep_widths(&self) -> bool {
+        self.all().iter().all(|r| r.len == r.old_len)
+    }
+
     /// If every new value encodes to as many bytes as the element it replaces, calls `f` with
     /// the in-place edits that make the update, `(offset in the object, bytes)` in op order (a
     /// later op on the same position overwrites an earlier one), and returns its result.
     pub(super) fn with_edits<R>(&self, f: impl FnOnce(&[(usize, &[u8])]) -> R) -> Option<R> {
-        if self.all().iter().any(|r| r.len != r.old_len) {
+        if !self.keep_widths() {
             return None;
         }
         Some(self.with_pairs(|r| r.at, f))

@@ -17,6 +17,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::HashStorage;
+use crate::storage::InPlace;
 use crate::object::{Object, ToObject};
 use crate::term::Term;
 
@@ -443,5 +444,109 @@ fn loom_counter_changed_in_place_then_replaced_races_with_lookup() {
         };
         assert!(at(a) <= at(b), "{a:?} then {b:?}");
         assert_eq!(get(&s, 1), None);
+    });
+}
+
+/// Adds `incr` to counter `k` in place without the shard's mutex
+/// (`HashStorage::change_in_place`), if its node allows and the value keeps its one-byte
+/// encoding (values below 128); returns the new value, or `None` if it did not.
+fn add_in_place(s: &HashStorage, k: u8, incr: i64) -> Option<i64> {
+    let mut new = 0i64;
+    s.change_in_place(
+        &key(k),
+        &mut new,
+        |new, object| {
+            *new = object.element(2).unwrap().as_i64().unwrap() + incr;
+            if (0..128).contains(new) {
+                InPlace::Write(())
+            } else {
+                InPlace::GiveUp
+            }
+        },
+        // `[k, v]` is 0x92 k v: the value is the third byte.
+        |new, write| write(&[(2, &[*new as u8])]),
+    )
+    .map(|()| new)
+}
+
+/// Adds `incr` to counter `k` in a transaction: reads it under the shard's mutex and stores a
+/// new node (the way of an update that changes a counter's width); returns the new value.
+fn add_rebuilt(s: &HashStorage, k: u8, incr: i64) -> i64 {
+    let k_bytes = key(k);
+    let mut txn = s.begin(&[&k_bytes]);
+    let v = txn.get(&k_bytes).next().unwrap().element(2).unwrap().as_i64().unwrap() + incr;
+    txn.replace_counter(&k_bytes, object(k, v));
+    txn.commit();
+    v
+}
+
+/// An update in place without the shard's mutex racing a transaction that reads the counter
+/// and replaces its node: neither update is lost. The in-place writer either goes first (the
+/// transaction, which locks the node when it finds it, waits and reads its result) or finds
+/// the node replaced when it looks again under the node's lock, and gives up (then it updates
+/// through a transaction). Fails without that second look (the add lands in the retired node:
+/// 110), and without the transaction's node lock (the transaction reads 10 before the add and
+/// publishes 110).
+#[test]
+fn loom_counter_changed_without_the_mutex_loses_no_update_to_a_rebuild() {
+    model(|| {
+        let s = Arc::new(storage());
+        put_counter(&s, 1, 10);
+        let added = race(
+            s.clone(),
+            |s| add_in_place(s, 1, 1).unwrap_or_else(|| add_rebuilt(s, 1, 1)),
+            |s| {
+                add_rebuilt(s, 1, 100);
+            },
+        );
+        assert!(added == 11 || added == 111, "{added}");
+        assert_eq!(get(&s, 1), Some(111), "an update was lost");
+    });
+}
+
+/// Two updates in place without the shard's mutex: both land (the node's lock serializes
+/// them). (Readers against such a writer: `loom_counter_changed_in_place_then_replaced_races_with_lookup`
+/// and the sequence lock's own model.)
+#[test]
+fn loom_counters_changed_without_the_mutex_by_two_writers() {
+    model(|| {
+        let s = Arc::new(storage());
+        put_counter(&s, 1, 10);
+        let writer = {
+            let s = s.clone();
+            thread::spawn(move || add_in_place(&s, 1, 1))
+        };
+        let mine = add_in_place(&s, 1, 2);
+        let theirs = writer.join().unwrap();
+        let mut results = [mine.unwrap(), theirs.unwrap()];
+        results.sort_unstable();
+        assert!(results == [12, 13] || results == [11, 13], "{results:?}");
+        assert_eq!(get(&s, 1), Some(13));
+    });
+}
+
+/// An update in place without the shard's mutex racing the counter's deletion and a new
+/// counter under the same key: the update lands in the old node before the deletion (and is
+/// gone with it), or in the new node, or gives up; never after the deletion in the old node,
+/// and never in freed memory (the guard keeps a node it found allocated).
+#[test]
+fn loom_counter_changed_without_the_mutex_races_a_delete() {
+    model(|| {
+        let s = Arc::new(storage());
+        put_counter(&s, 1, 10);
+        let added = race(
+            s.clone(),
+            |s| add_in_place(s, 1, 1),
+            |s| {
+                delete(s, 1);
+                put_counter(s, 1, 50);
+            },
+        );
+        let last = get(&s, 1);
+        match added {
+            Some(11) | None => assert_eq!(last, Some(50)),
+            Some(51) => assert_eq!(last, Some(51)),
+            other => panic!("{other:?}"),
+        }
     });
 }

@@ -39,6 +39,7 @@ pub(crate) use cache::Hand;
 #[cfg(all(test, rets_loom))]
 mod loom_tests;
 
+use std::cell::Cell;
 use std::cmp::Ordering as CmpOrdering;
 use std::hash::BuildHasher;
 use std::ops::ControlFlow;
@@ -46,8 +47,8 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Protect, Retire};
-use super::seqlock::Scratch;
-use super::Start;
+use super::seqlock::{Scratch, VersionLock};
+use super::{InPlace, Start};
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, LookupKey, Object, ObjectRef, Objects};
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -160,7 +161,7 @@ impl Array {
             if h == hash {
                 let n = reclaim::load(guard, &slot.node);
                 // SAFETY: a non-null node of a live array is live (contract).
-                if !n.is_null() && unsafe { Node::has_key::<G>(n, key) } {
+                if !n.is_null() && unsafe { Node::has_key(n, key) } {
                     return Some((home + i, n));
                 }
             }
@@ -188,12 +189,23 @@ impl Array {
     }
 }
 
+/// A `MUTABLE` node's lock, released when dropped (see [`HashStorage::change_in_place`]).
+struct NodeLockGuard(*mut Node, Option<VersionLock>);
+
+impl Drop for NodeLockGuard {
+    fn drop(&mut self) {
+        if let Some(locked) = self.1.take() {
+            // SAFETY: the node was live and `MUTABLE` when locked, and stays allocated while the
+            // guard that loaded it lives, which outlives this (declared before it).
+            unsafe { Node::unlock(self.0, locked) };
+        }
+    }
+}
+
 /// Loads of a writer that holds the shard's mutex: nothing it loads can be retired meanwhile.
 struct Locked;
 
 impl Protect for Locked {
-    const EXCLUDES_WRITERS: bool = true;
-
     #[inline]
     fn protect<T>(&self, ptr: &AtomicPtr<T>) -> *mut T {
         ptr.load(Ordering::Acquire)
@@ -497,6 +509,70 @@ impl HashStorage {
         }
     }
 
+    /// [`super::Storage::change_in_place`]: for a key whose node is `MUTABLE` (a counter's,
+    /// see [`Txn::replace_counter`]), without the shard's mutex. Under a guard, the writer finds
+    /// the node as a reader does, takes its lock (`Node::lock`: the version made odd by a
+    /// compare-and-swap), and looks again: only if the key's visible node is still that one
+    /// does it read the object in place, decide, write its edits and unlock. Every other
+    /// writer of the node's bytes holds the same lock (transactions from when they find the
+    /// node until they have published), so none changes it meanwhile, and a transaction that
+    /// replaced or removed the node did so before this writer's second look, which then sees
+    /// it gone (or after this writer's change, which it then read). Readers copy the object
+    /// under the version as before. Such writers of different keys share no line but their
+    /// nodes'; of one key, they take turns on its lock.
+    pub(crate) fn change_in_place<S, R>(
+        &self,
+        key: &[u8],
+        state: &mut S,
+        plan: impl FnOnce(&mut S, ObjectRef<'_>) -> InPlace<R>,
+        edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
+    ) -> Option<R> {
+        // Tables where a write also renews a use count or deadline store no `MUTABLE` node.
+        if self.track_use || self.expiry.has_idle() {
+            return None;
+        }
+        let key = LookupKey::new(key);
+        let hash = self.hash_key(key);
+        let shard = &self.shards[Self::shard_of(hash)];
+        let guard = self.collector.enter();
+        // SAFETY: nodes are loaded through `guard`, which lives until this returns, so `node`
+        // stays allocated; its bytes are read and written only under its lock, as every other
+        // writer of them does (see above), and no reference to them outlives `plan`.
+        unsafe {
+            let array = visible_array(&guard, shard);
+            if array.is_null() {
+                return None;
+            }
+            let (at, node) = (*array).find(&guard, hash, key)?;
+            // (A `MUTABLE` node is never one of an uncommitted batch.)
+            if Node::visible(node, &self.expiry) != node || !(*node).is_mutable() {
+                return None;
+            }
+            // Released however this returns: a panic in `plan` or `edit` must not leave the
+            // node locked, which would stall its readers for good.
+            let _lock = NodeLockGuard(node, Some(Node::lock(node)));
+            // Still the key's node: its slot holds it (a replaced node is never linked again),
+            // or, if the array was rebuilt meanwhile (with the same nodes), a search finds it.
+            let still = if visible_array(&guard, shard) == array {
+                (*array).slots[at].node.load(Ordering::Acquire) == node
+            } else {
+                find_visible(&guard, shard, hash, key, &self.expiry) == node
+            };
+            if !still {
+                return None;
+            }
+            let object = Node::objects(node).next().expect("a MUTABLE node holds one object");
+            match plan(state, object) {
+                InPlace::Write(r) => {
+                    edit(state, &mut |edits| Node::overwrite(node, edits));
+                    Some(r)
+                }
+                InPlace::Done(r) => Some(r),
+                InPlace::GiveUp => None,
+            }
+        }
+    }
+
     /// Starts a write transaction over `keys`: locks their shards in ascending order.
     pub(crate) fn begin<'a>(&'a self, keys: &[&'a [u8]]) -> Txn<'a> {
         if let [key] = keys {
@@ -793,6 +869,11 @@ struct Change<'a> {
     expires_at: Option<u64>,
     /// The new node holds a counter: it is made `MUTABLE` if it can be (see [`Txn::overwrite`]).
     counter: bool,
+    /// The found node is `MUTABLE` and the transaction holds its lock (`Node::lock`), taken
+    /// when it found it: no writer changes its bytes in place, with or without the shard's
+    /// mutex, until the transaction has published its change of the key or left it as it was.
+    /// (A `Cell`: a batch commit releases it through a shared borrow before retiring the node.)
+    locked: Cell<Option<VersionLock>>,
 }
 
 /// A key's objects in a transaction.
@@ -815,6 +896,16 @@ impl<'a> Change<'a> {
             expired: false,
             expires_at: None,
             counter: false,
+            locked: Cell::new(None),
+        }
+    }
+
+    /// Releases the found node's lock, if the transaction holds it.
+    fn unlock(&self) {
+        if let Some(locked) = self.locked.take() {
+            // SAFETY: a locked node was found live under the shard's mutex, which the
+            // transaction still holds, and it is retired only after this (see `Txn::commit`).
+            unsafe { Node::unlock(self.stored(), locked) };
         }
     }
 
@@ -867,6 +958,14 @@ enum Changes<'a> {
 }
 
 impl<'a> Changes<'a> {
+    /// Releases every node lock the changes hold.
+    fn unlock_all(&self) {
+        match self {
+            Changes::One(c) => c.unlock(),
+            Changes::Many(all) => all.iter().for_each(Change::unlock),
+        }
+    }
+
     fn as_mut_slice(&mut self) -> &mut [Change<'a>] {
         match self {
             Changes::One(c) => std::slice::from_mut(c),
@@ -892,6 +991,15 @@ pub(crate) struct Txn<'a> {
     changes: Changes<'a>,
     /// Where each key is in `changes`, for a transaction over many keys (a long list insert).
     index: Option<std::collections::HashMap<&'a [u8], usize>>,
+}
+
+impl Drop for Txn<'_> {
+    /// Releases the node locks of a transaction that publishes nothing (`commit` releases its
+    /// own before it retires what it replaced; a panic must not leave a node locked, which
+    /// would stall its readers for good). The shard mutexes go after this, with the fields.
+    fn drop(&mut self) {
+        self.changes.unlock_all();
+    }
 }
 
 impl<'a> Txn<'a> {
@@ -940,6 +1048,12 @@ impl<'a> Txn<'a> {
                     .expiry
                     .is_expired(unsafe { Node::expires_at(found.1) });
             change.found = Some(found);
+            // SAFETY: as above. Locked before the transaction reads the object: a writer that
+            // changes it in place without the mutex (`HashStorage::change_in_place`) is done
+            // before, or waits, and then finds the node replaced or its own change kept.
+            if !found.1.is_null() && unsafe { (*found.1).is_mutable() } {
+                change.locked.set(Some(unsafe { Node::lock(found.1) }));
+            }
         }
         change
     }
@@ -1004,8 +1118,10 @@ impl<'a> Txn<'a> {
     pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
         let entry = self.entry(key);
         let node = entry.current();
-        // SAFETY: we hold the shard's mutex, so the node is live and we are its only writer;
-        // the borrows of its data that `get` handed out ended with their `&mut self`.
+        // SAFETY: we hold the shard's mutex, so the node is live, and its lock (taken by
+        // `entry` for a `MUTABLE` node), so we are its only writer; the borrows of its data
+        // that `get` handed out ended with their `&mut self`. Readers see the edits when the
+        // transaction releases the lock.
         unsafe {
             if !matches!(entry.staged, Staged::Stored) || node.is_null() || !(*node).is_mutable() {
                 return false;
@@ -1038,8 +1154,9 @@ impl<'a> Txn<'a> {
         if matches!(&self.changes, Changes::One(p) if !p.publishes()) {
             return;
         }
-        let replaced = match std::mem::replace(&mut self.changes, Changes::Many(Vec::new())) {
-            Changes::One(p) if p.publishes() => self.commit_one(&p),
+        let changes = std::mem::replace(&mut self.changes, Changes::Many(Vec::new()));
+        let replaced = match &changes {
+            Changes::One(p) if p.publishes() => self.commit_one(p),
             Changes::One(_) => ptr::null_mut(),
             Changes::Many(all) => {
                 let changed: Vec<&Change<'a>> = all.iter().filter(|p| p.publishes()).collect();
@@ -1053,6 +1170,9 @@ impl<'a> Txn<'a> {
                 }
             }
         };
+        // Published: the nodes this transaction locked go back to their other writers, which
+        // find a replaced one replaced (before it is retired below, or by `commit_batch`).
+        changes.unlock_all();
         // The shard mutexes go before the replaced node is retired: the retirement that fills
         // this thread's batch frees the batch, after a process-wide barrier (`membarrier`, which
         // interrupts every core running one of the process's threads: tens of microseconds on a
@@ -1126,6 +1246,10 @@ impl<'a> Txn<'a> {
         }
         // SAFETY: `batch` is live until we retire it below.
         unsafe { (*batch).committed.store(true, Ordering::Release) };
+        // Before the replaced nodes are retired (the commit's own release would come after).
+        for p in changed {
+            p.unlock();
+        }
         for (p, new, old) in installed {
             // SAFETY: `new` is the key's node (mutex held); readers no longer use its `pending`
             // once it is cleared, and those that loaded it entered their guard before this.

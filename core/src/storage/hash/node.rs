@@ -35,7 +35,7 @@ use super::{key_eq, Batch};
 use crate::cache::{Expiry, Stamp};
 use crate::object::{self, LookupKey, Object, ObjectRef, Objects};
 use crate::storage::pool;
-use crate::storage::reclaim::{Canary, Protect, Retire};
+use crate::storage::reclaim::{Canary, Retire};
 use crate::storage::seqlock::{self, Scratch, Version};
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -370,7 +370,8 @@ impl Node {
     ///
     /// # Safety
     /// `node` is a live node (allocated by [`Node::new`], not freed) for `'a`, and not
-    /// `MUTABLE` unless the caller holds its shard's mutex for `'a` (no byte then changes).
+    /// `MUTABLE` unless the caller holds its lock ([`Node::lock`]) for `'a` (no byte then
+    /// changes).
     #[inline]
     unsafe fn data<'a>(node: *const Node) -> &'a [u8] {
         // SAFETY: per the contract the header is live; its data follows it in the same
@@ -413,15 +414,14 @@ impl Node {
     /// A short key stored alone in its object (a set's usual node) is compared as one word:
     /// the 8 bytes from the key's start, when the object has that many, masked to the key's
     /// length (the bytes after the key are the rest of the object, read but ignored; not in a
-    /// `MUTABLE` node, whose rest may be changing, unless `G` keeps its writers out).
+    /// `MUTABLE` node, whose rest may be changing under a writer that holds no shard mutex).
     ///
     /// # Safety
-    /// `node` is a live node, loaded under `G`.
+    /// `node` is a live node.
     #[inline(always)]
-    pub(super) unsafe fn has_key<G: Protect>(node: *const Node, key: LookupKey<'_>) -> bool {
+    pub(super) unsafe fn has_key(node: *const Node, key: LookupKey<'_>) -> bool {
         // SAFETY: the node is live (contract); every read below is within its `len` bytes of
-        // data, and reaches past the key only in a node that is not `MUTABLE` or whose writers
-        // `G` keeps out.
+        // data, and reaches past the key only in a node that is not `MUTABLE`.
         unsafe {
             let key_at = (*node).key_at as usize;
             if key_at == 0 {
@@ -434,7 +434,7 @@ impl Node {
             (*node).canary.visit();
             let at = node.add(1).cast::<u8>().add(start);
             // What may be read: the whole object, or of a `MUTABLE` one, up to the key's end.
-            let readable = if G::EXCLUDES_WRITERS || (*node).count & MUTABLE == 0 {
+            let readable = if (*node).count & MUTABLE == 0 {
                 (*node).len as usize
             } else {
                 start + len
@@ -443,7 +443,10 @@ impl Node {
                 Some((word, mask)) if start + 8 <= readable => {
                     u64::from_le(at.cast::<u64>().read_unaligned()) & mask == word
                 }
-                _ => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
+                // A short key that ends less than 8 bytes before what may be read (a counter's
+                // node, changing in place): its own bytes only, gathered into the word's form.
+                Some((word, _)) => object::short_word(std::slice::from_raw_parts(at, len)) == word,
+                None => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
             }
         }
     }
@@ -493,22 +496,46 @@ impl Node {
         self.count & MUTABLE != 0
     }
 
-    /// Changes a `MUTABLE` node's object in place: each `(offset, bytes)` of `edits` overwrites
-    /// the object's bytes from `offset`, and no reader sees some of the edits without the rest.
+    /// Takes a `MUTABLE` node's version as its writers' lock (see [`Version::lock`]): its
+    /// object's bytes are then the caller's to read in place and to [`Node::overwrite`], until
+    /// [`Node::unlock`]. Every writer of such a node's bytes holds it: writers that change it in
+    /// place without the shard's mutex, and transactions that touch the key under the mutex
+    /// (from when they find the node until it is replaced or left as it was).
     ///
     /// # Safety
-    /// `node` is live and `MUTABLE`, the caller holds its shard's mutex (so it is the only
-    /// writer), and no reference to the node's data is alive.
+    /// `node` is live and `MUTABLE`.
+    #[inline]
+    pub(super) unsafe fn lock(node: *const Node) -> seqlock::VersionLock {
+        // SAFETY: a `MUTABLE` node has its version before its header (`Node::new`).
+        unsafe { (*Node::version_ptr(node)).lock() }
+    }
+
+    /// Releases what [`Node::lock`] took, after the caller's changes to the object.
+    ///
+    /// # Safety
+    /// `node` is live and `MUTABLE`, and `locked` is from `Node::lock(node)`.
+    #[inline]
+    pub(super) unsafe fn unlock(node: *const Node, locked: seqlock::VersionLock) {
+        // SAFETY: as in `lock`.
+        unsafe { (*Node::version_ptr(node)).unlock(locked) }
+    }
+
+    /// Changes a `MUTABLE` node's object in place: each `(offset, bytes)` of `edits` overwrites
+    /// the object's bytes from `offset`; readers see all of the edits or none once the caller
+    /// unlocks the node.
+    ///
+    /// # Safety
+    /// `node` is live and `MUTABLE`, the caller holds its lock ([`Node::lock`], so it is the
+    /// only writer), and no reference to the node's data is alive.
     pub(super) unsafe fn overwrite(node: *mut Node, edits: &[(usize, &[u8])]) {
         // SAFETY: per the contract: a `MUTABLE` node holds its version and one object of `len`
-        // bytes after the header, whose writers the shard's mutex serializes and whose lock-free
-        // readers copy it under the version (`Node::objects_in`) or borrow only its key.
+        // bytes after the header, whose writers its lock serializes and whose lock-free readers
+        // copy it under the version (`Node::objects_in`) or borrow only its key.
         unsafe {
             debug_assert!((*node).is_mutable());
             let key_start = ((*node).key_at >> 16) as usize;
             let key_end = key_start + ((*node).key_at & 0xffff) as usize;
-            seqlock::overwrite(
-                &*Node::version_ptr(node),
+            seqlock::overwrite_locked(
                 node.add(1).cast::<u8>(),
                 (*node).len as usize,
                 (key_start, key_end),
