@@ -208,3 +208,67 @@ fn op_lists_match_plain_arithmetic(options: TableOptions) {
         assert_eq!(stored[0].element(5).unwrap(), rets_core::Term::from("tail"));
     }
 }
+
+/// Counters changed in place (on a set without the shard's mutex) while other writers of the
+/// same keys read the object and store a new one (update_element of another element, and
+/// update_counter jumps that change a counter's width): no increment is lost. Each key's
+/// counter ends at the number of increments made to it. On a set and on an ordered_set.
+#[test]
+fn counters_changed_in_place_lose_nothing_to_writers_that_rebuild_the_object() {
+    counters_lose_nothing_to_rebuilds(TableOptions::new().set());
+    counters_lose_nothing_to_rebuilds(TableOptions::new().ordered_set());
+}
+
+fn counters_lose_nothing_to_rebuilds(options: TableOptions) {
+    const THREADS: u64 = 4;
+    const UPDATES: u64 = 30_000;
+    const KEYS: u64 = 4;
+
+    let owner = Owner::new();
+    let t = owner
+        .new_table("rebuilds", options.public().write_concurrency(true))
+        .unwrap();
+    for k in 0..KEYS {
+        t.insert(tuple!(k, 0, "pad")).unwrap();
+    }
+    let added: Vec<Vec<i64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|w| {
+                let t = &t;
+                s.spawn(move || {
+                    let mut added = vec![0i64; KEYS as usize];
+                    let mut x = w + 1;
+                    for _ in 0..UPDATES {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        let k = x % KEYS;
+                        match x % 16 {
+                            // Reads the object and stores a new one with another third element.
+                            0 => {
+                                let pad = if x % 32 == 0 { "pad" } else { "padded" };
+                                assert!(t.update_element(k, &[(3, pad.into())]).unwrap());
+                            }
+                            // A jump that changes the counter's width now and then.
+                            1 => {
+                                t.update_counter(k, 1_000).unwrap();
+                                added[k as usize] += 1_000;
+                            }
+                            _ => {
+                                t.update_counter(k, 1).unwrap();
+                                added[k as usize] += 1;
+                            }
+                        }
+                    }
+                    added
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for k in 0..KEYS {
+        let expected: i64 = added.iter().map(|a| a[k as usize]).sum();
+        let stored = t.lookup(k).unwrap()[0].element(2).unwrap().as_i64();
+        assert_eq!(stored, Some(expected), "key {k}: an increment was lost");
+    }
+}

@@ -62,11 +62,10 @@ impl Version {
 
 impl Version {
     /// Takes the version as a writer's lock: waits while another writer holds it (the version
-    /// is odd), then makes it odd. Returns what to pass to [`Version::unlock`]. Between the two
-    /// the caller is the bytes' only writer and may read them in place; readers that copy them
-    /// meanwhile retry.
+    /// is odd), then makes it odd. Until [`Version::unlock`] the caller is the bytes' only
+    /// writer and may read them in place; readers that copy them meanwhile retry.
     #[inline]
-    pub(crate) fn lock(&self) -> VersionLock {
+    pub(crate) fn lock(&self) {
         // A compare-and-swap from a guess: a failed one returns the latest version (a plain
         // load could return an older one, over and over, while another writer holds it; loom
         // explores exactly that), from which the next guess follows: the version that writer
@@ -83,7 +82,7 @@ impl Version {
                     // As in `write`: a reader that sees a store made after this sees the
                     // version odd or changed on its second look.
                     fence(Ordering::Release);
-                    return VersionLock(version);
+                    return;
                 }
                 Err(now) if now & 1 == 0 => version = now,
                 Err(now) => {
@@ -94,17 +93,15 @@ impl Version {
         }
     }
 
-    /// Releases the lock [`Version::lock`] returned, after the caller's stores.
+    /// Releases the lock the caller took with [`Version::lock`], after its stores. (No other
+    /// thread writes the version meanwhile, so the caller finds the odd value it stored.)
     #[inline]
-    pub(crate) fn unlock(&self, locked: VersionLock) {
-        self.0.store(locked.0 + 2, Ordering::Release);
+    pub(crate) fn unlock(&self) {
+        let version = self.0.load(Ordering::Relaxed);
+        debug_assert!(version & 1 == 1, "unlocking a version not locked");
+        self.0.store(version + 1, Ordering::Release);
     }
 }
-
-/// A writer's hold of a [`Version`] (the even value it found), to give back to
-/// [`Version::unlock`] once.
-#[must_use = "a version locked and never unlocked stalls its readers"]
-pub(crate) struct VersionLock(u64);
 
 /// Where a reader copies bytes that may change in place: on its stack, uninitialized until a
 /// copy fills it.
@@ -280,12 +277,12 @@ mod loom_tests {
                 words: [AtomicU64::new(0), AtomicU64::new(0)],
             });
             let add_one = |pair: &Pair| {
-                let locked = pair.version.lock();
+                pair.version.lock();
                 for word in &pair.words {
                     let v = word.load(Ordering::Relaxed);
                     word.store(v + 1, Ordering::Relaxed);
                 }
-                pair.version.unlock(locked);
+                pair.version.unlock();
             };
             let writer = {
                 let pair = pair.clone();

@@ -20,7 +20,10 @@ fn key_full(result: Result<impl fmt::Debug>) -> (usize, usize) {
 #[test]
 fn a_bag_key_holds_up_to_its_object_limit_and_a_refused_insert_changes_nothing() {
     let (max_objects, _) = KEY_LIMITS;
-    for options in [TableOptions::new().bag(), TableOptions::new().duplicate_bag()] {
+    for options in [
+        TableOptions::new().bag(),
+        TableOptions::new().duplicate_bag(),
+    ] {
         let (_owner, t) = table(options);
         for i in 0..max_objects {
             t.insert(tuple!(1, i)).unwrap();
@@ -83,7 +86,8 @@ fn a_list_insert_that_would_overfill_a_key_inserts_none_of_the_list() {
     key_full(t.insert_new_many(too_many));
     assert_eq!(t.lookup(3).unwrap().len(), 0);
     // Up to the limit, the list goes in.
-    t.insert_many([tuple!(2, "new"), tuple!(1, "last")]).unwrap();
+    t.insert_many([tuple!(2, "new"), tuple!(1, "last")])
+        .unwrap();
     assert_eq!(t.lookup(1).unwrap().len(), max_objects);
     assert_eq!(t.info().unwrap().size, max_objects + 1);
 }
@@ -100,7 +104,11 @@ fn a_write_that_fails_after_staging_changes_nothing() {
         let (_owner, t) = table(options);
         t.insert_many([tuple!(1, "a"), tuple!(2, "b")]).unwrap();
         let before = t.tab2list().unwrap();
-        let (k1, k2, k3) = (Key::new(1).unwrap(), Key::new(2).unwrap(), Key::new(3).unwrap());
+        let (k1, k2, k3) = (
+            Key::new(1).unwrap(),
+            Key::new(2).unwrap(),
+            Key::new(3).unwrap(),
+        );
         let (k1, k2, k3) = (k1.as_msgpack(), k2.as_msgpack(), k3.as_msgpack());
         let object = |k: i64| tuple!(k, "changed").to_object(1).unwrap();
         let failed = t.write(&[k1, k2, k3], |txn| {
@@ -122,7 +130,12 @@ fn a_write_that_fails_after_staging_changes_nothing() {
             });
             assert!(matches!(failed, Err(Error::KeyNotFound)));
         }
-        assert_eq!(t.tab2list().unwrap(), before, "{:?}", t.info().unwrap().table_type);
+        assert_eq!(
+            t.tab2list().unwrap(),
+            before,
+            "{:?}",
+            t.info().unwrap().table_type
+        );
         assert_eq!(t.info().unwrap().size, 2);
         // The same writes succeed when they do not fail.
         t.write_in_place(k3, |txn| {

@@ -111,10 +111,7 @@ impl Counters {
         let results = self.all_mut();
         for (i, op) in ops.iter().enumerate() {
             check_position(op.pos, keypos, arity)?;
-            let element = elements
-                .clone()
-                .nth(op.pos - 1)
-                .expect("position checked");
+            let element = elements.clone().nth(op.pos - 1).expect("position checked");
             // A later op on the same position sees the earlier op's result.
             let value = match results[..i].iter().rev().find(|r| r.pos == op.pos) {
                 Some(r) => i128::from(r.value),

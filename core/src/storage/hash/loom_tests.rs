@@ -17,8 +17,8 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::HashStorage;
-use crate::storage::InPlace;
 use crate::object::{Object, ToObject};
+use crate::storage::InPlace;
 use crate::term::Term;
 
 /// A key: a small integer (canonical msgpack is the integer byte).
@@ -474,7 +474,15 @@ fn add_in_place(s: &HashStorage, k: u8, incr: i64) -> Option<i64> {
 fn add_rebuilt(s: &HashStorage, k: u8, incr: i64) -> i64 {
     let k_bytes = key(k);
     let mut txn = s.begin(&[&k_bytes]);
-    let v = txn.get(&k_bytes).next().unwrap().element(2).unwrap().as_i64().unwrap() + incr;
+    let v = txn
+        .get(&k_bytes)
+        .next()
+        .unwrap()
+        .element(2)
+        .unwrap()
+        .as_i64()
+        .unwrap()
+        + incr;
     txn.replace_counter(&k_bytes, object(k, v));
     txn.commit();
     v

@@ -47,7 +47,7 @@ use std::ptr;
 
 use self::node::Node;
 use super::reclaim::{self, Collector, Protect, Retire};
-use super::seqlock::{Scratch, VersionLock};
+use super::seqlock::Scratch;
 use super::{InPlace, Start};
 use crate::cache::{Expiry, Stamp};
 use crate::object::{Key, LookupKey, Object, ObjectRef, Objects};
@@ -190,15 +190,24 @@ impl Array {
 }
 
 /// A `MUTABLE` node's lock, released when dropped (see [`HashStorage::change_in_place`]).
-struct NodeLockGuard(*mut Node, Option<VersionLock>);
+struct NodeLockGuard(*mut Node);
+
+impl NodeLockGuard {
+    /// # Safety
+    /// `node` is live and `MUTABLE`, and stays allocated while the guard lives.
+    unsafe fn lock(node: *mut Node) -> NodeLockGuard {
+        // SAFETY: forwarded contract.
+        unsafe { Node::lock(node) };
+        NodeLockGuard(node)
+    }
+}
 
 impl Drop for NodeLockGuard {
     fn drop(&mut self) {
-        if let Some(locked) = self.1.take() {
-            // SAFETY: the node was live and `MUTABLE` when locked, and stays allocated while the
-            // guard that loaded it lives, which outlives this (declared before it).
-            unsafe { Node::unlock(self.0, locked) };
-        }
+        // SAFETY: the node was live and `MUTABLE` when locked by `lock`, and stays allocated
+        // while the reclamation guard that loaded it lives, which outlives this (declared
+        // before it).
+        unsafe { Node::unlock(self.0) };
     }
 }
 
@@ -550,7 +559,7 @@ impl HashStorage {
             }
             // Released however this returns: a panic in `plan` or `edit` must not leave the
             // node locked, which would stall its readers for good.
-            let _lock = NodeLockGuard(node, Some(Node::lock(node)));
+            let _lock = NodeLockGuard::lock(node);
             // Still the key's node: its slot holds it (a replaced node is never linked again),
             // or, if the array was rebuilt meanwhile (with the same nodes), a search finds it.
             let still = if visible_array(&guard, shard) == array {
@@ -561,7 +570,9 @@ impl HashStorage {
             if !still {
                 return None;
             }
-            let object = Node::objects(node).next().expect("a MUTABLE node holds one object");
+            let object = Node::objects(node)
+                .next()
+                .expect("a MUTABLE node holds one object");
             match plan(state, object) {
                 InPlace::Write(r) => {
                     edit(state, &mut |edits| Node::overwrite(node, edits));
@@ -873,7 +884,13 @@ struct Change<'a> {
     /// when it found it: no writer changes its bytes in place, with or without the shard's
     /// mutex, until the transaction has published its change of the key or left it as it was.
     /// (A `Cell`: a batch commit releases it through a shared borrow before retiring the node.)
-    locked: Cell<Option<VersionLock>>,
+    locked: Cell<bool>,
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        self.unlock();
+    }
 }
 
 /// A key's objects in a transaction.
@@ -896,16 +913,17 @@ impl<'a> Change<'a> {
             expired: false,
             expires_at: None,
             counter: false,
-            locked: Cell::new(None),
+            locked: Cell::new(false),
         }
     }
 
-    /// Releases the found node's lock, if the transaction holds it.
+    /// Releases the found node's lock, if the transaction holds it (a change dropped releases
+    /// it too: a panic must not leave a node locked, which would stall its readers for good).
     fn unlock(&self) {
-        if let Some(locked) = self.locked.take() {
+        if self.locked.replace(false) {
             // SAFETY: a locked node was found live under the shard's mutex, which the
             // transaction still holds, and it is retired only after this (see `Txn::commit`).
-            unsafe { Node::unlock(self.stored(), locked) };
+            unsafe { Node::unlock(self.stored()) };
         }
     }
 
@@ -958,14 +976,6 @@ enum Changes<'a> {
 }
 
 impl<'a> Changes<'a> {
-    /// Releases every node lock the changes hold.
-    fn unlock_all(&self) {
-        match self {
-            Changes::One(c) => c.unlock(),
-            Changes::Many(all) => all.iter().for_each(Change::unlock),
-        }
-    }
-
     fn as_mut_slice(&mut self) -> &mut [Change<'a>] {
         match self {
             Changes::One(c) => std::slice::from_mut(c),
@@ -987,38 +997,15 @@ const NOT_LOCKED: &str = "a transaction touches only the keys it locked";
 /// publishes nothing.
 pub(crate) struct Txn<'a> {
     storage: &'a HashStorage,
-    locked: Locks<'a>,
+    /// Before `locked`: dropped first, so a transaction that publishes nothing releases its
+    /// node locks (`Change`'s drop) before its shard mutexes.
     changes: Changes<'a>,
+    locked: Locks<'a>,
     /// Where each key is in `changes`, for a transaction over many keys (a long list insert).
     index: Option<std::collections::HashMap<&'a [u8], usize>>,
 }
 
-impl Drop for Txn<'_> {
-    /// Releases the node locks of a transaction that publishes nothing (`commit` releases its
-    /// own before it retires what it replaced; a panic must not leave a node locked, which
-    /// would stall its readers for good). The shard mutexes go after this, with the fields.
-    fn drop(&mut self) {
-        self.changes.unlock_all();
-    }
-}
-
 impl<'a> Txn<'a> {
-    /// The state of a shard the transaction locked.
-    fn locked_state(&mut self, shard: usize) -> &mut ShardState {
-        match &mut self.locked {
-            Locks::One(i, state) => {
-                assert_eq!(*i, shard, "{NOT_LOCKED}");
-                state
-            }
-            Locks::Many(all) => {
-                let at = all
-                    .binary_search_by_key(&shard, |(i, _)| *i)
-                    .expect(NOT_LOCKED);
-                &mut all[at].1
-            }
-        }
-    }
-
     /// The change of `key`, looked up in the table on first use.
     fn entry(&mut self, key: &[u8]) -> &mut Change<'a> {
         let at = match (&self.changes, &self.index) {
@@ -1052,7 +1039,8 @@ impl<'a> Txn<'a> {
             // changes it in place without the mutex (`HashStorage::change_in_place`) is done
             // before, or waits, and then finds the node replaced or its own change kept.
             if !found.1.is_null() && unsafe { (*found.1).is_mutable() } {
-                change.locked.set(Some(unsafe { Node::lock(found.1) }));
+                unsafe { Node::lock(found.1) };
+                change.locked.set(true);
             }
         }
         change
@@ -1149,42 +1137,89 @@ impl<'a> Txn<'a> {
 
     /// Publishes the changes: one key by one store, several keys as one batch.
     pub(crate) fn commit(mut self) {
-        // A one-key transaction that changed nothing (a counter changed in place, a read) has
-        // nothing to take out of `self` (the move and the drop cost ~100 instructions).
+        // A one-key transaction that changed nothing (a counter changed in place, a read):
+        // dropping it releases what it holds.
         if matches!(&self.changes, Changes::One(p) if !p.publishes()) {
             return;
         }
-        let changes = std::mem::replace(&mut self.changes, Changes::Many(Vec::new()));
-        let replaced = match &changes {
-            Changes::One(p) if p.publishes() => self.commit_one(p),
+        let mut publish = Publish {
+            storage: self.storage,
+            locked: &mut self.locked,
+        };
+        let replaced = match &self.changes {
+            Changes::One(p) if p.publishes() => publish.commit_one(p),
             Changes::One(_) => ptr::null_mut(),
             Changes::Many(all) => {
                 let changed: Vec<&Change<'a>> = all.iter().filter(|p| p.publishes()).collect();
                 match changed[..] {
                     [] => ptr::null_mut(),
-                    [p] => self.commit_one(p),
+                    [p] => publish.commit_one(p),
                     _ => {
-                        self.commit_batch(&changed);
+                        publish.commit_batch(&changed);
                         ptr::null_mut()
                     }
                 }
             }
         };
         // Published: the nodes this transaction locked go back to their other writers, which
-        // find a replaced one replaced (before it is retired below, or by `commit_batch`).
-        changes.unlock_all();
+        // find a replaced one replaced (before it is retired below; `commit_batch` released
+        // its own before retiring them).
+        for change in self.changes.as_mut_slice() {
+            change.unlock();
+        }
         // The shard mutexes go before the replaced node is retired: the retirement that fills
         // this thread's batch frees the batch, after a process-wide barrier (`membarrier`, which
         // interrupts every core running one of the process's threads: tens of microseconds on a
         // virtual machine). Under the mutex, the shard's other writers waited for all of it,
         // spinning and yielding; two threads updating counters then did less than one.
         let storage = self.storage;
-        drop(self);
+        // (The mutexes alone: moving the whole transaction into `drop` copied it.)
+        drop(self.locked);
         if !replaced.is_null() {
             // SAFETY: `replaced` was the key's node until `install` unlinked it under the
             // shard's mutex; no writer links a node again once it is replaced, and only this
             // transaction retires it.
             unsafe { storage.collector.retire(replaced) };
+        }
+    }
+
+    /// [`Publish::install`], for the cache layer's removals (`cache.rs`).
+    fn install(
+        &mut self,
+        hash: u64,
+        key: &[u8],
+        hint: Option<(usize, *mut Node)>,
+        new: *mut Node,
+    ) -> *mut Node {
+        Publish {
+            storage: self.storage,
+            locked: &mut self.locked,
+        }
+        .install(hash, key, hint, new)
+    }
+}
+
+/// What publishing needs of a transaction, borrowed apart from its changes (so that they are
+/// read in place, not moved out of it: a one-key change is about 150 bytes).
+struct Publish<'t, 'a> {
+    storage: &'a HashStorage,
+    locked: &'t mut Locks<'a>,
+}
+
+impl<'a> Publish<'_, 'a> {
+    /// The state of a shard the transaction locked.
+    fn locked_state(&mut self, shard: usize) -> &mut ShardState {
+        match self.locked {
+            Locks::One(i, state) => {
+                assert_eq!(*i, shard, "{NOT_LOCKED}");
+                state
+            }
+            Locks::Many(all) => {
+                let at = all
+                    .binary_search_by_key(&shard, |(i, _)| *i)
+                    .expect(NOT_LOCKED);
+                &mut all[at].1
+            }
         }
     }
 

@@ -505,7 +505,7 @@ impl Node {
     /// # Safety
     /// `node` is live and `MUTABLE`.
     #[inline]
-    pub(super) unsafe fn lock(node: *const Node) -> seqlock::VersionLock {
+    pub(super) unsafe fn lock(node: *const Node) {
         // SAFETY: a `MUTABLE` node has its version before its header (`Node::new`).
         unsafe { (*Node::version_ptr(node)).lock() }
     }
@@ -513,11 +513,11 @@ impl Node {
     /// Releases what [`Node::lock`] took, after the caller's changes to the object.
     ///
     /// # Safety
-    /// `node` is live and `MUTABLE`, and `locked` is from `Node::lock(node)`.
+    /// `node` is live and `MUTABLE`, and the caller holds its lock.
     #[inline]
-    pub(super) unsafe fn unlock(node: *const Node, locked: seqlock::VersionLock) {
+    pub(super) unsafe fn unlock(node: *const Node) {
         // SAFETY: as in `lock`.
-        unsafe { (*Node::version_ptr(node)).unlock(locked) }
+        unsafe { (*Node::version_ptr(node)).unlock() }
     }
 
     /// Changes a `MUTABLE` node's object in place: each `(offset, bytes)` of `edits` overwrites
