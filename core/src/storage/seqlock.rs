@@ -58,9 +58,7 @@ impl Version {
         self.0.store(version + 2, Ordering::Release);
         result
     }
-}
 
-impl Version {
     /// Takes the version as a writer's lock: waits while another writer holds it (the version
     /// is odd), then makes it odd. Until [`Version::unlock`] the caller is the bytes' only
     /// writer and may read them in place; readers that copy them meanwhile retry.

@@ -1035,12 +1035,15 @@ impl<'a> Txn<'a> {
                     .expiry
                     .is_expired(unsafe { Node::expires_at(found.1) });
             change.found = Some(found);
-            // SAFETY: as above. Locked before the transaction reads the object: a writer that
-            // changes it in place without the mutex (`HashStorage::change_in_place`) is done
-            // before, or waits, and then finds the node replaced or its own change kept.
-            if !found.1.is_null() && unsafe { (*found.1).is_mutable() } {
-                unsafe { Node::lock(found.1) };
-                change.locked.set(true);
+            // Locked before the transaction reads the object: a writer that changes it in place
+            // without the mutex (`HashStorage::change_in_place`) is done before, or waits, and
+            // then finds the node replaced or its own change kept.
+            // SAFETY: as above, the node is live; `lock` wants a `MUTABLE` one, checked first.
+            unsafe {
+                if !found.1.is_null() && (*found.1).is_mutable() {
+                    Node::lock(found.1);
+                    change.locked.set(true);
+                }
             }
         }
         change

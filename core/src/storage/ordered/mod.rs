@@ -931,6 +931,27 @@ impl Txn<'_> {
     }
 }
 
+/// Takes `lock`, spinning a while before the mutex parks the thread. A stripe is held for a
+/// leaf's copy, every stripe for a split's path copy: a few microseconds, against a futex wait
+/// and wake that a parked waiter costs both threads (a fifth of the time of two threads filling
+/// one ordered_set went to them). Bounded (at most some tens of microseconds of `pause`), so a
+/// waiter behind a long holder still parks.
+#[inline]
+fn lock_spinning(lock: &crate::sync::Mutex<()>) -> MutexGuard<'_, ()> {
+    #[cfg(not(rets_loom))]
+    for _ in 0..SPINS {
+        if let Some(guard) = lock.try_lock() {
+            return guard;
+        }
+        std::hint::spin_loop();
+    }
+    lock.lock()
+}
+
+/// How many times a writer looks at a stripe held by another before it parks.
+#[cfg(not(rets_loom))]
+const SPINS: usize = 1_000;
+
 #[cfg(all(test, not(rets_loom)))]
 mod tests {
     use super::*;
@@ -1288,24 +1309,3 @@ mod tests {
         std::mem::size_of::<OrderedStorage>() + unsafe { count(root.cast(), false) }
     }
 }
-
-/// Takes `lock`, spinning a while before the mutex parks the thread. A stripe is held for a
-/// leaf's copy, every stripe for a split's path copy: a few microseconds, against a futex wait
-/// and wake that a parked waiter costs both threads (a fifth of the time of two threads filling
-/// one ordered_set went to them). Bounded (at most some tens of microseconds of `pause`), so a
-/// waiter behind a long holder still parks.
-#[inline]
-fn lock_spinning(lock: &crate::sync::Mutex<()>) -> MutexGuard<'_, ()> {
-    #[cfg(not(rets_loom))]
-    for _ in 0..SPINS {
-        if let Some(guard) = lock.try_lock() {
-            return guard;
-        }
-        std::hint::spin_loop();
-    }
-    lock.lock()
-}
-
-/// How many times a writer looks at a stripe held by another before it parks.
-#[cfg(not(rets_loom))]
-const SPINS: usize = 1_000;
