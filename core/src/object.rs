@@ -26,29 +26,10 @@ pub struct Object {
 impl Object {
     /// Builds an object from canonical bytes, locating the key at `keypos` (1-based).
     fn from_canonical(bytes: Vec<u8>, keypos: usize) -> Result<Object> {
-        if bytes.len() > limits::MAX_OBJECT_BYTES {
-            return Err(term::TermError::TooLarge {
-                what: "object",
-                size: bytes.len(),
-                limit: limits::MAX_OBJECT_BYTES,
-            }
-            .into());
-        }
-        let Some(elements) = ArrayElements::new(&bytes) else {
-            return Err(Error::NotAnArray {
-                got: type_name(&bytes),
-            });
-        };
-        let arity = elements.len();
-        let Some(key) = elements.clone().nth(keypos.wrapping_sub(1)) else {
-            return Err(Error::ObjectTooShort { arity, keypos });
-        };
-        check_key_size(key)?;
-        let start = key.as_ptr() as usize - bytes.as_ptr() as usize;
-        let key = start as u32..(start + key.len()) as u32;
+        let (start, end) = ObjectRef::locate(&bytes, keypos)?.key;
         Ok(Object {
             bytes: bytes.into_boxed_slice(),
-            key,
+            key: start..end,
         })
     }
 
@@ -142,6 +123,35 @@ impl<'a> ObjectRef<'a> {
     /// them.
     pub(crate) fn from_parts(bytes: &'a [u8], key: (u32, u32)) -> ObjectRef<'a> {
         ObjectRef { bytes, key }
+    }
+
+    /// A view of canonical bytes as an object whose key is at `keypos` (1-based), checked as
+    /// [`Object`]'s are: an array within the size limit, with an element at `keypos` that is a
+    /// key within its own.
+    fn locate(bytes: &'a [u8], keypos: usize) -> Result<ObjectRef<'a>> {
+        if bytes.len() > limits::MAX_OBJECT_BYTES {
+            return Err(term::TermError::TooLarge {
+                what: "object",
+                size: bytes.len(),
+                limit: limits::MAX_OBJECT_BYTES,
+            }
+            .into());
+        }
+        let Some(elements) = ArrayElements::new(bytes) else {
+            return Err(Error::NotAnArray {
+                got: type_name(bytes),
+            });
+        };
+        let arity = elements.len();
+        let Some(key) = elements.clone().nth(keypos.wrapping_sub(1)) else {
+            return Err(Error::ObjectTooShort { arity, keypos });
+        };
+        check_key_size(key)?;
+        let start = key.as_ptr() as usize - bytes.as_ptr() as usize;
+        Ok(ObjectRef {
+            bytes,
+            key: (start as u32, (start + key.len()) as u32),
+        })
     }
 
     /// The byte offsets of the key in [`ObjectRef::as_msgpack`].
@@ -449,6 +459,15 @@ fn type_name(bytes: &[u8]) -> &'static str {
 pub trait ToObject {
     /// Validates and encodes `self` as an object whose key is at `keypos` (1-based).
     fn to_object(&self, keypos: usize) -> Result<Object>;
+
+    /// `self` as it is, if it already is an object's canonical encoding with its key at
+    /// `keypos`: a table's insert then copies these bytes straight into storage, without
+    /// building an [`Object`] first (an allocation and a copy). `Ok(None)`, the default, when
+    /// `self` must be encoded by [`ToObject::to_object`]; an error when that would fail too.
+    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
+        let _ = keypos;
+        Ok(None)
+    }
 }
 
 impl ToObject for Term {
@@ -485,6 +504,16 @@ impl ToObject for Msgpack<'_> {
         term::canonicalize(self.0, &mut bytes)?;
         Object::from_canonical(bytes, keypos)
     }
+
+    /// The bytes themselves when they are canonical, as most encoders' output of an array of
+    /// integers, strings and binaries is (a map's keys out of order or a float encoded in 32
+    /// bits is not: those are rewritten, after a second validating pass).
+    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
+        if !term::is_canonical(self.0)? {
+            return Ok(None);
+        }
+        ObjectRef::locate(self.0, keypos).map(Some)
+    }
 }
 
 impl ToObject for Object {
@@ -498,11 +527,19 @@ impl ToObject for Object {
             Object::from_canonical(self.bytes.to_vec(), keypos)
         }
     }
+
+    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
+        ObjectRef::locate(&self.bytes, keypos).map(Some)
+    }
 }
 
 impl<T: ToObject + ?Sized> ToObject for &T {
     fn to_object(&self, keypos: usize) -> Result<Object> {
         (**self).to_object(keypos)
+    }
+
+    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
+        (**self).to_object_ref(keypos)
     }
 }
 

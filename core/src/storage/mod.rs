@@ -300,6 +300,35 @@ impl Storage {
         }
     }
 
+    /// [`Storage::write_in_place`] whose write replaces `key`'s objects with `object` (whose
+    /// key is `key`), borrowed until it is published; `f` then runs on the transaction, to add
+    /// to the change or to drop it. Hash storage builds the key's new node straight from
+    /// `object`'s bytes; an ordered_set copies them into an [`Object`] first.
+    pub(crate) fn replace_in_place<'k, R>(
+        &'k self,
+        key: &'k [u8],
+        object: ObjectRef<'k>,
+        f: impl FnOnce(&mut Txn<'_>) -> R,
+    ) -> R {
+        match self {
+            Storage::Hash(s) => {
+                let mut txn = s.begin(&[key]);
+                txn.replace_view(key, object);
+                let mut txn = Txn::Hash(txn);
+                let result = f(&mut txn);
+                if let Txn::Hash(txn) = txn {
+                    txn.commit();
+                }
+                result
+            }
+            Storage::Ordered(s) => s.write_in_place(key, |t| {
+                let mut txn = Txn::Ordered(t);
+                txn.replace(key, object.to_object());
+                f(&mut txn)
+            }),
+        }
+    }
+
     /// [`Storage::write`] for one key, by a writer that may also remove it. On an ordered_set
     /// such writers of different leaves run in parallel unless the write could reshape the
     /// tree (see `OrderedStorage::write_one`).

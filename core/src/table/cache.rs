@@ -16,7 +16,7 @@ use crate::cache::{
     Stats,
 };
 use crate::error::{Error, Result};
-use crate::object::{LookupKey, Object};
+use crate::object::{LookupKey, Object, ObjectRef};
 use crate::storage::Storage;
 
 /// Rejects cache options that cannot work together.
@@ -134,7 +134,10 @@ impl Table {
 
     /// On a bounded table, makes room for `objects` (see [`Bounds::make_room`]) and returns
     /// the room lock, to hold until the write is done; `None` on other tables.
-    pub(super) fn make_room(&self, objects: &[&Object]) -> Result<Option<MutexGuard<'_, Room>>> {
+    pub(super) fn make_room(
+        &self,
+        objects: &[ObjectRef<'_>],
+    ) -> Result<Option<MutexGuard<'_, Room>>> {
         let Some(bounds) = self.inner.cache.as_ref().and_then(|c| c.bounds.as_ref()) else {
             return Ok(None);
         };

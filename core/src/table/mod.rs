@@ -368,9 +368,27 @@ impl Table {
     /// [`Table::insert`] with per-object options (a lifetime: [`InsertOptions::ttl`]).
     pub fn insert_with(&self, object: impl ToObject, options: InsertOptions) -> Result<()> {
         self.check("insert", Need::Write)?;
+        if self.inner.table_type.is_set() {
+            // Input that already is an object's encoding (canonical MessagePack, as most
+            // encoders write an array of integers, strings and binaries) is stored from where
+            // it is: no `Object` built and dropped.
+            if let Some(object) = object.to_object_ref(self.inner.keypos)? {
+                let at = self.deadline(options.ttl);
+                let _room = self.make_room(&[object])?;
+                let key = object.key_msgpack();
+                return self.inner.storage.replace_in_place(key, object, |txn| {
+                    // As in `write`, and with the object already staged: a failure drops it.
+                    all_or_nothing(txn, |txn| {
+                        self.inner.check_alive()?;
+                        txn.set_expires_at(key, at);
+                        Ok(())
+                    })
+                });
+            }
+        }
         let object = self.object(object)?;
         let at = self.deadline(options.ttl);
-        let _room = self.make_room(&[&object])?;
+        let _room = self.make_room(&[object.view()])?;
         // The object moves into the transaction, so the key is copied first: onto the stack
         // when it is short, as keys mostly are.
         let mut short = [0u8; 64];
@@ -422,7 +440,7 @@ impl Table {
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         let at = self.deadline(options.ttl);
-        let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
+        let _room = self.make_room(&objects.iter().map(Object::view).collect::<Vec<_>>())?;
         self.write(&keys, |txn| {
             for object in &objects {
                 txn.update(object.key_msgpack(), |slot| self.put(slot, object.clone()))?;
@@ -465,7 +483,7 @@ impl Table {
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         let at = self.deadline(options.ttl);
-        let _room = self.make_room(&objects.iter().collect::<Vec<_>>())?;
+        let _room = self.make_room(&objects.iter().map(Object::view).collect::<Vec<_>>())?;
         let apply = |txn: &mut Txn<'_>| {
             if keys.iter().any(|k| txn.get(k).len() > 0) {
                 return Ok(false);
@@ -685,7 +703,7 @@ impl Table {
             let (default, options) = self.with_default(default, key)?;
             let at = self.deadline(options.ttl);
             let _room = match &default {
-                Some(d) => self.make_room(&[d])?,
+                Some(d) => self.make_room(&[d.view()])?,
                 None => None,
             };
             self.write_in_place(key, |txn| {
@@ -768,7 +786,7 @@ impl Table {
             let (default, options) = self.with_default(default, key)?;
             let at = self.deadline(options.ttl);
             let _room = match &default {
-                Some(d) => self.make_room(&[d])?,
+                Some(d) => self.make_room(&[d.view()])?,
                 None => None,
             };
             self.write_in_place(key, |txn| {

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use proptest::prelude::*;
 
-use super::{canonicalize, compare, compare_map_keys, decode, encode, Term, TermError};
+use super::{canonicalize, codec, compare, compare_map_keys, decode, encode, Term, TermError};
 
 // ---------------------------------------------------------------------------------------------
 // Strategies
@@ -516,6 +516,32 @@ proptest! {
         let _ = compare_map_keys(&bytes, &enc(&t));
     }
 
+    /// The scan's plain loop (arrays, integers, strings, binaries) settles what it can and
+    /// hands the rest to the general scan: together they find what the general scan alone
+    /// finds, on canonical, non-canonical, mutated, cut and random input.
+    #[test]
+    fn the_plain_scan_agrees_with_the_general_one(
+        t in arb_term(),
+        seed in any::<u64>(),
+        at in any::<usize>(),
+        byte in any::<u8>(),
+        random in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let canonical = enc(&t);
+        let mut noisy = Vec::new();
+        noisy_encode(&t, &mut Rng(seed | 1), &mut noisy);
+        let mut mutated = canonical.clone();
+        let i = at % mutated.len();
+        mutated[i] = byte;
+        let cut = &canonical[..at % (canonical.len() + 1)];
+        let mut trailing = canonical.clone();
+        trailing.push(byte);
+        for input in [&canonical[..], &noisy, &mutated, cut, &trailing, &random] {
+            let (plain, general) = codec::scan_both(input);
+            prop_assert_eq!(plain, general, "input {:02x?}", input);
+        }
+    }
+
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         if let Ok(c) = canon(&bytes) {
@@ -536,4 +562,39 @@ fn encode_error_truncates_even_deep_in_a_large_term() {
         Err(TermError::NaN { .. })
     ));
     assert_eq!(out, vec![1]);
+}
+
+/// The plain scan's hand-over points that random terms rarely reach: arrays nested deeper than
+/// it keeps open, and deeper than any term may be; a value it does not settle below them.
+#[test]
+fn the_plain_scan_hands_over_deep_nesting_and_what_it_does_not_settle() {
+    let nested = |depth: usize, innermost: &[u8]| {
+        let mut bytes = vec![0x91; depth];
+        bytes.extend_from_slice(innermost);
+        bytes
+    };
+    let cases = [
+        nested(3, &[0x05]),
+        nested(12, &[0x05]),
+        nested(12, &[0xcc, 0x05]), // a small uint in 8 bits: not canonical
+        nested(12, &[0x81, 0x01, 0x02]), // a map
+        nested(12, &[0xa1]),       // a string cut short
+        nested(12, &[0xdc, 0x00, 0x01, 0x05]), // a one-item array in a 16-bit header
+        nested(200, &[0x05]),      // deeper than a term may be
+        nested(5, &[0x9f, 0x01]),  // claims more items than there are bytes
+        nested(5, &[0xca, 0x3f, 0x80, 0x00, 0x00]), // a float in 32 bits
+    ];
+    for input in cases {
+        let (plain, general) = codec::scan_both(&input);
+        assert_eq!(plain, general, "input {input:02x?}");
+    }
+    assert_eq!(codec::scan_both(&nested(12, &[0x05])).0, Ok((true, 13)));
+    assert_eq!(
+        codec::scan_both(&nested(12, &[0xcc, 0x05])).0,
+        Ok((false, 13))
+    );
+    assert!(matches!(
+        codec::scan_both(&nested(200, &[0x05])).0,
+        Err(TermError::TooDeep { .. })
+    ));
 }

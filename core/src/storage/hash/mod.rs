@@ -45,7 +45,7 @@ use std::hash::BuildHasher;
 use std::ops::ControlFlow;
 use std::ptr;
 
-use self::node::Node;
+use self::node::{NewObjects, Node};
 use super::reclaim::{self, Collector, Protect, Retire};
 use super::seqlock::Scratch;
 use super::{InPlace, Start};
@@ -872,7 +872,7 @@ struct Change<'a> {
     /// and its node, or `(usize::MAX, null)` if it was absent. `None` until first use.
     found: Option<(usize, *mut Node)>,
     /// What the transaction has made of the key's objects.
-    staged: Staged,
+    staged: Staged<'a>,
     /// The found node had expired: the transaction sees the key as absent, and publishing
     /// replaces the expired node.
     expired: bool,
@@ -894,13 +894,16 @@ impl Drop for Change<'_> {
 }
 
 /// A key's objects in a transaction.
-enum Staged {
+enum Staged<'a> {
     /// Unchanged: the found node's, read in place (a read-only use copies nothing).
     Stored,
     /// Changed to these (none: the key is removed).
     Objects(Vec<Object>),
     /// Replaced by one object (no vector to allocate).
     One(Object),
+    /// Replaced by one object borrowed from the writer's input until published (not even the
+    /// object to allocate: it is copied straight into the new node).
+    View(ObjectRef<'a>),
 }
 
 impl<'a> Change<'a> {
@@ -954,11 +957,12 @@ impl<'a> Change<'a> {
     }
 
     /// The objects the transaction has changed the key to, if it changed them.
-    fn changed(&self) -> Option<&[Object]> {
+    fn changed(&self) -> Option<NewObjects<'_>> {
         match &self.staged {
             Staged::Stored => None,
-            Staged::Objects(objects) => Some(objects),
-            Staged::One(one) => Some(std::slice::from_ref(one)),
+            Staged::Objects(objects) => Some(NewObjects::Built(objects)),
+            Staged::One(one) => Some(NewObjects::Built(std::slice::from_ref(one))),
+            Staged::View(one) => Some(NewObjects::One(*one)),
         }
     }
 
@@ -1053,7 +1057,10 @@ impl<'a> Txn<'a> {
     pub(crate) fn get(&mut self, key: &[u8]) -> Objects<'_> {
         let entry = self.entry(key);
         if let Some(objects) = entry.changed() {
-            Objects::from_slice(objects)
+            match objects {
+                NewObjects::Built(all) => Objects::from_slice(all),
+                NewObjects::One(one) => Objects::from_option(Some(one)),
+            }
         } else if entry.current().is_null() {
             Objects::from_slice(&[])
         } else {
@@ -1073,6 +1080,7 @@ impl<'a> Txn<'a> {
             Staged::Stored => unsafe { Node::objects(entry.current()) }.to_vec(),
             Staged::Objects(objects) => objects,
             Staged::One(one) => vec![one],
+            Staged::View(one) => vec![one.to_object()],
         };
         entry.staged = Staged::Objects(objects);
         let Staged::Objects(objects) = &mut entry.staged else {
@@ -1089,6 +1097,12 @@ impl<'a> Txn<'a> {
     /// Replaces the objects under `key` with `object` without reading them first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         self.entry(key).staged = Staged::One(object);
+    }
+
+    /// [`Txn::replace`] with an object borrowed until the transaction is published (or
+    /// dropped): the new node is built from its bytes.
+    pub(crate) fn replace_view(&mut self, key: &[u8], object: ObjectRef<'a>) {
+        self.entry(key).staged = Staged::View(object);
     }
 
     /// [`Txn::replace`] with a counter's object: one that later counter updates may change in

@@ -132,6 +132,28 @@ fn prefix_bytes(flags: u32) -> usize {
         + (flags >> MUTABLE.trailing_zeros() & 1) as usize * VERSION_BYTES
 }
 
+/// The objects a new node is built with.
+#[derive(Clone, Copy)]
+pub(super) enum NewObjects<'x> {
+    /// Objects built by the writer: any number (none for a deletion marker).
+    Built(&'x [Object]),
+    /// One object borrowed from the writer's input, copied straight into the node.
+    One(ObjectRef<'x>),
+}
+
+impl NewObjects<'_> {
+    pub(super) fn len(self) -> usize {
+        match self {
+            NewObjects::Built(all) => all.len(),
+            NewObjects::One(_) => 1,
+        }
+    }
+
+    pub(super) fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Node {
     /// The bytes of a node with `data_len` bytes of data and flags `flags`.
     #[inline]
@@ -152,7 +174,7 @@ impl Node {
     /// object is a counter, to be changed in place from now on if the node can be `MUTABLE`.
     pub(super) fn new(
         key: &[u8],
-        objects: &[Object],
+        objects: NewObjects<'_>,
         batch: *mut Batch,
         prev: *mut Node,
         stamp: Stamp,
@@ -164,25 +186,39 @@ impl Node {
         } else {
             Box::into_raw(Box::new(Pending { batch, prev }))
         };
-        debug_assert!(objects.iter().all(|o| o.key_msgpack() == key));
-        // One object alone, if its key's place fits the header.
-        let alone = match objects {
-            [one] => {
-                let (start, end) = one.view().key_range();
-                (start <= 0xffff && end - start <= 0xffff).then_some(start << 16 | (end - start))
+        // One object alone, if its key's place fits the header; else they are packed (a lone
+        // borrowed object that does not fit is copied into a built one for that).
+        let lone = match objects {
+            NewObjects::One(one) => Some(one),
+            NewObjects::Built([one]) => Some(one.view()),
+            NewObjects::Built(_) => None,
+        };
+        debug_assert!(lone.is_none_or(|one| one.key_msgpack() == key));
+        let alone = lone.and_then(|one| {
+            let (start, end) = one.key_range();
+            (start <= 0xffff && end - start <= 0xffff).then_some(start << 16 | (end - start))
+        });
+        let copied;
+        let packed = match (objects, alone) {
+            (NewObjects::One(one), None) => {
+                copied = [one.to_object()];
+                &copied[..]
             }
-            _ => None,
+            (NewObjects::One(_), Some(_)) => &[],
+            (NewObjects::Built(all), _) => all,
         };
-        let data_len = match (objects, alone) {
-            ([], _) => key.len(),
-            ([one], Some(_)) => one.as_msgpack().len(),
-            _ => object::packed_len(objects),
+        debug_assert!(packed.iter().all(|o| o.key_msgpack() == key));
+        let data_len = match (lone, alone) {
+            (Some(one), Some(_)) => one.as_msgpack().len(),
+            (None, _) if packed.is_empty() => key.len(),
+            _ => object::packed_len(packed),
         };
+        let count = objects.len();
         assert!(
-            objects.len() < MUTABLE as usize && data_len <= u32::MAX as usize,
+            count < MUTABLE as usize && data_len <= u32::MAX as usize,
             "a key's objects fit in 4 GiB"
         );
-        let count = objects.len() as u32;
+        let count = count as u32;
         let mutable =
             mutable && pending.is_null() && alone.is_some() && data_len <= Scratch::CAPACITY;
         let flags = (if stamp.end.is_some() { HAS_END } else { 0 })
@@ -231,10 +267,10 @@ impl Node {
                 ptr::write(Node::version_ptr(raw), Version::new());
             }
             let data = std::slice::from_raw_parts_mut(raw.add(1).cast::<u8>(), data_len);
-            match (objects, alone) {
-                ([], _) => data.copy_from_slice(key),
-                ([one], Some(_)) => data.copy_from_slice(one.as_msgpack()),
-                _ => object::pack(objects, data),
+            match (lone, alone) {
+                (Some(one), Some(_)) => data.copy_from_slice(one.as_msgpack()),
+                (None, _) if packed.is_empty() => data.copy_from_slice(key),
+                _ => object::pack(packed, data),
             }
             if let Some(end) = stamp.end {
                 // The layout has END_BYTES after the data (`has_end`); unaligned, as the data's
@@ -692,7 +728,7 @@ mod tests {
         let batch = Box::into_raw(Box::new(Batch {
             committed: crate::sync::AtomicBool::new(false),
         }));
-        for (deadline, end, track_use, pending, mutable) in [
+        for parts in [
             (0, None, false, false, false),
             (9, None, false, false, false),
             (0, None, true, false, false),
@@ -703,18 +739,19 @@ mod tests {
             (9, Some(11), true, false, true),
             // A node of a multi-key write is never changed in place.
             (0, None, false, true, true),
-        ] {
+        ]
+        .into_iter()
+        .flat_map(|parts| [(parts, false), (parts, true)])
+        {
+            let ((deadline, end, track_use, pending, mutable), borrowed) = parts;
             let stamp = Stamp { deadline, end };
             let b = if pending { batch } else { ptr::null_mut() };
-            let node = Node::new(
-                &key,
-                std::slice::from_ref(&obj),
-                b,
-                ptr::null_mut(),
-                stamp,
-                track_use,
-                mutable,
-            );
+            let objects = if borrowed {
+                NewObjects::One(obj.view())
+            } else {
+                NewObjects::Built(std::slice::from_ref(&obj))
+            };
+            let node = Node::new(&key, objects, b, ptr::null_mut(), stamp, track_use, mutable);
             let n = node.as_ptr();
             let is_mutable = mutable && !pending;
             // SAFETY: `n` is a fresh node, freed once at the end of the iteration.
