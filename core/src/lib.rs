@@ -50,7 +50,7 @@ pub use cache::{CacheStats, Clock, Eviction, InsertOptions, ManualClock, Monoton
 pub use error::{Error, Result};
 #[cfg(feature = "serde")]
 pub use object::Serde;
-pub use object::{Key, Msgpack, Object, ObjectRef, Objects, ToKey, ToObject};
+pub use object::{Key, Msgpack, Object, ObjectCow, ObjectRef, Objects, ToKey, ToObject};
 pub use owner::{whereis, Owner, OwnerId, Transfer, TransferReason};
 pub use table::{Access, Continuation, CounterOp, Info, Table, TableOptions, TableType};
 pub use table::{Claim, IntoLoaded, LoadTicket, Loaded, WaitTicket};

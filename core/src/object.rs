@@ -5,6 +5,7 @@
 //! [`Term`], a Rust tuple, or bytes already encoded by any MessagePack encoder ([`Msgpack`]).
 //! Keys given to lookups implement [`ToKey`]; a [`Key`] holds a canonical key for reuse.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -460,13 +461,39 @@ pub trait ToObject {
     /// Validates and encodes `self` as an object whose key is at `keypos` (1-based).
     fn to_object(&self, keypos: usize) -> Result<Object>;
 
-    /// `self` as it is, if it already is an object's canonical encoding with its key at
-    /// `keypos`: a table's insert then copies these bytes straight into storage, without
-    /// building an [`Object`] first (an allocation and a copy). `Ok(None)`, the default, when
-    /// `self` must be encoded by [`ToObject::to_object`]; an error when that would fail too.
-    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
-        let _ = keypos;
-        Ok(None)
+    /// [`ToObject::to_object`], or a view of `self` where it already is an object's canonical
+    /// encoding with its key at `keypos`: a set's insert copies such bytes straight into
+    /// storage, without building an [`Object`] first (an allocation and a copy). The default
+    /// builds.
+    fn to_object_cow(&self, keypos: usize) -> Result<ObjectCow<'_>> {
+        self.to_object(keypos).map(ObjectCow::Owned)
+    }
+}
+
+/// An object to store, as [`ToObject::to_object_cow`] gives it: borrowed from the caller's
+/// bytes, or built.
+pub enum ObjectCow<'a> {
+    /// The caller's bytes, already canonical.
+    Borrowed(ObjectRef<'a>),
+    /// Built (encoded, or rewritten canonically).
+    Owned(Object),
+}
+
+impl ObjectCow<'_> {
+    /// A view of the object.
+    pub fn view(&self) -> ObjectRef<'_> {
+        match self {
+            ObjectCow::Borrowed(view) => *view,
+            ObjectCow::Owned(object) => object.view(),
+        }
+    }
+
+    /// The object, built (copied) if it was borrowed.
+    pub fn into_object(self) -> Object {
+        match self {
+            ObjectCow::Borrowed(view) => view.to_object(),
+            ObjectCow::Owned(object) => object,
+        }
     }
 }
 
@@ -506,13 +533,12 @@ impl ToObject for Msgpack<'_> {
     }
 
     /// The bytes themselves when they are canonical, as most encoders' output of an array of
-    /// integers, strings and binaries is (a map's keys out of order or a float encoded in 32
-    /// bits is not: those are rewritten, after a second validating pass).
-    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
-        if !term::is_canonical(self.0)? {
-            return Ok(None);
+    /// integers, strings and binaries is; else a canonical copy (one validating pass either way).
+    fn to_object_cow(&self, keypos: usize) -> Result<ObjectCow<'_>> {
+        match term::to_canonical(self.0)? {
+            Cow::Borrowed(bytes) => ObjectRef::locate(bytes, keypos).map(ObjectCow::Borrowed),
+            Cow::Owned(bytes) => Object::from_canonical(bytes, keypos).map(ObjectCow::Owned),
         }
-        ObjectRef::locate(self.0, keypos).map(Some)
     }
 }
 
@@ -528,8 +554,8 @@ impl ToObject for Object {
         }
     }
 
-    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
-        ObjectRef::locate(&self.bytes, keypos).map(Some)
+    fn to_object_cow(&self, keypos: usize) -> Result<ObjectCow<'_>> {
+        ObjectRef::locate(&self.bytes, keypos).map(ObjectCow::Borrowed)
     }
 }
 
@@ -538,8 +564,8 @@ impl<T: ToObject + ?Sized> ToObject for &T {
         (**self).to_object(keypos)
     }
 
-    fn to_object_ref(&self, keypos: usize) -> Result<Option<ObjectRef<'_>>> {
-        (**self).to_object_ref(keypos)
+    fn to_object_cow(&self, keypos: usize) -> Result<ObjectCow<'_>> {
+        (**self).to_object_cow(keypos)
     }
 }
 

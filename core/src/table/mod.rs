@@ -26,7 +26,7 @@ use arc_swap::ArcSwap;
 use crate::cache::flight::Flights;
 use crate::cache::{CacheState, InsertOptions};
 use crate::error::{Error, Result};
-use crate::object::{self, Key, Object, Objects, ToKey, ToObject};
+use crate::object::{self, Key, Object, ObjectCow, Objects, ToKey, ToObject};
 use crate::owner::{self, Owner, OwnerId, OwnerInner, WeakOwner};
 use crate::storage::{Direction, InPlace, Storage, Txn};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
@@ -368,13 +368,14 @@ impl Table {
     /// [`Table::insert`] with per-object options (a lifetime: [`InsertOptions::ttl`]).
     pub fn insert_with(&self, object: impl ToObject, options: InsertOptions) -> Result<()> {
         self.check("insert", Need::Write)?;
-        if self.inner.table_type.is_set() {
+        let object = object.to_object_cow(self.inner.keypos)?;
+        let at = self.deadline(options.ttl);
+        let _room = self.make_room(&[object.view()])?;
+        let object = match object {
             // Input that already is an object's encoding (canonical MessagePack, as most
-            // encoders write an array of integers, strings and binaries) is stored from where
-            // it is: no `Object` built and dropped.
-            if let Some(object) = object.to_object_ref(self.inner.keypos)? {
-                let at = self.deadline(options.ttl);
-                let _room = self.make_room(&[object])?;
+            // encoders write an array of integers, strings and binaries) goes to a set's storage
+            // from where it is: no `Object` built and dropped.
+            ObjectCow::Borrowed(object) if self.inner.table_type.is_set() => {
                 let key = object.key_msgpack();
                 return self.inner.storage.replace_in_place(key, object, |txn| {
                     // As in `write`, and with the object already staged: a failure drops it.
@@ -385,10 +386,8 @@ impl Table {
                     })
                 });
             }
-        }
-        let object = self.object(object)?;
-        let at = self.deadline(options.ttl);
-        let _room = self.make_room(&[object.view()])?;
+            object => object.into_object(),
+        };
         // The object moves into the transaction, so the key is copied first: onto the stack
         // when it is short, as keys mostly are.
         let mut short = [0u8; 64];

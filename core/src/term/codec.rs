@@ -937,12 +937,6 @@ pub fn canonicalize(input: &[u8], out: &mut Vec<u8>) -> Result<(), TermError> {
     }
 }
 
-/// Validates that `input` is exactly one MessagePack value, as [`canonicalize`] does, and tells
-/// whether it already is in canonical form (then `canonicalize` would copy it unchanged).
-pub fn is_canonical(input: &[u8]) -> Result<bool, TermError> {
-    scan(input).map(|info| info.canonical)
-}
-
 /// Validates that `input` is exactly one MessagePack value and returns its canonical encoding:
 /// `input` itself, borrowed, when it is already canonical (no allocation), or a canonical copy.
 /// Errors are those of [`canonicalize`].

@@ -38,7 +38,7 @@ mod prefix;
 mod proptests;
 mod value;
 
-pub use codec::{canonicalize, decode, encode, is_canonical, to_canonical, ArrayElements};
+pub use codec::{canonicalize, decode, encode, to_canonical, ArrayElements};
 pub use convert::TermTypeError;
 pub use order::{compare, compare_map_keys};
 pub use value::Term;

@@ -1101,6 +1101,7 @@ impl<'a> Txn<'a> {
 
     /// [`Txn::replace`] with an object borrowed until the transaction is published (or
     /// dropped): the new node is built from its bytes.
+    #[inline]
     pub(crate) fn replace_view(&mut self, key: &[u8], object: ObjectRef<'a>) {
         self.entry(key).staged = Staged::View(object);
     }
