@@ -300,31 +300,58 @@ impl Storage {
         }
     }
 
-    /// [`Storage::write_in_place`] whose write replaces `key`'s objects with `object` (whose
-    /// key is `key`), borrowed until it is published; `f` then runs on the transaction, to add
-    /// to the change or to drop it. Hash storage builds the key's new node straight from
-    /// `object`'s bytes; an ordered_set copies them into an [`Object`] first.
-    pub(crate) fn replace_in_place<'k, R>(
+    /// A [`Storage::write_in_place`] that replaces `key`'s objects with `object` (whose key is
+    /// `key`), borrowed until it is published, with the deadline `expires_at` (as
+    /// [`Txn::set_expires_at`]), if `check` passes: it runs once the writer holds the key's
+    /// lock, before anything is staged, and its error is returned with nothing changed. Hash
+    /// storage builds the key's new node straight from `object`'s bytes; an ordered_set copies
+    /// them into an [`Object`] first.
+    pub(crate) fn replace_in_place<'k, E>(
         &'k self,
         key: &'k [u8],
         object: ObjectRef<'k>,
-        f: impl FnOnce(&mut Txn<'_>) -> R,
-    ) -> R {
+        expires_at: u64,
+        check: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
         match self {
             Storage::Hash(s) => {
                 let mut txn = s.begin(&[key]);
-                txn.replace_view(key, object);
-                let mut txn = Txn::Hash(txn);
-                let result = f(&mut txn);
-                if let Txn::Hash(txn) = txn {
-                    txn.commit();
-                }
-                result
+                // Dropped uncommitted on an error: nothing is published.
+                check()?;
+                txn.replace_view(key, object, expires_at);
+                txn.commit();
+                Ok(())
             }
             Storage::Ordered(s) => s.write_in_place(key, |t| {
+                check()?;
                 let mut txn = Txn::Ordered(t);
                 txn.replace(key, object.to_object());
-                f(&mut txn)
+                txn.set_expires_at(key, expires_at);
+                Ok(())
+            }),
+        }
+    }
+
+    /// A [`Storage::write_one`] that removes `key`'s objects, if `check` passes: it runs once
+    /// the writer holds the key's lock, and its error is returned with nothing changed. (Hash
+    /// storage runs it on its own transaction, not moved into and out of a [`Txn`].)
+    pub(crate) fn remove_one<E>(
+        &self,
+        key: &[u8],
+        check: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self {
+            Storage::Hash(s) => {
+                let mut txn = s.begin(&[key]);
+                check()?;
+                txn.remove(key);
+                txn.commit();
+                Ok(())
+            }
+            Storage::Ordered(s) => s.write_one(key, true, |t| {
+                check()?;
+                Txn::Ordered(t).remove(key);
+                Ok(())
             }),
         }
     }

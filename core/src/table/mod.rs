@@ -377,14 +377,11 @@ impl Table {
             // from where it is: no `Object` built and dropped.
             ObjectCow::Borrowed(object) if self.inner.table_type.is_set() => {
                 let key = object.key_msgpack();
-                return self.inner.storage.replace_in_place(key, object, |txn| {
-                    // As in `write`, and with the object already staged: a failure drops it.
-                    all_or_nothing(txn, |txn| {
-                        self.inner.check_alive()?;
-                        txn.set_expires_at(key, at);
-                        Ok(())
-                    })
-                });
+                // Checked under the key's lock, as in `write`.
+                return self
+                    .inner
+                    .storage
+                    .replace_in_place(key, object, at, || self.inner.check_alive());
             }
             object => object.into_object(),
         };
@@ -583,11 +580,11 @@ impl Table {
     /// Removes every object with `key` (ETS `delete/2`). Deleting an absent key is not an error.
     pub fn delete(&self, key: impl ToKey) -> Result<()> {
         self.check("delete", Need::Write)?;
+        // Checked under the key's lock, as in `write`.
         key.with_key(|key| {
-            self.write_one(key, |txn| {
-                txn.remove(key);
-                Ok(())
-            })
+            self.inner
+                .storage
+                .remove_one(key, || self.inner.check_alive())
         })?
     }
 

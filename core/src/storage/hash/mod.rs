@@ -1100,10 +1100,13 @@ impl<'a> Txn<'a> {
     }
 
     /// [`Txn::replace`] with an object borrowed until the transaction is published (or
-    /// dropped): the new node is built from its bytes.
+    /// dropped), from whose bytes the new node is built, and its deadline (as
+    /// [`Txn::set_expires_at`]: one search of the key's change for both).
     #[inline]
-    pub(crate) fn replace_view(&mut self, key: &[u8], object: ObjectRef<'a>) {
-        self.entry(key).staged = Staged::View(object);
+    pub(crate) fn replace_view(&mut self, key: &[u8], object: ObjectRef<'a>, expires_at: u64) {
+        let entry = self.entry(key);
+        entry.staged = Staged::View(object);
+        entry.expires_at = Some(expires_at);
     }
 
     /// [`Txn::replace`] with a counter's object: one that later counter updates may change in
