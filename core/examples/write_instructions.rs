@@ -16,11 +16,13 @@
 //!   does (one table per 10k writes, created and deleted in the count); an optional last
 //!   argument splits each fill among that many threads (for a profiler);
 //! - `exchange`: on a table of 10k keys, deletes a key and inserts it again, in a scattered
-//!   order (each is one write): the key-set churn of the Exchange mix without its reads.
+//!   order (each is one write): the key-set churn of the Exchange mix without its reads;
+//! - `update`: on a table of 10k keys, sets each object's second element to 0 or 1 in turn by
+//!   `update_element`, in a scattered order: the Exchange mix's updates.
 
 use std::hint::black_box;
 
-use rets_core::{Msgpack, Owner, Table, TableOptions};
+use rets_core::{Msgpack, Owner, Table, TableOptions, Term};
 
 const KEYS: u64 = 10_000;
 
@@ -101,6 +103,19 @@ fn main() {
             }
             assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
         }
-        other => panic!("unknown mode {other:?}: insert or exchange"),
+        "update" => {
+            let t = table(&owner, ordered);
+            for i in 0..KEYS {
+                encode(&mut buf, i);
+                t.insert(Msgpack(&buf)).unwrap();
+            }
+            let updates: Vec<(usize, Term)> = (0..2).map(|v| (2, Term::from(v))).collect();
+            for i in 0..n {
+                let update = &updates[(i % 2) as usize..][..1];
+                assert!(t.update_element(key(i), update).unwrap());
+            }
+            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
+        }
+        other => panic!("unknown mode {other:?}: insert, exchange or update"),
     }
 }

@@ -470,6 +470,21 @@ fn update_element_forms() {
             terms(&tab.lookup("new").unwrap()),
             vec![tuple!("new", 0, true)]
         );
+        // More elements than a call keeps on the stack, a repeated one among them.
+        tab.insert(tuple!("wide", 0, 0, 0, 0, 0, 0, 0)).unwrap();
+        let many: Vec<(usize, Term)> = [(2, 1), (3, 2), (4, 3), (5, 4), (6, 5), (8, 7), (4, 9)]
+            .into_iter()
+            .map(|(pos, value)| (pos, Term::from(value)))
+            .collect();
+        assert!(tab.update_element("wide", &many).unwrap());
+        assert_eq!(
+            terms(&tab.lookup("wide").unwrap()),
+            vec![tuple!("wide", 1, 2, 9, 4, 5, 0, 7)]
+        );
+        assert!(matches!(
+            tab.update_element("wide", &[many.clone(), vec![(9, 0.into())]].concat()),
+            Err(Error::BadPosition { pos: 9, .. })
+        ));
     }
 }
 

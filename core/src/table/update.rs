@@ -205,38 +205,79 @@ impl Counters {
     }
 }
 
+/// Elements an update_element call names that are kept on the stack (most name one or two).
+const INLINE_ELEMENTS: usize = 4;
+
+/// The new elements of an update_element call, encoded into one buffer: each element's position
+/// and its bytes' span in `bytes`. One allocation for a few elements, where a vector of
+/// vectors took one for the list and one for each element.
+pub(super) struct EncodedElements {
+    bytes: Vec<u8>,
+    inline: [(usize, usize, usize); INLINE_ELEMENTS],
+    more: Vec<(usize, usize, usize)>,
+    count: usize,
+}
+
+impl EncodedElements {
+    fn spans(&self) -> &[(usize, usize, usize)] {
+        if self.count <= INLINE_ELEMENTS {
+            &self.inline[..self.count]
+        } else {
+            &self.more
+        }
+    }
+}
+
 /// Encodes the new elements of an update_element call, rejecting the key position and 0.
 pub(super) fn encode_elements(
     elements: &[(usize, Term)],
     keypos: usize,
-) -> Result<Vec<(usize, Vec<u8>)>> {
-    elements
-        .iter()
-        .map(|(pos, value)| {
-            if *pos == keypos {
-                return Err(Error::KeyPosition { pos: *pos });
-            }
-            if *pos == 0 {
-                return Err(Error::BadPosition { pos: 0, arity: 0 });
-            }
-            let mut bytes = Vec::new();
-            term::encode(value, &mut bytes)?;
-            Ok((*pos, bytes))
-        })
-        .collect()
+) -> Result<EncodedElements> {
+    let mut encoded = EncodedElements {
+        bytes: Vec::new(),
+        inline: [(0, 0, 0); INLINE_ELEMENTS],
+        more: Vec::new(),
+        count: elements.len(),
+    };
+    for (i, (pos, value)) in elements.iter().enumerate() {
+        if *pos == keypos {
+            return Err(Error::KeyPosition { pos: *pos });
+        }
+        if *pos == 0 {
+            return Err(Error::BadPosition { pos: 0, arity: 0 });
+        }
+        let start = encoded.bytes.len();
+        term::encode(value, &mut encoded.bytes)?;
+        let span = (*pos, start, encoded.bytes.len());
+        if encoded.count <= INLINE_ELEMENTS {
+            encoded.inline[i] = span;
+        } else {
+            encoded.more.push(span);
+        }
+    }
+    Ok(encoded)
 }
 
 /// The object with the encoded elements in place.
 pub(super) fn apply_elements(
     current: ObjectRef<'_>,
-    encoded: &[(usize, Vec<u8>)],
+    encoded: &EncodedElements,
     keypos: usize,
 ) -> Result<Object> {
     let arity = current.arity();
-    for (pos, _) in encoded {
-        check_position(*pos, keypos, arity)?;
+    let spans = encoded.spans();
+    for &(pos, _, _) in spans {
+        check_position(pos, keypos, arity)?;
     }
-    let replacements: Vec<(usize, &[u8])> =
-        encoded.iter().map(|(p, b)| (*p, b.as_slice())).collect();
-    current.with_elements(&replacements, keypos)
+    let replacement =
+        |&(pos, start, end): &(usize, usize, usize)| (pos, &encoded.bytes[start..end]);
+    if spans.len() > INLINE_ELEMENTS {
+        let replacements: Vec<(usize, &[u8])> = spans.iter().map(replacement).collect();
+        return current.with_elements(&replacements, keypos);
+    }
+    let mut replacements: [(usize, &[u8]); INLINE_ELEMENTS] = [(0, &[]); INLINE_ELEMENTS];
+    for (r, span) in replacements.iter_mut().zip(spans) {
+        *r = replacement(span);
+    }
+    current.with_elements(&replacements[..spans.len()], keypos)
 }
