@@ -110,6 +110,7 @@ impl Table {
     /// The end of the lifetime of an object written now with `ttl` (or the table's default;
     /// 0: never), which the storage turns into the object's deadline; registers the table with
     /// the sweeper when its first object with a deadline is written.
+    #[inline]
     pub(super) fn deadline(&self, ttl: Option<Duration>) -> u64 {
         let expiry = self.inner.storage.expiry();
         let at = expiry.deadline(ttl);
@@ -134,10 +135,21 @@ impl Table {
 
     /// On a bounded table, makes room for `objects` (see [`Bounds::make_room`]) and returns
     /// the room lock, to hold until the write is done; `None` on other tables.
+    #[inline]
     pub(super) fn make_room(
         &self,
         objects: &[ObjectRef<'_>],
     ) -> Result<Option<MutexGuard<'_, Room>>> {
+        // Most tables have no bounds: settled here, inlined into every write.
+        if self.inner.cache.as_ref().is_none_or(|c| c.bounds.is_none()) {
+            return Ok(None);
+        }
+        self.make_room_bounded(objects)
+    }
+
+    /// [`Table::make_room`] on a table with bounds.
+    #[inline(never)]
+    fn make_room_bounded(&self, objects: &[ObjectRef<'_>]) -> Result<Option<MutexGuard<'_, Room>>> {
         let Some(bounds) = self.inner.cache.as_ref().and_then(|c| c.bounds.as_ref()) else {
             return Ok(None);
         };
