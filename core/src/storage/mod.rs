@@ -314,14 +314,9 @@ impl Storage {
         check: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            Storage::Hash(s) => {
-                let mut txn = s.begin(&[key]);
-                // Dropped uncommitted on an error: nothing is published.
-                check()?;
-                txn.replace_view(key, object, expires_at);
-                txn.commit();
-                Ok(())
-            }
+            Storage::Hash(s) => hash_one(s, key, check, |txn| {
+                txn.replace_view(key, object, expires_at)
+            }),
             Storage::Ordered(s) => s.write_in_place(key, |t| {
                 check()?;
                 let mut txn = Txn::Ordered(t);
@@ -333,21 +328,14 @@ impl Storage {
     }
 
     /// A [`Storage::write_one`] that removes `key`'s objects, if `check` passes: it runs once
-    /// the writer holds the key's lock, and its error is returned with nothing changed. (Hash
-    /// storage runs it on its own transaction, not moved into and out of a [`Txn`].)
+    /// the writer holds the key's lock, and its error is returned with nothing changed.
     pub(crate) fn remove_one<E>(
         &self,
         key: &[u8],
         check: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
         match self {
-            Storage::Hash(s) => {
-                let mut txn = s.begin(&[key]);
-                check()?;
-                txn.remove(key);
-                txn.commit();
-                Ok(())
-            }
+            Storage::Hash(s) => hash_one(s, key, check, |txn| txn.remove(key)),
             Storage::Ordered(s) => s.write_one(key, true, |t| {
                 check()?;
                 Txn::Ordered(t).remove(key);
@@ -432,6 +420,23 @@ impl Storage {
             Storage::Ordered(s) => s.for_each(direction, f),
         }
     }
+}
+
+/// A one-key write on its own hash transaction (not moved into and out of a [`Txn`]): `check`
+/// once the key's shard mutex is held, then `stage`, then the commit. On `check`'s error the
+/// transaction is dropped uncommitted: nothing is published.
+#[inline]
+fn hash_one<'k, E>(
+    storage: &'k hash::HashStorage,
+    key: &'k [u8],
+    check: impl FnOnce() -> Result<(), E>,
+    stage: impl FnOnce(&mut hash::Txn<'k>),
+) -> Result<(), E> {
+    let mut txn = storage.begin(&[key]);
+    check()?;
+    stage(&mut txn);
+    txn.commit();
+    Ok(())
 }
 
 /// A storage and a guard entered on its collector, held together (so that reads through the
