@@ -696,45 +696,60 @@ impl Table {
                     return Ok(());
                 }
             }
-            let (default, options) = self.with_default(default, key)?;
-            let at = self.deadline(options.ttl);
-            let _room = match &default {
-                Some(d) => self.make_room(&[d.view()])?,
-                None => None,
-            };
-            self.write_in_place(key, |txn| {
-                let inserted = {
-                    let stored = txn.get(key).next();
-                    let inserted = stored.is_none();
-                    let current = stored.or(default.as_ref().map(Object::view));
-                    // (Not `ok_or`: an `Error` built eagerly costs its drop on every update.)
-                    let Some(current) = current else {
-                        return Err(Error::KeyNotFound);
-                    };
-                    counters.work_out(current, ops, keypos)?;
-                    inserted
-                };
-                // Counters that keep their width change in place where the storage keeps the
-                // object changeable (a set's object stored by an earlier counter update);
-                // otherwise the object is rebuilt, and stored as changeable from then on.
-                let in_place = !inserted
-                    && options.ttl.is_none()
-                    && counters.with_edits(|edits| txn.overwrite(key, edits)) == Some(true);
-                if !in_place {
-                    let updated = {
-                        let stored = txn.get(key).next();
-                        let current = stored.or(default.as_ref().map(Object::view));
-                        counters.apply(current.expect("found above"), keypos)?
-                    };
-                    txn.replace_counter(key, updated);
-                    if inserted || options.ttl.is_some() {
-                        txn.set_expires_at(key, at);
-                    }
-                }
-                counters.values(values);
-                Ok(())
-            })
+            self.update_counters_in_txn(key, ops, default, &mut counters, values)
         })?
+    }
+
+    /// [`Table::update_counters_inner`]'s transaction: a counter that cannot change in place
+    /// (absent, changing width, given a lifetime, or on an ordered_set). A function of its own,
+    /// so that the in-place path's code is not shaped by this one's.
+    fn update_counters_in_txn(
+        &self,
+        key: &[u8],
+        ops: &[CounterOp],
+        default: Option<(Object, InsertOptions)>,
+        counters: &mut update::Counters,
+        values: &mut [i64],
+    ) -> Result<()> {
+        let keypos = self.inner.keypos;
+        let (default, options) = self.with_default(default, key)?;
+        let at = self.deadline(options.ttl);
+        let _room = match &default {
+            Some(d) => self.make_room(&[d.view()])?,
+            None => None,
+        };
+        self.write_in_place(key, |txn| {
+            let inserted = {
+                let stored = txn.get(key).next();
+                let inserted = stored.is_none();
+                let current = stored.or(default.as_ref().map(Object::view));
+                // (Not `ok_or`: an `Error` built eagerly costs its drop on every update.)
+                let Some(current) = current else {
+                    return Err(Error::KeyNotFound);
+                };
+                counters.work_out(current, ops, keypos)?;
+                inserted
+            };
+            // Counters that keep their width change in place where the storage keeps the
+            // object changeable (a set's object stored by an earlier counter update);
+            // otherwise the object is rebuilt, and stored as changeable from then on.
+            let in_place = !inserted
+                && options.ttl.is_none()
+                && counters.with_edits(|edits| txn.overwrite(key, edits)) == Some(true);
+            if !in_place {
+                let updated = {
+                    let stored = txn.get(key).next();
+                    let current = stored.or(default.as_ref().map(Object::view));
+                    counters.apply(current.expect("found above"), keypos)?
+                };
+                txn.replace_counter(key, updated);
+                if inserted || options.ttl.is_some() {
+                    txn.set_expires_at(key, at);
+                }
+            }
+            counters.values(values);
+            Ok(())
+        })
     }
 
     /// Replaces elements of the object with `key` (ETS `update_element/3`): `(position, value)`
