@@ -59,7 +59,8 @@ fn check_position(pos: usize, keypos: usize, arity: usize) -> Result<()> {
     Ok(())
 }
 
-/// How many counter ops are worked out on the stack; longer lists use the heap.
+/// How many counter ops (or update_element elements) are worked out on the stack; longer
+/// lists use the heap.
 const INLINE_OPS: usize = 4;
 
 /// One counter op worked out: its position, new value and that value's encoding, and where
@@ -182,45 +183,46 @@ impl Counters {
         )
     }
 
-    /// Calls `f` with `(place(op), new encoding)` for every op, in op order (on the stack for a
-    /// few ops).
+    /// Calls `f` with `(place(op), new encoding)` for every op, in op order.
     fn with_pairs<R>(
         &self,
         place: impl Fn(&Counted) -> usize,
         f: impl FnOnce(&[(usize, &[u8])]) -> R,
     ) -> R {
-        let all = self.all();
-        if all.len() > INLINE_OPS {
-            let pairs: Vec<(usize, &[u8])> = all
-                .iter()
-                .map(|r| (place(r), &r.encoded[..r.len]))
-                .collect();
-            return f(&pairs);
-        }
-        let mut pairs: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
-        for (pair, r) in pairs.iter_mut().zip(all) {
-            *pair = (place(r), &r.encoded[..r.len]);
-        }
-        f(&pairs[..all.len()])
+        with_pairs(self.all(), |r| (place(r), &r.encoded[..r.len]), f)
     }
 }
 
-/// Elements an update_element call names that are kept on the stack (most name one or two).
-const INLINE_ELEMENTS: usize = 4;
+/// Calls `f` with `pair(item)` for every item, in order: on the stack for a few items.
+fn with_pairs<'a, T, R>(
+    items: &'a [T],
+    pair: impl Fn(&'a T) -> (usize, &'a [u8]),
+    f: impl FnOnce(&[(usize, &'a [u8])]) -> R,
+) -> R {
+    if items.len() > INLINE_OPS {
+        let pairs: Vec<(usize, &[u8])> = items.iter().map(pair).collect();
+        return f(&pairs);
+    }
+    let mut pairs: [(usize, &[u8]); INLINE_OPS] = [(0, &[]); INLINE_OPS];
+    for (p, item) in pairs.iter_mut().zip(items) {
+        *p = pair(item);
+    }
+    f(&pairs[..items.len()])
+}
 
 /// The new elements of an update_element call, encoded into one buffer: each element's position
 /// and its bytes' span in `bytes`. One allocation for a few elements, where a vector of
 /// vectors took one for the list and one for each element.
 pub(super) struct EncodedElements {
     bytes: Vec<u8>,
-    inline: [(usize, usize, usize); INLINE_ELEMENTS],
+    inline: [(usize, usize, usize); INLINE_OPS],
     more: Vec<(usize, usize, usize)>,
     count: usize,
 }
 
 impl EncodedElements {
     fn spans(&self) -> &[(usize, usize, usize)] {
-        if self.count <= INLINE_ELEMENTS {
+        if self.count <= INLINE_OPS {
             &self.inline[..self.count]
         } else {
             &self.more
@@ -235,7 +237,7 @@ pub(super) fn encode_elements(
 ) -> Result<EncodedElements> {
     let mut encoded = EncodedElements {
         bytes: Vec::new(),
-        inline: [(0, 0, 0); INLINE_ELEMENTS],
+        inline: [(0, 0, 0); INLINE_OPS],
         more: Vec::new(),
         count: elements.len(),
     };
@@ -249,7 +251,7 @@ pub(super) fn encode_elements(
         let start = encoded.bytes.len();
         term::encode(value, &mut encoded.bytes)?;
         let span = (*pos, start, encoded.bytes.len());
-        if encoded.count <= INLINE_ELEMENTS {
+        if encoded.count <= INLINE_OPS {
             encoded.inline[i] = span;
         } else {
             encoded.more.push(span);
@@ -269,15 +271,9 @@ pub(super) fn apply_elements(
     for &(pos, _, _) in spans {
         check_position(pos, keypos, arity)?;
     }
-    let replacement =
-        |&(pos, start, end): &(usize, usize, usize)| (pos, &encoded.bytes[start..end]);
-    if spans.len() > INLINE_ELEMENTS {
-        let replacements: Vec<(usize, &[u8])> = spans.iter().map(replacement).collect();
-        return current.with_elements(&replacements, keypos);
-    }
-    let mut replacements: [(usize, &[u8]); INLINE_ELEMENTS] = [(0, &[]); INLINE_ELEMENTS];
-    for (r, span) in replacements.iter_mut().zip(spans) {
-        *r = replacement(span);
-    }
-    current.with_elements(&replacements[..spans.len()], keypos)
+    with_pairs(
+        spans,
+        |&(pos, start, end)| (pos, &encoded.bytes[start..end]),
+        |replacements| current.with_elements(replacements, keypos),
+    )
 }
