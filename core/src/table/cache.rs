@@ -106,6 +106,16 @@ impl Sweep for TableInner {
     }
 }
 
+/// See [`Table::with_default`].
+pub(super) struct WithDefault<'t> {
+    pub(super) default: Option<Object>,
+    pub(super) options: InsertOptions,
+    /// The deadline an object written with `options` gets.
+    pub(super) at: u64,
+    /// Held, never read: the room lock of a bounded table, until the write is done.
+    _room: Option<MutexGuard<'t, Room>>,
+}
+
 impl Table {
     /// The end of the lifetime of an object written now with `ttl` (or the table's default;
     /// 0: never), which the storage turns into the object's deadline; registers the table with
@@ -121,16 +131,29 @@ impl Table {
         at
     }
 
-    /// The default object of an update with a default, with its key set, and the options.
+    /// What an update with an optional default needs before its transaction: the default with
+    /// its key set to `key`, the options, the deadline they give, and on a bounded table the
+    /// room for the default (held until the write is done).
     pub(super) fn with_default(
         &self,
         default: Option<(Object, InsertOptions)>,
         key: &[u8],
-    ) -> Result<(Option<Object>, InsertOptions)> {
-        match default {
-            None => Ok((None, InsertOptions::default())),
-            Some((d, options)) => Ok((Some(d.with_key(key, self.inner.keypos)?), options)),
-        }
+    ) -> Result<WithDefault<'_>> {
+        let (default, options) = match default {
+            None => (None, InsertOptions::default()),
+            Some((d, options)) => (Some(d.with_key(key, self.inner.keypos)?), options),
+        };
+        let at = self.deadline(options.ttl);
+        let room = match &default {
+            Some(d) => self.make_room(&[d.view()])?,
+            None => None,
+        };
+        Ok(WithDefault {
+            default,
+            options,
+            at,
+            _room: room,
+        })
     }
 
     /// On a bounded table, makes room for `objects` (see [`Bounds::make_room`]) and returns

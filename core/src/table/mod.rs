@@ -712,12 +712,9 @@ impl Table {
         values: &mut [i64],
     ) -> Result<()> {
         let keypos = self.inner.keypos;
-        let (default, options) = self.with_default(default, key)?;
-        let at = self.deadline(options.ttl);
-        let _room = match &default {
-            Some(d) => self.make_room(&[d.view()])?,
-            None => None,
-        };
+        // Holds the room of a bounded table until the write is done.
+        let with = self.with_default(default, key)?;
+        let (default, options, at) = (&with.default, &with.options, with.at);
         self.write_in_place(key, |txn| {
             let inserted = {
                 let stored = txn.get(key).next();
@@ -794,12 +791,9 @@ impl Table {
         let keypos = self.inner.keypos;
         let encoded = update::encode_elements(elements, keypos)?;
         key.with_key(|key| {
-            let (default, options) = self.with_default(default, key)?;
-            let at = self.deadline(options.ttl);
-            let _room = match &default {
-                Some(d) => self.make_room(&[d.view()])?,
-                None => None,
-            };
+            // Holds the room of a bounded table until the write is done.
+            let with = self.with_default(default, key)?;
+            let (default, options, at) = (&with.default, &with.options, with.at);
             self.write_in_place(key, |txn| {
                 let (updated, inserted) = {
                     let stored = txn.get(key).next();
