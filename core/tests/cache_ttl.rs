@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use rets_core::{
-    tuple, CounterOp, Error, InsertOptions, ManualClock, Owner, Table, TableOptions, TableType,
-    Term,
+    tuple, CounterOp, Error, InsertOptions, ManualClock, Msgpack, Owner, Table, TableOptions,
+    TableType, Term,
 };
 
 const TYPES: [TableType; 4] = [
@@ -126,6 +126,44 @@ fn a_per_object_lifetime_overrides_the_default_and_works_without_one() {
         clock.advance(10 * SEC);
         assert!(!d.member("default").unwrap(), "{ty}");
         assert!(d.member("long").unwrap(), "{ty}");
+    }
+}
+
+/// Objects given as MessagePack: canonical input is stored from the caller's bytes (a path of
+/// its own on sets and ordered_sets), other input is rewritten first; both keep the lifetimes
+/// they are given, for new keys and for keys they replace.
+#[test]
+fn messagepack_inserts_take_their_lifetimes() {
+    let owner = Owner::new();
+    // ["k", 1]: canonical, and the same object with 1 as a uint16 (not canonical).
+    let canonical = [0x92, 0xa1, b'k', 0x01];
+    let rewritten = [0x92, 0xa1, b'k', 0xcd, 0x00, 0x01];
+    let other = |key: u8| [0x92, 0xa1, key, 0x02];
+    for ty in TYPES {
+        for input in [&canonical[..], &rewritten[..]] {
+            let clock = ManualClock::new();
+            let t = cache(&owner, ty, &clock, Some(10 * SEC));
+            t.insert_with(Msgpack(input), InsertOptions::ttl(2 * SEC))
+                .unwrap();
+            t.insert(Msgpack(&other(b'd'))).unwrap();
+            clock.advance(SEC);
+            assert!(t.member("k").unwrap(), "{ty}");
+            // A rewrite with a new lifetime: it ends 3 s from now, not 1 s.
+            t.insert_with(Msgpack(input), InsertOptions::ttl(3 * SEC))
+                .unwrap();
+            clock.advance(2 * SEC);
+            assert!(t.member("k").unwrap(), "{ty} {input:?}");
+            // A duplicate_bag keeps both copies, under their key's one lifetime.
+            let copies = if ty == TableType::DuplicateBag { 2 } else { 1 };
+            assert_eq!(t.lookup("k").unwrap().len(), copies, "{ty}");
+            clock.advance(SEC);
+            assert!(!t.member("k").unwrap(), "{ty} {input:?}");
+            // The table's default lifetime for an insert without one.
+            assert!(t.member("d").unwrap(), "{ty}");
+            clock.advance(6 * SEC);
+            assert!(!t.member("d").unwrap(), "{ty}");
+            assert_eq!(t.size().unwrap(), 0, "{ty}");
+        }
     }
 }
 

@@ -112,7 +112,7 @@ pub(crate) enum InPlace<R> {
 /// A write transaction over a fixed set of keys (see [`Storage::write`]).
 pub(crate) enum Txn<'a> {
     Hash(hash::Txn<'a>),
-    Ordered(ordered::Txn<'a>),
+    Ordered(ordered::Txn<'a, 'static>),
 }
 
 macro_rules! dispatch {
@@ -317,11 +317,9 @@ impl Storage {
             Storage::Hash(s) => hash_one(s, key, check, |txn| {
                 txn.replace_view(key, object, expires_at)
             }),
-            Storage::Ordered(s) => s.write_in_place(key, |t| {
+            Storage::Ordered(s) => s.write_in_place(key, |mut t| {
                 check()?;
-                let mut txn = Txn::Ordered(t);
-                txn.replace(key, object.to_object());
-                txn.set_expires_at(key, expires_at);
+                t.replace_view(key, object, expires_at);
                 Ok(())
             }),
         }

@@ -148,7 +148,7 @@ impl OrderedStorage {
     }
 
     /// Removes `key` if `check` (run under the write lock) says so.
-    fn remove_if(&self, key: &[u8], check: impl FnOnce(&mut Txn<'_>, &[u8]) -> bool) -> bool {
+    fn remove_if(&self, key: &[u8], check: impl FnOnce(&mut Txn<'_, '_>, &[u8]) -> bool) -> bool {
         self.write(&[key], |mut txn| {
             let remove = check(&mut txn, key);
             if remove {
@@ -159,7 +159,7 @@ impl OrderedStorage {
     }
 }
 
-impl Txn<'_> {
+impl Txn<'_, '_> {
     /// Whether `key`'s stored object has expired.
     pub(super) fn is_expired(&mut self, key: &[u8]) -> bool {
         let staged = self.stage(key);

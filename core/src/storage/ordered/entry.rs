@@ -1,6 +1,6 @@
 //! A stored object in one allocation: a small header, then the canonical bytes. A lookup that
 //! reaches a leaf slot reads the key and the object from one place (one cache miss, not two as
-//! with a boxed [`Object`] that points to its bytes).
+//! with a boxed [`Object`](crate::object::Object) that points to its bytes).
 //!
 //! On a table with both a lifetime and an idle lifetime, an entry whose object has a lifetime
 //! keeps its end in 8 more bytes after the object (see `crate::cache::Expiry`), flagged in
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::node::Canary;
 use crate::cache::{Expiry, Stamp};
-use crate::object::{Object, ObjectRef};
+use crate::object::ObjectRef;
 use crate::storage::pool;
 use crate::storage::reclaim::Retire;
 use crate::storage::seqlock::{self, Scratch, Version};
@@ -104,7 +104,7 @@ fn layout(len: usize, flags: u32) -> Layout {
 
 /// The flags of an entry of `object` made with `stamp`; `counter`: its object may change in
 /// place, where it is small enough.
-fn flags_of(object: &Object, stamp: Stamp, counter: bool) -> u32 {
+fn flags_of(object: ObjectRef<'_>, stamp: Stamp, counter: bool) -> u32 {
     let end = if stamp.end.is_some() { HAS_END } else { 0 };
     let mutable = if counter && object.as_msgpack().len() <= Scratch::CAPACITY {
         MUTABLE
@@ -115,19 +115,18 @@ fn flags_of(object: &Object, stamp: Stamp, counter: bool) -> u32 {
 }
 
 impl Entry {
-    /// Copies `object` into a new entry with the deadline (and kept end) of `stamp`; if
+    /// Copies the object `view` shows into a new entry with the deadline (and kept end) of `stamp`; if
     /// `counter` (and the object is small enough), one whose bytes may change in place
     /// ([`overwrite`]). Returns it with the bytes it counts (see [`Entry::bytes`]).
     #[inline(always)]
-    pub(super) fn new(object: &Object, stamp: Stamp, counter: bool) -> (*mut Entry, usize) {
-        let view = object.view();
+    pub(super) fn new(view: ObjectRef<'_>, stamp: Stamp, counter: bool) -> (*mut Entry, usize) {
         let bytes = view.as_msgpack();
         let (key_start, key_end) = view.key_range();
         // Objects are at most `MAX_OBJECT_BYTES` (64 MiB), so these fit in u32 (and leave
         // the flags free).
         let len = u32::try_from(bytes.len()).expect("object size fits u32");
         assert!(len & FLAGS == 0, "objects are far smaller than 1 GiB");
-        let flags = flags_of(object, stamp, counter);
+        let flags = flags_of(view, stamp, counter);
         let header = Header {
             expires_at: AtomicU64::new(stamp.deadline),
             recency: AtomicU32::new(0),

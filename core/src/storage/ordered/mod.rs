@@ -51,7 +51,7 @@ use super::reclaim::{self, Collector, Protect};
 use super::seqlock::Scratch;
 use super::{Direction, Start};
 use crate::cache::Expiry;
-use crate::object::{Key, Object, ObjectRef, Objects};
+use crate::object::{Key, Object, ObjectCow, ObjectRef, Objects};
 use crate::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::term;
 
@@ -284,7 +284,7 @@ impl OrderedStorage {
     /// Runs `f` on the objects under `keys` through a [`Txn`], then commits what it changed at
     /// once (see the module documentation): atomic and isolated.
     /// If `f` panics, nothing is committed.
-    pub(crate) fn write<R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_>) -> R) -> R {
+    pub(crate) fn write<'v, R>(&self, _keys: &[&[u8]], f: impl FnOnce(Txn<'_, 'v>) -> R) -> R {
         let _lock = self.lock_all();
         let mut staged = Staging::default();
         let result = f(Txn {
@@ -298,7 +298,7 @@ impl OrderedStorage {
 
     /// [`OrderedStorage::write`] for one key, for a writer that never removes it (it may add
     /// it, replace its object, or leave it): see [`OrderedStorage::write_one`].
-    pub(crate) fn write_in_place<R>(&self, key: &[u8], f: impl FnOnce(Txn<'_>) -> R) -> R {
+    pub(crate) fn write_in_place<'v, R>(&self, key: &[u8], f: impl FnOnce(Txn<'_, 'v>) -> R) -> R {
         self.write_one(key, false, f)
     }
 
@@ -309,11 +309,11 @@ impl OrderedStorage {
     /// copy of the leaf into its parent's child pointer. A change that could reshape the tree
     /// (a new key in a full leaf; a removal that could leave the leaf a quarter full or less,
     /// where the exclusive path merges it; an empty tree) is a [`OrderedStorage::write`].
-    pub(crate) fn write_one<R>(
+    pub(crate) fn write_one<'v, R>(
         &self,
         key: &[u8],
         may_remove: bool,
-        f: impl FnOnce(Txn<'_>) -> R,
+        f: impl FnOnce(Txn<'_, 'v>) -> R,
     ) -> R {
         let norm = term::order_prefix(key);
         loop {
@@ -597,8 +597,9 @@ impl PartialEq for StagedKey {
 }
 impl Eq for StagedKey {}
 
-/// The pending state of one key in a [`Txn`].
-struct Staged {
+/// The pending state of one key in a [`Txn`]; a new object may be a view of bytes that live
+/// for `'v` (the caller's, in [`Txn::replace_view`]), copied into the tree by the commit.
+struct Staged<'v> {
     /// The key's order prefix.
     norm: u64,
     /// The object in the tree when the key was first touched (null if none), and its slot.
@@ -606,7 +607,7 @@ struct Staged {
     slot: *const AtomicPtr<Entry>,
     /// What the key will hold: `None` while the transaction has not changed it (it holds
     /// `original`, read in place without a copy), else the new object or none.
-    next: Option<Option<Object>>,
+    next: Option<Option<ObjectCow<'v>>>,
     /// `original` had expired: the transaction sees the key as absent.
     expired: bool,
     /// The lifetime end to commit a new object with; `None` keeps the original's (0 if none).
@@ -619,7 +620,7 @@ struct Staged {
     held: bool,
 }
 
-impl Staged {
+impl Staged<'_> {
     /// The original object if it is live.
     fn current(&self) -> *mut Entry {
         if self.expired {
@@ -647,9 +648,9 @@ impl Staged {
 /// it runs holding every stripe, or its key's leaf's stripe in a tree whose shape cannot change
 /// meanwhile, and stages its changes; they are committed together when it
 /// ends.
-pub(crate) struct Txn<'a> {
+pub(crate) struct Txn<'a, 'v> {
     storage: &'a OrderedStorage,
-    staged: &'a mut Staging,
+    staged: &'a mut Staging<'v>,
     /// The writer holds every stripe (else the stripe of its key's leaf only).
     exclusive: bool,
 }
@@ -658,9 +659,9 @@ pub(crate) struct Txn<'a> {
 /// once there are more than a few (a list insert). The first key is kept inline, its bytes too
 /// when short: a one-key write, most writes, allocates nothing to stage.
 #[derive(Default)]
-struct Staging {
-    first: Option<(KeyBytes, Staged)>,
-    rest: Vec<(KeyBytes, Staged)>,
+struct Staging<'v> {
+    first: Option<(KeyBytes, Staged<'v>)>,
+    rest: Vec<(KeyBytes, Staged<'v>)>,
     index: BTreeMap<StagedKey, usize>,
     /// The copy `Txn::get` made of an object that may change in place under it (one at a
     /// time: `get`'s result borrows the transaction).
@@ -700,23 +701,30 @@ impl std::ops::Deref for KeyBytes {
 /// Up to this many keys, the staging list is searched in place.
 const INDEX_FROM: usize = 8;
 
-impl Staging {
+impl<'v> Staging<'v> {
     fn len(&self) -> usize {
         usize::from(self.first.is_some()) + self.rest.len()
     }
 
     /// The staged keys in the order they were touched.
-    fn iter(&self) -> impl Iterator<Item = &(KeyBytes, Staged)> {
+    fn iter(&self) -> impl Iterator<Item = &(KeyBytes, Staged<'v>)> {
         self.first.iter().chain(&self.rest)
     }
 
     /// The staged keys in the order they were touched, taken.
-    fn into_list(self) -> impl Iterator<Item = (KeyBytes, Staged)> {
+    fn into_list(self) -> impl Iterator<Item = (KeyBytes, Staged<'v>)> {
         self.first.into_iter().chain(self.rest)
     }
 
+    /// The one key staged by a one-key write, taken (no iterator over the others to build and
+    /// drop).
+    fn into_only(self) -> Staged<'v> {
+        assert!(self.rest.is_empty(), "a one-key write touches one key");
+        self.first.expect("the key is staged").1
+    }
+
     /// The one key staged, if there is exactly one.
-    fn only(&self) -> Option<&Staged> {
+    fn only(&self) -> Option<&Staged<'v>> {
         match (&self.first, self.rest.is_empty()) {
             (Some((_, staged)), true) => Some(staged),
             _ => None,
@@ -724,12 +732,12 @@ impl Staging {
     }
 
     /// The key at position `at` (as `position` and `push` return).
-    fn at_mut(&mut self, at: usize) -> &mut Staged {
+    fn at_mut(&mut self, at: usize) -> &mut Staged<'v> {
         self.at_mut_with_copy(at).0
     }
 
     /// [`Staging::at_mut`], and the place for a copy of its object.
-    fn at_mut_with_copy(&mut self, at: usize) -> (&mut Staged, &mut Option<Object>) {
+    fn at_mut_with_copy(&mut self, at: usize) -> (&mut Staged<'v>, &mut Option<Object>) {
         let Staging {
             first,
             rest,
@@ -756,7 +764,7 @@ impl Staging {
         }
     }
 
-    fn push(&mut self, key: &[u8], staged: Staged) -> usize {
+    fn push(&mut self, key: &[u8], staged: Staged<'v>) -> usize {
         let entry = (KeyBytes::new(key), staged);
         if self.first.is_none() {
             self.first = Some(entry);
@@ -776,8 +784,8 @@ impl Staging {
     }
 }
 
-impl Txn<'_> {
-    fn stage(&mut self, key: &[u8]) -> &mut Staged {
+impl<'v> Txn<'_, 'v> {
+    fn stage(&mut self, key: &[u8]) -> &mut Staged<'v> {
         let at = self.stage_at(key);
         self.staged.at_mut(at)
     }
@@ -825,7 +833,7 @@ impl Txn<'_> {
         let at = self.stage_at(key);
         let (staged, copied) = self.staged.at_mut_with_copy(at);
         match &staged.next {
-            Some(next) => Objects::from_slice(next.as_slice()),
+            Some(next) => Objects::from_option(next.as_ref().map(ObjectCow::view)),
             None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
             // borrows `self`: every stripe held, or (in `write_one`) the stripe of the key's
@@ -847,7 +855,7 @@ impl Txn<'_> {
     pub(crate) fn update<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Vec<Object>) -> R) -> R {
         let staged = self.stage(key);
         let mut objects: Vec<Object> = match staged.next.take() {
-            Some(next) => next.into_iter().collect(),
+            Some(next) => next.into_iter().map(ObjectCow::into_object).collect(),
             None if staged.current().is_null() => Vec::new(),
             // SAFETY: as in `get` (a copy under the version if the object may change in place).
             None => vec![unsafe { entry::read(staged.original, &mut Scratch::new()) }.to_object()],
@@ -857,7 +865,7 @@ impl Txn<'_> {
             objects.len() <= 1,
             "an ordered_set holds at most one object per key"
         );
-        staged.next = Some(objects.pop());
+        staged.next = Some(objects.pop().map(ObjectCow::Owned));
         staged.counter = false;
         result
     }
@@ -865,7 +873,17 @@ impl Txn<'_> {
     /// Replaces the object under `key` with `object` without reading it first.
     pub(crate) fn replace(&mut self, key: &[u8], object: Object) {
         let staged = self.stage(key);
-        staged.next = Some(Some(object));
+        staged.next = Some(Some(ObjectCow::Owned(object)));
+        staged.counter = false;
+    }
+
+    /// [`Txn::replace`] with a view of an object that outlives the transaction (the caller's
+    /// canonical bytes, copied once, into the tree's entry), committed with the lifetime end
+    /// `expires_at` (0: never).
+    pub(crate) fn replace_view(&mut self, key: &[u8], object: ObjectRef<'v>, expires_at: u64) {
+        let staged = self.stage(key);
+        staged.next = Some(Some(ObjectCow::Borrowed(object)));
+        staged.expires_at = Some(expires_at);
         staged.counter = false;
     }
 
@@ -875,7 +893,7 @@ impl Txn<'_> {
     pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
         let in_place = !self.storage.track_use && !self.storage.expiry.has_idle();
         let staged = self.stage(key);
-        staged.next = Some(Some(object));
+        staged.next = Some(Some(ObjectCow::Owned(object)));
         staged.counter = in_place;
     }
 

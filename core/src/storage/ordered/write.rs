@@ -22,7 +22,7 @@ use std::ptr;
 use super::entry::{lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
 use super::{Counts, KeyBytes, OrderedStorage, Staging};
-use crate::object::Object;
+use crate::object::ObjectCow;
 use crate::storage::reclaim::Collector;
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -39,7 +39,7 @@ enum Old {
 
 /// A change to commit: key, prefix, the object in the tree (null if none), the new object, its
 /// deadline, and whether it is a counter's (`Txn::replace_counter`).
-type Change = (KeyBytes, u64, *mut Entry, Option<Object>, u64, bool);
+type Change<'v> = (KeyBytes, u64, *mut Entry, Option<ObjectCow<'v>>, u64, bool);
 
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
 type Split = (u64, *mut Sep, *mut ());
@@ -89,7 +89,7 @@ struct Commit {
 }
 
 /// Applies a transaction's staged changes to the tree (see the module documentation).
-pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
+pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
     // One key whose object is replaced: a store into its slot.
     if let Some(st) = staging.only() {
         if !st.original.is_null() && matches!(st.next, Some(Some(_))) {
@@ -110,7 +110,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         }
     }
     // The effective changes: (key, prefix, original object or null, new object).
-    let mut changes: Vec<Change> = Vec::new();
+    let mut changes: Vec<Change<'_>> = Vec::new();
     for (key, st) in staging.into_list() {
         // Keys the transaction only read stay as they are.
         let at = st.deadline(&s.expiry);
@@ -121,7 +121,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
             Some(o) => {
                 !st.original.is_null()
                     && !st.expired
-                    && unsafe { view(st.original) }.as_msgpack() == o.as_msgpack()
+                    && unsafe { view(st.original) }.as_msgpack() == o.view().as_msgpack()
                     && unchanged_lifetime(s, st.original, at)
             }
         };
@@ -149,7 +149,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging) {
         match new {
             Some(object) => {
                 let stamp = s.expiry.stamp(at);
-                let (object, bytes) = Entry::new(&object, stamp, counter);
+                let (object, bytes) = Entry::new(object.view(), stamp, counter);
                 c.bytes += bytes as isize;
                 if original.is_null() {
                     c.objects += 1;
@@ -233,14 +233,12 @@ impl Unlinked {
 pub(super) fn commit_one(
     s: &OrderedStorage,
     counts: &Counts,
-    staging: Staging,
+    staging: Staging<'_>,
     child: &Child,
     leaf: &Leaf,
     found: Result<usize, usize>,
 ) -> Unlinked {
-    let mut list = staging.into_list();
-    let (_, st) = list.next().expect("the key is staged");
-    assert!(list.next().is_none(), "a one-key write touches one key");
+    let st = staging.into_only();
     let at = st.deadline(&s.expiry);
     let Some(next) = st.next else {
         return Unlinked::default();
@@ -255,7 +253,7 @@ pub(super) fn commit_one(
         },
         (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
-            let (entry, bytes) = Entry::new(&new, stamp, st.counter);
+            let (entry, bytes) = Entry::new(new.view(), stamp, st.counter);
             counts.add(1, bytes as isize);
             publish_leaf(
                 child,
@@ -308,19 +306,19 @@ fn replace_in_place(
     counts: &Counts,
     original: *mut Entry,
     slot: *const AtomicPtr<Entry>,
-    new: Object,
+    new: ObjectCow<'_>,
     expires_at: u64,
     counter: bool,
 ) -> Option<*mut Entry> {
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap, and its bytes do not change.
-    if unsafe { view(original) }.as_msgpack() == new.as_msgpack()
+    if unsafe { view(original) }.as_msgpack() == new.view().as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
     {
         return None;
     }
     let stamp = s.expiry.stamp(expires_at);
-    let (new, delta) = Entry::new(&new, stamp, counter);
+    let (new, delta) = Entry::new(new.view(), stamp, counter);
     // SAFETY: the stripes held keep the current tree's shape, and so the slot, alive; the
     // slot's writers are serialised (every stripe, or the slot's).
     let old = unsafe { (*slot).swap(new, Ordering::AcqRel) };
