@@ -5,13 +5,15 @@
 //!   published node changes only by single atomic pointer stores (an object slot, a leaf's
 //!   child pointer), so a reader sees each leaf whole.
 //! - Writers stage their changes in a [`Txn`] and commit them at once. A write of one key that
-//!   stays within its leaf ([`OrderedStorage::write_one`]) holds the leaf's stripe (a lock
-//!   among 16) and checks, under it, that the root it searched is still the root: a replaced
-//!   object is one atomic store into its leaf slot, an added or removed key one store of a new
-//!   copy of the leaf into its parent's child pointer; such writers of different leaves run in
-//!   parallel and share no lock. Anything else (splits, merges, several keys) holds every
-//!   stripe, copies the path from the root to every leaf it touches and publishes the new tree
-//!   with one root swap. So a multi-key write is atomic and
+//!   stays within its leaf's parent ([`OrderedStorage::write_one`]) holds the stripe of that
+//!   parent (a lock among 16, shared by the parent's leaves) and checks, under it, that the
+//!   root it searched is still the root and the parent was not replaced: a replaced object is
+//!   one atomic store into its leaf slot, an added or removed key one store of a new copy of
+//!   the leaf into its parent's child pointer, a new key in a full leaf one store of a copy of
+//!   the parent with the leaf split in two; such writers of different parents run in parallel
+//!   and share no lock. Anything else (splits of full parents, merges, several keys) holds
+//!   every stripe, copies the path from the root to every leaf it touches and publishes the
+//!   new tree with one root swap. So a multi-key write is atomic and
 //!   isolated for readers (they see the old root or the new one); a walk sees one-key writes
 //!   made meanwhile in the leaves it has not reached yet.
 //! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
@@ -59,7 +61,7 @@ use crate::term;
 pub(crate) struct OrderedStorage {
     root: AtomicPtr<Inner>,
     /// The writers' locks, each with its share of the table's counts (see [`Stripe`]). A
-    /// one-key writer holds the stripe of its key's leaf (chosen by the leaf's child pointer);
+    /// one-key writer holds the stripe of its key's leaf (chosen by the leaf's parent);
     /// a writer that changes the tree's shape or several keys holds every stripe
     /// ([`OrderedStorage::lock_all`]), so it excludes all others without a lock that every
     /// writer would take.
@@ -149,17 +151,19 @@ impl Counts {
     }
 }
 
-/// The stripe of the leaf under `child`, the `at`th child of its parent: the child pointer's
-/// address, mixed. Under loom, `at` alone: loom needs every execution of a model to make the
-/// same choices, and the loom build's allocator (which quarantines freed blocks, see
-/// `reclaim::poison`) gives nodes new addresses in each one. While the root stays, a leaf has
-/// one child pointer, so either choice gives each leaf one stripe.
-fn stripe_of(child: &Child, at: usize) -> usize {
+/// The stripe of the leaves of `parent` (an inner node whose children are leaves): the node's
+/// address, mixed. All the leaves of one parent share its stripe, so that a split of one of
+/// them can copy the parent under that stripe alone (see [`OrderedStorage::write_one`]).
+/// Under loom, the node's length: loom needs every execution of a model to make the same
+/// choices, and the loom build's allocator (which quarantines freed blocks, see
+/// `reclaim::poison`) gives nodes new addresses in each one. Either choice is fixed for the
+/// life of a node (a published inner node's length never changes).
+fn stripe_of(parent: &Inner) -> usize {
     if cfg!(rets_loom) {
-        at % STRIPES
+        parent.len % STRIPES
     } else {
         let mixed =
-            (child as *const Child as usize as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            (parent as *const Inner as usize as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (mixed >> 32) as usize % STRIPES
     }
 }
@@ -303,12 +307,14 @@ impl OrderedStorage {
     }
 
     /// [`OrderedStorage::write`] for one key (`may_remove`: `f` may remove it). Unless the
-    /// change could reshape the tree, `f` runs beside readers and other such writers, holding
-    /// the stripe of the key's leaf only, and its change is published
-    /// with one store: a replaced object into the key's slot, an added or removed key by a new
-    /// copy of the leaf into its parent's child pointer. A change that could reshape the tree
-    /// (a new key in a full leaf; a removal that could leave the leaf a quarter full or less,
-    /// where the exclusive path merges it; an empty tree) is a [`OrderedStorage::write`].
+    /// change could reshape the tree above the key's leaf's parent, `f` runs beside readers
+    /// and other such writers, holding the stripe of that parent only, and its change is
+    /// published with one store: a replaced object into the key's slot, an added or removed
+    /// key by a new copy of the leaf into its parent's child pointer, a new key in a full leaf
+    /// by a copy of the parent with the leaf split in two, where the parent's pointer was. A
+    /// change that could reshape more (a new key in a full leaf whose parent is full; a
+    /// removal that could leave the leaf a quarter full or less, where the exclusive path
+    /// merges it; an empty tree) is a [`OrderedStorage::write`].
     pub(crate) fn write_one<'v, R>(
         &self,
         key: &[u8],
@@ -324,20 +330,24 @@ impl OrderedStorage {
             let guard = self.collector.enter();
             let root = self.root.load(Ordering::Acquire);
             // SAFETY: the guard keeps the tree at `root` alive, replaced or not.
-            let Some((child, at)) = (unsafe { find_child(root, norm, key) }) else {
+            let Some((parent, at)) = (unsafe { find_parent(root, norm, key) }) else {
                 break;
             };
-            let Stripe { lock, counts } = &self.stripes[stripe_of(child, at)];
+            let Stripe { lock, counts } = &self.stripes[stripe_of(parent)];
             let stripe = lock_spinning(lock);
-            // Only writers holding every stripe replace the root or change inner nodes other
-            // than by a leaf store (see `lock_all`), and one holds this stripe now: if the
-            // root is still the one searched, so is the tree, and it keeps its shape until the
-            // stripe is released, so `child` stays the child pointer of the key's leaf.
-            // Otherwise such a writer ran meanwhile: search its tree.
-            if self.root.load(Ordering::Acquire) != root {
+            // The tree changes shape in two ways: writers holding every stripe (see
+            // `lock_all`) replace the root; a split within its parent replaces the parent (a
+            // copy stored where its pointer was), holding the parent's stripe, and marks the parent
+            // `replaced` before it lets the stripe go. This writer holds that stripe now: if
+            // the root is still the one searched and `parent` was not replaced, `parent` is in
+            // the current tree and stays there, unchanged but for its leaf stores, until the
+            // stripe is released. Otherwise search again.
+            if self.root.load(Ordering::Acquire) != root || parent.replaced.load(Ordering::Relaxed)
+            {
                 drop((stripe, guard));
                 continue;
             }
+            let child = &parent.children[at];
             {
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
                 // here until the stripe is released no other writer changes it or its slots.
@@ -345,9 +355,10 @@ impl OrderedStorage {
                 // leaf.
                 let leaf = unsafe { node::leaf(child.get()) };
                 let found = search_leaf(leaf, norm, key);
+                // A new key fits a full leaf too if its parent has room for the leaf's split.
                 let fits = match found {
                     Ok(_) => !may_remove || leaf.len - 1 > CAP / 4,
-                    Err(_) => leaf.len < CAP,
+                    Err(_) => leaf.len < CAP || parent.len < CAP,
                 };
                 if fits {
                     let (original, slot) = match found {
@@ -385,7 +396,13 @@ impl OrderedStorage {
                     let unlinked = if staged.only().is_some_and(|st| st.next.is_none()) {
                         write::Unlinked::default()
                     } else {
-                        write::commit_one(self, counts, staged, child, leaf, found)
+                        let place = write::Place {
+                            root,
+                            parent,
+                            at,
+                            leaf,
+                        };
+                        write::commit_one(self, counts, staged, place, found)
                     };
                     // The stripe and the guard go before what left the tree is retired: the
                     // retirement that fills this thread's batch frees it after a process-wide
@@ -524,13 +541,14 @@ unsafe fn find(root: *const Inner, norm: u64, key: &[u8]) -> Option<*const Atomi
     }
 }
 
-/// The child pointer of the leaf where `key` is or would be in the tree at `root`, and its
-/// place in its parent (`None` if the tree is empty). The same descent as [`find`], which keeps
-/// its own loop: built on this one, a lookup took 21 instructions more (callgrind).
+/// The parent of the leaf where `key` is or would be in the tree at `root` (the inner node
+/// whose children are leaves), and the leaf's place in it (`None` if the tree is empty). The
+/// same descent as [`find`], which keeps its own loop: built on this one, a lookup took 21
+/// instructions more (callgrind).
 ///
 /// # Safety
 /// As for [`find`].
-unsafe fn find_child<'a>(root: *const Inner, norm: u64, key: &[u8]) -> Option<(&'a Child, usize)> {
+unsafe fn find_parent<'a>(root: *const Inner, norm: u64, key: &[u8]) -> Option<(&'a Inner, usize)> {
     // SAFETY: the caller's contract covers every node reached from `root`.
     unsafe {
         let mut node = inner(root.cast());
@@ -540,11 +558,36 @@ unsafe fn find_child<'a>(root: *const Inner, norm: u64, key: &[u8]) -> Option<(&
         loop {
             let at = route(node, norm, key);
             if node.leaf_children {
-                return Some((&node.children[at], at));
+                return Some((node, at));
             }
             node = inner(node.children[at].get());
         }
     }
+}
+
+/// Where a parent's pointer is kept: the root, or a child pointer of its own parent.
+enum Above<'a> {
+    Root,
+    Child(&'a Child),
+}
+
+/// Where the pointer to `parent`, the parent of `key`'s leaf in the tree at `root`, is kept
+/// (found again by the same descent: only a split in its parent needs it).
+///
+/// # Safety
+/// As for [`find`], and `parent` is what [`find_parent`] found for `key` at `root`.
+unsafe fn above<'a>(root: *const Inner, parent: &Inner, norm: u64, key: &[u8]) -> Above<'a> {
+    let mut above = Above::Root;
+    // SAFETY: the caller's contract covers every node reached from `root`.
+    unsafe {
+        let mut node = inner(root.cast());
+        while !std::ptr::eq(node, parent) {
+            let child = &node.children[route(node, norm, key)];
+            above = Above::Child(child);
+            node = inner(child.get());
+        }
+    }
+    above
 }
 
 /// Calls `f` on every object under `node` in `direction`.

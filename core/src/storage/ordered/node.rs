@@ -16,7 +16,7 @@ use std::ptr;
 use super::entry::{self, Entry};
 use crate::storage::pool;
 use crate::storage::reclaim::Retire;
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, Ordering};
 use crate::term;
 
 /// Keys per leaf and children per inner node. Small under loom, so models split and merge.
@@ -49,6 +49,9 @@ pub(super) struct Inner {
     pub(super) len: usize,
     /// Whether the children are leaves (else inner nodes).
     pub(super) leaf_children: bool,
+    /// Set (under this node's stripe) once a split of one of its leaves replaced it with a
+    /// copy: one-key writers that found it search again (see `OrderedStorage::write_one`).
+    pub(super) replaced: AtomicBool,
     pub(super) norms: [u64; CAP],
     pub(super) seps: [*mut Sep; CAP],
     pub(super) children: [Child; CAP],
@@ -237,6 +240,7 @@ impl Inner {
         Inner {
             len: 0,
             leaf_children,
+            replaced: AtomicBool::new(false),
             norms: [0; CAP],
             seps: [ptr::null_mut(); CAP],
             children: std::array::from_fn(|_| Child::new(ptr::null_mut())),

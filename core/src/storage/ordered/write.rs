@@ -5,9 +5,13 @@
 //! - One key whose object is replaced: the new object is stored into its leaf slot (readers see
 //!   the old object or the new one) and the old one retired.
 //! - One key added to a leaf with room, or removed from a leaf that keeps more than a quarter
-//!   of its keys ([`commit_one`], under the leaf's stripe):
+//!   of its keys ([`commit_one`], under the stripe of the leaf's parent):
 //!   a copy of the leaf with the change is stored into its parent's child pointer, and the old
 //!   leaf retired. The tree's shape and separators stay as they are.
+//! - One key added to a full leaf whose parent has room ([`commit_one`], under the parent's
+//!   stripe): the leaf splits into a copy of the parent, which is stored where the parent's
+//!   pointer was (the root, or a child pointer of the grandparent); the old parent is marked
+//!   replaced and retired.
 //! - Anything else: copy-on-write. The root and every node on the way to a touched leaf are
 //!   copied once ("fresh" nodes, private to the commit and changed in place), splits and merges
 //!   happen among fresh nodes, and the new root is published with one store. The nodes it
@@ -21,7 +25,7 @@ use std::ptr;
 
 use super::entry::{lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
-use super::{Counts, KeyBytes, OrderedStorage, Staging};
+use super::{above, Above, Counts, KeyBytes, OrderedStorage, Staging};
 use crate::object::ObjectCow;
 use crate::storage::reclaim::Collector;
 use crate::sync::{AtomicPtr, Ordering};
@@ -207,6 +211,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
 pub(super) struct Unlinked {
     object: Option<*mut Entry>,
     leaf: Option<*mut Leaf>,
+    parent: Option<*mut Inner>,
 }
 
 impl Unlinked {
@@ -222,20 +227,32 @@ impl Unlinked {
             if let Some(p) = self.leaf {
                 collector.retire(p);
             }
+            if let Some(p) = self.parent {
+                collector.retire(p);
+            }
         }
     }
 }
 
-/// Commits the transaction of [`OrderedStorage::write_one`]: its one key's change, in `leaf`,
-/// the leaf under `child`, where the key is at `found` (as `search_leaf` says). The caller holds
-/// the leaf's stripe, found in the current tree (see [`OrderedStorage::write_one`]), and checked that the change fits the leaf:
-/// room for a new key; more than `CAP / 4` keys left after a removal.
+/// Where a one-key writer's key is: `leaf`, the `at`th child of `parent`, in the current tree
+/// at `root` (see [`OrderedStorage::write_one`]).
+pub(super) struct Place<'a> {
+    pub(super) root: *const Inner,
+    pub(super) parent: &'a Inner,
+    pub(super) at: usize,
+    pub(super) leaf: &'a Leaf,
+}
+
+/// Commits the transaction of [`OrderedStorage::write_one`]: its one key's change, in the leaf
+/// of `place`, where the key is at `found` (as `search_leaf` says). The caller holds the
+/// stripe of the leaf's parent, found in the current tree, and checked that the change fits:
+/// room for a new key in the leaf, or in the parent for the leaf's split; more than
+/// `CAP / 4` keys left after a removal.
 pub(super) fn commit_one(
     s: &OrderedStorage,
     counts: &Counts,
     staging: Staging<'_>,
-    child: &Child,
-    leaf: &Leaf,
+    place: Place<'_>,
     found: Result<usize, usize>,
 ) -> Unlinked {
     let st = staging.into_only();
@@ -246,20 +263,26 @@ pub(super) fn commit_one(
     if st.expired {
         s.count_expired(1);
     }
+    let Place { leaf, .. } = place;
+    let child = &place.parent.children[place.at];
     match (next, found) {
         (Some(new), Ok(_)) => Unlinked {
             object: replace_in_place(s, counts, st.original, st.slot, new, at, st.counter),
-            leaf: None,
+            ..Unlinked::default()
         },
         (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
             let (entry, bytes) = Entry::new(new.view(), stamp, st.counter);
             counts.add(1, bytes as isize);
-            publish_leaf(
-                child,
-                leaf,
-                Leaf::alloc_edited(leaf, i, Edit::Insert(st.norm, entry)),
-            )
+            if leaf.len < CAP {
+                publish_leaf(
+                    child,
+                    leaf,
+                    Leaf::alloc_edited(leaf, i, Edit::Insert(st.norm, entry)),
+                )
+            } else {
+                split_in_parent(s, counts, place, i, st.norm, entry)
+            }
         }
         (None, Ok(i)) => {
             // `write_one` checked this when it allowed a removal; `write_in_place` does not.
@@ -278,6 +301,93 @@ pub(super) fn commit_one(
     }
 }
 
+/// Adds `entry` (prefix `norm`) at slot `i` of the full leaf of `place` by splitting the leaf
+/// within its parent, which has room: the two halves (one of them the old leaf itself when the
+/// key goes at either end, as appends and prepends do) and a new separator go into a copy of
+/// the parent, stored into `above` with one release store. Readers see the old parent or the
+/// new one, each a whole subtree. The old parent is marked `replaced` for the one-key writers
+/// of its other leaves, who wait for this stripe and then search again; no other writer
+/// stores into `above` meanwhile: it belongs to the parent's parent, which only writers
+/// holding every stripe replace (or the root, which a split of another parent never stores).
+/// The caller holds the parent's stripe; `entry`'s bytes are counted.
+fn split_in_parent(
+    s: &OrderedStorage,
+    counts: &Counts,
+    place: Place<'_>,
+    i: usize,
+    norm: u64,
+    entry: *mut Entry,
+) -> Unlinked {
+    let Place {
+        root,
+        parent,
+        at,
+        leaf,
+    } = place;
+    debug_assert!(leaf.len == CAP && parent.len < CAP);
+    let keep = split_point(i);
+    // The CAP + 1 slots in order, taken from the old leaf around the new one.
+    let slot = |j: usize| -> (u64, *mut Entry) {
+        match j.cmp(&i) {
+            std::cmp::Ordering::Less => (leaf.norms[j], leaf.objs[j].load(Ordering::Relaxed)),
+            std::cmp::Ordering::Equal => (norm, entry),
+            std::cmp::Ordering::Greater => {
+                (leaf.norms[j - 1], leaf.objs[j - 1].load(Ordering::Relaxed))
+            }
+        }
+    };
+    let half = |from: usize, to: usize| -> *mut Leaf {
+        let mut l = Leaf::empty();
+        l.len = to - from;
+        for j in from..to {
+            let (n, o) = slot(j);
+            l.set(j - from, n, o);
+        }
+        Leaf::alloc(l)
+    };
+    let old_leaf = leaf as *const Leaf as *mut Leaf;
+    // The key at either end leaves the old leaf whole on the other side (`split_point`).
+    let (left, right, retired_leaf) = match (keep, i) {
+        (CAP, CAP) => (old_leaf, half(CAP, CAP + 1), None),
+        (1, 0) => (half(0, 1), old_leaf, None),
+        _ => (half(0, keep), half(keep, CAP + 1), Some(old_leaf)),
+    };
+    let (right_norm, right_first) = slot(keep);
+    // SAFETY: `right_first` is a live entry: the new one, or one of the leaf's, which the
+    // stripe keeps in the tree.
+    let sep_key = unsafe { view(right_first) }.key_msgpack();
+    let sep = Box::into_raw(Box::new(Sep(sep_key.into())));
+    let mut copy = Inner::empty(true);
+    copy.len = parent.len + 1;
+    for j in 0..parent.len {
+        let to = if j > at { j + 1 } else { j };
+        copy.set_branch(to, parent.branch(j));
+    }
+    copy.children[at].set(left.cast());
+    copy.set_branch(at + 1, (right_norm, sep, right.cast()));
+    let copy = Box::into_raw(Box::new(copy));
+    // SAFETY: `root` is the current tree's, which the stripe keeps in shape above `parent`;
+    // the new entry's key routes as the writer's key did (it is equal to it); the entry is
+    // live.
+    let key = unsafe { view(entry) }.key_msgpack();
+    match unsafe { above(root, parent, norm, key) } {
+        Above::Root => s.root.store(copy, Ordering::Release),
+        Above::Child(c) => c.set(copy.cast()),
+    }
+    parent.replaced.store(true, Ordering::Relaxed);
+    // A leaf more (two for one, or one beside the old), a separator; the parent's copy
+    // replaces it.
+    counts.add(
+        0,
+        (std::mem::size_of::<Leaf>() + sep_bytes(sep_key.len())) as isize,
+    );
+    Unlinked {
+        object: None,
+        leaf: retired_leaf,
+        parent: Some(parent as *const Inner as *mut Inner),
+    }
+}
+
 /// Publishes `copy` (a new leaf from `Leaf::alloc_edited`) in place of `leaf` under `child`
 /// (one release store); returns the old leaf, unlinked.
 fn publish_leaf(child: &Child, leaf: &Leaf, copy: *mut Leaf) -> Unlinked {
@@ -287,6 +397,7 @@ fn publish_leaf(child: &Child, leaf: &Leaf, copy: *mut Leaf) -> Unlinked {
     Unlinked {
         object: None,
         leaf: Some(old),
+        parent: None,
     }
 }
 
