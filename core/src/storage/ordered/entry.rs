@@ -235,8 +235,8 @@ pub(super) unsafe fn recency_of<'a>(p: *const Entry) -> &'a AtomicU32 {
 ///
 /// # Safety
 /// `p` came from [`Entry::new`] and stays live for `'a`, and it is not [`MUTABLE`] or the
-/// caller holds, for `'a`, the lock that serializes its writers (the stripe of its leaf, or
-/// every stripe).
+/// caller holds, for `'a`, the lock that serializes its writers (the stripe of its leaf, which
+/// its leaf's parent chooses, or every stripe).
 #[inline]
 pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
     // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`),

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use std::ptr;
 
-use super::entry::{lifetime_end_of, view, Entry};
+use super::entry::{key_of, lifetime_end_of, view, Entry};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
 use super::{above, Above, Counts, KeyBytes, OrderedStorage, Staging};
 use crate::object::ObjectCow;
@@ -355,7 +355,7 @@ fn split_in_parent(
     let (right_norm, right_first) = slot(keep);
     // SAFETY: `right_first` is a live entry: the new one, or one of the leaf's, which the
     // stripe keeps in the tree.
-    let sep_key = unsafe { view(right_first) }.key_msgpack();
+    let sep_key = unsafe { key_of(right_first) };
     let sep = Box::into_raw(Box::new(Sep(sep_key.into())));
     let mut copy = Inner::empty(true);
     copy.len = parent.len + 1;
@@ -369,7 +369,7 @@ fn split_in_parent(
     // SAFETY: `root` is the current tree's, which the stripe keeps in shape above `parent`;
     // the new entry's key routes as the writer's key did (it is equal to it); the entry is
     // live.
-    let key = unsafe { view(entry) }.key_msgpack();
+    let key = unsafe { key_of(entry) };
     match unsafe { above(root, parent, norm, key) } {
         Above::Root => s.root.store(copy, Ordering::Release),
         Above::Child(c) => c.set(copy.cast()),
