@@ -1190,6 +1190,30 @@ mod tests {
         assert_eq!(s.memory(), recount(&s));
     }
 
+    /// One-key inserts in ascending, descending and scattered order: every split of a leaf
+    /// whose parent has room happens within the parent (below the root too, once the tree has
+    /// three levels), and the tree keeps every key, in order, with its memory counted exactly.
+    #[test]
+    fn one_key_inserts_split_within_parents() {
+        const N: i64 = 5000;
+        let orders: [Vec<i64>; 3] = [(0..N).collect(), (0..N).rev().collect(), shuffled(N)];
+        for order in orders {
+            let s = OrderedStorage::new();
+            for &i in &order {
+                let k = key(i);
+                s.write_in_place(&k, |mut t| t.replace(&k, obj(i, i)));
+            }
+            // SAFETY: no writer runs; the storage keeps its tree alive.
+            let root = unsafe { &*s.root.load(Ordering::Acquire) };
+            assert!(!root.leaf_children, "three levels at least");
+            assert_eq!(s.size(), N as usize);
+            assert_eq!(s.memory(), recount(&s));
+            let mut seen = Vec::new();
+            s.for_each(Direction::Forward, |o| seen.push(o.key().as_i64().unwrap()));
+            assert_eq!(seen, (0..N).collect::<Vec<_>>());
+        }
+    }
+
     mod differential {
         use std::collections::BTreeMap;
 
@@ -1259,8 +1283,20 @@ mod tests {
                 .unwrap()
         }
 
-        /// Writes `items` in one transaction, as a list insert does (a later duplicate wins).
+        /// Writes `items` in one transaction, as a list insert does (a later duplicate wins);
+        /// one item as a one-key write does (a leaf write, a split within the parent, or the
+        /// exclusive path when neither fits).
         fn write(s: &OrderedStorage, items: &[(Term, Option<i64>)]) {
+            if let [(k, v)] = items {
+                let kb = enc(k);
+                s.write_one(&kb, true, |mut t| {
+                    t.update(&kb, |o| match v {
+                        Some(v) => *o = vec![object(k, *v)],
+                        None => o.clear(),
+                    })
+                });
+                return;
+            }
             let keys: Vec<Vec<u8>> = items.iter().map(|(k, _)| enc(k)).collect();
             let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
             s.write(&refs, |mut t| {
