@@ -115,9 +115,9 @@ fn flags_of(object: ObjectRef<'_>, stamp: Stamp, counter: bool) -> u32 {
 }
 
 impl Entry {
-    /// Copies the object `view` shows into a new entry with the deadline (and kept end) of `stamp`; if
-    /// `counter` (and the object is small enough), one whose bytes may change in place
-    /// ([`overwrite`]). Returns it with the bytes it counts (see [`Entry::bytes`]).
+    /// Copies the object `view` shows into a new entry with the deadline (and kept end) of
+    /// `stamp`; if `counter` (and the object is small enough), one whose bytes may change in
+    /// place ([`overwrite`]). Returns it with the bytes it counts (see [`Entry::bytes`]).
     #[inline(always)]
     pub(super) fn new(view: ObjectRef<'_>, stamp: Stamp, counter: bool) -> (*mut Entry, usize) {
         let bytes = view.as_msgpack();

@@ -35,6 +35,11 @@ pub(super) fn sep_bytes(len: usize) -> usize {
     std::mem::size_of::<Sep>() + len
 }
 
+/// A new separator holding a copy of `key` (freed by its `Retire`, or with its tree).
+fn alloc_sep(key: &[u8]) -> *mut Sep {
+    Box::into_raw(Box::new(Sep(key.into())))
+}
+
 /// A node that left the tree.
 enum Old {
     Leaf(*mut Leaf),
@@ -304,11 +309,12 @@ pub(super) fn commit_one(
 /// Adds `entry` (prefix `norm`) at slot `i` of the full leaf of `place` by splitting the leaf
 /// within its parent, which has room: the two halves (one of them the old leaf itself when the
 /// key goes at either end, as appends and prepends do) and a new separator go into a copy of
-/// the parent, stored into `above` with one release store. Readers see the old parent or the
-/// new one, each a whole subtree. The old parent is marked `replaced` for the one-key writers
-/// of its other leaves, who wait for this stripe and then search again; no other writer
-/// stores into `above` meanwhile: it belongs to the parent's parent, which only writers
-/// holding every stripe replace (or the root, which a split of another parent never stores).
+/// the parent, stored with one release store where the parent's pointer is (found by
+/// [`above`]). Readers see the old parent or the new one, each a whole subtree. The old parent
+/// is marked `replaced` for the one-key writers of its other leaves, who wait for this stripe
+/// and then search again; no other writer stores into that pointer meanwhile: it belongs to
+/// the parent's parent, which only writers holding every stripe replace (or it is the root,
+/// which a split of another parent never stores).
 /// The caller holds the parent's stripe; `entry`'s bytes are counted.
 fn split_in_parent(
     s: &OrderedStorage,
@@ -326,7 +332,8 @@ fn split_in_parent(
     } = place;
     debug_assert!(leaf.len == CAP && parent.len < CAP);
     let keep = split_point(i);
-    // The CAP + 1 slots in order, taken from the old leaf around the new one.
+    // The CAP + 1 slots in order, taken from the old leaf around the new one (relaxed loads:
+    // the stripe keeps the leaf's slots still, and ordered every earlier store before them).
     let slot = |j: usize| -> (u64, *mut Entry) {
         match j.cmp(&i) {
             std::cmp::Ordering::Less => (leaf.norms[j], leaf.objs[j].load(Ordering::Relaxed)),
@@ -356,7 +363,7 @@ fn split_in_parent(
     // SAFETY: `right_first` is a live entry: the new one, or one of the leaf's, which the
     // stripe keeps in the tree.
     let sep_key = unsafe { key_of(right_first) };
-    let sep = Box::into_raw(Box::new(Sep(sep_key.into())));
+    let sep = alloc_sep(sep_key);
     let mut copy = Inner::empty(true);
     copy.len = parent.len + 1;
     for j in 0..parent.len {
@@ -366,11 +373,11 @@ fn split_in_parent(
     copy.children[at].set(left.cast());
     copy.set_branch(at + 1, (right_norm, sep, right.cast()));
     let copy = Box::into_raw(Box::new(copy));
-    // SAFETY: `root` is the current tree's, which the stripe keeps in shape above `parent`;
-    // the new entry's key routes as the writer's key did (it is equal to it); the entry is
-    // live.
-    let key = unsafe { key_of(entry) };
-    match unsafe { above(root, parent, norm, key) } {
+    // SAFETY: the new entry is live, and its key routes as the writer's key did (it is equal
+    // to it); `root` is the current tree's, which the stripe keeps in shape above `parent`,
+    // where `find_parent` found `parent` for that key.
+    let parent_pointer = unsafe { above(root, parent, norm, key_of(entry)) };
+    match parent_pointer {
         Above::Root => s.root.store(copy, Ordering::Release),
         Above::Child(c) => c.set(copy.cast()),
     }
@@ -508,7 +515,7 @@ impl Commit {
 
     fn new_sep(&mut self, key: &[u8]) -> *mut Sep {
         self.bytes += sep_bytes(key.len()) as isize;
-        Box::into_raw(Box::new(Sep(key.into())))
+        alloc_sep(key)
     }
 
     fn drop_sep(&mut self, sep: *mut Sep) {
