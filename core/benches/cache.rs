@@ -298,6 +298,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // Memory per entry is counted by this binary's allocator, which must then see rets's node
+    // blocks too: the node pool takes them from it, not from mimalloc (`storage::pool`).
+    std::env::set_var("RETS_NODE_POOL", "global");
     let quick = std::env::args().any(|a| a == "--quick");
     let hit_ratio_only = std::env::args().any(|a| a == "--hit-ratio");
 

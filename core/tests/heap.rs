@@ -63,12 +63,21 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// This binary counts every byte rets allocates, so the node pool must take its blocks from the
+/// process's allocator (this counting one), not from mimalloc (`RETS_NODE_POOL=global`, see
+/// `storage::pool`): set before the first block is asked for, by every test first.
+fn count_every_block() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("RETS_NODE_POOL", "global"));
+}
+
 /// Ten chunks of the default 64 keys, each object a few bytes (well under the typical size the
 /// first chunk's buffers are sized for): the first chunk allocates the buffers (the objects'
 /// bytes, where each one is) and the key to resume after, at most three allocations; the nine
 /// others allocate nothing.
 #[test]
 fn an_iterator_sizes_its_buffers_once_and_reuses_them_for_every_chunk() {
+    count_every_block();
     let owner = Owner::new();
     let tab = owner
         .new_table("t", TableOptions::new().table_type(TableType::OrderedSet))
@@ -100,6 +109,7 @@ fn an_iterator_sizes_its_buffers_once_and_reuses_them_for_every_chunk() {
 /// (objects and arrays the tables retired may still wait for reclamation; they are small).
 #[test]
 fn closing_an_owner_frees_the_transfers_it_did_not_receive() {
+    count_every_block();
     const GIFT: usize = 1 << 20;
     let giver = Owner::new();
     let round = || {

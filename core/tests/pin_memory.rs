@@ -30,6 +30,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// This binary counts every byte rets allocates, so the node pool must take its blocks from the
+/// process's allocator (this counting one), not from mimalloc (`RETS_NODE_POOL=global`, see
+/// `storage::pool`): set before the first block is asked for, by every test first.
+fn count_every_block() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("RETS_NODE_POOL", "global"));
+}
+
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
@@ -59,6 +67,7 @@ fn rewrite_all(table: &Table, round0: i64) -> isize {
 
 #[test]
 fn objects_retired_while_pinned_are_freed_after_unpin() {
+    count_every_block();
     let owner = Owner::new();
     let table = owner
         .new_table("held", TableOptions::new().set().public())

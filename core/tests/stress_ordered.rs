@@ -37,6 +37,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// This binary counts every byte rets allocates, so the node pool must take its blocks from the
+/// process's allocator (this counting one), not from mimalloc (`RETS_NODE_POOL=global`, see
+/// `storage::pool`): set before the first block is asked for, by every test first.
+fn count_every_block() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("RETS_NODE_POOL", "global"));
+}
+
 const WRITERS: usize = 3;
 const READERS: usize = 2;
 const STABLE: i64 = 300;
@@ -270,6 +278,7 @@ fn run(pool: &Pool) {
 /// One thread, the same kinds of operations, deterministic: a table filled, churned, traversed,
 /// emptied in parts and whole, and deleted.
 fn churn_alone() {
+    let empty = LIVE.load(Ordering::SeqCst);
     let owner = Owner::new();
     let t = owner
         .new_table("alone", TableOptions::new().ordered_set().public())
@@ -278,6 +287,14 @@ fn churn_alone() {
         t.insert(Term::Array(vec![Term::Int(i * 3), Term::Int(0)]))
             .unwrap();
     }
+    // The count sees the table's blocks (entries and leaves included), or comparing it across
+    // runs proves nothing about them.
+    let counted = LIVE.load(Ordering::SeqCst) - empty;
+    let reported = t.info().unwrap().memory as isize;
+    assert!(
+        counted >= reported * 9 / 10,
+        "{counted} bytes counted for a table that reports {reported}"
+    );
     for i in 0..2_000i64 {
         match i % 4 {
             0 => t.delete(i * 3).unwrap(),
@@ -314,6 +331,7 @@ fn traverse_all(t: &Table) {
 
 #[test]
 fn ordered_set_under_contention_keeps_its_invariants_and_leaks_nothing() {
+    count_every_block();
     // Alone: once warm, a run leaves the heap exactly as it found it.
     churn_alone();
     churn_alone();

@@ -76,6 +76,14 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// This binary counts every byte rets allocates, so the node pool must take its blocks from the
+/// process's allocator (this counting one), not from mimalloc (`RETS_NODE_POOL=global`, see
+/// `storage::pool`): set before the first block is asked for, by every test first.
+fn count_every_block() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("RETS_NODE_POOL", "global"));
+}
+
 fn ok(status: rets_status) {
     // SAFETY: rets_last_error_message returns a valid NUL-terminated string owned by rets.
     let message = unsafe { CStr::from_ptr(rets_last_error_message()) };
@@ -137,6 +145,7 @@ fn match_all_spec() -> Vec<u8> {
 
 #[test]
 fn every_free_gives_back_what_its_handle_holds() {
+    count_every_block();
     let mut owner = ptr::null_mut();
     ok(rets_owner_new(&mut owner));
     let mut table = ptr::null_mut();
@@ -256,6 +265,7 @@ fn every_free_gives_back_what_its_handle_holds() {
 
 #[test]
 fn a_grown_builder_writes_caller_bytes_without_allocating() {
+    count_every_block();
     let text = [b'x'; 200];
     let data = [7u8; 300];
     let mut b = ptr::null_mut();
@@ -306,6 +316,7 @@ fn four_gib_and_one() -> Vec<u8> {
 
 #[test]
 fn a_builder_refuses_a_bin_of_4_gib_without_copying_it() {
+    count_every_block();
     let huge = four_gib_and_one();
     let mut b = ptr::null_mut();
     ok(rets_builder_new(&mut b));
@@ -325,6 +336,7 @@ fn a_builder_refuses_a_bin_of_4_gib_without_copying_it() {
 
 #[test]
 fn a_builder_refuses_a_str_of_4_gib_without_copying_it() {
+    count_every_block();
     let huge = four_gib_and_one();
     let mut b = ptr::null_mut();
     ok(rets_builder_new(&mut b));

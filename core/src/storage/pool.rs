@@ -18,9 +18,22 @@
 //! thread's next writes, whichever thread allocated it. Nothing is shared between threads, so
 //! there is no synchronisation; a thread's blocks go back to the allocator when it exits.
 //!
-//! Disabled under `--cfg rets_loom` (the models' allocator must see every free to poison it)
-//! and when the environment variable `RETS_NODE_POOL` is `0` when the first block is asked for
-//! (ci/memcheck runs so, so that valgrind sees a freed node as freed, not as pooled).
+//! When a thread has no free block of the size, the block comes from mimalloc, not from the
+//! process's allocator: a table being filled allocates a block per key, and glibc's `malloc`
+//! and `free` were about 220 and 180 instructions a block there (fresh memory, the table's
+//! deletion freeing it on another thread), and two threads filling one ordered_set waited on
+//! each other's arena locks; with mimalloc a 10k-key fill takes 230 instructions less per key
+//! (set and ordered_set), and two threads filling an ordered_set 20% less time (BENCHMARKS.md,
+//! *Pooled blocks from mimalloc*). Only pooled blocks (at most [`MAX_POOLED`] bytes) come from
+//! it; larger ones, and everything else rets allocates, use the process's allocator.
+//!
+//! The environment variable `RETS_NODE_POOL`, read when the first block is asked for, changes
+//! that: `0` turns the pool off, every block then coming from and going straight back to the
+//! process's allocator (ci/memcheck, ci/asan-storage and the ASan fuzz runs set it, so that
+//! valgrind and AddressSanitizer see a freed node as freed, not as pooled); `global` keeps the
+//! pool but takes its blocks from the process's allocator (tests and benchmarks that count
+//! every byte rets allocates with a counting allocator of their own set it). The pool is off
+//! under `--cfg rets_loom` too (the models' allocator must see every free to poison it).
 
 // Under loom the pool is off and its lists go unused.
 #![cfg_attr(rets_loom, allow(dead_code))]
@@ -64,11 +77,11 @@ impl Drop for Lists {
         for (class, head) in self.heads.iter().enumerate() {
             let mut block = head.replace(ptr::null_mut());
             while !block.is_null() {
-                // SAFETY: the blocks in a list are free blocks of its class, allocated with
-                // `class_layout(class)` and owned by the list alone.
+                // SAFETY: the blocks in a list are free blocks of its class, from `new_block`
+                // with `class_layout(class)`, and owned by the list alone.
                 unsafe {
                     let next = (*block).next;
-                    alloc::dealloc(block.cast(), class_layout(class));
+                    free_block(block.cast(), class_layout(class));
                     block = next;
                 }
             }
@@ -98,26 +111,79 @@ fn class_layout(class: usize) -> Layout {
     Layout::from_size_align(class * STEP + 8, ALIGN).expect("a small power-of-two alignment")
 }
 
-/// Whether blocks are pooled (see the module documentation).
+/// Where blocks come from (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+enum Mode {
+    /// Not pooled: from the process's allocator, and straight back to it.
+    Off = 1,
+    /// Pooled, new blocks from the process's allocator.
+    Global = 2,
+    /// Pooled, new blocks from mimalloc.
+    Mimalloc = 3,
+}
+
+/// The mode, read from `RETS_NODE_POOL` once.
 #[inline]
-fn enabled() -> bool {
+fn mode() -> Mode {
     #[cfg(rets_loom)]
-    return false;
+    return Mode::Off;
     #[cfg(not(rets_loom))]
     {
         use std::sync::atomic::{AtomicU8, Ordering};
-        // 0: not yet read from the environment, 1: on, 2: off.
+        // 0: not yet read from the environment; otherwise the mode.
         static STATE: AtomicU8 = AtomicU8::new(0);
         match STATE.load(Ordering::Relaxed) {
-            1 => true,
-            2 => false,
+            1 => Mode::Off,
+            2 => Mode::Global,
+            3 => Mode::Mimalloc,
             _ => {
-                let on = std::env::var_os("RETS_NODE_POOL").is_none_or(|v| v != "0");
-                STATE.store(if on { 1 } else { 2 }, Ordering::Relaxed);
-                on
+                let mode = match std::env::var_os("RETS_NODE_POOL") {
+                    Some(v) if v == "0" => Mode::Off,
+                    Some(v) if v == "global" => Mode::Global,
+                    _ => Mode::Mimalloc,
+                };
+                STATE.store(mode as u8, Ordering::Relaxed);
+                mode
             }
         }
     }
+}
+
+/// Whether blocks are pooled.
+#[inline]
+fn enabled() -> bool {
+    mode() != Mode::Off
+}
+
+/// A new block of a class layout from the pool's allocator (mimalloc unless `global`).
+///
+/// # Safety
+/// As [`std::alloc::GlobalAlloc::alloc`]: `layout` has a non-zero size.
+#[inline]
+unsafe fn new_block(layout: Layout) -> *mut u8 {
+    #[cfg(not(rets_loom))]
+    if mode() == Mode::Mimalloc {
+        // SAFETY: the caller's contract.
+        return unsafe { alloc::GlobalAlloc::alloc(&mimalloc::MiMalloc, layout) };
+    }
+    // SAFETY: the caller's contract.
+    unsafe { alloc::alloc(layout) }
+}
+
+/// Gives a block from [`new_block`] back to the allocator it came from.
+///
+/// # Safety
+/// `block` came from [`new_block`] with `layout` and is not used afterwards.
+#[inline]
+unsafe fn free_block(block: *mut u8, layout: Layout) {
+    #[cfg(not(rets_loom))]
+    if mode() == Mode::Mimalloc {
+        // SAFETY: the mode never changes, so the block came from mimalloc (the contract).
+        return unsafe { alloc::GlobalAlloc::dealloc(&mimalloc::MiMalloc, block, layout) };
+    }
+    // SAFETY: the block came from the process's allocator (the contract, as above).
+    unsafe { alloc::dealloc(block, layout) }
 }
 
 /// A block for `layout` (whose alignment is at most 8), from this thread's free blocks if it
@@ -150,7 +216,7 @@ pub(crate) fn alloc(layout: Layout) -> *mut u8 {
         }
     }
     // SAFETY: a class layout has a non-zero size.
-    unsafe { alloc::alloc(class_layout(class)) }
+    unsafe { new_block(class_layout(class)) }
 }
 
 /// Frees a block from [`alloc`].
@@ -189,9 +255,9 @@ pub(crate) unsafe fn dealloc(block: *mut u8, layout: Layout) {
             return;
         }
     }
-    // SAFETY: a pooled-size block was allocated with its class layout, by `alloc` (either from
-    // the allocator directly or reused from a list that got it so).
-    unsafe { alloc::dealloc(block, class_layout(class)) }
+    // SAFETY: a pooled-size block was allocated with its class layout, by `alloc` (either by
+    // `new_block` directly or reused from a list that got it so).
+    unsafe { free_block(block, class_layout(class)) }
 }
 
 #[cfg(all(test, not(rets_loom)))]
