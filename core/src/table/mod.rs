@@ -666,8 +666,8 @@ impl Table {
         let keypos = self.inner.keypos;
         key.with_key(|key| {
             let mut counters = update::Counters::with_room(ops.len());
-            // A counter whose object the storage keeps changeable (a hash table's, stored by an
-            // earlier update) changes in place without a transaction when no width changes and
+            // A counter whose object the storage keeps changeable (stored by an earlier update,
+            // on a set or an ordered_set) changes in place without a transaction when no width changes and
             // no new lifetime is given; otherwise, or if the key is absent, the transaction
             // below does the update.
             if default.as_ref().is_none_or(|(_, o)| o.ttl.is_none()) {
@@ -701,7 +701,7 @@ impl Table {
     }
 
     /// [`Table::update_counters_inner`]'s transaction: a counter that cannot change in place
-    /// (absent, changing width, given a lifetime, or on an ordered_set). A function of its own,
+    /// (absent, not yet stored as a counter, changing width, or given a lifetime). A function of its own,
     /// so that the in-place path's code is not shaped by this one's.
     fn update_counters_in_txn(
         &self,

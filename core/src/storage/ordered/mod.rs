@@ -51,7 +51,7 @@ use node::{inner, leaf, route, search_leaf, Child, Inner, CAP};
 
 use super::reclaim::{self, Collector, Protect};
 use super::seqlock::Scratch;
-use super::{Direction, Start};
+use super::{Direction, InPlace, Start};
 use crate::cache::Expiry;
 use crate::object::{Key, Object, ObjectCow, ObjectRef, Objects};
 use crate::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -105,6 +105,18 @@ const STRIPES: usize = 2;
 struct Stripe {
     lock: Mutex<()>,
     counts: Counts,
+}
+
+/// What a one-key writer holds while it works under a leaf's parent
+/// ([`OrderedStorage::hold_parent`]): its guard, its parent's stripe (and the counts that go
+/// with it), the root it found the parent under, and the leaf's place in the parent.
+struct LeafParent<'s> {
+    guard: reclaim::Guard<'s>,
+    stripe: MutexGuard<'s, ()>,
+    counts: &'s Counts,
+    root: *mut Inner,
+    parent: &'s Inner,
+    at: usize,
 }
 
 /// The bytes stripe `i` counts for an empty tree: stripe 0 counts its root.
@@ -322,31 +334,15 @@ impl OrderedStorage {
         f: impl FnOnce(Txn<'_, 'v>) -> R,
     ) -> R {
         let norm = term::order_prefix(key);
-        loop {
-            // The search reads other keys' objects, which their own in-place writers may
-            // replace and retire meanwhile, and leaves that leaf writers replace: it needs a
-            // guard, as a reader does. The guard also keeps the root loaded here from being
-            // freed, so no later root can have its address.
-            let guard = self.collector.enter();
-            let root = self.root.load(Ordering::Acquire);
-            // SAFETY: the guard keeps the tree at `root` alive, replaced or not.
-            let Some((parent, at)) = (unsafe { find_parent(root, norm, key) }) else {
-                break;
-            };
-            let Stripe { lock, counts } = &self.stripes[stripe_of(parent)];
-            let stripe = lock_spinning(lock);
-            // The tree changes shape in two ways: writers holding every stripe (see
-            // `lock_all`) replace the root; a split within its parent replaces the parent (a
-            // copy stored where its pointer was), holding the parent's stripe, and marks the parent
-            // `replaced` before it lets the stripe go. This writer holds that stripe now: if
-            // the root is still the one searched and `parent` was not replaced, `parent` is in
-            // the current tree and stays there, unchanged but for its leaf stores, until the
-            // stripe is released. Otherwise search again.
-            if self.root.load(Ordering::Acquire) != root || parent.replaced.load(Ordering::Relaxed)
-            {
-                drop((stripe, guard));
-                continue;
-            }
+        while let Some(held) = self.hold_parent(norm, key) {
+            let LeafParent {
+                guard,
+                stripe,
+                counts,
+                root,
+                parent,
+                at,
+            } = held;
             let child = &parent.children[at];
             {
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
@@ -417,9 +413,87 @@ impl OrderedStorage {
                     return result;
                 }
             }
+            drop((stripe, guard));
             break;
         }
         self.write(&[key], f)
+    }
+
+    /// The parent of the leaf where `key` (whose order prefix is `norm`) is or would be, held
+    /// for a one-key writer: its stripe taken, the parent checked to be in the current tree.
+    /// `None` if the tree is empty.
+    fn hold_parent(&self, norm: u64, key: &[u8]) -> Option<LeafParent<'_>> {
+        loop {
+            // The search reads other keys' objects, which their own in-place writers may
+            // replace and retire meanwhile, and leaves that leaf writers replace: it needs a
+            // guard, as a reader does. The guard also keeps the root loaded here from being
+            // freed, so no later root can have its address.
+            let guard = self.collector.enter();
+            let root = self.root.load(Ordering::Acquire);
+            // SAFETY: the guard keeps the tree at `root` alive, replaced or not.
+            let (parent, at) = unsafe { find_parent(root, norm, key) }?;
+            let Stripe { lock, counts } = &self.stripes[stripe_of(parent)];
+            let stripe = lock_spinning(lock);
+            // The tree changes shape in two ways: writers holding every stripe (see
+            // `lock_all`) replace the root; a split within its parent replaces the parent (a
+            // copy stored where its pointer was), holding the parent's stripe, and marks the
+            // parent `replaced` before it lets the stripe go. This writer holds that stripe
+            // now: if the root is still the one searched and `parent` was not replaced,
+            // `parent` is in the current tree and stays there, unchanged but for its leaf
+            // stores, until the stripe is released. Otherwise search again.
+            if self.root.load(Ordering::Acquire) != root || parent.replaced.load(Ordering::Relaxed)
+            {
+                drop((stripe, guard));
+                continue;
+            }
+            return Some(LeafParent {
+                guard,
+                stripe,
+                counts,
+                root,
+                parent,
+                at,
+            });
+        }
+    }
+
+    /// [`crate::storage::Storage::change_in_place`] on an ordered_set: the key's object
+    /// changed where it is, under its leaf's stripe, without a transaction (a one-key writer
+    /// of [`OrderedStorage::write_one`] that neither stages nor publishes anything). `None`,
+    /// with nothing changed, if the key is absent or expired, its object may not change in
+    /// place (not stored as a counter), or `plan` gives up.
+    pub(crate) fn change_in_place<S, R>(
+        &self,
+        key: &[u8],
+        state: &mut S,
+        plan: impl FnOnce(&mut S, ObjectRef<'_>) -> InPlace<R>,
+        edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
+    ) -> Option<R> {
+        let held = self.hold_parent(term::order_prefix(key), key)?;
+        // SAFETY: `held` keeps the parent in the current tree and its leaf stores to this
+        // writer (`hold_parent`); a child pointer holds a live leaf.
+        let leaf = unsafe { node::leaf(held.parent.children[held.at].get()) };
+        let i = search_leaf(leaf, term::order_prefix(key), key).ok()?;
+        let p = leaf.objs[i].load(Ordering::Acquire);
+        // SAFETY: the slot of a live leaf holds a live entry, kept alive by the guard; with the
+        // stripe held this writer is the only one of the slot, so the entry is neither replaced
+        // nor changed in place by another until the stripe goes, and the view ends (with
+        // `plan`) before `overwrite` writes.
+        unsafe {
+            if !is_mutable(p) || !self.live(p) {
+                return None;
+            }
+            let result = match plan(state, view(p)) {
+                InPlace::Done(r) => r,
+                InPlace::GiveUp => return None,
+                InPlace::Write(r) => {
+                    edit(state, &mut |edits| entry::overwrite(p, edits));
+                    r
+                }
+            };
+            drop(held);
+            Some(result)
+        }
     }
 
     /// Every stripe, taken in order (so two such writers never deadlock, and a one-key writer,
