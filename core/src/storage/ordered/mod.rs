@@ -334,7 +334,7 @@ impl OrderedStorage {
         f: impl FnOnce(Txn<'_, 'v>) -> R,
     ) -> R {
         let norm = term::order_prefix(key);
-        while let Some(held) = self.hold_parent(norm, key) {
+        if let Some(held) = self.hold_parent(norm, key) {
             let LeafParent {
                 guard,
                 stripe,
@@ -347,7 +347,7 @@ impl OrderedStorage {
             {
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
                 // here until the stripe is released no other writer changes it or its slots.
-                // SAFETY: `child` is in the current tree (above); a child pointer holds a live
+                // SAFETY: `child` is in the current tree (`hold_parent`); a child pointer holds a live
                 // leaf.
                 let leaf = unsafe { node::leaf(child.get()) };
                 let found = search_leaf(leaf, norm, key);
@@ -413,8 +413,8 @@ impl OrderedStorage {
                     return result;
                 }
             }
+            // The change does not fit the leaf and its parent: the exclusive path.
             drop((stripe, guard));
-            break;
         }
         self.write(&[key], f)
     }
