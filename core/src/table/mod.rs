@@ -667,9 +667,9 @@ impl Table {
         key.with_key(|key| {
             let mut counters = update::Counters::with_room(ops.len());
             // A counter whose object the storage keeps changeable (stored by an earlier update,
-            // on a set or an ordered_set) changes in place without a transaction when no width changes and
-            // no new lifetime is given; otherwise, or if the key is absent, the transaction
-            // below does the update.
+            // on a set or an ordered_set) changes in place without a transaction when no width
+            // changes and no new lifetime is given; otherwise, or if the key is absent, the
+            // transaction below does the update.
             if default.as_ref().is_none_or(|(_, o)| o.ttl.is_none()) {
                 let done = self.inner.storage.change_in_place(
                     key,
@@ -701,8 +701,8 @@ impl Table {
     }
 
     /// [`Table::update_counters_inner`]'s transaction: a counter that cannot change in place
-    /// (absent, not yet stored as a counter, changing width, or given a lifetime). A function of its own,
-    /// so that the in-place path's code is not shaped by this one's.
+    /// (absent, not yet stored as a counter, changing width, or given a lifetime). A function of
+    /// its own, so that the in-place path's code is not shaped by this one's.
     fn update_counters_in_txn(
         &self,
         key: &[u8],

@@ -347,8 +347,8 @@ impl OrderedStorage {
             {
                 // The leaf under the stripe: a leaf writer may have just replaced it. From
                 // here until the stripe is released no other writer changes it or its slots.
-                // SAFETY: `child` is in the current tree (`hold_parent`); a child pointer holds a live
-                // leaf.
+                // SAFETY: `child` is in the current tree (`hold_parent`); a child pointer holds a
+                // live leaf.
                 let leaf = unsafe { node::leaf(child.get()) };
                 let found = search_leaf(leaf, norm, key);
                 // A new key fits a full leaf too if its parent has room for the leaf's split.
@@ -469,11 +469,12 @@ impl OrderedStorage {
         plan: impl FnOnce(&mut S, ObjectRef<'_>) -> InPlace<R>,
         edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
     ) -> Option<R> {
-        let held = self.hold_parent(term::order_prefix(key), key)?;
+        let norm = term::order_prefix(key);
+        let held = self.hold_parent(norm, key)?;
         // SAFETY: `held` keeps the parent in the current tree and its leaf stores to this
         // writer (`hold_parent`); a child pointer holds a live leaf.
         let leaf = unsafe { node::leaf(held.parent.children[held.at].get()) };
-        let i = search_leaf(leaf, term::order_prefix(key), key).ok()?;
+        let i = search_leaf(leaf, norm, key).ok()?;
         let p = leaf.objs[i].load(Ordering::Acquire);
         // SAFETY: the slot of a live leaf holds a live entry, kept alive by the guard; with the
         // stripe held this writer is the only one of the slot, so the entry is neither replaced
