@@ -1,6 +1,6 @@
 //! Many threads, one table: invariants that hold under contention.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -266,5 +266,56 @@ fn interleaved_inserts_that_split_leaves_lose_no_key() {
         }
         assert_eq!(expected, THREADS * PER_THREAD, "round {round}");
         t.delete_table().unwrap();
+    }
+}
+
+/// Counters changed in place (on an ordered_set without its leaf's stripe: under the entry's
+/// own lock) race writes that read the object and replace it with a new one: `update_element`
+/// of another element, and increments that change the counter's width (its value crosses
+/// 127/128, one byte to two, and back), which the transaction path stores anew. Every
+/// increment must be kept: a change that landed in an object a replacement had already read,
+/// or in one already out of the table, would be lost from the total.
+#[test]
+fn counters_changed_in_place_race_writes_that_replace_their_object() {
+    const PER_THREAD: i64 = 20_000;
+    let owner = Owner::new();
+    for t in [TableType::Set, TableType::OrderedSet] {
+        let tab = owner
+            .new_table("replaced", TableOptions::new().table_type(t).public())
+            .unwrap();
+        // Neighbours, so that the keys share a leaf with others.
+        for k in 0..64 {
+            tab.insert(tuple!(k, 120, 0)).unwrap();
+        }
+        let barrier = Barrier::new(THREADS);
+        let net = AtomicI64::new(0);
+        thread::scope(|s| {
+            for id in 0..THREADS {
+                let (tab, barrier, net) = (&tab, &barrier, &net);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut added = 0;
+                    for i in 0..PER_THREAD {
+                        let key = (i / 2) % 2 + 31;
+                        if id == 0 {
+                            // Replaces the object, copying the counter it read.
+                            tab.update_element(key, &[(3, Term::Int(i))]).unwrap();
+                        } else {
+                            // +10 and -10 in turn: the values stay within 120..=150, across
+                            // 127/128.
+                            let incr = if i % 2 == 0 { 10 } else { -10 };
+                            tab.update_counter(key, incr).unwrap();
+                            added += incr;
+                        }
+                    }
+                    net.fetch_add(added, Ordering::Relaxed);
+                });
+            }
+        });
+        let total: i64 = [31, 32]
+            .iter()
+            .map(|&k| tab.lookup_element(k, 2).unwrap().as_i64().unwrap())
+            .sum();
+        assert_eq!(total, 240 + net.load(Ordering::Relaxed), "{t}");
     }
 }

@@ -1,11 +1,10 @@
 //! A sequence lock: how a writer changes an object's bytes in place while readers, which take no
 //! lock, still never see a torn object.
 //!
-//! Writers of the bytes are serialized either by a lock of their own (an ordered_set's stripe),
-//! each making the version odd, changing the bytes and making it even again
-//! ([`Version::write`]), or by the version itself ([`Version::lock`]: a writer makes it odd
-//! with a compare-and-swap, which fails while another writer holds it, and makes it even
-//! again when done: a hash node's counter, changed without the shard's mutex). A reader reads the
+//! Writers of the bytes are serialized by the version itself ([`Version::lock`]: a writer makes
+//! it odd with a compare-and-swap, which fails while another writer holds it, changes the bytes
+//! and makes it even again: a hash node's counter or an ordered_set entry's, changed without the
+//! shard's mutex or the leaf's stripe). A reader reads the
 //! version, copies the bytes out, and reads the version again: if it was odd, or changed, the
 //! copy may be torn, and the reader copies again. Bytes are read and written with relaxed atomic
 //! accesses, since a plain copy racing a write would be a data race (undefined behaviour even
@@ -46,19 +45,6 @@ impl Version {
         }
     }
 
-    /// Runs `write`, which changes the protected bytes with relaxed atomic stores, so that no
-    /// reader keeps a copy made while it ran. The caller holds the lock that serializes the
-    /// writers of these bytes.
-    #[inline]
-    pub(crate) fn write<R>(&self, write: impl FnOnce() -> R) -> R {
-        let version = self.0.load(Ordering::Relaxed);
-        self.0.store(version + 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        let result = write();
-        self.0.store(version + 2, Ordering::Release);
-        result
-    }
-
     /// Takes the version as a writer's lock: waits while another writer holds it (the version
     /// is odd), then makes it odd. Until [`Version::unlock`] the caller is the bytes' only
     /// writer and may read them in place; readers that copy them meanwhile retry.
@@ -77,7 +63,7 @@ impl Version {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    // As in `write`: a reader that sees a store made after this sees the
+                    // A reader that sees a store made after this sees the
                     // version odd or changed on its second look.
                     fence(Ordering::Release);
                     return;
@@ -99,7 +85,30 @@ impl Version {
         debug_assert!(version & 1 == 1, "unlocking a version not locked");
         self.0.store(version + 1, Ordering::Release);
     }
+
+    /// [`Version::unlock`], marking the bytes retired: their holder took them out of use while
+    /// it held the lock (an ordered_set entry replaced or removed by a transaction), and a
+    /// writer that locks the version later must not change them ([`Version::is_retired`]).
+    /// Readers are unaffected: the mark is a bit of its own, kept by every later lock and
+    /// unlock, which neither makes the version odd nor repeats an earlier value.
+    #[inline]
+    pub(crate) fn unlock_retired(&self) {
+        let version = self.0.load(Ordering::Relaxed);
+        debug_assert!(version & 1 == 1, "unlocking a version not locked");
+        self.0.store((version + 1) | RETIRED, Ordering::Release);
+    }
+
+    /// Whether a holder of the lock marked the bytes retired ([`Version::unlock_retired`]).
+    /// Exact for a caller that holds the lock: the lock's acquisition saw the mark.
+    #[inline]
+    pub(crate) fn is_retired(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & RETIRED != 0
+    }
 }
+
+/// The bit of a version that [`Version::unlock_retired`] sets: the top one, which a version
+/// counting two per write would reach after 2^62 writes.
+const RETIRED: u64 = 1 << 63;
 
 /// Where a reader copies bytes that may change in place: on its stack, uninitialized until a
 /// copy fills it.
@@ -118,7 +127,7 @@ impl Scratch {
     ///
     /// # Safety
     /// `src..src + len` is live memory, `len` at most [`Scratch::CAPACITY`], and every write of
-    /// it while this runs goes through [`store_bytes`] inside `version.write`.
+    /// it while this runs goes through [`store_bytes`] by a holder of `version`'s lock.
     #[inline]
     pub(crate) unsafe fn copy_from(
         &mut self,
@@ -147,33 +156,16 @@ impl Scratch {
     }
 }
 
-/// Changes an object's bytes in place under `version`: each `(offset, bytes)` of `edits`
-/// overwrites the object's bytes from `offset`, and no reader sees some of the edits without
-/// the rest. Each edit is checked to lie within the object's `len` bytes and outside its key
-/// (`key`, a byte range), which readers borrow without the version.
+/// Changes an object's bytes in place, by a writer that holds the object's version
+/// ([`Version::lock`]): each `(offset, bytes)` of `edits` overwrites the object's bytes from
+/// `offset`, and readers see all of the edits or none, once the writer unlocks. Each edit is
+/// checked to lie within the object's `len` bytes and outside its key (`key`, a byte range),
+/// which readers borrow without the version.
 ///
 /// # Safety
-/// `data..data + len` is a live object whose writers are serialized by a lock the caller holds,
-/// that readers read only through [`Scratch::copy_from`] under `version` (or, its key, as plain
-/// bytes), and that no reference covers.
-pub(crate) unsafe fn overwrite(
-    version: &Version,
-    data: *mut u8,
-    len: usize,
-    key: (usize, usize),
-    edits: &[(usize, &[u8])],
-) {
-    version.write(|| {
-        // SAFETY: forwarded contract; the version is odd while this runs.
-        unsafe { overwrite_locked(data, len, key, edits) }
-    });
-}
-
-/// [`overwrite`] by a writer that holds the object's version ([`Version::lock`]): the edits
-/// become visible to readers together when it unlocks.
-///
-/// # Safety
-/// As for [`overwrite`], with the version's lock as the writers' lock, held by the caller.
+/// `data..data + len` is a live object whose version the caller holds, that readers read only
+/// through [`Scratch::copy_from`] under that version (or, its key, as plain bytes), and that no
+/// reference covers.
 pub(crate) unsafe fn overwrite_locked(
     data: *mut u8,
     len: usize,
@@ -194,7 +186,7 @@ pub(crate) unsafe fn overwrite_locked(
     }
 }
 
-/// Writes `src` to `dst` with relaxed atomic stores (inside [`Version::write`]).
+/// Writes `src` to `dst` with relaxed atomic stores (by a holder of the version's lock).
 ///
 /// # Safety
 /// `dst..dst + src.len()` is live memory that readers read only through [`Scratch::copy_from`]
@@ -251,11 +243,11 @@ mod loom_tests {
                 })
             };
             for value in 1..=2 {
-                pair.version.write(|| {
-                    for word in &pair.words {
-                        word.store(value, Ordering::Relaxed);
-                    }
-                });
+                pair.version.lock();
+                for word in &pair.words {
+                    word.store(value, Ordering::Relaxed);
+                }
+                pair.version.unlock();
             }
             reader.join().unwrap();
         });

@@ -8,9 +8,10 @@
 //!
 //! An entry of a counter (stored by `Txn::replace_counter`, at most [`Scratch::CAPACITY`]
 //! bytes) is flagged [`MUTABLE`] and keeps a [`Version`] after its object, at the next 8-byte
-//! boundary: later counter updates of the same width change its bytes in place
-//! ([`overwrite`]), and readers that hold no lock copy such an object out under the version
-//! ([`read`]) instead of borrowing it (the protocol of `storage::seqlock`, as on hash nodes).
+//! boundary: later counter updates of the same width change its bytes in place under the
+//! entry's lock ([`EntryLock`]), and readers that hold no lock copy such an object out under
+//! the version ([`read`]) instead of borrowing it (the protocol of `storage::seqlock`, as on
+//! hash nodes).
 //!
 //! All the unsafe code of the representation is here.
 
@@ -117,7 +118,8 @@ fn flags_of(object: ObjectRef<'_>, stamp: Stamp, counter: bool) -> u32 {
 impl Entry {
     /// Copies the object `view` shows into a new entry with the deadline (and kept end) of
     /// `stamp`; if `counter` (and the object is small enough), one whose bytes may change in
-    /// place ([`overwrite`]). Returns it with the bytes it counts (see [`Entry::bytes`]).
+    /// place ([`EntryLock::overwrite`]). Returns it with the bytes it counts (see
+    /// [`Entry::bytes`]).
     #[inline(always)]
     pub(super) fn new(view: ObjectRef<'_>, stamp: Stamp, counter: bool) -> (*mut Entry, usize) {
         let bytes = view.as_msgpack();
@@ -231,12 +233,11 @@ pub(super) unsafe fn recency_of<'a>(p: *const Entry) -> &'a AtomicU32 {
 }
 
 /// The object in the entry at `p`, borrowed: for a writer, which excludes the entry's other
-/// writers (see [`overwrite`]).
+/// writers (see [`EntryLock`]).
 ///
 /// # Safety
 /// `p` came from [`Entry::new`] and stays live for `'a`, and it is not [`MUTABLE`] or the
-/// caller holds, for `'a`, the lock that serializes its writers (the stripe of its leaf, which
-/// its leaf's parent chooses, or every stripe).
+/// caller holds its [`EntryLock`] for `'a`.
 #[inline]
 pub(super) unsafe fn view<'a>(p: *const Entry) -> ObjectRef<'a> {
     // SAFETY: an entry is a header followed by `len` initialised bytes (see `Entry::new`),
@@ -305,7 +306,7 @@ pub(super) unsafe fn key_of<'a>(p: *const Entry) -> &'a [u8] {
     }
 }
 
-/// Whether the entry at `p`'s object may change in place ([`overwrite`]).
+/// Whether the entry at `p`'s object may change in place ([`EntryLock::overwrite`]).
 ///
 /// # Safety
 /// `p` came from [`Entry::new`] and is live.
@@ -315,26 +316,78 @@ pub(super) unsafe fn is_mutable(p: *const Entry) -> bool {
     unsafe { (*p.cast::<Header>()).len & MUTABLE != 0 }
 }
 
-/// Changes a `MUTABLE` entry's object in place: each `(offset, bytes)` of `edits` overwrites
-/// the object's bytes from `offset`, and no reader sees some of the edits without the rest.
+/// The lock of a `MUTABLE` entry: its version, taken as a writer's lock ([`Version::lock`]).
+/// Its holder is the only writer of the entry's object: it may borrow the object ([`view`]) and
+/// change it in place ([`EntryLock::overwrite`]). Released when dropped, or by
+/// [`EntryLock::retire`] when the holder took the entry out of the tree.
 ///
-/// # Safety
-/// `p` is live and `MUTABLE`, the caller holds the lock that serializes its writers (the
-/// stripe of its leaf, or every stripe), and no borrow of its object ([`view`]) is alive.
-pub(super) unsafe fn overwrite(p: *mut Entry, edits: &[(usize, &[u8])]) {
-    // SAFETY: per the contract: a `MUTABLE` entry holds its object's `len` bytes after the
-    // header and its version at `version_offset`; its lock-free readers copy the object under
-    // the version ([`read`]) or borrow only its key ([`key_of`]).
-    unsafe {
-        let header = &*p.cast::<Header>();
-        debug_assert!(header.len & MUTABLE != 0);
-        seqlock::overwrite(
-            version_of(p),
-            p.cast::<u8>().add(HEADER_BYTES),
-            (header.len & !FLAGS) as usize,
-            (header.key_start as usize, header.key_end as usize),
-            edits,
-        );
+/// Every writer of a `MUTABLE` entry holds its lock: a transaction that finds one where it
+/// writes takes it at once and keeps it until its commit is published (so an in-place writer
+/// waits for it, and never changes an object the transaction read and then replaced), and an
+/// in-place writer without a transaction takes it alone (no stripe), after finding the entry
+/// with a lock-free descent, which may be through a leaf already replaced: the retired mark
+/// tells it the entry left the tree ([`EntryLock::is_retired`]).
+pub(super) struct EntryLock(*mut Entry);
+
+impl EntryLock {
+    /// Takes the lock of the entry at `p`, waiting while another writer holds it.
+    ///
+    /// # Safety
+    /// `p` came from [`Entry::new`], is `MUTABLE`, and stays live while the lock lives.
+    #[inline]
+    pub(super) unsafe fn new(p: *mut Entry) -> EntryLock {
+        // SAFETY: the caller's contract.
+        unsafe {
+            debug_assert!(is_mutable(p));
+            version_of(p).lock();
+        }
+        EntryLock(p)
+    }
+
+    /// Whether a transaction replaced or removed the entry, under its lock, before this writer
+    /// took it: it is no longer in the tree and must not change.
+    #[inline]
+    pub(super) fn is_retired(&self) -> bool {
+        // SAFETY: the entry stays live while the lock lives (`new`).
+        unsafe { version_of(self.0) }.is_retired()
+    }
+
+    /// Changes the entry's object in place: each `(offset, bytes)` of `edits` overwrites the
+    /// object's bytes from `offset`; readers see all of the edits or none, once the lock goes.
+    ///
+    /// # Safety
+    /// No borrow of the entry's object ([`view`]) is alive.
+    pub(super) unsafe fn overwrite(&self, edits: &[(usize, &[u8])]) {
+        // SAFETY: a `MUTABLE` entry holds its object's `len` bytes after the header, and this
+        // lock makes the caller their only writer; their lock-free readers copy them under the
+        // version ([`read`]) or borrow only the key ([`key_of`]); no borrow is alive (contract).
+        unsafe {
+            let header = &*self.0.cast::<Header>();
+            seqlock::overwrite_locked(
+                self.0.cast::<u8>().add(HEADER_BYTES),
+                (header.len & !FLAGS) as usize,
+                (header.key_start as usize, header.key_end as usize),
+                edits,
+            );
+        }
+    }
+
+    /// Releases the lock, marking the entry retired: the caller took it out of the tree (and
+    /// published that) while holding the lock, and retires it after this.
+    #[inline]
+    pub(super) fn retire(self) {
+        // SAFETY: as in `is_retired`; the lock is held, and `forget` keeps `drop` from
+        // releasing it twice.
+        unsafe { version_of(self.0) }.unlock_retired();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for EntryLock {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: as in `is_retired`; the lock is held.
+        unsafe { version_of(self.0) }.unlock();
     }
 }
 

@@ -639,8 +639,8 @@ fn add_one_in_place(s: &OrderedStorage, i: i64) {
     });
 }
 
-/// Two writers change one counter in place at once: the leaf's stripe serialises them, so no
-/// update is lost.
+/// Two writers change one counter in place at once: the entry's lock (taken by each
+/// transaction when it finds the entry) serialises them, so no update is lost.
 #[test]
 fn counter_writers_in_place_lose_no_update() {
     loom::model(|| {
@@ -658,8 +658,13 @@ fn counter_writers_in_place_lose_no_update() {
 
 /// Adds one to counter `i` without a transaction, as `update_counter` does when the counter
 /// keeps its width (`OrderedStorage::change_in_place`): reads the value, then writes the new
-/// byte, both under the leaf's stripe.
+/// byte, both under the entry's lock (and no stripe).
 fn add_one_directly(s: &OrderedStorage, i: i64) {
+    assert!(try_add_one_directly(s, i), "changed in place");
+}
+
+/// [`add_one_directly`]; whether it found the counter (in the tree) and changed it.
+fn try_add_one_directly(s: &OrderedStorage, i: i64) -> bool {
     let k = key(i);
     let done = s.change_in_place(
         &k,
@@ -671,11 +676,13 @@ fn add_one_directly(s: &OrderedStorage, i: i64) {
         },
         |now, write| write(&[(2, &[*now + 1])]),
     );
-    assert!(done.is_some(), "changed in place");
+    done.is_some()
 }
 
 /// Two writers change one counter without a transaction at once, and one does beside a
-/// transaction's in-place change: the leaf's stripe serialises them all, so no update is lost.
+/// transaction's in-place change: the entry's lock serialises them all, so no update is lost.
+/// With the lock taken by a load and a store instead of a compare-and-swap, or not at all by
+/// the writer without a transaction, an update is lost.
 #[test]
 fn counter_writers_without_a_transaction_lose_no_update() {
     loom::model(|| {
@@ -722,4 +729,78 @@ fn a_counter_changed_without_a_transaction_survives_a_split() {
         assert_eq!(get(&s, 5), Some(5));
         assert_eq!(s.size(), 5);
     });
+}
+
+/// Adds one to counter `i` in a transaction that replaces its entry (as `update_counter` does
+/// when the value changes width, or `update_element`): reads the value, stores a new counter
+/// object; `exclusive`: through the writer that holds every stripe.
+fn add_one_by_a_new_entry(s: &OrderedStorage, i: i64, exclusive: bool) {
+    let k = key(i);
+    let txn = |mut t: Txn<'_, '_>| {
+        let now = t.get(&k).next().and_then(|o| o.element(2)?.as_i64());
+        t.replace_counter(&k, obj(i, now.expect("the key is present") + 1));
+    };
+    if exclusive {
+        s.write(&[&k], txn);
+    } else {
+        s.write_in_place(&k, txn);
+    }
+}
+
+/// A writer without a transaction (no stripe: it finds the entry as a reader does, then locks
+/// it) races a transaction that reads the counter and replaces its entry with a new one: no
+/// update is lost. The transaction holds the entry's lock from its search to its published
+/// commit and marks the entry retired; without the lock held that long, the transaction
+/// replaces the entry with a value that misses the other change, and without the retired
+/// mark, the writer changes the old entry after the commit, out of the tree.
+#[test]
+fn a_counter_replaced_by_a_transaction_beside_a_writer_without_one_loses_no_update() {
+    for exclusive in [false, true] {
+        loom::model(move || {
+            let s = prefilled([2]);
+            put_counter(&s, 1, 10);
+            let w = {
+                let s = s.clone();
+                thread::spawn(move || {
+                    // A writer that finds the entry retired leaves it to a transaction, as
+                    // `Table::update_counter` does.
+                    if !try_add_one_directly(&s, 1) {
+                        add_one_in_place(&s, 1);
+                    }
+                })
+            };
+            add_one_by_a_new_entry(&s, 1, exclusive);
+            w.join().unwrap();
+            assert_eq!(get(&s, 1), Some(12));
+        });
+    }
+}
+
+/// A writer without a transaction races one that takes the counter out (reads it, removes the
+/// key: `take`), through a copy of the leaf or the exclusive path's merge: either the change
+/// comes first and the taken object carries it, or the writer finds the key gone; never a
+/// change that succeeds on the taken entry after the take read it.
+#[test]
+fn a_counter_taken_beside_a_writer_without_a_transaction() {
+    // Three keys: the removal fits the leaf (a copy of it); two: it is the exclusive path's.
+    for others in [vec![2, 3], vec![2]] {
+        loom::model(move || {
+            let s = prefilled(others.clone());
+            put_counter(&s, 1, 10);
+            let w = {
+                let s = s.clone();
+                thread::spawn(move || try_add_one_directly(&s, 1))
+            };
+            let k = key(1);
+            let taken = s.write_one(&k, true, |mut t| {
+                let now = t.get(&k).next().and_then(|o| o.element(2)?.as_i64());
+                t.update(&k, Vec::clear);
+                now
+            });
+            let changed = w.join().unwrap();
+            let expected = if changed { 11 } else { 10 };
+            assert_eq!(taken, Some(expected), "changed: {changed}");
+            assert_eq!(get(&s, 1), None);
+        });
+    }
 }

@@ -16,6 +16,12 @@
 //!   new tree with one root swap. So a multi-key write is atomic and
 //!   isolated for readers (they see the old root or the new one); a walk sees one-key writes
 //!   made meanwhile in the leaves it has not reached yet.
+//! - A counter's entry ([`entry`], `MUTABLE`) changes in place under its own lock
+//!   ([`EntryLock`]), which every writer of it holds: a transaction from the moment it finds
+//!   the entry until its change is published (marking the entry retired if it took it out of
+//!   the tree), and `update_counter`'s writer without a transaction
+//!   ([`OrderedStorage::change_in_place`]), which takes no stripe and finds the entry as a
+//!   reader does.
 //! - Replaced nodes, objects and separators are retired to the collector (`seize`), which frees
 //!   them once no reader can hold them ([`reclaim`]).
 //! - Keys are kept in term order with their order prefixes inline ([`node`]); compare-equal keys
@@ -44,7 +50,9 @@ use std::cmp::Ordering as Cmp;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use entry::{end_of, expires_at_of, is_mutable, lifetime_end_of, recency_of, view, Entry};
+use entry::{
+    end_of, expires_at_of, is_mutable, lifetime_end_of, recency_of, view, Entry, EntryLock,
+};
 #[cfg(all(test, not(rets_loom)))]
 use node::Leaf;
 use node::{inner, leaf, route, search_leaf, Child, Inner, CAP};
@@ -368,20 +376,10 @@ impl OrderedStorage {
                         Err(_) => (std::ptr::null_mut(), std::ptr::null()),
                     };
                     let mut staged = Staging::default();
-                    staged.push(
-                        key,
-                        Staged {
-                            norm,
-                            original,
-                            slot,
-                            next: None,
-                            // SAFETY: the slot of a live leaf holds a live entry.
-                            expired: !original.is_null() && unsafe { !self.live(original) },
-                            expires_at: None,
-                            counter: false,
-                            held: true,
-                        },
-                    );
+                    // SAFETY: the slot of a live leaf holds a live entry, kept by the guard.
+                    staged.push(key, unsafe {
+                        Staged::found(self, norm, original, slot, true)
+                    });
                     let result = f(Txn {
                         storage: self,
                         staged: &mut staged,
@@ -390,6 +388,8 @@ impl OrderedStorage {
                     // A transaction that left its key as it was (a read, a counter changed in
                     // place) has nothing to publish.
                     let unlinked = if staged.only().is_some_and(|st| st.next.is_none()) {
+                        // Its entry's lock, if any, goes while the guard keeps the entry.
+                        drop(staged);
                         write::Unlinked::default()
                     } else {
                         let place = write::Place {
@@ -458,10 +458,17 @@ impl OrderedStorage {
     }
 
     /// [`crate::storage::Storage::change_in_place`] on an ordered_set: the key's object
-    /// changed where it is, under its leaf's stripe, without a transaction (a one-key writer
-    /// of [`OrderedStorage::write_one`] that neither stages nor publishes anything). `None`,
-    /// with nothing changed, if the key is absent or expired, its object may not change in
-    /// place (not stored as a counter), or `plan` gives up.
+    /// changed where it is, under the entry's own lock, without a transaction or a stripe: the
+    /// entry found as a reader finds it, locked, and changed if no transaction took it out of
+    /// the tree meanwhile (see [`EntryLock`]). `None`, with nothing changed, if the key is
+    /// absent or expired, its object may not change in place (not stored as a counter), it
+    /// left the tree, or `plan` gives up.
+    ///
+    /// Linearizable: the change takes effect while the entry is in the tree. A transaction
+    /// that reads or replaces the entry holds its lock from its search to its published commit,
+    /// and marks it retired if it took it out; an exclusive writer that drops it unread (the
+    /// whole table cleared) comes after this change in the order of operations, which both
+    /// overlap.
     pub(crate) fn change_in_place<S, R>(
         &self,
         key: &[u8],
@@ -470,30 +477,31 @@ impl OrderedStorage {
         edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
     ) -> Option<R> {
         let norm = term::order_prefix(key);
-        let held = self.hold_parent(norm, key)?;
-        // SAFETY: `held` keeps the parent in the current tree and its leaf stores to this
-        // writer (`hold_parent`); a child pointer holds a live leaf.
-        let leaf = unsafe { node::leaf(held.parent.children[held.at].get()) };
-        let i = search_leaf(leaf, norm, key).ok()?;
-        let p = leaf.objs[i].load(Ordering::Acquire);
-        // SAFETY: the slot of a live leaf holds a live entry, kept alive by the guard; with the
-        // stripe held this writer is the only one of the slot, so the entry is neither replaced
-        // nor changed in place by another until the stripe goes, and the view ends (with
-        // `plan`) before `overwrite` writes.
+        let _guard = self.collector.enter();
+        let root = self.root.load(Ordering::Acquire);
+        // SAFETY: the guard keeps the tree at `root`, replaced or not, and the entries it
+        // holds, alive until this returns; the lock is taken on a `MUTABLE` entry; the view
+        // ends (with `plan`) before the lock's `overwrite` writes.
         unsafe {
+            let slot = find(root, norm, key)?;
+            let p = (*slot).load(Ordering::Acquire);
             if !is_mutable(p) || !self.live(p) {
                 return None;
             }
-            let result = match plan(state, view(p)) {
-                InPlace::Done(r) => r,
-                InPlace::GiveUp => return None,
+            // Released however this returns: a panic in `plan` or `edit` must not leave the
+            // entry locked, which would stall its readers for good.
+            let lock = EntryLock::new(p);
+            if lock.is_retired() {
+                return None;
+            }
+            match plan(state, view(p)) {
+                InPlace::Done(r) => Some(r),
+                InPlace::GiveUp => None,
                 InPlace::Write(r) => {
-                    edit(state, &mut |edits| entry::overwrite(p, edits));
-                    r
+                    edit(state, &mut |edits| lock.overwrite(edits));
+                    Some(r)
                 }
-            };
-            drop(held);
-            Some(result)
+            }
         }
     }
 
@@ -733,12 +741,54 @@ struct Staged<'v> {
     /// The new object is a counter's, to be stored so that it may change in place
     /// ([`Txn::replace_counter`]).
     counter: bool,
-    /// The writer holds the lock of this key's slot (its leaf's stripe, or every stripe), so
-    /// `original` cannot change in place under it.
+    /// The writer holds the lock of this key's slot (its leaf's stripe, or every stripe), and
+    /// `lock`: `original` cannot change in place under it.
     held: bool,
+    /// The lock of `original` if it is `MUTABLE` and `held`, taken when the key was staged and
+    /// kept until the commit is published (see [`EntryLock`]).
+    lock: Option<EntryLock>,
 }
 
 impl Staged<'_> {
+    /// The state of a key the transaction has not changed yet: `original` (null if none) found
+    /// in `slot`; if `held`, locked when it is `MUTABLE`.
+    ///
+    /// # Safety
+    /// `original` is null or a live entry, kept alive while the staging lives (by the stripes
+    /// the writer holds, or its guard).
+    unsafe fn found(
+        s: &OrderedStorage,
+        norm: u64,
+        original: *mut Entry,
+        slot: *const AtomicPtr<Entry>,
+        held: bool,
+    ) -> Self {
+        // SAFETY: the caller's contract.
+        let (expired, lock) = unsafe {
+            if original.is_null() {
+                (false, None)
+            } else {
+                let lock = (held && is_mutable(original)).then(|| EntryLock::new(original));
+                (!s.live(original), lock)
+            }
+        };
+        debug_assert!(
+            !lock.as_ref().is_some_and(EntryLock::is_retired),
+            "an entry found by a writer that holds its slot is in the tree"
+        );
+        Staged {
+            norm,
+            original,
+            slot,
+            next: None,
+            expired,
+            expires_at: None,
+            counter: false,
+            held,
+            lock,
+        }
+    }
+
     /// The original object if it is live.
     fn current(&self) -> *mut Entry {
         if self.expired {
@@ -930,17 +980,8 @@ impl<'v> Txn<'_, 'v> {
                     unsafe { (*slot).load(Ordering::Acquire) }
                 };
                 // SAFETY: as above.
-                let expired = !original.is_null() && unsafe { !self.storage.live(original) };
-                let staged = Staged {
-                    norm,
-                    original,
-                    slot,
-                    next: None,
-                    expired,
-                    expires_at: None,
-                    counter: false,
-                    held: self.exclusive,
-                };
+                let staged =
+                    unsafe { Staged::found(self.storage, norm, original, slot, self.exclusive) };
                 self.staged.push(key, staged)
             }
         }
@@ -955,7 +996,8 @@ impl<'v> Txn<'_, 'v> {
             None if staged.current().is_null() => Objects::from_slice(&[]),
             // SAFETY: `original` is in the current tree and stays there while the result
             // borrows `self`: every stripe held, or (in `write_one`) the stripe of the key's
-            // leaf, keeps every other writer off its slot for the whole transaction.
+            // leaf, keeps every other writer off its slot for the whole transaction, and the
+            // entry's lock (held with it if `MUTABLE`) every in-place writer off its object.
             None if staged.held || unsafe { !is_mutable(staged.original) } => {
                 Objects::from_option(Some(unsafe { view(staged.original) }))
             }
@@ -975,7 +1017,12 @@ impl<'v> Txn<'_, 'v> {
         let mut objects: Vec<Object> = match staged.next.take() {
             Some(next) => next.into_iter().map(ObjectCow::into_object).collect(),
             None if staged.current().is_null() => Vec::new(),
-            // SAFETY: as in `get` (a copy under the version if the object may change in place).
+            // SAFETY: as in `get` (a copy under the version if the object may change in place
+            // and this writer does not hold its lock: with the lock, a copy would wait for
+            // this very writer).
+            None if staged.held || unsafe { !is_mutable(staged.original) } => {
+                vec![unsafe { view(staged.original) }.to_object()]
+            }
             None => vec![unsafe { entry::read(staged.original, &mut Scratch::new()) }.to_object()],
         };
         let result = f(&mut objects);
@@ -1017,22 +1064,21 @@ impl<'v> Txn<'_, 'v> {
 
     /// Changes bytes of the object under `key` in place, if it was stored by
     /// [`Txn::replace_counter`], the transaction has not changed it, and the writer holds its
-    /// slot's lock: each `(offset, bytes)` of `edits` overwrites the object's bytes from
-    /// `offset` (outside its key, within its length), and readers see all of the edits or
-    /// none. Returns whether it did; if not, nothing changed.
+    /// slot's lock (and so the entry's, taken when the key was staged): each `(offset, bytes)`
+    /// of `edits` overwrites the object's bytes from `offset` (outside its key, within its
+    /// length), and readers see all of the edits or none. Returns whether it did; if not,
+    /// nothing changed.
     pub(crate) fn overwrite(&mut self, key: &[u8], edits: &[(usize, &[u8])]) -> bool {
         let staged = self.stage(key);
-        let p = staged.current();
-        // SAFETY: `p` is in the current tree, alive while the transaction runs (see `get`),
-        // and with `held` this writer is the only one of its slot; the borrows of its object
-        // that `get` handed out ended with their `&mut self`.
-        unsafe {
-            if staged.next.is_some() || !staged.held || p.is_null() || !is_mutable(p) {
-                return false;
+        match &staged.lock {
+            Some(lock) if staged.next.is_none() && !staged.expired => {
+                // SAFETY: the borrows of the object that `get` handed out ended with their
+                // `&mut self`.
+                unsafe { lock.overwrite(edits) };
+                true
             }
-            entry::overwrite(p, edits);
+            _ => false,
         }
-        true
     }
 
     /// Drops every staged change: the keys count as only read, and committing publishes

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use std::ptr;
 
-use super::entry::{key_of, lifetime_end_of, view, Entry};
+use super::entry::{key_of, lifetime_end_of, view, Entry, EntryLock};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
 use super::{above, Above, Counts, KeyBytes, OrderedStorage, Staging};
 use crate::object::ObjectCow;
@@ -111,6 +111,9 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
             let counts = s.exclusive_counts();
             let counter = st.counter;
             if let Some(old) = replace_in_place(s, counts, st.original, st.slot, new, at, counter) {
+                if let Some(lock) = st.lock {
+                    lock.retire();
+                }
                 // SAFETY: `old` left its slot with the swap (with every stripe held); only
                 // this writer retires it.
                 unsafe { s.collector.retire(old) };
@@ -120,6 +123,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
     }
     // The effective changes: (key, prefix, original object or null, new object).
     let mut changes: Vec<Change<'_>> = Vec::new();
+    // The locks of the `MUTABLE` originals that leave the tree, released once it is published.
+    let mut leaving: Vec<EntryLock> = Vec::new();
     for (key, st) in staging.into_list() {
         // Keys the transaction only read stay as they are.
         let at = st.deadline(&s.expiry);
@@ -138,6 +143,8 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
             if st.expired {
                 s.count_expired(1);
             }
+            // A changed key's original (if any) leaves the tree: replaced or removed.
+            leaving.extend(st.lock);
             changes.push((key, st.norm, st.original, new, at, st.counter));
         }
     }
@@ -189,6 +196,7 @@ pub(super) fn commit(s: &OrderedStorage, staging: Staging<'_>) {
         new_root = child;
     }
     s.root.store(new_root, Ordering::Release);
+    leaving.into_iter().for_each(EntryLock::retire);
     s.exclusive_counts().add(c.objects, c.bytes);
     // SAFETY (all retires below): each pointer left the tree with the store above (a replaced
     // node, a removed or replaced object, a dropped separator), so readers that enter from now
@@ -271,10 +279,16 @@ pub(super) fn commit_one(
     let Place { leaf, .. } = place;
     let child = &place.parent.children[place.at];
     match (next, found) {
-        (Some(new), Ok(_)) => Unlinked {
-            object: replace_in_place(s, counts, st.original, st.slot, new, at, st.counter),
-            ..Unlinked::default()
-        },
+        (Some(new), Ok(_)) => {
+            let object = replace_in_place(s, counts, st.original, st.slot, new, at, st.counter);
+            if let (Some(_), Some(lock)) = (object, st.lock) {
+                lock.retire();
+            }
+            Unlinked {
+                object,
+                ..Unlinked::default()
+            }
+        }
         (Some(new), Err(i)) => {
             let stamp = s.expiry.stamp(at);
             let (entry, bytes) = Entry::new(new.view(), stamp, st.counter);
@@ -297,10 +311,14 @@ pub(super) fn commit_one(
             );
             // SAFETY: `original` is the object of the key's slot, alive until retired.
             counts.add(-1, -(unsafe { Entry::bytes(st.original) } as isize));
-            Unlinked {
+            let unlinked = Unlinked {
                 object: Some(st.original),
                 ..publish_leaf(child, leaf, Leaf::alloc_edited(leaf, i, Edit::Remove))
+            };
+            if let Some(lock) = st.lock {
+                lock.retire();
             }
+            unlinked
         }
         (None, Err(_)) => Unlinked::default(),
     }
@@ -429,7 +447,8 @@ fn replace_in_place(
     counter: bool,
 ) -> Option<*mut Entry> {
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
-    // it stays in the tree, alive, until the swap, and its bytes do not change.
+    // it stays in the tree, alive, until the swap, and its bytes do not change (if it is
+    // `MUTABLE`, the caller's staging holds its lock).
     if unsafe { view(original) }.as_msgpack() == new.view().as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
     {
