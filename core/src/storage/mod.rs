@@ -253,10 +253,10 @@ impl Storage {
     /// Changes the object under `key` in place, without a transaction, where the storage keeps
     /// it changeable (a counter's object on a set or an ordered_set: see
     /// `HashStorage::change_in_place`, `OrderedStorage::change_in_place`). `plan` reads the
-    /// object (its result goes to `state`) and decides; on [`InPlace::Write`], `edit` is called with `state` and a function that
-    /// applies `(offset, bytes)` edits to the object, which readers see all at once. `None`:
-    /// the key is absent, its object is not changeable here, or `plan` gave up; nothing
-    /// changed.
+    /// object (its result goes to `state`) and decides; on [`InPlace::Write`], `edit` is called
+    /// with `state` and a function that applies `(offset, bytes)` edits to the object, which
+    /// readers see all at once. `None`: the key is absent, its object is not changeable here,
+    /// or `plan` gave up; nothing changed.
     #[inline]
     pub(crate) fn change_in_place<S, R>(
         &self,

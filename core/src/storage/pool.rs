@@ -24,8 +24,9 @@
 //! deletion freeing it on another thread), and two threads filling one ordered_set waited on
 //! each other's arena locks; with mimalloc a 10k-key fill takes 230 to 240 instructions less
 //! a key (set and ordered_set), and two threads filling an ordered_set 18% less time
-//! (BENCHMARKS.md, *Pooled blocks from mimalloc*). Only pooled blocks (at most [`MAX_POOLED`] bytes) come from
-//! it; larger ones, and everything else rets allocates, use the process's allocator.
+//! (BENCHMARKS.md, *Pooled blocks from mimalloc*). Only pooled blocks (at most
+//! [`MAX_POOLED`] bytes) come from it; larger ones, and everything else rets allocates, use the
+//! process's allocator.
 //!
 //! The environment variable `RETS_NODE_POOL`, read when the first block is asked for, changes
 //! that: `0` turns the pool off, every block then coming from and going straight back to the

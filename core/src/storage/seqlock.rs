@@ -4,12 +4,12 @@
 //! Writers of the bytes are serialized by the version itself ([`Version::lock`]: a writer makes
 //! it odd with a compare-and-swap, which fails while another writer holds it, changes the bytes
 //! and makes it even again: a hash node's counter or an ordered_set entry's, changed without the
-//! shard's mutex or the leaf's stripe). A reader reads the
-//! version, copies the bytes out, and reads the version again: if it was odd, or changed, the
-//! copy may be torn, and the reader copies again. Bytes are read and written with relaxed atomic
-//! accesses, since a plain copy racing a write would be a data race (undefined behaviour even
-//! when the copy is thrown away); the fences order them against the version (the protocol of
-//! Boehm, *Can seqlocks get along with programming language memory models?*, 2012).
+//! shard's mutex or the leaf's stripe). A reader reads the version, copies the bytes out, and
+//! reads the version again: if it was odd, or changed, the copy may be torn, and the reader
+//! copies again. Bytes are read and written with relaxed atomic accesses, since a plain copy
+//! racing a write would be a data race (undefined behaviour even when the copy is thrown away);
+//! the fences order them against the version (the protocol of Boehm, *Can seqlocks get along
+//! with programming language memory models?*, 2012).
 //!
 //! The loom model below fails if the reader's second look, or either fence, is removed (see
 //! docs/ARCHITECTURE.md, *Verification*).
@@ -63,8 +63,8 @@ impl Version {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    // A reader that sees a store made after this sees the
-                    // version odd or changed on its second look.
+                    // A reader that sees a store made after this sees the version odd or
+                    // changed on its second look.
                     fence(Ordering::Release);
                     return;
                 }

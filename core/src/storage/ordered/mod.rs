@@ -477,8 +477,8 @@ impl OrderedStorage {
         edit: impl FnOnce(&S, &mut dyn FnMut(&[(usize, &[u8])])),
     ) -> Option<R> {
         let norm = term::order_prefix(key);
-        let _guard = self.collector.enter();
-        let root = self.root.load(Ordering::Acquire);
+        let guard = self.collector.enter();
+        let root = reclaim::load(&guard, &self.root);
         // SAFETY: the guard keeps the tree at `root`, replaced or not, and the entries it
         // holds, alive until this returns; the lock is taken on a `MUTABLE` entry; the view
         // ends (with `plan`) before the lock's `overwrite` writes.
@@ -789,6 +789,17 @@ impl Staged<'_> {
         }
     }
 
+    /// Whether `original` may be borrowed in place: this writer holds its slot (and so its
+    /// lock, if it is `MUTABLE`), or it never changes in place. Otherwise it is copied under its
+    /// version; a writer holding the lock must not copy (the copy would wait for the writer).
+    ///
+    /// # Safety
+    /// `original` is a live entry.
+    unsafe fn borrowable(&self) -> bool {
+        // SAFETY: the caller's contract.
+        self.held || unsafe { !is_mutable(self.original) }
+    }
+
     /// The original object if it is live.
     fn current(&self) -> *mut Entry {
         if self.expired {
@@ -998,7 +1009,7 @@ impl<'v> Txn<'_, 'v> {
             // borrows `self`: every stripe held, or (in `write_one`) the stripe of the key's
             // leaf, keeps every other writer off its slot for the whole transaction, and the
             // entry's lock (held with it if `MUTABLE`) every in-place writer off its object.
-            None if staged.held || unsafe { !is_mutable(staged.original) } => {
+            None if unsafe { staged.borrowable() } => {
                 Objects::from_option(Some(unsafe { view(staged.original) }))
             }
             // A key outside `write_one`'s leaf whose object may change in place meanwhile: a
@@ -1017,10 +1028,8 @@ impl<'v> Txn<'_, 'v> {
         let mut objects: Vec<Object> = match staged.next.take() {
             Some(next) => next.into_iter().map(ObjectCow::into_object).collect(),
             None if staged.current().is_null() => Vec::new(),
-            // SAFETY: as in `get` (a copy under the version if the object may change in place
-            // and this writer does not hold its lock: with the lock, a copy would wait for
-            // this very writer).
-            None if staged.held || unsafe { !is_mutable(staged.original) } => {
+            // SAFETY: as in `get` (borrowed if `borrowable`, else a copy under the version).
+            None if unsafe { staged.borrowable() } => {
                 vec![unsafe { view(staged.original) }.to_object()]
             }
             None => vec![unsafe { entry::read(staged.original, &mut Scratch::new()) }.to_object()],
