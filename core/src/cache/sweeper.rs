@@ -29,9 +29,11 @@ struct Entry {
     due: Instant,
 }
 
+/// The tables to visit; set (and the thread started) by the first registration.
+static TABLES: OnceLock<Mutex<Vec<Entry>>> = OnceLock::new();
+
 /// The tables to visit.
 fn registry() -> &'static Mutex<Vec<Entry>> {
-    static TABLES: OnceLock<Mutex<Vec<Entry>>> = OnceLock::new();
     TABLES.get_or_init(|| {
         std::thread::Builder::new()
             .name("rets-sweeper".into())
@@ -50,6 +52,30 @@ pub(crate) fn register(table: Weak<dyn Sweep>) {
             table,
             due: Instant::now(),
         });
+}
+
+/// Forgets the tables that are gone: called as a registered table is dropped, so that the
+/// registry's weak reference does not keep the table's memory allocated until the sweeper's
+/// next round (up to [`SWEEP_INTERVAL`]). Never starts the sweeper.
+pub(crate) fn forget_dropped() {
+    if let Some(tables) = TABLES.get() {
+        tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|e| e.table.strong_count() > 0);
+    }
+}
+
+/// Whether the registry still holds a dropped table at `table` (for tests).
+#[cfg(test)]
+pub(crate) fn holds_dropped(table: *const ()) -> bool {
+    TABLES.get().is_some_and(|tables| {
+        tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|e| e.table.strong_count() == 0 && e.table.as_ptr().cast::<()>() == table)
+    })
 }
 
 fn run() {

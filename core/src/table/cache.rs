@@ -96,6 +96,16 @@ impl TableInner {
     }
 }
 
+impl Drop for TableInner {
+    fn drop(&mut self) {
+        // A table registered with the sweeper (it has had objects with deadlines) leaves the
+        // registry now, its memory with it.
+        if self.storage.expiry().has_deadlines() {
+            sweeper::forget_dropped();
+        }
+    }
+}
+
 impl Sweep for TableInner {
     fn sweep(&self) -> bool {
         if self.deleted.load(Ordering::Acquire) {

@@ -146,3 +146,16 @@ fn a_write_that_fails_after_staging_changes_nothing() {
         assert_eq!(t.info().unwrap().size, 3);
     }
 }
+
+#[test]
+fn a_dropped_table_leaves_the_sweepers_registry_at_once() {
+    let (owner, t) = table(TableOptions::new().ttl(std::time::Duration::from_secs(60)));
+    t.insert(tuple!(1, 2)).unwrap();
+    let at = Arc::as_ptr(&t.inner).cast::<()>();
+    t.delete_table().unwrap();
+    drop(t);
+    drop(owner);
+    // Without the table's own `forget_dropped`, the registry would hold it until the
+    // sweeper's next round, a second away.
+    assert!(!crate::cache::sweeper::holds_dropped(at));
+}
