@@ -665,12 +665,19 @@ impl Table {
         self.only_sets("update_counter")?;
         let keypos = self.inner.keypos;
         key.with_key(|key| {
-            let mut counters = update::Counters::with_room(ops.len());
             // A counter whose object the storage keeps changeable (stored by an earlier update,
             // on a set or an ordered_set) changes in place without a transaction when no width
             // changes and no new lifetime is given; otherwise, or if the key is absent, the
             // transaction below does the update.
-            if default.as_ref().is_none_or(|(_, o)| o.ttl.is_none()) {
+            let in_place = default.as_ref().is_none_or(|(_, o)| o.ttl.is_none());
+            if let ([op], true) = (ops, in_place) {
+                if let Some(value) = self.change_counter_in_place(key, op) {
+                    values[0] = value?;
+                    return Ok(());
+                }
+            }
+            let mut counters = update::Counters::with_room(ops.len());
+            if in_place && ops.len() > 1 {
                 let done = self.inner.storage.change_in_place(
                     key,
                     &mut counters,
@@ -698,6 +705,37 @@ impl Table {
             }
             self.update_counters_in_txn(key, ops, default, &mut counters, values)
         })?
+    }
+
+    /// [`Table::update_counters_inner`]'s in-place path for a lone op: its new value, or `None`
+    /// if the transaction must do the update.
+    fn change_counter_in_place(&self, key: &[u8], op: &CounterOp) -> Option<Result<i64>> {
+        let keypos = self.inner.keypos;
+        let mut counted = None;
+        let done = self.inner.storage.change_in_place(
+            key,
+            &mut counted,
+            |counted, current| {
+                // As in update_counters_inner.
+                if let Err(e) = self.inner.check_alive() {
+                    return InPlace::Done(Err(e));
+                }
+                match update::Counted::work_out(current, op, keypos) {
+                    Err(e) => InPlace::Done(Err(e)),
+                    Ok(c) if c.keeps_width() => {
+                        *counted = Some(c);
+                        InPlace::Write(Ok(()))
+                    }
+                    Ok(_) => InPlace::GiveUp,
+                }
+            },
+            |counted, write| {
+                if let Some(c) = counted {
+                    write(&[c.edit()]);
+                }
+            },
+        )?;
+        Some(done.map(|()| counted.expect("an Ok comes from a write").value))
     }
 
     /// [`Table::update_counters_inner`]'s transaction: a counter that cannot change in place

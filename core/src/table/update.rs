@@ -66,13 +66,55 @@ const INLINE_OPS: usize = 4;
 /// One counter op worked out: its position, new value and that value's encoding, and where
 /// the element it replaces is in the object (start, length).
 #[derive(Clone, Copy, Default)]
-struct Counted {
+pub(super) struct Counted {
     pos: usize,
-    value: i64,
+    pub(super) value: i64,
     encoded: [u8; 9],
     len: usize,
     at: usize,
     old_len: usize,
+}
+
+impl Counted {
+    /// `op` applied to `value`, the integer `element` (which starts `at` bytes into its
+    /// object) holds or an earlier op of the same update left there.
+    fn new(op: &CounterOp, value: i128, element: &[u8], at: usize) -> Result<Counted> {
+        let value = op.apply(value)?;
+        let mut encoded = [0u8; 9];
+        let len = term::write_int_to(i128::from(value), &mut encoded);
+        Ok(Counted {
+            pos: op.pos,
+            value,
+            encoded,
+            len,
+            at,
+            old_len: element.len(),
+        })
+    }
+
+    /// A lone op (the common `update_counter(key, incr)`) worked out against `current`, without
+    /// [`Counters`]' room for a list: the in-place path's own, the same result as
+    /// [`Counters::work_out`] with one op.
+    pub(super) fn work_out(current: ObjectRef<'_>, op: &CounterOp, keypos: usize) -> Result<Counted> {
+        let elements = current.elements();
+        check_position(op.pos, keypos, elements.len())?;
+        let element = elements.clone().nth(op.pos - 1).expect("position checked");
+        let Some(value) = term::read_int(element) else {
+            return Err(Error::NotAnInteger { pos: op.pos });
+        };
+        let at = element.as_ptr() as usize - current.as_msgpack().as_ptr() as usize;
+        Counted::new(op, value, element, at)
+    }
+
+    /// Whether the new value encodes to as many bytes as the element it replaces.
+    pub(super) fn keeps_width(&self) -> bool {
+        self.len == self.old_len
+    }
+
+    /// The in-place edit that makes the update: `(offset in the object, bytes)`.
+    pub(super) fn edit(&self) -> (usize, &[u8]) {
+        (self.at, &self.encoded[..self.len])
+    }
 }
 
 /// The counter ops of one update, worked out against the object (on the stack for a few).
@@ -121,17 +163,7 @@ impl Counters {
                     None => return Err(Error::NotAnInteger { pos: op.pos }),
                 },
             };
-            let value = op.apply(value)?;
-            let mut encoded = [0u8; 9];
-            let len = term::write_int_to(i128::from(value), &mut encoded);
-            results[i] = Counted {
-                pos: op.pos,
-                value,
-                encoded,
-                len,
-                at: element.as_ptr() as usize - base,
-                old_len: element.len(),
-            };
+            results[i] = Counted::new(op, value, element, element.as_ptr() as usize - base)?;
         }
         Ok(())
     }
