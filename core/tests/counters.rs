@@ -162,6 +162,44 @@ fn counters_never_torn_nor_lost(options: TableOptions) {
 /// widths kept or crossed) applied over and over to one object give what applying them in order
 /// to plain integers gives, whether the update was made in place or rebuilt the object; on a
 /// set and on an ordered_set.
+/// A lone counter (the in-place path's own case) stepped across every width of its encoding,
+/// up and down, with an element after it and as the object's last: each result and the stored
+/// object are exact (a counter written in place at a new width would overwrite its neighbour).
+#[test]
+fn a_lone_counter_crosses_every_width_in_place_or_rebuilt() {
+    for options in [TableOptions::new().set(), TableOptions::new().ordered_set()] {
+        let owner = Owner::new();
+        let t = owner.new_table("widths", options).unwrap();
+        let edges: [i64; 10] = [
+            -(1 << 31) - 1,
+            -(1 << 15) - 1,
+            -129,
+            -33,
+            0,
+            127,
+            255,
+            65_535,
+            (1 << 32) - 1,
+            i64::MAX - 3,
+        ];
+        for (i, &edge) in edges.iter().enumerate() {
+            let (k, last) = (i as i64, 1000 + i as i64);
+            t.insert(tuple!(k, edge - 2, "tail")).unwrap();
+            t.insert(tuple!(last, edge - 2)).unwrap();
+            // Up across the edge, one step at a time, then back down.
+            let steps = [1, 1, 1, 1, -1, -1, -1, -1];
+            let mut want = edge - 2;
+            for incr in steps {
+                want += incr;
+                assert_eq!(t.update_counter(k, incr).unwrap(), want, "{edge} {incr}");
+                assert_eq!(t.update_counter(last, incr).unwrap(), want, "{edge} {incr}");
+                assert_eq!(t.lookup(k).unwrap()[0].to_term(), tuple!(k, want, "tail"));
+                assert_eq!(t.lookup(last).unwrap()[0].to_term(), tuple!(last, want));
+            }
+        }
+    }
+}
+
 #[test]
 fn op_lists_in_place_or_rebuilt_match_plain_arithmetic() {
     op_lists_match_plain_arithmetic(TableOptions::new().set());
