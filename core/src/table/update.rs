@@ -95,10 +95,14 @@ impl Counted {
     /// A lone op (the common `update_counter(key, incr)`) worked out against `current`, without
     /// [`Counters`]' room for a list: the in-place path's own, the same result as
     /// [`Counters::work_out`] with one op.
-    pub(super) fn work_out(current: ObjectRef<'_>, op: &CounterOp, keypos: usize) -> Result<Counted> {
-        let elements = current.elements();
+    pub(super) fn work_out(
+        current: ObjectRef<'_>,
+        op: &CounterOp,
+        keypos: usize,
+    ) -> Result<Counted> {
+        let mut elements = current.elements();
         check_position(op.pos, keypos, elements.len())?;
-        let element = elements.clone().nth(op.pos - 1).expect("position checked");
+        let element = elements.nth(op.pos - 1).expect("position checked");
         let Some(value) = term::read_int(element) else {
             return Err(Error::NotAnInteger { pos: op.pos });
         };
