@@ -43,6 +43,11 @@ impl OrderedStorage {
             };
         }
         if keys.is_empty() {
+            // The walk may have seen keys gone that another writer (the sweeper's purge) has
+            // not counted yet: a multi-key commit stores its new tree, then counts, under its
+            // locks. Taking them waits for it, so that a caller that looks at `size` next (a
+            // rejecting write, `Bounds::make_room`) sees every removal this walk saw.
+            drop(self.lock_all());
             return 0;
         }
         let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
