@@ -720,7 +720,7 @@ impl Table {
                 if let Err(e) = self.inner.check_alive() {
                     return InPlace::Done(Err(e));
                 }
-                match update::Counted::work_out(current, op, keypos) {
+                match update::Counted::work_out(current, op, keypos, None) {
                     Err(e) => InPlace::Done(Err(e)),
                     Ok(c) if c.keeps_width() => {
                         *counted = Some(c);
