@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Modes: `plain` (`Table::lookup_with`, what the maps benchmark's plain row runs), `pin`
-//! (through `Table::pin`), `owned` (through `Table::pin_owned`, as the C ABI's `rets_pin`).
+//! (through `Table::pin`), `owned` (through `Table::pin_owned`, as the C ABI's `rets_pin`), and
+//! for comparison `scc-index`: the same lookups of scc's `HashIndex` as the benchmark makes them
+//! (`u64` keys, 16-byte values, the same hasher, `peek_with` reading the value's first byte).
 //! An optional third argument, `ordered_set`, counts an ordered_set's lookups instead of a set's.
 //! The table and the lookups are those of `benches/maps.rs`: objects `[K, <<16 bytes>>]`
 //! with integer keys, looked up in a scattered order, reading the first byte of the object.
@@ -35,6 +37,21 @@ fn main() {
         Some("ordered_set") => TableOptions::new().ordered_set(),
         Some(other) => panic!("unknown table type {other:?}: set or ordered_set"),
     };
+    // Key `i * 7_919 % KEYS`: a scattered order over the present keys (a stride coprime with
+    // KEYS).
+    let key = |i: u64| (i * 7_919) % KEYS;
+    if mode == "scc-index" {
+        let index: scc::HashIndex<u64, [u8; 16], foldhash::quality::RandomState> =
+            scc::HashIndex::with_hasher(foldhash::quality::RandomState::default());
+        for k in 0..KEYS {
+            index.insert_sync(k, [7; 16]).unwrap();
+        }
+        let found: u64 = (0..n)
+            .map(|i| u64::from(index.peek_with(&key(i), |_, v| v[0]).is_some()))
+            .sum();
+        assert_eq!(black_box(found), n, "every key is present");
+        return;
+    }
     let owner = Owner::new();
     let table = owner.new_table("t", options.public()).unwrap();
     let mut buf = Vec::new();
@@ -45,8 +62,6 @@ fn main() {
         rmp::encode::write_bin(&mut buf, &[7; 16]).unwrap();
         table.insert(Msgpack(&buf)).unwrap();
     }
-    // A scattered order over the present keys (a stride coprime with KEYS).
-    let key = |i: u64| (i * 7_919) % KEYS;
     let mut found = 0u64;
     match mode.as_str() {
         "plain" => {
@@ -66,7 +81,7 @@ fn main() {
                 found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
             }
         }
-        other => panic!("unknown mode {other:?}: plain, pin or owned"),
+        other => panic!("unknown mode {other:?}: plain, pin, owned or scc-index"),
     }
     assert_eq!(black_box(found), n, "every key is present");
 }
