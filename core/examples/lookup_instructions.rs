@@ -14,6 +14,8 @@
 //! (through `Table::pin`), `owned` (through `Table::pin_owned`, as the C ABI's `rets_pin`), and
 //! for comparison `scc-index`: the same lookups of scc's `HashIndex` as the benchmark makes them
 //! (`u64` keys, 16-byte values, the same hasher, `peek_with` reading the value's first byte).
+//! `pin-wide` and `plain-wide` are `pin` and `plain` with keys from 2^40 on, which encode in 9
+//! bytes (as 64-bit ids and hashes do).
 //! An optional third argument, `ordered_set`, counts an ordered_set's lookups instead of a set's.
 //! The table and the lookups are those of `benches/maps.rs`: objects `[K, <<16 bytes>>]`
 //! with integer keys, looked up in a scattered order, reading the first byte of the object.
@@ -23,6 +25,9 @@ use std::hint::black_box;
 use rets_core::{Msgpack, Objects, Owner, TableOptions};
 
 const KEYS: u64 = 10_000;
+
+/// The first key of the `-wide` modes: 2^40, whose encoding (and every later one's) is 9 bytes.
+const WIDE: u64 = 1 << 40;
 
 fn first_byte(mut objects: Objects<'_>) -> bool {
     objects.next().map(|o| o.as_msgpack()[0]).is_some()
@@ -55,7 +60,12 @@ fn main() {
     let owner = Owner::new();
     let table = owner.new_table("t", options.public()).unwrap();
     let mut buf = Vec::new();
-    for k in 0..KEYS {
+    let keys = if mode.ends_with("-wide") {
+        WIDE..WIDE + KEYS
+    } else {
+        0..KEYS
+    };
+    for k in keys {
         buf.clear();
         rmp::encode::write_array_len(&mut buf, 2).unwrap();
         rmp::encode::write_uint(&mut buf, k).unwrap();
@@ -75,13 +85,26 @@ fn main() {
                 found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
             }
         }
+        "pin-wide" => {
+            let pin = table.pin().unwrap();
+            for i in 0..n {
+                found += u64::from(pin.lookup_with(key(i) + WIDE, first_byte).unwrap());
+            }
+        }
+        "plain-wide" => {
+            for i in 0..n {
+                found += u64::from(table.lookup_with(key(i) + WIDE, first_byte).unwrap());
+            }
+        }
         "owned" => {
             let pin = table.pin_owned().unwrap();
             for i in 0..n {
                 found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
             }
         }
-        other => panic!("unknown mode {other:?}: plain, pin, owned or scc-index"),
+        other => {
+            panic!("unknown mode {other:?}: plain, pin, owned, pin-wide, plain-wide or scc-index")
+        }
     }
     assert_eq!(black_box(found), n, "every key is present");
 }

@@ -650,15 +650,18 @@ pub trait ToKey {
 }
 
 /// A key as a lookup hands it to storage: its canonical bytes and, for a key of at most 8
-/// bytes (an integer below 2^32, a short string), the same bytes as one integer, which hash
-/// storage hashes and compares keys by (one comparison instead of a loop over the bytes).
+/// bytes (an integer below 2^32, a short string), the same bytes as one integer, or for a key
+/// of 9 to 16 bytes (a 64-bit integer, a string of up to 15 bytes) as two, which hash storage
+/// hashes and compares keys by (one or two comparisons instead of a loop over the bytes).
 /// Integer keys are encoded straight into that form (`ToKey::with_lookup_key`).
 #[derive(Clone, Copy)]
 pub struct LookupKey<'a> {
     bytes: &'a [u8],
-    /// `short_word(bytes)` if `bytes` has at most 8 bytes, else 0.
+    /// `short_word(bytes)` if `bytes` has at most 8 bytes; its first 8 bytes (little-endian)
+    /// if 9 to 16; else 0.
     word: u64,
-    /// The bits of `word` that `bytes` fills: its low `8 * len` bits if at most 8 bytes, else 0.
+    /// At most 8 bytes: the bits of `word` that `bytes` fills (its low `8 * len` bits); 9 to 16
+    /// bytes: the last 8 bytes (little-endian); else 0.
     mask: u64,
 }
 
@@ -666,8 +669,18 @@ impl<'a> LookupKey<'a> {
     /// The lookup form of canonical key bytes.
     #[inline]
     pub(crate) fn new(bytes: &'a [u8]) -> LookupKey<'a> {
-        if bytes.len() <= 8 {
+        let n = bytes.len();
+        if n <= 8 {
             LookupKey::short(bytes, short_word(bytes))
+        } else if n <= 16 {
+            // Two overlapping words: the first and the last eight bytes.
+            let first = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+            let last = u64::from_le_bytes(bytes[n - 8..].try_into().expect("8 bytes"));
+            LookupKey {
+                bytes,
+                word: first,
+                mask: last,
+            }
         } else {
             LookupKey {
                 bytes,
@@ -699,6 +712,17 @@ impl<'a> LookupKey<'a> {
         }
     }
 
+    /// A key of 9 to 16 `bytes` whose [`LookupKey::pair`] is `(first, last)` (already known).
+    #[inline]
+    fn pair_of(bytes: &'a [u8], first: u64, last: u64) -> LookupKey<'a> {
+        debug_assert!(LookupKey::new(bytes).pair() == Some((first, last)));
+        LookupKey {
+            bytes,
+            word: first,
+            mask: last,
+        }
+    }
+
     /// The canonical bytes.
     #[inline]
     pub(crate) fn bytes(&self) -> &'a [u8] {
@@ -711,6 +735,16 @@ impl<'a> LookupKey<'a> {
     #[inline]
     pub(crate) fn word(&self) -> Option<(u64, u64)> {
         (self.bytes.len() <= 8).then_some((self.word, self.mask))
+    }
+
+    /// `(first, last)` for a key of 9 to 16 bytes: its first and its last eight bytes as
+    /// little-endian integers (overlapping unless it has 16). Two keys of the same length in
+    /// that range are equal exactly when both words are.
+    #[inline]
+    pub(crate) fn pair(&self) -> Option<(u64, u64)> {
+        (9..=16)
+            .contains(&self.bytes.len())
+            .then_some((self.word, self.mask))
     }
 }
 
@@ -790,7 +824,17 @@ macro_rules! int_key {
                         let buf = word.to_le_bytes();
                         Ok(f(LookupKey::short(&buf[..len], word)))
                     }
-                    None => self.with_key(|bytes| f(LookupKey::new(bytes))),
+                    None => {
+                        // 9 bytes: a tag and the value's eight, big-endian. The two words are
+                        // built in registers too: read back from the buffer, each would span
+                        // two of the stores that wrote it, which the core cannot forward.
+                        let mut buf = [0u8; 9];
+                        let len = term::$write(*self as $wide, &mut buf);
+                        debug_assert_eq!(len, 9);
+                        let last = (*self as $wide as u64).swap_bytes();
+                        let first = u64::from(buf[0]) | last << 8;
+                        Ok(f(LookupKey::pair_of(&buf, first, last)))
+                    }
                 }
             }
         }
@@ -883,19 +927,19 @@ mod tests {
         }
     }
 
-    /// A key's lookup form, as bytes and `LookupKey::word`.
-    type Form = (Vec<u8>, Option<(u64, u64)>);
+    /// A key's lookup form, as bytes, `LookupKey::word` and `LookupKey::pair`.
+    type Form = (Vec<u8>, Option<(u64, u64)>, Option<(u64, u64)>);
 
     /// The lookup form of a key as `with_lookup_key` builds it, and as `LookupKey::new` builds
     /// it from the bytes `with_key` writes.
     fn both<K: ToKey + ?Sized>(k: &K) -> (Form, Form) {
         let fast = k
-            .with_lookup_key(|l| (l.bytes().to_vec(), l.word()))
+            .with_lookup_key(|l| (l.bytes().to_vec(), l.word(), l.pair()))
             .unwrap();
         let slow = k
             .with_key(|b| {
                 let l = LookupKey::new(b);
-                (l.bytes().to_vec(), l.word())
+                (l.bytes().to_vec(), l.word(), l.pair())
             })
             .unwrap();
         (fast, slow)
@@ -937,6 +981,32 @@ mod tests {
                 ),
                 _ => assert_eq!(word, None),
             }
+        }
+    }
+
+    #[test]
+    fn a_key_of_9_to_16_bytes_is_its_first_and_last_eight() {
+        for n in 0..=17usize {
+            let bytes: Vec<u8> = (1..=n as u8).collect();
+            let key = LookupKey::new(&bytes);
+            if (9..=16).contains(&n) {
+                let first = u64::from_le_bytes(bytes[..8].try_into().unwrap());
+                let last = u64::from_le_bytes(bytes[n - 8..].try_into().unwrap());
+                assert_eq!(key.pair(), Some((first, last)), "length {n}");
+                assert_eq!(key.word(), None, "length {n}");
+            } else {
+                assert_eq!(key.pair(), None, "length {n}");
+            }
+        }
+        // 64-bit integers' keys (9 bytes), whose words the integer fast path builds in
+        // registers: the same as read from their bytes.
+        for (fast, slow) in [
+            both(&(u64::MAX - 5)),
+            both(&(1u64 << 40)),
+            both(&(i64::MIN + 3)),
+        ] {
+            assert!(fast.2.is_some(), "{fast:?}");
+            assert_eq!(fast, slow);
         }
     }
 }

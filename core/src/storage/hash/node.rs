@@ -482,7 +482,15 @@ impl Node {
                 // A short key that ends less than 8 bytes before what may be read (a counter's
                 // node, changing in place): its own bytes only, gathered into the word's form.
                 Some((word, _)) => short_key_is(std::slice::from_raw_parts(at, len), word),
-                None => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
+                // 9 to 16 bytes, as two words: both loads lie within the key (whose length is
+                // the lookup key's), so whatever the node, no byte past it is read.
+                None => match key.pair() {
+                    Some((first, last)) => {
+                        u64::from_le(at.cast::<u64>().read_unaligned()) == first
+                            && u64::from_le(at.add(len - 8).cast::<u64>().read_unaligned()) == last
+                    }
+                    None => key_eq_cold(std::slice::from_raw_parts(at, len), key.bytes()),
+                },
             }
         }
     }
@@ -716,6 +724,58 @@ mod tests {
             .to_object(1)
             .unwrap();
         (key, object)
+    }
+
+    /// `has_key` tells a node's key from every key of the same length that differs from it in
+    /// one byte, whatever the length (one word, two words, longer) and whatever follows the key
+    /// (the rest of the object, or nothing), in a plain node and in a `MUTABLE` one.
+    #[test]
+    fn has_key_tells_apart_keys_differing_in_any_byte() {
+        for len in 1..=24usize {
+            // A binary key of `len` encoded bytes: `0xc4, n, payload`.
+            let payload: Vec<u8> = (0..len.saturating_sub(2) as u8).map(|b| b + 1).collect();
+            let key_term = Term::Bin(payload);
+            let mut key = Vec::new();
+            term::encode(&key_term, &mut key).unwrap();
+            if key.len() != len {
+                continue;
+            }
+            for tail in [None, Some(Term::Bin(vec![9; 30]))] {
+                let mut elements = vec![key_term.clone()];
+                elements.extend(tail.clone());
+                let object = Term::Array(elements).to_object(1).unwrap();
+                for mutable in [false, true] {
+                    let stamp = Stamp {
+                        deadline: 0,
+                        end: None,
+                    };
+                    let node = Node::new(
+                        &key,
+                        NewObjects::One(object.view()),
+                        ptr::null_mut(),
+                        ptr::null_mut(),
+                        stamp,
+                        false,
+                        mutable,
+                    )
+                    .as_ptr();
+                    // SAFETY: a fresh node, freed below.
+                    unsafe {
+                        assert!(Node::has_key(node, LookupKey::new(&key)), "length {len}");
+                        for at in 0..len {
+                            let mut other = key.clone();
+                            other[at] ^= 0x40;
+                            assert!(
+                                !Node::has_key(node, LookupKey::new(&other)),
+                                "length {len}, byte {at}, tail {}, mutable {mutable}",
+                                tail.is_some()
+                            );
+                        }
+                        Node::free(node);
+                    }
+                }
+            }
+        }
     }
 
     /// Each combination of the parts before the header: the node reads back its key, objects,
