@@ -558,3 +558,33 @@ fn loom_counter_changed_without_the_mutex_races_a_delete() {
         }
     });
 }
+
+/// A shard whose last key is removed publishes its counts before its array goes: a purge skips
+/// a shard without an array without taking its mutex, so a rejecting table's write that purged
+/// and then looked at the size again counted the removed key, and refused a write with room
+/// (found by the `table_cache` fuzz target). Fails with the array swapped out first.
+#[test]
+fn loom_a_purge_that_finds_a_shard_emptied_sees_its_count() {
+    model(|| {
+        let s = Arc::new(storage());
+        put(&s, 1, 1);
+        let (gone, size) = race(
+            s.clone(),
+            |s| {
+                s.purge_expired();
+                let gone = s.shards[0]
+                    .array
+                    .load(crate::sync::Ordering::Acquire)
+                    .is_null();
+                (gone, s.size())
+            },
+            |s| delete(s, 1),
+        );
+        if gone {
+            assert_eq!(
+                size, 0,
+                "a shard without an array still counted its removed key"
+            );
+        }
+    });
+}

@@ -1417,16 +1417,21 @@ impl<'a> Publish<'_, 'a> {
                 state.objects += (*new).count();
                 state.node_bytes += (*new).bytes();
             }
-            if new.is_null() && state.keys == 0 {
-                // The shard is empty: give its array (all tombstones now) back, so an emptied
-                // table holds, and reports, no more memory than a new one. Readers on the old
-                // array are protected by their guards; a null array reads as empty.
-                let emptied = shard.array.swap(ptr::null_mut(), Ordering::AcqRel);
+            // The shard is empty: give its array (all tombstones now) back, so an emptied
+            // table holds, and reports, no more memory than a new one. Readers on the old
+            // array are protected by their guards; a null array reads as empty.
+            let empties = new.is_null() && state.keys == 0;
+            if empties {
                 state.used = 0;
                 state.array_bytes = 0;
+            }
+            // The counts before the array goes: a purge skips a shard without an array
+            // without its mutex, and must then find the shard's count as the array left it.
+            shard.publish(state);
+            if empties {
+                let emptied = shard.array.swap(ptr::null_mut(), Ordering::AcqRel);
                 storage.collector.retire(emptied);
             }
-            shard.publish(state);
             old
         }
     }
