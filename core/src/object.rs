@@ -826,8 +826,8 @@ macro_rules! int_key {
                     }
                     None => {
                         // 9 bytes: a tag and the value's eight, big-endian. The two words are
-                        // built in registers too: read back from the buffer, each would span
-                        // two of the stores that wrote it, which the core cannot forward.
+                        // built in registers too: read back from the buffer just written (each
+                        // load spanning two of its stores), a lookup took twice as long.
                         let mut buf = [0u8; 9];
                         let len = term::$write(*self as $wide, &mut buf);
                         debug_assert_eq!(len, 9);
