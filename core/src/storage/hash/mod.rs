@@ -1393,17 +1393,33 @@ impl<'a> Publish<'_, 'a> {
                 None if new.is_null() => return ptr::null_mut(),
                 None => {
                     loop {
-                        let bits = if array.is_null() { 0 } else { (*array).bits };
-                        if array.is_null() || (state.used + 1) * 4 > (1usize << bits) * 3 {
+                        if array.is_null() {
                             array = rebuild(shard, state, &storage.collector, 0);
                         }
-                        if claim(&*array, hash, new) {
-                            break;
+                        match spot(&*array, hash) {
+                            // The key deleted earlier and inserted again takes back its
+                            // tombstone: no slot more in use, so churn over a steady set of
+                            // keys never forces a rebuild.
+                            Spot::Tombstone(slot) => {
+                                slot.node.store(new, Ordering::Release);
+                                break;
+                            }
+                            Spot::Empty(slot) => {
+                                if (state.used + 1) * 4 > (1usize << (*array).bits) * 3 {
+                                    array = rebuild(shard, state, &storage.collector, 0);
+                                    continue;
+                                }
+                                fill(slot, hash, new);
+                                state.used += 1;
+                                break;
+                            }
+                            // The probe ran off the end of the tail: grow.
+                            Spot::None => {
+                                let bits = (*array).bits + 1;
+                                array = rebuild(shard, state, &storage.collector, bits);
+                            }
                         }
-                        // The probe ran off the end of the tail: grow.
-                        array = rebuild(shard, state, &storage.collector, (*array).bits + 1);
                     }
-                    state.used += 1;
                     ptr::null_mut()
                 }
             };
@@ -1437,30 +1453,35 @@ impl<'a> Publish<'_, 'a> {
     }
 }
 
-/// Puts `node` (of a key absent from `array`) in a tombstone of the same hash or the first
-/// empty slot from its home; false if the probe runs off the end. A reused tombstone does not
-/// count as a newly used slot, so this undercounts `used` then: harmless, it only delays a
-/// rebuild by one slot.
-///
-/// # Safety
-/// The caller holds the shard's mutex and `array` is its current array.
-unsafe fn claim(array: &Array, hash: u64, node: *mut Node) -> bool {
-    let mut i = array.home(hash);
-    while let Some(slot) = array.slots.get(i) {
+/// Where a key absent from an array goes: a tombstone of its hash (its own, deleted earlier)
+/// or else the first empty slot from its home.
+enum Spot<'a> {
+    Tombstone(&'a Slot),
+    Empty(&'a Slot),
+    /// The probe ran off the end of the tail.
+    None,
+}
+
+/// The [`Spot`] of a key with `hash`, absent from `array`.
+fn spot(array: &Array, hash: u64) -> Spot<'_> {
+    for slot in &array.slots[array.home(hash)..] {
         let h = slot.hash.load(Ordering::Relaxed);
         if h == 0 {
-            // The pointer first, then the hash: a reader that sees the hash sees the node.
-            slot.node.store(node, Ordering::Release);
-            slot.hash.store(hash, Ordering::Release);
-            return true;
+            return Spot::Empty(slot);
         }
         if h == hash && slot.node.load(Ordering::Relaxed).is_null() {
-            slot.node.store(node, Ordering::Release);
-            return true;
+            return Spot::Tombstone(slot);
         }
-        i += 1;
     }
-    false
+    Spot::None
+}
+
+/// Makes the empty `slot` hold `node`, whose key has `hash`. The caller holds the shard's
+/// mutex and the slot is in its current array (or a new one not yet published).
+fn fill(slot: &Slot, hash: u64, node: *mut Node) {
+    // The pointer first, then the hash: a reader that sees the hash sees the node.
+    slot.node.store(node, Ordering::Release);
+    slot.hash.store(hash, Ordering::Release);
 }
 
 /// Replaces the shard's array by one sized for its keys (at least `min_bits`), without
@@ -1485,7 +1506,15 @@ unsafe fn rebuild(
             || unsafe {
                 (*old).slots.iter().all(|slot| {
                     let n = slot.node.load(Ordering::Acquire);
-                    n.is_null() || claim(&*new, slot.hash.load(Ordering::Relaxed), n)
+                    // (A new array has no tombstones.)
+                    n.is_null()
+                        || match spot(&*new, slot.hash.load(Ordering::Relaxed)) {
+                            Spot::Empty(to) => {
+                                fill(to, slot.hash.load(Ordering::Relaxed), n);
+                                true
+                            }
+                            Spot::Tombstone(_) | Spot::None => false,
+                        }
                 })
             };
         if fits {
