@@ -16,7 +16,10 @@
 //!   does (one table per 10k writes, created and deleted in the count); an optional last
 //!   argument splits each fill among that many threads (for a profiler);
 //! - `exchange`: on a table of 10k keys, deletes a key and inserts it again, in a scattered
-//!   order (each is one write): the key-set churn of the Exchange mix without its reads;
+//!   order (each is one write): the key-set churn of the Exchange mix without its reads; an
+//!   optional last argument splits the keys among that many threads;
+//! - `read-beside` (for wall clock, not instructions): one thread's pinned lookups while
+//!   another deletes and inserts again keys of the same table; prints the reader's time;
 //! - `update`: on a table of 10k keys, sets each object's second element to 0 or 1 in turn by
 //!   `update_element`, in a scattered order: the Exchange mix's updates.
 
@@ -95,13 +98,64 @@ fn main() {
                 encode(&mut buf, i);
                 t.insert(Msgpack(&buf)).unwrap();
             }
-            for i in 0..n / 2 {
-                let k = key(i);
-                t.delete(k).unwrap();
-                encode(&mut buf, k);
+            // Thread `w` of `threads` churns the keys `k` with `k % threads == w` (its own
+            // keys, so that each delete and insert of a key stay a pair).
+            std::thread::scope(|s| {
+                for w in 0..threads {
+                    let t = &t;
+                    s.spawn(move || {
+                        let mut buf = Vec::with_capacity(32);
+                        for i in 0..n / 2 {
+                            let k = key(i);
+                            if k % threads != w {
+                                continue;
+                            }
+                            t.delete(k).unwrap();
+                            encode(&mut buf, k);
+                            t.insert(Msgpack(&buf)).unwrap();
+                        }
+                    });
+                }
+            });
+            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
+        }
+        "read-beside" => {
+            // One thread makes `n` pinned lookups while another deletes and inserts again
+            // keys of the same table, as fast as it can, until the reader is done;
+            // prints the reader's seconds (how much its reads pay for the writer's lines).
+            let t = table(&owner, ordered);
+            for i in 0..KEYS {
+                encode(&mut buf, i);
                 t.insert(Msgpack(&buf)).unwrap();
             }
-            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let seconds = std::thread::scope(|s| {
+                let (t, done) = (&t, &done);
+                let reader = s.spawn(move || {
+                    let start = std::time::Instant::now();
+                    let pin = t.pin().unwrap();
+                    let mut found = 0u64;
+                    for i in 0..n {
+                        found += u64::from(pin.member(key(i)).unwrap());
+                    }
+                    black_box(found);
+                    done.store(true, std::sync::atomic::Ordering::Relaxed);
+                    start.elapsed().as_secs_f64()
+                });
+                s.spawn(move || {
+                    let mut buf = Vec::with_capacity(32);
+                    let mut i = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let k = key(i);
+                        t.delete(k).unwrap();
+                        encode(&mut buf, k);
+                        t.insert(Msgpack(&buf)).unwrap();
+                        i += 1;
+                    }
+                });
+                reader.join().unwrap()
+            });
+            println!("reader: {seconds:.3} s");
         }
         "update" => {
             let t = table(&owner, ordered);
@@ -116,6 +170,6 @@ fn main() {
             }
             assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
         }
-        other => panic!("unknown mode {other:?}: insert, exchange or update"),
+        other => panic!("unknown mode {other:?}: insert, exchange, read-beside or update"),
     }
 }
