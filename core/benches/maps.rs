@@ -816,33 +816,89 @@ fn mix_run<M: Map>(mix: Mix, capacity: usize, total_ops: usize, threads: usize, 
 // ---------------------------------------------------------------------------------------------
 // Sections
 
-fn peer_section<M: Map>(cfg: &Config) {
-    for &n in &cfg.sizes {
-        // Lookups and scans share one prefilled map per size.
+/// One map of a section, behind a face that does not depend on its type, so that the maps of
+/// a section can take turns (see [`section`]).
+trait Peer {
+    fn name(&self) -> &'static str;
+    fn ordered(&self) -> bool;
+    fn reads_row(&self) -> bool;
+    /// Builds the map of `n` keys that lookups and scans share.
+    fn fill(&mut self, n: usize);
+    /// Drops that map.
+    fn empty(&mut self);
+    fn lookups(&self, n: usize, threads: usize, ops: usize, rep: usize) -> f64;
+    fn scans(&self, n: usize, threads: usize, scans: usize, rep: usize) -> f64;
+    fn mix(&self, mix: Mix, n: usize, ops: usize, threads: usize, seed: u64) -> f64;
+}
+
+struct PeerOf<M>(Option<M>);
+
+impl<M: Map> PeerOf<M> {
+    fn map(&self) -> &M {
+        self.0.as_ref().expect("filled before lookups and scans")
+    }
+}
+
+impl<M: Map> Peer for PeerOf<M> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+    fn ordered(&self) -> bool {
+        M::ORDERED
+    }
+    fn reads_row(&self) -> bool {
+        M::READS_ROW
+    }
+    fn fill(&mut self, n: usize) {
         let map = M::with_capacity(n);
         prefill_range(&map, n, 2);
-        for &threads in &cfg.threads {
-            let per_thread = cfg.ops_per_thread;
-            let v = median(
-                (0..cfg.reps)
-                    .map(|rep| lookups(&map, n, threads, per_thread, rep))
-                    .collect(),
-            );
-            emit("maps", "lookup", M::NAME, n, threads, v);
-            if M::ORDERED {
-                let v = median(
-                    (0..cfg.reps)
-                        .map(|rep| scans(&map, n, threads, cfg.scans_per_thread, rep))
-                        .collect(),
-                );
-                emit("maps", "scan100", M::NAME, n, threads, v);
-            }
+        self.0 = Some(map);
+    }
+    fn empty(&mut self) {
+        self.0 = None;
+    }
+    fn lookups(&self, n: usize, threads: usize, ops: usize, rep: usize) -> f64 {
+        lookups(self.map(), n, threads, ops, rep)
+    }
+    fn scans(&self, n: usize, threads: usize, scans_per_thread: usize, rep: usize) -> f64 {
+        scans(self.map(), n, threads, scans_per_thread, rep)
+    }
+    fn mix(&self, mix: Mix, n: usize, ops: usize, threads: usize, seed: u64) -> f64 {
+        mix_run::<M>(mix, n, ops, threads, seed)
+    }
+}
+
+fn peer<M: Map + 'static>() -> Box<dyn Peer> {
+    Box::new(PeerOf::<M>(None))
+}
+
+/// Every cell (workload, size, threads) of every map of a section, each cell's repetitions
+/// taken in turn across the maps (rets, peer, peer, ..., rets, peer, ...) rather than one
+/// map's cells after another's: on the benchmark's host two threads run in one of two modes
+/// about 3x apart, each lasting seconds to minutes (BENCHMARKS.md, *Two-thread figures on this
+/// host come in two modes*), and a map measured wholly in one against a peer wholly in the
+/// other would skew their ratio by as much. Turns spread each map's repetitions over the same
+/// stretch of time; the medians do the rest.
+fn section(cfg: &Config, peers: &mut [Box<dyn Peer>]) {
+    for &n in &cfg.sizes {
+        // Lookups and scans share one prefilled map per size and map.
+        for p in peers.iter_mut() {
+            p.fill(n);
         }
-        drop(map);
+        for &threads in &cfg.threads {
+            let ops = cfg.ops_per_thread;
+            cell(peers, cfg.reps, "lookup", n, threads, |p, rep| {
+                Some(p.lookups(n, threads, ops, rep))
+            });
+            let scans = cfg.scans_per_thread;
+            cell(peers, cfg.reps, "scan100", n, threads, |p, rep| {
+                p.ordered().then(|| p.scans(n, threads, scans, rep))
+            });
+        }
+        for p in peers.iter_mut() {
+            p.empty();
+        }
         for mix in MIXES {
-            if M::READS_ROW && mix.read < 50 {
-                continue;
-            }
             for &threads in &cfg.threads {
                 // RapidGrow grows an empty map to about `n` keys; the others run a fixed number
                 // of operations on a map kept near 0.75 n keys. Short runs get more repetitions.
@@ -852,13 +908,35 @@ fn peer_section<M: Map>(cfg: &Config) {
                 } else {
                     (cfg.mix_ops, cfg.reps)
                 };
-                let v = median(
-                    (0..reps)
-                        .map(|rep| mix_run::<M>(mix, n, ops, threads, rep as u64 + 11))
-                        .collect(),
-                );
-                emit("maps", mix.name, M::NAME, n, threads, v);
+                cell(peers, reps, mix.name, n, threads, |p, rep| {
+                    // A reads-only row skips the write-heavy mixes.
+                    (!(p.reads_row() && mix.read < 50))
+                        .then(|| p.mix(mix, n, ops, threads, rep as u64 + 11))
+                });
             }
+        }
+    }
+}
+
+/// One cell of every map that `measure` measures (it returns `None` for a map the workload is
+/// not run on): `reps` rounds, each map once a round, then each map's median.
+fn cell(
+    peers: &[Box<dyn Peer>],
+    reps: usize,
+    workload: &str,
+    n: usize,
+    threads: usize,
+    measure: impl Fn(&dyn Peer, usize) -> Option<f64>,
+) {
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
+    for rep in 0..reps {
+        for (p, v) in peers.iter().zip(&mut values) {
+            v.extend(measure(p.as_ref(), rep));
+        }
+    }
+    for (p, v) in peers.iter().zip(values) {
+        if !v.is_empty() {
+            emit("maps", workload, p.name(), n, threads, median(v));
         }
     }
 }
@@ -1042,18 +1120,28 @@ fn main() {
         ets_section(&cfg);
     }
     if want("hash") {
-        peer_section::<Rets<false, true>>(&cfg);
-        peer_section::<Rets<false, false>>(&cfg);
-        peer_section::<Dash>(&cfg);
-        peer_section::<Papaya>(&cfg);
-        peer_section::<SccMap>(&cfg);
-        peer_section::<SccIndex>(&cfg);
+        section(
+            &cfg,
+            &mut [
+                peer::<Rets<false, true>>(),
+                peer::<Rets<false, false>>(),
+                peer::<Dash>(),
+                peer::<Papaya>(),
+                peer::<SccMap>(),
+                peer::<SccIndex>(),
+            ],
+        );
     }
     if want("ordered") {
-        peer_section::<Rets<true, true>>(&cfg);
-        peer_section::<Rets<true, false>>(&cfg);
-        peer_section::<Skip>(&cfg);
-        peer_section::<Tree>(&cfg);
+        section(
+            &cfg,
+            &mut [
+                peer::<Rets<true, true>>(),
+                peer::<Rets<true, false>>(),
+                peer::<Skip>(),
+                peer::<Tree>(),
+            ],
+        );
     }
     eprintln!("maps bench done in {:.0?}", start.elapsed());
 }
