@@ -65,8 +65,10 @@ def cache_section(tables, old, quick):
 
 
 def parse(paths):
-    """{(section, workload, map, size, threads): value} and info lines."""
-    results, info = {}, []
+    """{(section, workload, map, size, threads): value} and info lines. A figure given more
+    than once (ci/bench runs rets's and ETS's benchmarks in alternating rounds) is the median
+    of its values."""
+    values, info = defaultdict(list), []
     for path in paths:
         if not os.path.exists(path):
             continue
@@ -74,9 +76,10 @@ def parse(paths):
             parts = line.rstrip("\n").split("\t")
             if parts[0] == "R" and len(parts) == 7:
                 _, section, workload, name, size, threads, value = parts
-                results[(section, workload, name, int(size), int(threads))] = float(value)
-            elif parts[0] == "I":
+                values[(section, workload, name, int(size), int(threads))].append(float(value))
+            elif parts[0] == "I" and parts[1:] not in info:
                 info.append(parts[1:])
+    results = {key: sorted(v)[len(v) // 2] for key, v in values.items()}
     return results, info
 
 
@@ -427,6 +430,10 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
   so does rets in its `rets-set` and `rets-ordered` columns (`Table::pin`, refreshed every 1,024
   operations), while `rets-set-plain` and `rets-ordered-plain` read through the plain per-call
   API (`Table::lookup_with`; lookups and ReadHeavy only: the other mixes are writes).
+  - The maps of a section (hash, ordered) take turns: every cell's repetitions go round the
+    maps (rets, peer, peer, ..., rets, ...), so that each map's median covers the same stretch
+    of time; on the benchmark's host two threads run in one of two modes about 3× apart for
+    seconds to minutes at a time.
   - *lookup*: the map holds keys `0..n` (inserted in a scattered order); each thread looks up
     random present keys.
   - *ReadHeavy* (98/1/1/0 read/insert/remove/update, prefill 75%), *Exchange* (10/40/40/10,
@@ -448,9 +455,10 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
   (`ets:update_counter(T, K, 1)`) of random present keys (an inline LCG); 1 and 2 processes (one
   per scheduler). rets runs the same operations
   on the same objects (`[K, 0, ["v", K]]`) through `Table::insert` (MessagePack), `lookup_with`
-  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The ETS and
-  the rets figures are measured one after the other, not interleaved: on a shared machine a load
-  change between the two moves these ratios.
+  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The two run
+  in separate processes, in three alternating rounds of one repetition each (rets, ETS, rets,
+  ETS, ...), and each figure is the median of its rounds, so that both sides see the same
+  stretches of the machine's time.
 - **Memory**: n objects with a 16-byte binary key and a 64-byte binary value; ETS
   `ets:info(T, memory) × wordsize` against rets `Table::info().memory`, both divided by n. The
   growth of the resident set of the process while filling (measured first thing in a fresh

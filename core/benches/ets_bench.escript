@@ -5,7 +5,7 @@
 %% same sizes, with 1 and 2 processes; and memory per object for objects
 %% {<<16-byte key>>, <<64-byte value>>} from ets:info(T, memory).
 %%
-%% Run by ci/bench: `escript core/benches/ets_bench.escript [--quick]`. Prints one
+%% Run by ci/bench: `[RETS_BENCH_REPS=N] escript core/benches/ets_bench.escript [--quick]`. Prints one
 %% `R<TAB>section<TAB>workload<TAB>table<TAB>size<TAB>procs<TAB>value` line per figure
 %% (Mops/s over all processes, median of the repetitions; bytes for memory).
 
@@ -13,11 +13,16 @@
 
 main(Args) ->
     Quick = lists:member("--quick", Args),
-    {Sizes, Reps, Ops, MemN} =
+    {Sizes, Reps0, Ops, MemN} =
         case Quick of
             true -> {[10000, 100000], 1, 100000, 100000};
             false -> {[10000, 1000000], 3, 1000000, 1000000}
         end,
+    %% ci/bench runs this in rounds of one repetition, alternating with rets's own.
+    Reps = case os:getenv("RETS_BENCH_REPS") of
+               false -> Reps0;
+               R -> list_to_integer(R)
+           end,
     io:format("I\totp\t~s\t~p schedulers\t~s~n",
               [erlang:system_info(otp_release), erlang:system_info(schedulers_online),
                erlang:system_info(system_version) -- "\n"]),
