@@ -52,7 +52,9 @@ impl Config {
         // ci/bench runs the `ets` section in rounds of one repetition, alternating with real
         // ETS's (so that both see the host's same stretches of time).
         if let Ok(reps) = std::env::var("RETS_BENCH_REPS") {
-            cfg.reps = reps.parse().expect("RETS_BENCH_REPS: a number of repetitions");
+            cfg.reps = reps
+                .parse()
+                .expect("RETS_BENCH_REPS: a number of repetitions");
         }
         cfg
     }

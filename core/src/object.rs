@@ -836,9 +836,9 @@ macro_rules! int_key {
                         LookupKey::pair_of(&buf, first, last)
                     }
                 };
-                // One call of `f`, so that the compiler can inline it (called from two arms,
-                // the caller's whole read was kept out of line: 172 -> 229 instructions a
-                // pinned lookup).
+                // One call of `f`, so that the compiler can inline it: called from two arms,
+                // it was kept out of line with the caller's whole read (a pinned lookup of
+                // `examples/lookup_instructions` 232 instructions, 213 with one call).
                 Ok(f(key))
             }
         }
