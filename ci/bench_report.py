@@ -343,6 +343,7 @@ def main():
     ap.add_argument("--abi", help="output of the C ABI overhead bench, if it ran")
     ap.add_argument("--read-through", help="output of the read-through (get_or_load) bench, if it ran")
     ap.add_argument("--range-select", help="output of the range select bench, if it ran")
+    ap.add_argument("--instructions", help="the table ci/instructions printed, if it ran")
     ap.add_argument("--cache", help="output of the cache layer bench (core/benches/cache.rs), if it ran")
     ap.add_argument("--command", required=True)
     ap.add_argument("--quick", action="store_true")
@@ -385,6 +386,9 @@ def main():
     read_through = ""
     if args.read_through and os.path.exists(args.read_through):
         read_through = open(args.read_through, encoding="utf-8").read().strip()
+    instructions = ""
+    if args.instructions and os.path.exists(args.instructions):
+        instructions = open(args.instructions, encoding="utf-8").read().strip()
     range_select = ""
     if args.range_select and os.path.exists(args.range_select):
         # The bench's tab-separated rows are for machines; its closing line says it for people.
@@ -476,6 +480,14 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
 ## Memory per object
 
 {mem_md}
+## Instructions per operation (callgrind)
+
+`ci/instructions`: each operation's instructions at 10k keys on one thread, the difference of two
+callgrind counts (100,000 and 200,000 operations after the same setup); exact whatever the
+machine's load (each table's random hash seed moves them by a few).
+
+{instructions if instructions else "Not measured in this run."}
+
 ## C ABI overhead
 
 {("```" + chr(10) + abi + chr(10) + "```") if abi else "Not measured in this run (`ffi/benches/abi_overhead.rs` was not present)."}
