@@ -83,6 +83,23 @@ def parse(paths):
     return results, info
 
 
+def parse_rounds(paths):
+    """{key: {round: value}} from the files of rounds (`NAME-ROUND.tsv`, as ci/bench writes
+    rets's and ETS's alternating rounds)."""
+    rounds = defaultdict(dict)
+    for path in paths:
+        m = re.search(r"-(\d+)\.tsv$", path)
+        if not m or not os.path.exists(path):
+            continue
+        for line in open(path, encoding="utf-8"):
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "R" and len(parts) == 7:
+                _, section, workload, name, size, threads, value = parts
+                key = (section, workload, name, int(size), int(threads))
+                rounds[key][int(m.group(1))] = float(value)
+    return rounds
+
+
 def sizes_threads(results, section):
     sizes = sorted({k[3] for k in results if k[0] == section})
     threads = sorted({k[4] for k in results if k[0] == section})
@@ -202,9 +219,14 @@ def ordered_tables(results):
     return header + "\n".join(rows) + "\n", ratios
 
 
-def ets_tables(results):
+def ets_tables(results, rounds):
+    """The rets-against-ETS table. With rounds (ci/bench alternates rets and ETS), a ratio is
+    the median of the rounds' own ratios: each round's two figures were taken minutes apart at
+    most, where the medians of each side alone may pair a fast stretch of one with a slow
+    stretch of the other. The rounds' ratios are shown too."""
     sizes, threads = sizes_threads(results, "ets")
-    header = "| table | operation | keys | procs/threads | ETS | rets | rets / ETS |\n|---|---|---|---|---|---|---|\n"
+    header = ("| table | operation | keys | procs/threads | ETS | rets | rets / ETS | rounds' ratios |\n"
+              "|---|---|---|---|---|---|---|---|\n")
     rows, ratios = [], []
     for table in ["set", "ordered_set"]:
         for op in ETS_OPS:
@@ -214,9 +236,16 @@ def ets_tables(results):
                     rets = results.get(("ets", op, table, n, t))
                     if ets is None and rets is None:
                         continue
-                    r = ratio(rets, ets)
+                    ets_rounds = rounds.get(("ets-erl", op, table, n, t), {})
+                    rets_rounds = rounds.get(("ets", op, table, n, t), {})
+                    paired = [ratio(rets_rounds[i], ets_rounds[i])
+                              for i in sorted(set(ets_rounds) & set(rets_rounds))]
+                    paired = [p for p in paired if p is not None]
+                    r = sorted(paired)[len(paired) // 2] if paired else ratio(rets, ets)
+                    per_round = " / ".join(fmt(p, 2) for p in paired) if len(paired) > 1 else ""
                     ratios.append((table, op, n, t, r))
-                    rows.append(f"| {table} | {op} | {fmt_size(n)} | {t} | {fmt(ets)} | {fmt(rets)} | {fmt(r, 3)} |")
+                    rows.append(f"| {table} | {op} | {fmt_size(n)} | {t} | {fmt(ets)} | {fmt(rets)} "
+                                f"| {fmt(r, 3)} | {per_round} |")
     return header + "\n".join(rows) + "\n", ratios
 
 
@@ -358,7 +387,7 @@ def main():
     otp = next((i for i in info if i and i[0] == "otp"), None)
     hash_md, hash_r = hash_tables(results)
     ord_md, ord_r = ordered_tables(results)
-    ets_md, ets_r = ets_tables(results)
+    ets_md, ets_r = ets_tables(results, parse_rounds(args.results))
     mem_md, mem_r = memory_table(results)
     ts = targets(hash_r, ord_r, ets_r, mem_r)
     summary = targets_summary(ts)
@@ -461,8 +490,8 @@ stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
   on the same objects (`[K, 0, ["v", K]]`) through `Table::insert` (MessagePack), `lookup_with`
   and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The two run
   in separate processes, in three alternating rounds of one repetition each (rets, ETS, rets,
-  ETS, ...), and each figure is the median of its rounds, so that both sides see the same
-  stretches of the machine's time.
+  ETS, ...), and each figure is the median of its rounds; a ratio is the median of the rounds'
+  own ratios (the table shows them), each round's two figures being minutes apart at most.
 - **Memory**: n objects with a 16-byte binary key and a 64-byte binary value; ETS
   `ets:info(T, memory) × wordsize` against rets `Table::info().memory`, both divided by n. The
   growth of the resident set of the process while filling (measured first thing in a fresh
