@@ -64,6 +64,22 @@ def cache_section(tables, old, quick):
 """
 
 
+def records(path):
+    """The lines of one results file: ("R", key, value) and ("I", fields)."""
+    for line in open(path, encoding="utf-8"):
+        parts = line.rstrip("\n").split("\t")
+        if parts[0] == "R" and len(parts) == 7:
+            _, section, workload, name, size, threads, value = parts
+            yield "R", (section, workload, name, int(size), int(threads)), float(value)
+        elif parts[0] == "I":
+            yield "I", parts[1:], None
+
+
+def median(values):
+    """The middle value (the upper one of an even count, as the Rust bench's)."""
+    return sorted(values)[len(values) // 2]
+
+
 def parse(paths):
     """{(section, workload, map, size, threads): value} and info lines. A figure given more
     than once (ci/bench runs rets's and ETS's benchmarks in alternating rounds) is the median
@@ -72,15 +88,12 @@ def parse(paths):
     for path in paths:
         if not os.path.exists(path):
             continue
-        for line in open(path, encoding="utf-8"):
-            parts = line.rstrip("\n").split("\t")
-            if parts[0] == "R" and len(parts) == 7:
-                _, section, workload, name, size, threads, value = parts
-                values[(section, workload, name, int(size), int(threads))].append(float(value))
-            elif parts[0] == "I" and parts[1:] not in info:
-                info.append(parts[1:])
-    results = {key: sorted(v)[len(v) // 2] for key, v in values.items()}
-    return results, info
+        for kind, key, value in records(path):
+            if kind == "R":
+                values[key].append(value)
+            elif key not in info:
+                info.append(key)
+    return {key: median(v) for key, v in values.items()}, info
 
 
 def parse_rounds(paths):
@@ -91,12 +104,9 @@ def parse_rounds(paths):
         m = re.search(r"-(\d+)\.tsv$", path)
         if not m or not os.path.exists(path):
             continue
-        for line in open(path, encoding="utf-8"):
-            parts = line.rstrip("\n").split("\t")
-            if parts[0] == "R" and len(parts) == 7:
-                _, section, workload, name, size, threads, value = parts
-                key = (section, workload, name, int(size), int(threads))
-                rounds[key][int(m.group(1))] = float(value)
+        for kind, key, value in records(path):
+            if kind == "R":
+                rounds[key][int(m.group(1))] = value
     return rounds
 
 
@@ -241,7 +251,7 @@ def ets_tables(results, rounds):
                     paired = [ratio(rets_rounds[i], ets_rounds[i])
                               for i in sorted(set(ets_rounds) & set(rets_rounds))]
                     paired = [p for p in paired if p is not None]
-                    r = sorted(paired)[len(paired) // 2] if paired else ratio(rets, ets)
+                    r = median(paired) if paired else ratio(rets, ets)
                     per_round = " / ".join(fmt(p, 2) for p in paired) if len(paired) > 1 else ""
                     ratios.append((table, op, n, t, r))
                     rows.append(f"| {table} | {op} | {fmt_size(n)} | {t} | {fmt(ets)} | {fmt(rets)} "

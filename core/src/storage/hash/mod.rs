@@ -333,13 +333,16 @@ struct ShardState {
 struct Shard {
     /// The current array (null until the first insert).
     array: AtomicPtr<Array>,
-    _read_mostly: [u8; 64 - std::mem::size_of::<AtomicPtr<Array>>()],
+    _read_mostly: [u8; READ_LINE_PAD],
     state: Mutex<ShardState>,
     /// Copies of the state's object count and byte total, stored under the mutex after every
     /// change, so that `size` and `memory` read them without taking 64 locks.
     objects: AtomicUsize,
     bytes: AtomicUsize,
 }
+
+/// What fills the shard's first line after the array pointer.
+const READ_LINE_PAD: usize = 64 - std::mem::size_of::<AtomicPtr<Array>>();
 
 // The writers' fields fit the second line (loom's mutex is larger; the layout is no matter
 // there).
@@ -426,7 +429,7 @@ impl HashStorage {
             shards: (0..SHARDS)
                 .map(|_| Shard {
                     array: AtomicPtr::new(ptr::null_mut()),
-                    _read_mostly: [0; 64 - std::mem::size_of::<AtomicPtr<Array>>()],
+                    _read_mostly: [0; READ_LINE_PAD],
                     state: Mutex::new(ShardState::default()),
                     objects: AtomicUsize::new(0),
                     bytes: AtomicUsize::new(0),
@@ -1519,15 +1522,16 @@ unsafe fn rebuild(
             || unsafe {
                 (*old).slots.iter().all(|slot| {
                     let n = slot.node.load(Ordering::Acquire);
-                    // (A new array has no tombstones.)
-                    n.is_null()
-                        || match spot(&*new, slot.hash.load(Ordering::Relaxed)) {
-                            Spot::Empty(to) => {
-                                fill(to, slot.hash.load(Ordering::Relaxed), n);
-                                true
-                            }
-                            Spot::Tombstone(_) | Spot::None => false,
-                        }
+                    if n.is_null() {
+                        return true;
+                    }
+                    let hash = slot.hash.load(Ordering::Relaxed);
+                    // A new array has no tombstones: a key goes to an empty slot or off the end.
+                    match spot(&*new, hash) {
+                        Spot::Empty(to) => fill(to, hash, n),
+                        Spot::Tombstone(_) | Spot::None => return false,
+                    }
+                    true
                 })
             };
         if fits {
