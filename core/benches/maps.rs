@@ -940,6 +940,12 @@ fn cell(
     threads: usize,
     measure: impl Fn(&dyn Peer, usize) -> Option<f64>,
 ) {
+    // RETS_BENCH_WORKLOADS=Exchange,lookup: only those cells (a quicker look at a few).
+    if let Ok(only) = std::env::var("RETS_BENCH_WORKLOADS") {
+        if !only.split(',').any(|w| w == workload) {
+            return;
+        }
+    }
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
     for rep in 0..reps {
         for (p, v) in peers.iter().zip(&mut values) {
@@ -1108,7 +1114,8 @@ fn main() {
         .set(Duration::from_millis(if cfg.quick { 50 } else { 500 }))
         .unwrap();
     // `cargo bench` passes `--bench`; other words select sections: memory (or memory-set,
-    // memory-ordered_set), ets, hash, ordered. No word: all of them.
+    // memory-ordered_set), ets, hash, ordered. No word: all of them. RETS_BENCH_WORKLOADS
+    // narrows the maps sections to some workloads (see `cell`).
     let only: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -21,7 +21,10 @@
 //! - `read-beside` (for wall clock, not instructions): one thread's pinned lookups while
 //!   another deletes and inserts again keys of the same table; prints the reader's time;
 //! - `update`: on a table of 10k keys, sets each object's second element to 0 or 1 in turn by
-//!   `update_element`, in a scattered order: the Exchange mix's updates.
+//!   `update_element`, in a scattered order (each object updated many times);
+//! - `update-fresh`: on a table of 10k keys, inserts a key's object again and then updates it
+//!   once by `update_element` (each is one write): as in the Exchange mix, where an update
+//!   mostly finds an object inserted since its key's last update.
 
 use std::hint::black_box;
 
@@ -170,6 +173,23 @@ fn main() {
             }
             assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
         }
-        other => panic!("unknown mode {other:?}: insert, exchange, read-beside or update"),
+        "update-fresh" => {
+            let t = table(&owner, ordered);
+            for i in 0..KEYS {
+                encode(&mut buf, i);
+                t.insert(Msgpack(&buf)).unwrap();
+            }
+            let update = [(2, Term::from(1))];
+            for i in 0..n / 2 {
+                let k = key(i);
+                encode(&mut buf, k);
+                t.insert(Msgpack(&buf)).unwrap();
+                assert!(t.update_element(k, &update).unwrap());
+            }
+            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
+        }
+        other => {
+            panic!("unknown mode {other:?}: insert, exchange, read-beside, update or update-fresh")
+        }
     }
 }

@@ -4,6 +4,8 @@
 
 use rets_core::{tuple, CounterOp, Owner, TableOptions};
 
+mod common;
+
 #[test]
 fn the_threshold_resets_only_past_it_in_the_direction_of_the_increment() {
     let owner = Owner::new();
@@ -46,7 +48,6 @@ fn counters_changed_in_place_are_never_seen_torn_nor_lost() {
 }
 
 fn counters_never_torn_nor_lost(options: TableOptions) {
-    use std::ops::Bound;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Barrier;
 
@@ -118,21 +119,7 @@ fn counters_never_torn_nor_lost(options: TableOptions) {
                 while !done.load(Ordering::Relaxed) || rounds < 100 {
                     rounds += 1;
                     let k = (rounds % KEYS as u64) as i64;
-                    match r {
-                        0 => {
-                            t.lookup_with(k, |objects| objects.for_each(|o| check(&o)))
-                                .unwrap();
-                            pin.lookup_with(k, |objects| objects.for_each(|o| check(&o)))
-                                .unwrap();
-                        }
-                        1 => t.tab2list().unwrap().iter().for_each(|o| check(&o.view())),
-                        _ => {
-                            t.chunk_with(Bound::<i64>::Unbounded, 16, false, |_, objects| {
-                                objects.for_each(|o| check(&o))
-                            })
-                            .unwrap();
-                        }
-                    }
+                    common::read_one_way(r, t, &pin, k, check);
                 }
             });
         }

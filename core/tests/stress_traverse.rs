@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use rets_core::{term, tuple, Key, Owner, Table, TableOptions, TableType, Term};
 
+mod common;
+use common::Rng;
+
 /// Stable keys: 0..STABLE, always present (their second element changes).
 const STABLE: i64 = 2_000;
 /// Churning keys: STABLE..STABLE + CHURN, inserted and deleted all the time.
@@ -24,19 +27,6 @@ const PAIRS: i64 = 200;
 
 fn run_for() -> Duration {
     Duration::from_millis(if cfg!(debug_assertions) { 1_500 } else { 3_000 })
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn pair_keys(p: i64) -> (i64, i64) {

@@ -251,7 +251,7 @@ impl Storage {
     }
 
     /// Changes the object under `key` in place, without a transaction, where the storage keeps
-    /// it changeable (a counter's object on a set or an ordered_set: see
+    /// it changeable (an object stored by an update, on a set or an ordered_set: see
     /// `HashStorage::change_in_place`, `OrderedStorage::change_in_place`). `plan` reads the
     /// object (its result goes to `state`) and decides; on [`InPlace::Write`], `edit` is called
     /// with `state` and a function that applies `(offset, bytes)` edits to the object, which
@@ -523,17 +523,18 @@ impl Txn<'_> {
         }
     }
 
-    /// [`Txn::replace`] with a counter's object, which later counter updates may change in
-    /// place ([`Txn::overwrite`]) where the storage can.
-    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+    /// [`Txn::replace`] with an object stored by an update (update_counter, update_element),
+    /// which later updates that keep its elements' widths may change in place
+    /// ([`Txn::overwrite`], [`Storage::change_in_place`]) where the storage can.
+    pub(crate) fn replace_changeable(&mut self, key: &[u8], object: Object) {
         match self {
-            Txn::Hash(t) => t.replace_counter(key, object),
-            Txn::Ordered(t) => t.replace_counter(key, object),
+            Txn::Hash(t) => t.replace_changeable(key, object),
+            Txn::Ordered(t) => t.replace_changeable(key, object),
         }
     }
 
     /// Changes bytes of the object under `key` in place, if the storage keeps it changeable
-    /// (a counter stored by [`Txn::replace_counter`], unchanged by this transaction, on a set
+    /// (an object stored by [`Txn::replace_changeable`], unchanged by this transaction, on a set
     /// or an ordered_set): each `(offset, bytes)` of `edits` overwrites the object's bytes from
     /// `offset`, outside its key. Readers see all of the edits or none. Returns whether it did;
     /// if not, nothing changed and the caller replaces the object instead.
@@ -581,12 +582,12 @@ mod tests {
         done
     }
 
-    /// A counter stored by `replace_counter` is changed in place by a later transaction, and
+    /// A counter stored by `replace_changeable` is changed in place by a later transaction, and
     /// by nothing else: not a plain object, not within the transaction that stored it, not on
     /// a table that counts uses; on a set and on an ordered_set alike.
     #[test]
     fn only_a_stored_counter_changes_in_place() {
-        let counter_store = |txn: &mut Txn<'_>, o| txn.replace_counter(KEY, o);
+        let counter_store = |txn: &mut Txn<'_>, o| txn.replace_changeable(KEY, o);
         let plain_store = |txn: &mut Txn<'_>, o| txn.replace(KEY, o);
         for storage in [Storage::hash, Storage::ordered] {
             assert!(overwrites(&storage(), counter_store, false));

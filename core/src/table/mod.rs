@@ -777,7 +777,7 @@ impl Table {
                     let current = stored.or(default.as_ref().map(Object::view));
                     counters.apply(current.expect("found above"), keypos)?
                 };
-                txn.replace_counter(key, updated);
+                txn.replace_changeable(key, updated);
                 if inserted || options.ttl.is_some() {
                     txn.set_expires_at(key, at);
                 }
@@ -827,8 +827,16 @@ impl Table {
         self.check("update_element", Need::Write)?;
         self.only_sets("update_element")?;
         let keypos = self.inner.keypos;
-        let encoded = update::encode_elements(elements, keypos)?;
+        let mut encoded = update::encode_elements(elements, keypos)?;
         key.with_key(|key| {
+            // As update_counter: an object the storage keeps changeable (stored by an earlier
+            // update) changes in place without a transaction when every new element keeps its
+            // old one's width and no new lifetime is given.
+            if default.as_ref().is_none_or(|(_, o)| o.ttl.is_none()) {
+                if let Some(done) = self.change_elements_in_place(key, &mut encoded) {
+                    return done.map(|()| true);
+                }
+            }
             // Holds the room of a bounded table until the write is done.
             let with = self.with_default(default, key)?;
             let (default, options, at) = (&with.default, &with.options, with.at);
@@ -842,13 +850,41 @@ impl Table {
                     };
                     (update::apply_elements(current, &encoded, keypos)?, inserted)
                 };
-                txn.replace(key, updated);
+                // Stored as changeable: its next update that keeps the widths is made in place
+                // (an object updated once is likely to be updated again).
+                txn.replace_changeable(key, updated);
                 if inserted || options.ttl.is_some() {
                     txn.set_expires_at(key, at);
                 }
                 Ok(true)
             })
         })?
+    }
+
+    /// [`Table::update_element_inner`]'s in-place path: `None` if the transaction must do the
+    /// update.
+    fn change_elements_in_place(
+        &self,
+        key: &[u8],
+        encoded: &mut update::EncodedElements,
+    ) -> Option<Result<()>> {
+        let keypos = self.inner.keypos;
+        self.inner.storage.change_in_place(
+            key,
+            encoded,
+            |encoded, current| {
+                // As in update_counters_inner.
+                if let Err(e) = self.inner.check_alive() {
+                    return InPlace::Done(Err(e));
+                }
+                match encoded.place(current, keypos) {
+                    Err(e) => InPlace::Done(Err(e)),
+                    Ok(true) => InPlace::Write(Ok(())),
+                    Ok(false) => InPlace::GiveUp,
+                }
+            },
+            |encoded, write| encoded.with_edits(write),
+        )
     }
 
     // ---- traversal ----

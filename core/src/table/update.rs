@@ -1,6 +1,8 @@
 //! update_counter and update_element: building the updated object, or failing with nothing
 //! changed.
 
+use std::cell::Cell;
+
 use crate::error::{Error, Result};
 use crate::object::{Object, ObjectRef};
 use crate::term::{self, Term};
@@ -236,22 +238,90 @@ fn with_pairs<'a, T, R>(
     f(&pairs[..items.len()])
 }
 
-/// The new elements of an update_element call, encoded into one buffer: each element's position
-/// and its bytes' span in `bytes`. One allocation for a few elements, where a vector of
+/// The new elements of an update_element call, encoded into one buffer: each element's position,
+/// its bytes' span in `bytes`, and (once [`EncodedElements::place`] found it) where the element
+/// it replaces starts in the object. One allocation for a few elements, where a vector of
 /// vectors took one for the list and one for each element.
 pub(super) struct EncodedElements {
     bytes: Vec<u8>,
-    inline: [(usize, usize, usize); INLINE_OPS],
-    more: Vec<(usize, usize, usize)>,
+    inline: [Span; INLINE_OPS],
+    more: Vec<Span>,
     count: usize,
 }
 
+/// One new element: its position, its bytes' span in [`EncodedElements::bytes`], and the offset
+/// in the object of the element it replaces (set by [`EncodedElements::place`]).
+#[derive(Clone, Copy, Default)]
+struct Span {
+    pos: usize,
+    start: usize,
+    end: usize,
+    at: usize,
+}
+
 impl EncodedElements {
-    fn spans(&self) -> &[(usize, usize, usize)] {
+    fn spans(&self) -> &[Span] {
         if self.count <= INLINE_OPS {
             &self.inline[..self.count]
         } else {
             &self.more
+        }
+    }
+
+    fn spans_mut(&mut self) -> &mut [Span] {
+        if self.count <= INLINE_OPS {
+            &mut self.inline[..self.count]
+        } else {
+            &mut self.more
+        }
+    }
+
+    /// Checks the positions against `current` and finds where each new element goes in it:
+    /// `Ok(true)` if every new element encodes to as many bytes as the one it replaces, so that
+    /// [`EncodedElements::with_edits`] makes the update in place; `Ok(false)` if not.
+    pub(super) fn place(&mut self, current: ObjectRef<'_>, keypos: usize) -> Result<bool> {
+        let arity = current.arity();
+        let base = current.as_msgpack().as_ptr() as usize;
+        let mut same_widths = true;
+        for span in self.spans_mut() {
+            check_position(span.pos, keypos, arity)?;
+            let element = current
+                .elements()
+                .nth(span.pos - 1)
+                .expect("position checked");
+            same_widths &= element.len() == span.end - span.start;
+            span.at = element.as_ptr() as usize - base;
+        }
+        Ok(same_widths)
+    }
+
+    /// Calls `f` with the in-place edits that make the update, `(offset in the object, bytes)`
+    /// in the call's order (a later element for the same position overwrites an earlier one,
+    /// as ETS's last one wins). Only after [`EncodedElements::place`] returned `Ok(true)`.
+    pub(super) fn with_edits<R>(&self, f: impl FnOnce(&[(usize, &[u8])]) -> R) -> R {
+        with_pairs(
+            self.spans(),
+            |span| (span.at, &self.bytes[span.start..span.end]),
+            f,
+        )
+    }
+}
+
+thread_local! {
+    /// The buffer of this thread's last [`EncodedElements`], taken by the next: an update then
+    /// allocates nothing to encode its elements (a growing vector's allocation and free were
+    /// about 150 instructions of an update made in place).
+    static SPARE_BYTES: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for EncodedElements {
+    fn drop(&mut self) {
+        // Not a large update's buffer, kept for the life of the thread.
+        if self.bytes.capacity() <= 1 << 12 {
+            let mut bytes = std::mem::take(&mut self.bytes);
+            bytes.clear();
+            // (Fails only while the thread's locals are being destroyed: then it is freed.)
+            let _ = SPARE_BYTES.try_with(|spare| spare.set(bytes));
         }
     }
 }
@@ -262,8 +332,8 @@ pub(super) fn encode_elements(
     keypos: usize,
 ) -> Result<EncodedElements> {
     let mut encoded = EncodedElements {
-        bytes: Vec::new(),
-        inline: [(0, 0, 0); INLINE_OPS],
+        bytes: SPARE_BYTES.try_with(Cell::take).unwrap_or_default(),
+        inline: [Span::default(); INLINE_OPS],
         more: Vec::new(),
         count: elements.len(),
     };
@@ -276,7 +346,12 @@ pub(super) fn encode_elements(
         }
         let start = encoded.bytes.len();
         term::encode(value, &mut encoded.bytes)?;
-        let span = (*pos, start, encoded.bytes.len());
+        let span = Span {
+            pos: *pos,
+            start,
+            end: encoded.bytes.len(),
+            at: 0,
+        };
         if encoded.count <= INLINE_OPS {
             encoded.inline[i] = span;
         } else {
@@ -294,12 +369,12 @@ pub(super) fn apply_elements(
 ) -> Result<Object> {
     let arity = current.arity();
     let spans = encoded.spans();
-    for &(pos, _, _) in spans {
-        check_position(pos, keypos, arity)?;
+    for span in spans {
+        check_position(span.pos, keypos, arity)?;
     }
     with_pairs(
         spans,
-        |&(pos, start, end)| (pos, &encoded.bytes[start..end]),
+        |span| (span.pos, &encoded.bytes[span.start..span.end]),
         |replacements| current.with_elements(replacements, keypos),
     )
 }

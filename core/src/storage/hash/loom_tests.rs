@@ -396,7 +396,7 @@ fn loom_clear_while_a_reader_holds_objects() {
 fn put_counter(s: &HashStorage, k: u8, v: i64) {
     let k_bytes = key(k);
     let mut txn = s.begin(&[&k_bytes]);
-    txn.replace_counter(&k_bytes, object(k, v));
+    txn.replace_changeable(&k_bytes, object(k, v));
     txn.commit();
 }
 
@@ -483,7 +483,7 @@ fn add_rebuilt(s: &HashStorage, k: u8, incr: i64) -> i64 {
         .as_i64()
         .unwrap()
         + incr;
-    txn.replace_counter(&k_bytes, object(k, v));
+    txn.replace_changeable(&k_bytes, object(k, v));
     txn.commit();
     v
 }

@@ -554,8 +554,8 @@ impl HashStorage {
         }
     }
 
-    /// [`super::Storage::change_in_place`]: for a key whose node is `MUTABLE` (a counter's,
-    /// see [`Txn::replace_counter`]), without the shard's mutex. Under a guard, the writer finds
+    /// [`super::Storage::change_in_place`]: for a key whose node is `MUTABLE` (an update's,
+    /// see [`Txn::replace_changeable`]), without the shard's mutex. Under a guard, the writer finds
     /// the node as a reader does, takes its lock (`Node::lock`: the version made odd by a
     /// compare-and-swap), and looks again: only if the key's visible node is still that one
     /// does it read the object in place, decide, write its edits and unlock. Every other
@@ -914,7 +914,7 @@ struct Change<'a> {
     expired: bool,
     /// The lifetime end to publish with; `None` keeps the found node's (0 if none).
     expires_at: Option<u64>,
-    /// The new node holds a counter: it is made `MUTABLE` if it can be (see [`Txn::overwrite`]).
+    /// The new node holds an updated object: it is made `MUTABLE` if it can be (see [`Txn::overwrite`]).
     counter: bool,
     /// The found node is `MUTABLE` and the transaction holds its lock (`Node::lock`), taken
     /// when it found it: no writer changes its bytes in place, with or without the shard's
@@ -1145,10 +1145,10 @@ impl<'a> Txn<'a> {
         entry.expires_at = Some(expires_at);
     }
 
-    /// [`Txn::replace`] with a counter's object: one that later counter updates may change in
-    /// place ([`Txn::overwrite`]). Not on a table that counts uses or has an idle lifetime,
-    /// where a write also renews the object's use count or deadline.
-    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+    /// [`Txn::replace`] with an updated object: one that later updates may change in place
+    /// ([`Txn::overwrite`], [`HashStorage::change_in_place`]). Not on a table that counts uses
+    /// or has an idle lifetime, where a write also renews the object's use count or deadline.
+    pub(crate) fn replace_changeable(&mut self, key: &[u8], object: Object) {
         let in_place = !self.storage.track_use && !self.storage.expiry.has_idle();
         let entry = self.entry(key);
         entry.staged = Staged::One(object);
@@ -1156,7 +1156,7 @@ impl<'a> Txn<'a> {
     }
 
     /// Changes bytes of the object under `key` in place, if it was stored by
-    /// [`Txn::replace_counter`] and the transaction has not changed it: each `(offset, bytes)`
+    /// [`Txn::replace_changeable`] and the transaction has not changed it: each `(offset, bytes)`
     /// of `edits` overwrites the object's bytes from `offset` (outside its key, within its
     /// length), and readers see all of the edits or none. Returns whether it did; if not,
     /// nothing changed.

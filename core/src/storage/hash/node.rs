@@ -21,9 +21,9 @@
 //! - a [`Version`], on a node whose object may change in place (flagged `MUTABLE`).
 //!
 //! Nodes never change after they are published, except for the pending pointer, the cache
-//! metadata, and the object of a `MUTABLE` node: a set's counter, which `update_counter`
-//! changes in place when its new value encodes to as many bytes as the old (under the shard's
-//! mutex and the node's version, see `storage::seqlock`). Lock-free readers copy such an object
+//! metadata, and the object of a `MUTABLE` node: one stored by an update, which `update_counter`
+//! and `update_element` change in place when the new elements encode to as many bytes as the
+//! old (under the node's version, see `storage::seqlock`). Lock-free readers copy such an object
 //! out under the version ([`Node::objects_in`]) and never borrow its bytes: only its key, which
 //! never changes. Everything before the header is reached from the node pointer with raw pointer
 //! arithmetic (never through a `&Node`, whose borrow covers the header alone).
@@ -171,7 +171,8 @@ impl Node {
     /// A new node for `key` with `objects` (none for a deletion marker) and the deadline of
     /// `stamp`, unpublished; with a `batch`, readers see `prev` instead until the batch commits.
     /// `track_use`: the table counts uses (every node then has a [`Meta`]). `mutable`: the
-    /// object is a counter, to be changed in place from now on if the node can be `MUTABLE`.
+    /// object was stored by an update, to be changed in place from now on if the node can be
+    /// `MUTABLE`.
     pub(super) fn new(
         key: &[u8],
         objects: NewObjects<'_>,

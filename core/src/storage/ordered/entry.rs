@@ -6,12 +6,12 @@
 //! keeps its end in 8 more bytes after the object (see `crate::cache::Expiry`), flagged in
 //! `len`.
 //!
-//! An entry of a counter (stored by `Txn::replace_counter`, at most [`Scratch::CAPACITY`]
-//! bytes) is flagged [`MUTABLE`] and keeps a [`Version`] after its object, at the next 8-byte
-//! boundary: later counter updates of the same width change its bytes in place under the
-//! entry's lock ([`EntryLock`]), and readers that hold no lock copy such an object out under
-//! the version ([`read`]) instead of borrowing it (the protocol of `storage::seqlock`, as on
-//! hash nodes).
+//! An entry of an updated object (stored by `Txn::replace_changeable`, at most
+//! [`Scratch::CAPACITY`] bytes) is flagged [`MUTABLE`] and keeps a [`Version`] after its object,
+//! at the next 8-byte boundary: later updates of the same widths (update_counter,
+//! update_element) change its bytes in place under the entry's lock ([`EntryLock`]), and
+//! readers that hold no lock copy such an object out under the version ([`read`]) instead of
+//! borrowing it (the protocol of `storage::seqlock`, as on hash nodes).
 //!
 //! All the unsafe code of the representation is here.
 

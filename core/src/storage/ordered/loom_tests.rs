@@ -559,7 +559,7 @@ fn two_splits_in_the_root_lose_no_key() {
 /// Stores `[i, v]` as a counter (an entry that later counter updates change in place).
 fn put_counter(s: &OrderedStorage, i: i64, v: i64) {
     let k = key(i);
-    s.write_in_place(&k, |mut t| t.replace_counter(&k, obj(i, v)));
+    s.write_in_place(&k, |mut t| t.replace_changeable(&k, obj(i, v)));
 }
 
 /// Overwrites bytes of counter `i`'s object from `at` in place; returns whether the storage
@@ -738,7 +738,7 @@ fn add_one_by_a_new_entry(s: &OrderedStorage, i: i64, exclusive: bool) {
     let k = key(i);
     let txn = |mut t: Txn<'_, '_>| {
         let now = t.get(&k).next().and_then(|o| o.element(2)?.as_i64());
-        t.replace_counter(&k, obj(i, now.expect("the key is present") + 1));
+        t.replace_changeable(&k, obj(i, now.expect("the key is present") + 1));
     };
     if exclusive {
         s.write(&[&k], txn);

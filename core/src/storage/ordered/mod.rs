@@ -738,8 +738,8 @@ struct Staged<'v> {
     expired: bool,
     /// The lifetime end to commit a new object with; `None` keeps the original's (0 if none).
     expires_at: Option<u64>,
-    /// The new object is a counter's, to be stored so that it may change in place
-    /// ([`Txn::replace_counter`]).
+    /// The new object is an update's, to be stored so that it may change in place
+    /// ([`Txn::replace_changeable`]).
     counter: bool,
     /// The writer holds the lock of this key's slot (its leaf's stripe, or every stripe), and
     /// `lock`: `original` cannot change in place under it.
@@ -1061,10 +1061,11 @@ impl<'v> Txn<'_, 'v> {
         staged.counter = false;
     }
 
-    /// [`Txn::replace`] with a counter's object: one that later counter updates may change in
-    /// place ([`Txn::overwrite`]). Not on a table that counts uses or has an idle lifetime,
-    /// where a write also renews the object's use count or deadline.
-    pub(crate) fn replace_counter(&mut self, key: &[u8], object: Object) {
+    /// [`Txn::replace`] with an updated object: one that later updates may change in place
+    /// ([`Txn::overwrite`], [`OrderedStorage::change_in_place`]). Not on a table that counts
+    /// uses or has an idle lifetime, where a write also renews the object's use count or
+    /// deadline.
+    pub(crate) fn replace_changeable(&mut self, key: &[u8], object: Object) {
         let in_place = !self.storage.track_use && !self.storage.expiry.has_idle();
         let staged = self.stage(key);
         staged.next = Some(Some(ObjectCow::Owned(object)));
@@ -1072,7 +1073,7 @@ impl<'v> Txn<'_, 'v> {
     }
 
     /// Changes bytes of the object under `key` in place, if it was stored by
-    /// [`Txn::replace_counter`], the transaction has not changed it, and the writer holds its
+    /// [`Txn::replace_changeable`], the transaction has not changed it, and the writer holds its
     /// slot's lock (and so the entry's, taken when the key was staged): each `(offset, bytes)`
     /// of `edits` overwrites the object's bytes from `offset` (outside its key, within its
     /// length), and readers see all of the edits or none. Returns whether it did; if not,
@@ -1307,7 +1308,7 @@ mod tests {
         // Counters' entries keep a version after the object (and change in place).
         for i in shuffled(5000).into_iter().take(1000) {
             let k = key(i);
-            s.write_in_place(&k, |mut t| t.replace_counter(&k, obj(i, i + 1)));
+            s.write_in_place(&k, |mut t| t.replace_changeable(&k, obj(i, i + 1)));
             s.write_in_place(&k, |mut t| assert!(t.overwrite(&k, &[])));
         }
         assert!(s.memory() > counted);

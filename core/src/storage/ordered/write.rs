@@ -23,7 +23,7 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use std::ptr;
 
-use super::entry::{key_of, lifetime_end_of, view, Entry, EntryLock};
+use super::entry::{is_mutable, key_of, lifetime_end_of, view, Entry, EntryLock};
 use super::node::{route, search_leaf, Child, Edit, Inner, Leaf, Sep, CAP};
 use super::{above, Above, Counts, KeyBytes, OrderedStorage, Staging};
 use crate::object::ObjectCow;
@@ -47,7 +47,7 @@ enum Old {
 }
 
 /// A change to commit: key, prefix, the object in the tree (null if none), the new object, its
-/// deadline, and whether it is a counter's (`Txn::replace_counter`).
+/// deadline, and whether it is an update's (`Txn::replace_changeable`).
 type Change<'v> = (KeyBytes, u64, *mut Entry, Option<ObjectCow<'v>>, u64, bool);
 
 /// A split child: the prefix and separator of the new right sibling, and the sibling.
@@ -435,8 +435,9 @@ fn unchanged_lifetime(s: &OrderedStorage, original: *mut Entry, end: u64) -> boo
 
 /// Replaces the object `original` in `slot` (a slot of the current tree, found with every
 /// stripe held, or the slot's stripe in the current tree) with one store, unless
-/// `new` is the same object; the new entry may change in place if `counter`. Returns the
-/// replaced object, unlinked, for the caller to retire.
+/// `new` is the same object (and, if `counter`, already stored as one); the new entry may
+/// change in place if `counter`. Returns the replaced object, unlinked, for the caller to
+/// retire.
 fn replace_in_place(
     s: &OrderedStorage,
     counts: &Counts,
@@ -449,8 +450,11 @@ fn replace_in_place(
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap, and its bytes do not change (if it is
     // `MUTABLE`, the caller's staging holds its lock).
+    // An update that changes nothing still stores its object as changeable, or every later
+    // update of it would take this way again.
     if unsafe { view(original) }.as_msgpack() == new.view().as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
+        && (!counter || unsafe { is_mutable(original) })
     {
         return None;
     }
