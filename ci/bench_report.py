@@ -71,6 +71,10 @@ def records(path):
         if parts[0] == "R" and len(parts) == 7:
             _, section, workload, name, size, threads, value = parts
             yield "R", (section, workload, name, int(size), int(threads)), float(value)
+        elif parts[0] == "P" and len(parts) == 8:
+            _, section, workload, name, size, threads, rep, value = parts
+            key = (section, workload, name, int(size), int(threads))
+            yield "P", key, (int(rep), float(value))
         elif parts[0] == "I":
             yield "I", parts[1:], None
 
@@ -94,6 +98,30 @@ def parse(paths):
             elif key not in info:
                 info.append(key)
     return {key: median(v) for key, v in values.items()}, info
+
+
+def parse_repetitions(paths):
+    """{key: {repetition: value}}: the maps bench's figure of each repetition of a cell (its
+    maps take turns within a repetition, so one repetition's figures were taken moments apart)."""
+    reps = defaultdict(dict)
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        for kind, key, value in records(path):
+            if kind == "P":
+                reps[key][value[0]] = value[1]
+    return reps
+
+
+def paired_ratio(reps, key_a, key_b, a, b):
+    """a / b, as the median of the repetitions' own ratios where both maps have them (so that a
+    change of the host's speed between repetitions, which this host's two-thread figures show,
+    does not skew it), else the ratio of the medians a and b."""
+    ra, rb = reps.get(key_a, {}), reps.get(key_b, {})
+    common = sorted(set(ra) & set(rb))
+    if common and all(rb[i] for i in common):
+        return median([ra[i] / rb[i] for i in common])
+    return ratio(a, b)
 
 
 def parse_rounds(paths):
@@ -182,8 +210,8 @@ def machine():
 # Tables
 
 
-def hash_tables(results):
-    """Markdown table and ratio rows for the hash maps."""
+def hash_tables(results, reps):
+    """Markdown table and ratio rows for the hash maps (ratios paired by repetition)."""
     sizes, threads = sizes_threads(results, "maps")
     header = "| workload | keys | threads | rets-set | rets-set-plain | " + " | ".join(HASH_PEERS) + \
         " | rets / best peer | rets / dashmap |\n|---|---|---|---|---|" + "---|" * len(HASH_PEERS) + "---|---|\n"
@@ -199,7 +227,9 @@ def hash_tables(results):
                     continue
                 best_name = max((p for p in HASH_PEERS if peers[p] is not None), key=lambda p: peers[p], default=None)
                 best = peers.get(best_name) if best_name else None
-                r_best, r_dash = ratio(rets, best), ratio(rets, peers["dashmap"])
+                key = ("maps", workload, "rets-set", n, t)
+                r_best = best_name and paired_ratio(reps, key, ("maps", workload, best_name, n, t), rets, best)
+                r_dash = paired_ratio(reps, key, ("maps", workload, "dashmap", n, t), rets, peers["dashmap"])
                 ratios.append((workload, n, t, r_best, r_dash, best_name))
                 cells = " | ".join(fmt(peers[p]) for p in HASH_PEERS)
                 rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {fmt(plain)} | {cells} | "
@@ -207,7 +237,7 @@ def hash_tables(results):
     return header + "\n".join(rows) + "\n", ratios
 
 
-def ordered_tables(results):
+def ordered_tables(results, reps):
     sizes, threads = sizes_threads(results, "maps")
     header = "| workload | keys | threads | rets-ordered | rets-ordered-plain | " + " | ".join(ORDERED_PEERS) + \
         " | rets / best peer |\n|---|---|---|---|---|" + "---|" * len(ORDERED_PEERS) + "---|\n"
@@ -222,7 +252,8 @@ def ordered_tables(results):
                     continue
                 best_name = max((p for p in ORDERED_PEERS if peers[p] is not None), key=lambda p: peers[p], default=None)
                 best = peers.get(best_name) if best_name else None
-                r_best = ratio(rets, best)
+                key = ("maps", workload, "rets-ordered", n, t)
+                r_best = best_name and paired_ratio(reps, key, ("maps", workload, best_name, n, t), rets, best)
                 ratios.append((workload, n, t, r_best, best_name))
                 cells = " | ".join(fmt(peers[p]) for p in ORDERED_PEERS)
                 rows.append(f"| {workload} | {fmt_size(n)} | {t} | {fmt(rets)} | {fmt(plain)} | {cells} | {fmt(r_best, 3)} ({best_name}) |")
@@ -395,8 +426,9 @@ def main():
     results, info = parse(args.results)
     m = machine()
     otp = next((i for i in info if i and i[0] == "otp"), None)
-    hash_md, hash_r = hash_tables(results)
-    ord_md, ord_r = ordered_tables(results)
+    reps = parse_repetitions(args.results)
+    hash_md, hash_r = hash_tables(results, reps)
+    ord_md, ord_r = ordered_tables(results, reps)
     ets_md, ets_r = ets_tables(results, parse_rounds(args.results))
     mem_md, mem_r = memory_table(results)
     ts = targets(hash_r, ord_r, ets_r, mem_r)
@@ -448,7 +480,10 @@ This machine has 2 cores, shared with other work, and slow random memory access 
 across runs. Each figure is the median of several short repetitions (wall clock from a barrier to
 the last thread's end), in millions of operations per second over all threads; a measurement
 stops early once a thread has spent 0.5 s on it (RapidGrow excepted), so slow maps do not
-stretch the run. 10k keys is cache-resident, 1M keys is memory-bound.
+stretch the run. 10k keys is cache-resident, 1M keys is memory-bound. A cell's maps take turns
+within each repetition, and a ratio between two maps is the median of the repetitions' own
+ratios (against ETS: of the rounds' own ratios), so that a change of the host's speed between
+repetitions does not skew it.
 
 ![ratios]({args.plot_link})
 

@@ -954,6 +954,15 @@ fn cell(
     }
     for (p, v) in peers.iter().zip(values) {
         if !v.is_empty() {
+            // Each repetition's figure too: the report pairs a map's with its peers' of the
+            // same repetition (taken moments apart), whose ratio a change of this host's speed
+            // between repetitions does not skew.
+            for (rep, value) in v.iter().enumerate() {
+                println!(
+                    "P\tmaps\t{workload}\t{}\t{n}\t{threads}\t{rep}\t{value:.4}",
+                    p.name()
+                );
+            }
             emit("maps", workload, p.name(), n, threads, median(v));
         }
     }
