@@ -533,7 +533,10 @@ repetitions does not skew it.
   (`ets:update_counter(T, K, 1)`) of random present keys (an inline LCG); 1 and 2 processes (one
   per scheduler). rets runs the same operations
   on the same objects (`[K, 0, ["v", K]]`) through `Table::insert` (MessagePack), `lookup_with`
-  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench). The two run
+  and `update_counter`, with 1 and 2 threads (the `ets` section of the Rust bench); its
+  update_counter runs on a table of its own whose objects are counters already (each updated
+  once, untimed: a key's first update_counter stores its object as changeable, a rebuild, and
+  the later ones change it in place), its lookups on objects as inserted. The two run
   in separate processes, in three alternating rounds of one repetition each (rets, ETS, rets,
   ETS, ...), and each figure is the median of its rounds; a ratio is the median of the rounds'
   own ratios (the table shows them), each round's two figures being minutes apart at most.
