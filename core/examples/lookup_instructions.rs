@@ -16,6 +16,7 @@
 //! (`u64` keys, 16-byte values, the same hasher, `peek_with` reading the value's first byte).
 //! `pin-wide` and `plain-wide` are `pin` and `plain` with keys from 2^40 on, which encode in 9
 //! bytes (as 64-bit ids and hashes do).
+//! `next` walks the table with `Table::first` and `Table::next` instead (one step a "lookup").
 //! An optional third argument, `ordered_set`, counts an ordered_set's lookups instead of a set's.
 //! The table and the lookups are those of `benches/maps.rs`: objects `[K, <<16 bytes>>]`
 //! with integer keys, looked up in a scattered order, reading the first byte of the object.
@@ -102,9 +103,21 @@ fn main() {
                 found += u64::from(pin.lookup_with(key(i), first_byte).unwrap());
             }
         }
-        other => {
-            panic!("unknown mode {other:?}: plain, pin, owned, pin-wide, plain-wide or scc-index")
+        "next" => {
+            // A walk by `first` and `next` (the ETS traversal), starting over at the end: each
+            // step returns the next key as a `Key`.
+            let mut at = None;
+            for _ in 0..n {
+                at = match &at {
+                    None => table.first().unwrap(),
+                    Some(k) => table.next(k).unwrap(),
+                };
+                found += u64::from(at.is_some() || table.first().unwrap().is_some());
+            }
         }
+        other => panic!(
+            "unknown mode {other:?}: plain, pin, owned, pin-wide, plain-wide, next or scc-index"
+        ),
     }
     assert_eq!(black_box(found), n, "every key is present");
 }

@@ -587,9 +587,23 @@ tuple_to_object!(A B C D E F);
 tuple_to_object!(A B C D E F G);
 tuple_to_object!(A B C D E F G H);
 
-/// A canonical key, encoded once and reusable for many calls.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Key(Box<[u8]>);
+/// A canonical key, encoded once and reusable for many calls. A key of up to 22 bytes encoded
+/// (every integer, short strings and atoms, small tuples) is held in the `Key` itself, without
+/// an allocation: traversals return one per step.
+#[derive(Clone)]
+pub struct Key(KeyBytes);
+
+#[derive(Clone)]
+enum KeyBytes {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+/// The longest encoding a [`Key`] holds without an allocation: as much as fits beside the
+/// length and the variant's tag in 24 bytes, a boxed slice's 16 and one word.
+const INLINE_KEY: usize = 22;
+
+const _: () = assert!(std::mem::size_of::<Key>() == 24);
 
 impl Key {
     /// Encodes `term` as a key.
@@ -597,7 +611,7 @@ impl Key {
         let mut bytes = Vec::new();
         term::encode(&term.into(), &mut bytes)?;
         check_key_size(&bytes)?;
-        Ok(Key(bytes.into_boxed_slice()))
+        Ok(Key::from_canonical(&bytes))
     }
 
     /// Validates MessagePack from any encoder and keeps its canonical form.
@@ -605,21 +619,50 @@ impl Key {
         let mut out = Vec::with_capacity(bytes.len());
         term::canonicalize(bytes, &mut out)?;
         check_key_size(&out)?;
-        Ok(Key(out.into_boxed_slice()))
+        Ok(Key::from_canonical(&out))
     }
 
     /// The canonical encoding.
+    #[inline]
     pub fn as_msgpack(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            KeyBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            KeyBytes::Heap(bytes) => bytes,
+        }
     }
 
     /// The key, decoded.
     pub fn to_term(&self) -> Term {
-        decode_canonical(&self.0)
+        decode_canonical(self.as_msgpack())
     }
 
+    #[inline]
     pub(crate) fn from_canonical(bytes: &[u8]) -> Key {
-        Key(bytes.into())
+        if bytes.len() <= INLINE_KEY {
+            let mut inline = [0; INLINE_KEY];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Key(KeyBytes::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            })
+        } else {
+            Key(KeyBytes::Heap(bytes.into()))
+        }
+    }
+}
+
+// By the encoding, however it is held (as when keys were always boxed slices).
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_msgpack() == other.as_msgpack()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_msgpack().hash(state);
     }
 }
 
@@ -770,7 +813,7 @@ pub(crate) fn short_word(key: &[u8]) -> u64 {
 
 impl ToKey for Key {
     fn with_key<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
-        Ok(f(&self.0))
+        Ok(f(self.as_msgpack()))
     }
 }
 
@@ -915,7 +958,7 @@ impl<T: serde::Serialize + ?Sized> ToKey for Serde<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{short_word, LookupKey, ToKey};
+    use super::{short_word, Key, LookupKey, Term, ToKey};
 
     #[test]
     fn short_word_is_the_zero_padded_little_endian_value() {
@@ -928,6 +971,31 @@ mod tests {
                 u64::from_le_bytes(padded),
                 "length {n}"
             );
+        }
+    }
+
+    /// Keys held inline (up to 22 bytes encoded) and boxed compare, hash and read back by
+    /// their encoding alone, on both sides of the limit.
+    #[test]
+    fn keys_inline_and_boxed_are_their_encoding() {
+        use std::hash::BuildHasher;
+        let hasher = std::collections::hash_map::RandomState::new();
+        for n in 0..40 {
+            // A string of `n` bytes: its encoding is one or two bytes longer.
+            let s = "k".repeat(n);
+            let key = Key::new(Term::from(s.as_str())).unwrap();
+            let mut bytes = Vec::new();
+            crate::term::encode(&Term::from(s.as_str()), &mut bytes).unwrap();
+            assert_eq!(key.as_msgpack(), &bytes[..], "{n}");
+            assert_eq!(key.to_term(), Term::from(s.as_str()));
+            assert_eq!(key, Key::from_msgpack(&bytes).unwrap());
+            assert_eq!(key.clone(), key);
+            assert_eq!(hasher.hash_one(&key), hasher.hash_one(&bytes[..]), "{n}");
+            assert_ne!(
+                key,
+                Key::new(Term::from("k".repeat(n + 1).as_str())).unwrap()
+            );
+            assert_eq!(key.with_key(<[u8]>::to_vec).unwrap(), bytes);
         }
     }
 
