@@ -165,6 +165,56 @@ fn insert_many_and_insert_new() {
     }
 }
 
+/// insert_new of one object given as its MessagePack encoding (what the C ABI and the
+/// bindings pass; canonical input is stored from where it is): absent keys are inserted, a
+/// present key (compare-equal on an ordered_set) is left as it was, non-canonical input and
+/// lifetimes take the same rules, and a full bounded table evicts nothing for a key present.
+#[test]
+fn insert_new_of_encoded_objects() {
+    let owner = Owner::new();
+    let encode = |t: &Term| {
+        let mut bytes = Vec::new();
+        rets_core::term::encode(t, &mut bytes).unwrap();
+        bytes
+    };
+    for t in TYPES {
+        let tab = table(&owner, t);
+        let a1 = encode(&tuple!(1, "a"));
+        assert!(tab.insert_new(Msgpack(&a1)).unwrap(), "{t}");
+        assert!(
+            !tab.insert_new(Msgpack(&encode(&tuple!(1, "b")))).unwrap(),
+            "{t}"
+        );
+        assert_eq!(terms(&tab.lookup(1).unwrap()), vec![tuple!(1, "a")], "{t}");
+        // 1.0 compares equal to 1 (an ordered_set's key), and matches it nowhere else.
+        let float = tab.insert_new(Msgpack(&encode(&tuple!(1.0, "c")))).unwrap();
+        assert_eq!(float, t != TableType::OrderedSet, "{t}");
+        // Not canonical: the integer 2 as a uint16 (canonical is one byte).
+        let wide = [0x92, 0xcd, 0x00, 0x02, 0xa1, b'w'];
+        assert!(tab.insert_new(Msgpack(&wide)).unwrap(), "{t}");
+        assert!(!tab.insert_new(Msgpack(&wide)).unwrap(), "{t}");
+        assert_eq!(terms(&tab.lookup(2).unwrap()), vec![tuple!(2, "w")], "{t}");
+        let with_ttl = rets_core::InsertOptions::ttl(std::time::Duration::from_secs(60));
+        let c3 = encode(&tuple!(3, "c"));
+        assert!(tab.insert_new_with(Msgpack(&c3), with_ttl).unwrap(), "{t}");
+        assert!(!tab.insert_new_with(Msgpack(&c3), with_ttl).unwrap(), "{t}");
+        assert!(matches!(
+            tab.insert_new(Msgpack(&[0x92, 0xc1])),
+            Err(Error::Term(_))
+        ));
+    }
+    for options in [TableOptions::new().set(), TableOptions::new().ordered_set()] {
+        let tab = owner
+            .new_table("bounded", options.max_size(2).public())
+            .unwrap();
+        tab.insert(tuple!(1, "a")).unwrap();
+        tab.insert(tuple!(2, "b")).unwrap();
+        assert!(!tab.insert_new(Msgpack(&encode(&tuple!(1, "x")))).unwrap());
+        assert_eq!(tab.size().unwrap(), 2, "nothing evicted for a key present");
+        assert!(tab.member(2).unwrap());
+    }
+}
+
 #[test]
 fn lookup_element_with_and_without_default() {
     let owner = Owner::new();

@@ -301,24 +301,33 @@ impl Storage {
     /// A [`Storage::write_in_place`] that replaces `key`'s objects with `object` (whose key is
     /// `key`), borrowed until it is published, with the deadline `expires_at` (as
     /// [`Txn::set_expires_at`]), if `check` passes: it runs once the writer holds the key's
-    /// lock, before anything is staged, and its error is returned with nothing changed. Hash
-    /// storage builds the key's new node straight from `object`'s bytes; an ordered_set copies
-    /// them into an [`Object`] first.
+    /// lock, before anything is staged, and its error is returned with nothing changed. With
+    /// `only_if_absent` (insert_new), a key found present is left as it is. Returns whether it
+    /// stored `object`. Hash storage builds the key's new node straight from `object`'s bytes;
+    /// an ordered_set copies them into an [`Object`] first.
     pub(crate) fn replace_in_place<'k, E>(
         &'k self,
         key: &'k [u8],
         object: ObjectRef<'k>,
         expires_at: u64,
+        only_if_absent: bool,
         check: impl FnOnce() -> Result<(), E>,
-    ) -> Result<(), E> {
+    ) -> Result<bool, E> {
         match self {
             Storage::Hash(s) => hash_one(s, key, check, |txn| {
-                txn.replace_view(key, object, expires_at)
+                if only_if_absent && txn.get(key).len() > 0 {
+                    return false;
+                }
+                txn.replace_view(key, object, expires_at);
+                true
             }),
             Storage::Ordered(s) => s.write_in_place(key, |mut t| {
                 check()?;
+                if only_if_absent && t.get(key).len() > 0 {
+                    return Ok(false);
+                }
                 t.replace_view(key, object, expires_at);
-                Ok(())
+                Ok(true)
             }),
         }
     }
@@ -422,17 +431,18 @@ impl Storage {
 /// once the key's shard mutex is held, then `stage`, then the commit. On `check`'s error the
 /// transaction is dropped uncommitted: nothing is published.
 #[inline]
-fn hash_one<'k, E>(
+fn hash_one<'k, E, R>(
     storage: &'k hash::HashStorage,
     key: &'k [u8],
     check: impl FnOnce() -> Result<(), E>,
-    stage: impl FnOnce(&mut hash::Txn<'k>),
-) -> Result<(), E> {
+    stage: impl FnOnce(&mut hash::Txn<'k>) -> R,
+) -> Result<R, E> {
     let mut txn = storage.begin(&[key]);
     check()?;
-    stage(&mut txn);
+    let result = stage(&mut txn);
+    // (A transaction that staged nothing publishes nothing.)
     txn.commit();
-    Ok(())
+    Ok(result)
 }
 
 /// A storage and a guard entered on its collector, held together (so that reads through the

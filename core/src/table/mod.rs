@@ -378,10 +378,10 @@ impl Table {
             ObjectCow::Borrowed(object) if self.inner.table_type.is_set() => {
                 let key = object.key_msgpack();
                 // Checked under the key's lock, as in `write`.
-                return self
-                    .inner
-                    .storage
-                    .replace_in_place(key, object, at, || self.inner.check_alive());
+                let check = || self.inner.check_alive();
+                return (self.inner.storage)
+                    .replace_in_place(key, object, at, false, check)
+                    .map(|_| ());
             }
             object => object.into_object(),
         };
@@ -473,10 +473,32 @@ impl Table {
         I::Item: ToObject,
     {
         self.check("insert_new", Need::Write)?;
-        let objects = objects
-            .into_iter()
-            .map(|o| self.object(o))
-            .collect::<Result<Vec<_>>>()?;
+        let mut objects = objects.into_iter();
+        let (first, second) = (objects.next(), objects.next());
+        let mut built = Vec::new();
+        if let (Some(object), None) = (&first, &second) {
+            match object.to_object_cow(self.inner.keypos)? {
+                // One object whose input already is its encoding, on a set or an ordered_set:
+                // stored from where it is, as `insert_with` does, and nothing built when its
+                // key is present.
+                ObjectCow::Borrowed(object) if self.inner.table_type.is_set() => {
+                    let at = self.deadline(options.ttl);
+                    let _room = self.make_room(&[object])?;
+                    let key = object.key_msgpack();
+                    let check = || self.inner.check_alive();
+                    return (self.inner.storage).replace_in_place(key, object, at, true, check);
+                }
+                object => built.push(object.into_object()),
+            }
+        } else {
+            built = first
+                .into_iter()
+                .chain(second)
+                .chain(objects)
+                .map(|o| self.object(o))
+                .collect::<Result<Vec<_>>>()?;
+        }
+        let objects = built;
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         let at = self.deadline(options.ttl);
         let _room = self.make_room(&objects.iter().map(Object::view).collect::<Vec<_>>())?;
