@@ -24,7 +24,10 @@
 //!   `update_element`, in a scattered order (each object updated many times);
 //! - `update-fresh`: on a table of 10k keys, inserts a key's object again and then updates it
 //!   once by `update_element` (each is one write): as in the Exchange mix, where an update
-//!   mostly finds an object inserted since its key's last update.
+//!   mostly finds an object inserted since its key's last update;
+//! - `insert-new`, `delete-object`: on a table of 10k keys, writes that find their key and
+//!   change nothing: `insert_new` of an object whose key is present, `delete_object` of an
+//!   object other than the key's.
 
 use std::hint::black_box;
 
@@ -188,8 +191,32 @@ fn main() {
             }
             assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
         }
-        other => {
-            panic!("unknown mode {other:?}: insert, exchange, read-beside, update or update-fresh")
+        "insert-new" | "delete-object" => {
+            // Writes that find their key and change nothing: insert_new of a key present, and
+            // delete_object of an object other than the key's.
+            let t = table(&owner, ordered);
+            for i in 0..KEYS {
+                encode(&mut buf, i);
+                t.insert(Msgpack(&buf)).unwrap();
+            }
+            for i in 0..n {
+                let k = key(i);
+                encode(&mut buf, k);
+                if mode == "insert-new" {
+                    assert!(!t.insert_new(Msgpack(&buf)).unwrap());
+                } else {
+                    // The object's last byte is the key again (a fixint below 128): another
+                    // object of the same key.
+                    let last = buf.len() - 1;
+                    buf[last] ^= 1;
+                    t.delete_object(Msgpack(&buf)).unwrap();
+                }
+            }
+            assert_eq!(black_box(t.info().unwrap().size), KEYS as usize);
         }
+        other => panic!(
+            "unknown mode {other:?}: insert, exchange, read-beside, update, update-fresh, \
+             insert-new or delete-object"
+        ),
     }
 }

@@ -165,12 +165,13 @@ fn insert_many_and_insert_new() {
     }
 }
 
-/// insert_new of one object given as its MessagePack encoding (what the C ABI and the
-/// bindings pass; canonical input is stored from where it is): absent keys are inserted, a
-/// present key (compare-equal on an ordered_set) is left as it was, non-canonical input and
-/// lifetimes take the same rules, and a full bounded table evicts nothing for a key present.
+/// insert_new and delete_object of one object given as its MessagePack encoding (what the C
+/// ABI and the bindings pass; canonical input is used from where it is): absent keys are
+/// inserted, a present key (compare-equal on an ordered_set) is left as it was, only the exact
+/// object is deleted, non-canonical input and lifetimes take the same rules, and a full bounded
+/// table evicts nothing for a key present.
 #[test]
-fn insert_new_of_encoded_objects() {
+fn insert_new_and_delete_object_of_encoded_objects() {
     let owner = Owner::new();
     let encode = |t: &Term| {
         let mut bytes = Vec::new();
@@ -202,6 +203,20 @@ fn insert_new_of_encoded_objects() {
             tab.insert_new(Msgpack(&[0x92, 0xc1])),
             Err(Error::Term(_))
         ));
+        // delete_object of encoded objects: only the exact object goes (on an ordered_set
+        // {1.0, a} finds the key 1, and is still another object than {1, a}).
+        tab.delete_object(Msgpack(&encode(&tuple!(1, "b"))))
+            .unwrap();
+        tab.delete_object(Msgpack(&encode(&tuple!(1.0, "a"))))
+            .unwrap();
+        assert_eq!(terms(&tab.lookup(1).unwrap()), vec![tuple!(1, "a")], "{t}");
+        tab.delete_object(Msgpack(&a1)).unwrap();
+        assert!(!tab.member(1).unwrap(), "{t}");
+        tab.delete_object(Msgpack(&wide)).unwrap();
+        assert!(
+            !tab.member(2).unwrap(),
+            "{t}: non-canonical input, the same object"
+        );
     }
     for options in [TableOptions::new().set(), TableOptions::new().ordered_set()] {
         let tab = owner

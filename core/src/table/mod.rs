@@ -613,6 +613,20 @@ impl Table {
     /// Removes this exact object (ETS `delete_object/2`); on a duplicate_bag every copy of it.
     pub fn delete_object(&self, object: impl ToObject) -> Result<()> {
         self.check("delete_object", Need::Write)?;
+        if self.inner.table_type.is_set() {
+            // One object a key: compared where it is, and removed only if it is the one given
+            // (no copy of the key's objects, and nothing published when it is not).
+            let object = object.to_object_cow(self.inner.keypos)?;
+            let object = object.view();
+            let key = object.key_msgpack();
+            return self.write_one(key, |txn| {
+                let stored = txn.get(key).next();
+                if stored.is_some_and(|o| o.as_msgpack() == object.as_msgpack()) {
+                    txn.remove(key);
+                }
+                Ok(())
+            });
+        }
         let object = self.object(object)?;
         let key = object.key_msgpack();
         self.write_one(key, |txn| {
