@@ -5,7 +5,9 @@
 use std::mem::discriminant;
 
 use arbitrary::{Result, Unstructured};
-use rets_core::{CounterOp, Error, Key, Object, Owner, Table, TableOptions, TableType, Term};
+use rets_core::{
+    CounterOp, Error, Key, Msgpack, Object, Owner, Table, TableOptions, TableType, Term,
+};
 
 use crate::gen;
 use crate::model::{Enc, MObject, Model};
@@ -13,9 +15,12 @@ use crate::model::{Enc, MObject, Model};
 /// One operation of a sequence.
 #[derive(Debug)]
 pub enum Op {
-    Insert(Term),
+    /// With `true`, the object is given as its MessagePack encoding (`Msgpack`, as the C ABI
+    /// and the bindings give it: a set's writes use such input from where it is), else as a
+    /// `Term`; likewise for `InsertNew` and `DeleteObject`.
+    Insert(Term, bool),
     InsertMany(Vec<Term>),
-    InsertNew(Term),
+    InsertNew(Term, bool),
     InsertNewMany(Vec<Term>),
     Lookup(Term),
     Member(Term),
@@ -23,7 +28,7 @@ pub enum Op {
     LookupElementOr(Term, usize, Term),
     Take(Term),
     Delete(Term),
-    DeleteObject(Term),
+    DeleteObject(Term, bool),
     DeleteAllObjects,
     UpdateCounter(Term, i64),
     UpdateCounters(Term, Vec<CounterOp>),
@@ -62,13 +67,13 @@ impl Op {
     fn writes(&self) -> bool {
         matches!(
             self,
-            Op::Insert(_)
+            Op::Insert(..)
                 | Op::InsertMany(_)
-                | Op::InsertNew(_)
+                | Op::InsertNew(..)
                 | Op::InsertNewMany(_)
                 | Op::Take(_)
                 | Op::Delete(_)
-                | Op::DeleteObject(_)
+                | Op::DeleteObject(..)
                 | Op::DeleteAllObjects
                 | Op::UpdateCounter(..)
                 | Op::UpdateCounters(..)
@@ -83,9 +88,9 @@ impl Op {
 fn op(u: &mut Unstructured<'_>, keypos: usize) -> Result<Op> {
     use gen::{counter_ops, elements, incr, key, object, objects, position};
     Ok(match u.int_in_range(0..=31)? {
-        0 => Op::Insert(object(u, keypos)?),
+        0 => Op::Insert(object(u, keypos)?, u.arbitrary()?),
         1 => Op::InsertMany(objects(u, keypos)?),
-        2 => Op::InsertNew(object(u, keypos)?),
+        2 => Op::InsertNew(object(u, keypos)?, u.arbitrary()?),
         3 => Op::InsertNewMany(objects(u, keypos)?),
         4 => Op::Lookup(key(u)?),
         5 => Op::Member(key(u)?),
@@ -93,7 +98,7 @@ fn op(u: &mut Unstructured<'_>, keypos: usize) -> Result<Op> {
         7 => Op::LookupElementOr(key(u)?, position(u)?, gen::element(u)?),
         8 => Op::Take(key(u)?),
         9 => Op::Delete(key(u)?),
-        10 => Op::DeleteObject(object(u, keypos)?),
+        10 => Op::DeleteObject(object(u, keypos)?, u.arbitrary()?),
         11 => Op::DeleteAllObjects,
         12 => Op::UpdateCounter(key(u)?, incr(u)?),
         13 => Op::UpdateCounters(key(u)?, counter_ops(u)?),
@@ -123,6 +128,13 @@ fn op(u: &mut Unstructured<'_>, keypos: usize) -> Result<Op> {
             chunk: u.int_in_range(1..=5)?,
         },
     })
+}
+
+/// `o` encoded as MessagePack if `as_bytes` (and it encodes: a NaN does not, and then goes as a
+/// `Term`, whose error is the same).
+fn encoded(o: &Term, as_bytes: bool) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    (as_bytes && rets_core::term::encode(o, &mut bytes).is_ok()).then_some(bytes)
 }
 
 /// Decodes a sequence: keypos (1 to 3), then up to 64 operations.
@@ -297,10 +309,14 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
     let ordered = model.table_type == TableType::OrderedSet;
     let enc = |t: &Term| Enc::new(t.clone());
     match op {
-        Op::Insert(o) => arm(|| {
+        Op::Insert(o, as_bytes) => arm(|| {
+            let got = match encoded(o, *as_bytes) {
+                Some(bytes) => table.insert(Msgpack(&bytes)),
+                None => table.insert(o),
+            };
             same(
                 op,
-                &table.insert(o),
+                &got,
                 &model.insert(std::slice::from_ref(o)),
                 |_, _| true,
             )
@@ -308,10 +324,14 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
         Op::InsertMany(os) => {
             arm(|| same(op, &table.insert_many(os), &model.insert(os), |_, _| true))
         }
-        Op::InsertNew(o) => arm(|| {
+        Op::InsertNew(o, as_bytes) => arm(|| {
+            let got = match encoded(o, *as_bytes) {
+                Some(bytes) => table.insert_new(Msgpack(&bytes)),
+                None => table.insert_new(o),
+            };
             same(
                 op,
-                &table.insert_new(o),
+                &got,
                 &model.insert_new(std::slice::from_ref(o)),
                 PartialEq::eq,
             )
@@ -362,10 +382,14 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
             model.take(&enc(k));
             same(op, &table.delete(k), &Ok(()), |_, _: &()| true);
         }),
-        Op::DeleteObject(o) => arm(|| {
+        Op::DeleteObject(o, as_bytes) => arm(|| {
+            let got = match encoded(o, *as_bytes) {
+                Some(bytes) => table.delete_object(Msgpack(&bytes)),
+                None => table.delete_object(o),
+            };
             same(
                 op,
-                &table.delete_object(o),
+                &got,
                 &model.delete_object(o),
                 |_, _| true,
             )
