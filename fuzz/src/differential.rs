@@ -314,12 +314,9 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
                 Some(bytes) => table.insert(Msgpack(&bytes)),
                 None => table.insert(o),
             };
-            same(
-                op,
-                &got,
-                &model.insert(std::slice::from_ref(o)),
-                |_, _| true,
-            )
+            same(op, &got, &model.insert(std::slice::from_ref(o)), |_, _| {
+                true
+            })
         }),
         Op::InsertMany(os) => {
             arm(|| same(op, &table.insert_many(os), &model.insert(os), |_, _| true))
@@ -387,12 +384,7 @@ fn apply(table: &Table, foreign: &Table, model: &mut Model, op: &Op) {
                 Some(bytes) => table.delete_object(Msgpack(&bytes)),
                 None => table.delete_object(o),
             };
-            same(
-                op,
-                &got,
-                &model.delete_object(o),
-                |_, _| true,
-            )
+            same(op, &got, &model.delete_object(o), |_, _| true)
         }),
         Op::DeleteAllObjects => arm(|| {
             model.delete_all_objects();
