@@ -25,6 +25,42 @@ pub(crate) enum Pat {
     Map(Vec<(Term, Pat)>),
 }
 
+/// What a head requires of an object's encoding, checked on the stored bytes before the object
+/// is decoded (`MatchSpec::may_match`): never stricter than the head, so an object it turns
+/// away cannot match.
+#[derive(Debug, Clone)]
+pub(crate) enum Filter {
+    /// Anything: a variable, `'_'`, a map pattern, or a literal holding a map.
+    Any,
+    /// These bytes exactly: a literal without a map, whose canonical encoding is the only one
+    /// of every term exactly equal to it (integers have one form whatever their type, floats
+    /// keep their bits, as exact equality does).
+    Bytes(Box<[u8]>),
+    /// An array of as many elements, each passing its filter.
+    Tuple(Vec<Filter>),
+}
+
+impl Filter {
+    pub(crate) fn of(pat: &Pat) -> Filter {
+        match pat {
+            Pat::Any | Pat::Bind(_) | Pat::Check(_) | Pat::Map(_) => Filter::Any,
+            Pat::Lit(t) if !has_map(t) => t
+                .to_msgpack()
+                .map_or(Filter::Any, |bytes| Filter::Bytes(bytes.into())),
+            Pat::Lit(_) => Filter::Any,
+            Pat::Tuple(pats) => Filter::Tuple(pats.iter().map(Filter::of).collect()),
+        }
+    }
+}
+
+fn has_map(t: &Term) -> bool {
+    match t {
+        Term::Map(_) => true,
+        Term::Array(items) => items.iter().any(has_map),
+        _ => false,
+    }
+}
+
 /// An expression of a guard or body.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
@@ -43,6 +79,8 @@ pub(crate) enum Expr {
 #[derive(Debug, Clone)]
 pub(crate) struct Clause {
     pub(crate) head: Pat,
+    /// What the head requires of an object's encoding, checked before decoding it.
+    pub(crate) filter: Filter,
     /// Number of variable slots the head binds.
     pub(crate) slots: usize,
     pub(crate) guards: Vec<Expr>,
@@ -210,6 +248,7 @@ fn compile_clause(clause: &Term) -> std::result::Result<Clause, String> {
         .map(|b| expression(b, &numbers))
         .collect::<std::result::Result<_, _>>()?;
     Ok(Clause {
+        filter: Filter::of(&head),
         head,
         slots: numbers.len(),
         guards,

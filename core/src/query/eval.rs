@@ -2,9 +2,9 @@
 
 use std::cmp::Ordering;
 
-use super::compile::{Clause, Expr, MatchSpec, Pat};
+use super::compile::{Clause, Expr, Filter, MatchSpec, Pat};
 use super::functions::Fun;
-use crate::term::{self, Term};
+use crate::term::{self, ArrayElements, Term};
 
 /// What a spec made of one object.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,26 @@ impl MatchSpec {
                     },
                 )
         })
+    }
+}
+
+impl MatchSpec {
+    /// Whether some clause's head may match the object whose canonical encoding is `bytes`,
+    /// judged from the encoding alone (array arities and literals without maps): `false` only
+    /// if none can, so that a walk need not decode the object to find out.
+    pub(crate) fn may_match(&self, bytes: &[u8]) -> bool {
+        self.clauses.iter().any(|c| passes(&c.filter, bytes))
+    }
+}
+
+fn passes(filter: &Filter, bytes: &[u8]) -> bool {
+    match filter {
+        Filter::Any => true,
+        Filter::Bytes(literal) => **literal == *bytes,
+        Filter::Tuple(filters) => ArrayElements::new(bytes).is_some_and(|elements| {
+            elements.len() == filters.len()
+                && filters.iter().zip(elements).all(|(f, e)| passes(f, e))
+        }),
     }
 }
 
@@ -444,6 +464,70 @@ mod tests {
         let mut items = vec![a(name)];
         items.extend(args);
         arr(items)
+    }
+
+    /// The filter on encodings never turns away an object a head matches, and turns away the
+    /// objects whose arity or literals differ: every head of a small set of patterns (literals
+    /// of every kind, nested tuples, maps, variables, `'_'`) against every object of a small
+    /// set (the same values, integers and floats that compare equal, signed zeros, other
+    /// arities).
+    #[test]
+    fn the_encoding_filter_is_never_stricter_than_the_head() {
+        let map = |k: &str, v: Term| Term::Map(vec![(Term::from(k), v)]);
+        let values = vec![
+            Term::from(1),
+            Term::UInt(1),
+            Term::Float(1.0),
+            Term::Float(0.0),
+            Term::Float(-0.0),
+            Term::from(-5),
+            Term::from(300),
+            Term::from("x"),
+            a("x"),
+            Term::Bin(vec![1, 2]),
+            tuple!(1, "x"),
+            tuple!(1.0, "x"),
+            map("k", Term::from(1)),
+            map("k", Term::Float(1.0)),
+            Term::Nil,
+            Term::Bool(true),
+        ];
+        let mut objects = Vec::new();
+        for v in &values {
+            objects.push(tuple!(v.clone()));
+            for w in &values {
+                objects.push(tuple!(v.clone(), w.clone()));
+                objects.push(tuple!(v.clone(), tuple!(w.clone(), 7)));
+            }
+        }
+        let mut heads = vec![a("_"), tuple!(a("_")), tuple!(a("$1"), a("$1"))];
+        for v in &values {
+            heads.push(tuple!(v.clone()));
+            heads.push(tuple!(v.clone(), a("_")));
+            heads.push(tuple!(a("$1"), v.clone()));
+            heads.push(tuple!(a("_"), tuple!(v.clone(), a("$2"))));
+            heads.push(tuple!(a("_"), tuple!(a("_"), 7)));
+            heads.push(tuple!(a("_"), map("k", a("$3"))));
+        }
+        let (mut turned_away, mut matched) = (0, 0);
+        for head in &heads {
+            let s = spec(head.clone(), vec![], vec![a("$_")]);
+            for object in &objects {
+                let bytes = object.to_msgpack().unwrap();
+                let may = s.may_match(&bytes);
+                if s.run(object) != Outcome::NoMatch {
+                    matched += 1;
+                    assert!(
+                        may,
+                        "{head} matches {object}, but its filter turned it away"
+                    );
+                } else if !may {
+                    turned_away += 1;
+                }
+            }
+        }
+        // The filter does turn objects away (most pairs here cannot match).
+        assert!(matched > 0 && turned_away > objects.len() * heads.len() / 2);
     }
 
     #[test]

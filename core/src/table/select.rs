@@ -140,6 +140,12 @@ fn decoded(object: ObjectRef<'_>) -> Term {
     term::decode_canonical(object.as_msgpack()).expect("stored objects are canonical terms")
 }
 
+/// `object` decoded for `spec`'s clauses, or `None` if its encoding already shows that no head
+/// can match (`MatchSpec::may_match`): a selective walk decodes only the objects that may.
+fn candidate(spec: &MatchSpec, object: ObjectRef<'_>) -> Option<Term> {
+    spec.may_match(object.as_msgpack()).then(|| decoded(object))
+}
+
 impl Table {
     fn plan_for(&self, spec: &MatchSpec, reverse: bool) -> (Plan, Cursor, Direction) {
         let ordered = self.inner.table_type == TableType::OrderedSet;
@@ -325,7 +331,7 @@ impl Table {
             direction,
             usize::MAX,
             false,
-            &mut |o| match T::hit(spec, o, &decoded(o)) {
+            &mut |o| match candidate(spec, o).and_then(|t| T::hit(spec, o, &t)) {
                 Some(hit) => {
                     found.push(hit);
                     true
@@ -377,7 +383,7 @@ impl Table {
             c.direction,
             c.limit,
             false,
-            &mut |o| match T::hit(spec, o, &decoded(o)) {
+            &mut |o| match candidate(spec, o).and_then(|t| T::hit(spec, o, &t)) {
                 Some(hit) => {
                     found.push(hit);
                     true
@@ -427,7 +433,8 @@ impl Table {
         let (plan, mut cursor, direction) = self.plan_for(spec, false);
         Ok(
             self.walk(&plan, &mut cursor, direction, usize::MAX, false, &mut |o| {
-                matches!(spec.run(&decoded(o)), Outcome::Matched(Term::Bool(true)))
+                candidate(spec, o)
+                    .is_some_and(|t| matches!(spec.run(&t), Outcome::Matched(Term::Bool(true))))
             }),
         )
     }
@@ -451,7 +458,7 @@ impl Table {
         while !matches!(cursor, Cursor::Done) {
             let mut batch: Vec<Object> = Vec::new();
             self.walk(&plan, &mut cursor, direction, WRITE_BATCH, true, &mut |o| {
-                let hit = selected(spec, &decoded(o));
+                let hit = candidate(spec, o).is_some_and(|t| selected(spec, &t));
                 if hit {
                     batch.push(o.to_object());
                 }
@@ -495,7 +502,7 @@ impl Table {
             let mut batch: Vec<(Object, Object)> = Vec::new();
             let mut failure = None;
             self.walk(&plan, &mut cursor, direction, WRITE_BATCH, true, &mut |o| {
-                let Outcome::Matched(new) = spec.run(&decoded(o)) else {
+                let Some(Outcome::Matched(new)) = candidate(spec, o).map(|t| spec.run(&t)) else {
                     return false;
                 };
                 match new.to_object(keypos) {
