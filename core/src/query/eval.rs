@@ -71,9 +71,7 @@ impl MatchSpec {
                 )
         })
     }
-}
 
-impl MatchSpec {
     /// Whether some clause's head may match the object whose canonical encoding is `bytes`,
     /// judged from the encoding alone (array arities and literals without maps): `false` only
     /// if none can, so that a walk need not decode the object to find out.

@@ -473,11 +473,9 @@ impl Table {
         I::Item: ToObject,
     {
         self.check("insert_new", Need::Write)?;
-        let mut objects = objects.into_iter();
-        let (first, second) = (objects.next(), objects.next());
-        let mut built = Vec::new();
-        if let (Some(object), None) = (&first, &second) {
-            match object.to_object_cow(self.inner.keypos)? {
+        let mut rest = objects.into_iter();
+        let objects = match (rest.next(), rest.next()) {
+            (Some(object), None) => match object.to_object_cow(self.inner.keypos)? {
                 // One object whose input already is its encoding, on a set or an ordered_set:
                 // stored from where it is, as `insert_with` does, and nothing built when its
                 // key is present.
@@ -488,17 +486,15 @@ impl Table {
                     let check = || self.inner.check_alive();
                     return (self.inner.storage).replace_in_place(key, object, at, true, check);
                 }
-                object => built.push(object.into_object()),
-            }
-        } else {
-            built = first
+                object => vec![object.into_object()],
+            },
+            (first, second) => first
                 .into_iter()
                 .chain(second)
-                .chain(objects)
+                .chain(rest)
                 .map(|o| self.object(o))
-                .collect::<Result<Vec<_>>>()?;
-        }
-        let objects = built;
+                .collect::<Result<Vec<_>>>()?,
+        };
         let keys: Vec<&[u8]> = objects.iter().map(Object::key_msgpack).collect();
         let at = self.deadline(options.ttl);
         let _room = self.make_room(&objects.iter().map(Object::view).collect::<Vec<_>>())?;

@@ -914,7 +914,8 @@ struct Change<'a> {
     expired: bool,
     /// The lifetime end to publish with; `None` keeps the found node's (0 if none).
     expires_at: Option<u64>,
-    /// The new node holds an updated object: it is made `MUTABLE` if it can be (see [`Txn::overwrite`]).
+    /// The new node holds an updated object: it is made `MUTABLE` if it can be (see
+    /// [`Txn::overwrite`]).
     counter: bool,
     /// The found node is `MUTABLE` and the transaction holds its lock (`Node::lock`), taken
     /// when it found it: no writer changes its bytes in place, with or without the shard's

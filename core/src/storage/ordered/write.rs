@@ -447,11 +447,11 @@ fn replace_in_place(
     expires_at: u64,
     counter: bool,
 ) -> Option<*mut Entry> {
+    // An update that changes nothing still stores its object as changeable, or every later
+    // update of it would take this way again.
     // SAFETY: `original` is the slot's object; the slot's writers are excluded (see below), so
     // it stays in the tree, alive, until the swap, and its bytes do not change (if it is
     // `MUTABLE`, the caller's staging holds its lock).
-    // An update that changes nothing still stores its object as changeable, or every later
-    // update of it would take this way again.
     if unsafe { view(original) }.as_msgpack() == new.view().as_msgpack()
         && unchanged_lifetime(s, original, expires_at)
         && (!counter || unsafe { is_mutable(original) })
