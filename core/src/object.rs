@@ -185,6 +185,23 @@ impl<'a> ObjectRef<'a> {
         self.elements().nth(pos.checked_sub(1)?)
     }
 
+    /// [`ObjectRef::element_msgpack`] for an object whose key is at `keypos`: an element after
+    /// the key is found from the key's end, without walking the elements before it (the
+    /// counter after the key, the usual case, in one step).
+    #[inline]
+    pub(crate) fn element_at(&self, pos: usize, keypos: usize) -> Option<&'a [u8]> {
+        if pos <= keypos {
+            return self.element_msgpack(pos);
+        }
+        // The object's bytes are its array, so past the last element `rest` is empty and a
+        // position beyond the arity finds nothing.
+        let mut rest = &self.bytes[self.key.1 as usize..];
+        for _ in keypos + 1..pos {
+            rest = &rest[term::value_end(rest)?..];
+        }
+        Some(&rest[..term::value_end(rest)?])
+    }
+
     /// The element at `pos` (1-based), decoded.
     pub fn element(&self, pos: usize) -> Option<Term> {
         self.element_msgpack(pos).map(decode_canonical)
@@ -958,7 +975,7 @@ impl<T: serde::Serialize + ?Sized> ToKey for Serde<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{short_word, Key, LookupKey, Term, ToKey};
+    use super::{short_word, Key, LookupKey, Term, ToKey, ToObject};
 
     #[test]
     fn short_word_is_the_zero_padded_little_endian_value() {
@@ -971,6 +988,35 @@ mod tests {
                 u64::from_le_bytes(padded),
                 "length {n}"
             );
+        }
+    }
+
+    /// An element found from the key's end is the one found by walking from the start, for
+    /// every key position and every position (those beyond the arity find nothing), with
+    /// elements of different widths before and after the key.
+    #[test]
+    fn elements_after_the_key_are_those_of_a_walk() {
+        let elements = [
+            Term::from(1),
+            Term::from("a longer string"),
+            Term::Array(vec![Term::from(2), Term::from(300)]),
+            Term::from(70_000),
+            Term::from(-5),
+            Term::Bin(vec![9; 40]),
+        ];
+        for arity in 1..=elements.len() {
+            let tuple = Term::Array(elements[..arity].to_vec());
+            for keypos in 1..=arity {
+                let object = tuple.to_object(keypos).unwrap();
+                let view = object.view();
+                for pos in 0..=arity + 2 {
+                    assert_eq!(
+                        view.element_at(pos, keypos),
+                        view.element_msgpack(pos),
+                        "arity {arity}, keypos {keypos}, pos {pos}"
+                    );
+                }
+            }
         }
     }
 

@@ -90,9 +90,10 @@ impl Counted {
         keypos: usize,
         earlier: Option<i64>,
     ) -> Result<Counted> {
-        let mut elements = current.elements();
-        check_position(op.pos, keypos, elements.len())?;
-        let element = elements.nth(op.pos - 1).expect("position checked");
+        check_position(op.pos, keypos, current.arity())?;
+        let element = current
+            .element_at(op.pos, keypos)
+            .expect("position checked");
         let value = match earlier {
             Some(v) => i128::from(v),
             None => match term::read_int(element) {
@@ -286,8 +287,7 @@ impl EncodedElements {
         for span in self.spans_mut() {
             check_position(span.pos, keypos, arity)?;
             let element = current
-                .elements()
-                .nth(span.pos - 1)
+                .element_at(span.pos, keypos)
                 .expect("position checked");
             same_widths &= element.len() == span.end - span.start;
             span.at = element.as_ptr() as usize - base;
