@@ -96,15 +96,18 @@ impl<'t, G: Protect> Reads<'t, G> {
     #[inline]
     fn lookup_with<R>(&self, key: impl ToKey, f: impl FnOnce(Objects<'_>) -> R) -> Result<R> {
         self.check("lookup")?;
-        let cache = self.inner.cache.as_deref();
-        let result = key.with_lookup_key(|key| {
-            self.storage.read(key, |objects| {
-                if let Some(cache) = cache {
+        // Two read paths: with the cache layer's hit count inside the read, the read of a
+        // table without one took 8 instructions more (214 against 206 pinned; the plain
+        // `Table::lookup_with` keeps one path, where two pushed the probe out of line).
+        let result = match self.inner.cache.as_deref() {
+            None => key.with_lookup_key(|key| self.storage.read(key, f))?,
+            Some(cache) => key.with_lookup_key(|key| {
+                self.storage.read(key, |objects| {
                     cache.count_read(objects.len() > 0);
-                }
-                f(objects)
-            })
-        })?;
+                    f(objects)
+                })
+            })?,
+        };
         // As `Table::still_alive`: a read that saw the deletion's clear sees its flag.
         self.inner.check_alive()?;
         Ok(result)
