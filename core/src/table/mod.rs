@@ -643,10 +643,20 @@ impl Table {
     /// Adds `incr` to the integer after the key (position keypos + 1) and returns the new value
     /// (ETS `update_counter(T, K, Incr)`).
     pub fn update_counter(&self, key: impl ToKey, incr: i64) -> Result<i64> {
+        self.check("update_counter", Need::Write)?;
+        self.only_sets("update_counter")?;
         let op = CounterOp::new(self.inner.keypos + 1, incr);
-        let mut value = [0];
-        self.update_counters_inner(key, &[op], None, &mut value)?;
-        Ok(value[0])
+        // The path of `update_counters_inner` for a lone op, without the list's: a closure this
+        // small is inlined at every caller (the C ABI's included), which that one's is not.
+        key.with_key(|key| match self.change_counter_in_place(key, &op) {
+            Some(value) => value,
+            None => {
+                let mut value = [0];
+                let mut counters = update::Counters::with_room(1);
+                self.update_counters_in_txn(key, &[op], None, &mut counters, &mut value)?;
+                Ok(value[0])
+            }
+        })?
     }
 
     /// Applies `ops` in order to the object with `key`, atomically, and returns each new value
